@@ -1,0 +1,25 @@
+//! Otto's domain model. Everything here is pure: no AWS types, no I/O, no clocks read implicitly.
+//!
+//! The vocabulary follows the product page: `decision_log`, `store_lock`, `self_calibrator`,
+//! `decision_engine`, `discount_executor` … so a reader of the product can find each thing by name.
+
+pub mod action;
+pub mod audit;
+pub mod cycle;
+pub mod error;
+pub mod ids;
+pub mod lock;
+pub mod metrics;
+pub mod money;
+pub mod policy;
+pub mod synthetic;
+pub mod time;
+
+pub use action::{Action, Classification, RowStatus};
+pub use audit::{AuditRow, AuditTable, NewRow, RowBody, RowRef};
+pub use cycle::{CycleId, CycleKind, Stage, StageMessage};
+pub use error::CoreError;
+pub use ids::{Sku, StoreId};
+pub use lock::Fence;
+pub use money::{Currency, Money};
+pub use time::{StoreClock, StoreDay};

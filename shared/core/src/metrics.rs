@@ -1,0 +1,53 @@
+//! The catalog (variants as synced from Shopify) and daily performance (from Google Ads and the
+//! store), keyed by SKU and store day.
+
+use crate::ids::Sku;
+use crate::money::Money;
+use crate::time::StoreDay;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ProductStatus {
+    Active,
+    Draft,
+    Archived,
+}
+
+/// One sellable variant, as Shopify knows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Variant {
+    pub sku: Sku,
+    /// Shopify GID, e.g. `gid://shopify/ProductVariant/123`.
+    pub variant_id: String,
+    pub product_id: String,
+    pub title: String,
+    pub price: Money,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare_at_price: Option<Money>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_cost: Option<Money>,
+    pub status: ProductStatus,
+    pub inventory: i64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Shopify `updatedAt`: a change after Otto's last cycle means a person edited it.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One SKU's performance on one store day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DailyMetric {
+    pub sku: Sku,
+    pub day: StoreDay,
+    pub impressions: u64,
+    pub clicks: u64,
+    pub cost: Money,
+    /// Conversions in thousandths (Google Ads reports fractional, attributed conversions).
+    pub conversions_milli: i64,
+    pub conversion_value: Money,
+    /// Inside the platform's restatement window: the numbers may still change.
+    #[serde(default)]
+    pub provisional: bool,
+}

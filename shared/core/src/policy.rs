@@ -1,0 +1,50 @@
+//! Settings an operator controls per store: the kill switch and the policy limits.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// When on, every move the executor would apply becomes a HELD row instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct KillSwitch {
+    pub on: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The per-store policy. Every limit has a default an operator can override.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    /// Campaign budget changes allowed per store per ISO week.
+    pub budget_changes_per_week: u32,
+    /// New discount tests per store per day.
+    pub discount_tests_per_day: u32,
+    /// Largest budget change in one step, in basis points of the current budget.
+    pub max_budget_step_bp: u32,
+    /// Days before the same campaign's budget may move again.
+    pub budget_cooldown_days: u32,
+    /// Default discount of a test, basis points.
+    pub discount_percent_bp: u32,
+    /// Length of a discount window in days.
+    pub discount_window_days: u32,
+    /// Phase 2: apply moves instead of logging dry-run rows.
+    pub apply: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            budget_changes_per_week: 8,
+            discount_tests_per_day: 10,
+            max_budget_step_bp: 2_000,
+            budget_cooldown_days: 3,
+            discount_percent_bp: 1_500,
+            discount_window_days: 14,
+            apply: false,
+        }
+    }
+}

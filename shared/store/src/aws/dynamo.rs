@@ -1,0 +1,1391 @@
+//! DynamoDB adapter. Three tables (see docs/ARCHITECTURE.md):
+//!
+//! * audit (`pk`): rows under `pk = <table>#<seq>` with four GSIs (by_cycle, by_sku [subject],
+//!   by_day_action, by_status); natural-key guards under `pk = nk#<table>#<natural key>`;
+//!   sequence counters under `pk = seq#<table>`.
+//! * state (`pk`, TTL `expires_at`): `idem#…`, `lock#…`, `counter#…`, `ctok#…`, `setting#…`.
+//! * catalog (`pk`, `sk`): `variant#<store>` / sku, `metrics#<store>#<day>` / sku.
+//!
+//! No Scan anywhere: every read is GetItem, BatchGetItem or Query.
+
+use super::{backoff, sdk_err};
+use crate::error::StoreError;
+use crate::ports::*;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, ConditionCheck, KeysAndAttributes, Put, PutRequest,
+    ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update, WriteRequest,
+};
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, SecondsFormat, Utc};
+use otto_core::audit::{AuditRow, AuditTable, NewRow, RowBody, RowRef};
+use otto_core::cycle::CycleId;
+use otto_core::lock::{Fence, Lease};
+use otto_core::metrics::{DailyMetric, Variant};
+use otto_core::{RowStatus, Sku, StoreDay, StoreId};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use tokio::sync::Mutex;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// How many sequence numbers one counter write reserves.
+const SEQ_BLOCK: u64 = 100;
+/// Rows per TransactWriteItems: two items a row plus the fence check stay within 100.
+const ROWS_PER_TX: usize = 49;
+
+pub struct DynamoStore {
+    client: Client,
+    audit: String,
+    state: String,
+    catalog: String,
+    /// Reserved, unused sequence numbers per table: [next, end].
+    seq_blocks: Mutex<HashMap<AuditTable, (u64, u64)>>,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn get_s<'a>(item: &'a Item, k: &str) -> Result<&'a str> {
+    item.get(k)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        .ok_or_else(|| StoreError::Invalid(format!("item lacks string attribute {k:?}")))
+}
+fn get_n(item: &Item, k: &str) -> Result<i64> {
+    item.get(k)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| StoreError::Invalid(format!("item lacks number attribute {k:?}")))
+}
+
+fn ts(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse_ts(v: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(v)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|e| StoreError::Invalid(format!("timestamp {v:?}: {e}")))
+}
+
+fn row_pk(r: &RowRef) -> String {
+    format!("{}#{}", r.table, r.seq)
+}
+fn nk_pk(table: AuditTable, natural_key: &str) -> String {
+    format!("nk#{table}#{natural_key}")
+}
+fn status_pk(table: AuditTable, store: &StoreId, status: RowStatus) -> String {
+    format!("{table}#{store}#{status}")
+}
+
+fn row_item(row: &AuditRow) -> Item {
+    let t = row.row_ref.table;
+    let seq = row.row_ref.seq;
+    let store = row.store();
+    let subject = row.subject();
+    let action = row.action_key();
+    HashMap::from([
+        ("pk".into(), s(row_pk(&row.row_ref))),
+        ("tbl".into(), s(t.as_str())),
+        ("seq".into(), n(seq)),
+        ("ulid".into(), s(row.ulid.to_string())),
+        ("store".into(), s(store.as_str())),
+        ("cycle_id".into(), s(row.cycle_id.to_string())),
+        ("day".into(), s(row.day().to_string())),
+        ("natural_key".into(), s(row.natural_key.clone())),
+        ("status".into(), s(row.status.as_str())),
+        ("subject".into(), s(subject.clone())),
+        ("action".into(), s(action.clone())),
+        ("created_at".into(), s(ts(&row.created_at))),
+        ("updated_at".into(), s(ts(&row.updated_at))),
+        ("body".into(), s(row.body.to_json().to_string())),
+        ("gsi_cycle_pk".into(), s(format!("{t}#{}", row.cycle_id))),
+        ("gsi_cycle_sk".into(), n(seq)),
+        ("gsi_sku_pk".into(), s(format!("{t}#{store}#{subject}"))),
+        (
+            "gsi_sku_sk".into(),
+            s(format!("{}#{seq:012}", ts(&row.created_at))),
+        ),
+        ("gsi_day_pk".into(), s(format!("{t}#{store}#{}", row.day()))),
+        ("gsi_day_sk".into(), s(format!("{action}#{seq:012}"))),
+        ("gsi_status_pk".into(), s(status_pk(t, store, row.status))),
+        ("gsi_status_sk".into(), n(seq)),
+    ])
+}
+
+fn row_from_item(item: &Item) -> Result<AuditRow> {
+    let table: AuditTable = get_s(item, "tbl")?.parse()?;
+    let body: Value = serde_json::from_str(get_s(item, "body")?)?;
+    Ok(AuditRow {
+        row_ref: RowRef::new(table, get_n(item, "seq")? as u64),
+        ulid: get_s(item, "ulid")?
+            .parse()
+            .map_err(|e| StoreError::Invalid(format!("ulid: {e}")))?,
+        cycle_id: CycleId::parse(get_s(item, "cycle_id")?)?,
+        natural_key: get_s(item, "natural_key")?.to_string(),
+        status: get_s(item, "status")?.parse()?,
+        created_at: parse_ts(get_s(item, "created_at")?)?,
+        updated_at: parse_ts(get_s(item, "updated_at")?)?,
+        body: RowBody::from_json(table, body)?,
+    })
+}
+
+/// Page cursors are LastEvaluatedKey, as JSON of `{name: {"S"|"N": value}}`.
+fn encode_cursor(key: Option<&Item>) -> Option<String> {
+    let key = key?;
+    let m: BTreeMap<&str, Value> = key
+        .iter()
+        .filter_map(|(k, v)| match v {
+            AttributeValue::S(x) => Some((k.as_str(), serde_json::json!({ "S": x }))),
+            AttributeValue::N(x) => Some((k.as_str(), serde_json::json!({ "N": x }))),
+            _ => None,
+        })
+        .collect();
+    serde_json::to_string(&m).ok()
+}
+
+fn decode_cursor(c: &Option<String>) -> Result<Option<Item>> {
+    let Some(c) = c else { return Ok(None) };
+    let bad = || StoreError::Invalid(format!("bad page cursor {c:?}"));
+    let m: BTreeMap<String, BTreeMap<String, String>> =
+        serde_json::from_str(c).map_err(|_| bad())?;
+    let mut item = Item::new();
+    for (k, v) in m {
+        let av = match (v.get("S"), v.get("N")) {
+            (Some(x), None) => s(x.clone()),
+            (None, Some(x)) => n(x),
+            _ => return Err(bad()),
+        };
+        item.insert(k, av);
+    }
+    Ok(Some(item))
+}
+
+fn limit_of(p: &PageReq) -> i32 {
+    if p.limit == 0 {
+        100
+    } else {
+        p.limit.min(1000) as i32
+    }
+}
+
+fn is_ccf(r: &CancellationReason) -> bool {
+    r.code() == Some("ConditionalCheckFailed")
+}
+
+fn fence_check(table: &str, f: &Fence) -> Result<TransactWriteItem> {
+    Ok(TransactWriteItem::builder()
+        .condition_check(
+            ConditionCheck::builder()
+                .table_name(table)
+                .key("pk", s(format!("lock#{}", f.lock)))
+                .condition_expression("version = :fence")
+                .expression_attribute_values(":fence", s(f.version.clone()))
+                .build()
+                .map_err(|e| StoreError::Invalid(e.to_string()))?,
+        )
+        .build())
+}
+
+fn build_err(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Invalid(e.to_string())
+}
+
+/// The outcome of one TransactWriteItems: ok, or cancelled with per-item reasons.
+enum TxResult {
+    Ok,
+    Cancelled(Vec<CancellationReason>),
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, audit: String, state: String, catalog: String) -> Self {
+        DynamoStore {
+            client,
+            audit,
+            state,
+            catalog,
+            seq_blocks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<TxResult> {
+        for attempt in 0..5 {
+            match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(TxResult::Ok),
+                Err(e) => {
+                    if let Some(TransactWriteItemsError::TransactionCanceledException(c)) =
+                        e.as_service_error()
+                    {
+                        let reasons = c.cancellation_reasons().to_vec();
+                        // A conflict with a concurrent transaction is worth another try; a
+                        // failed condition is an answer.
+                        if reasons.iter().any(is_ccf) || attempt == 4 {
+                            return Ok(TxResult::Cancelled(reasons));
+                        }
+                        backoff(attempt).await;
+                        continue;
+                    }
+                    let err = sdk_err("TransactWriteItems", e);
+                    if err.is_retryable() && attempt < 4 {
+                        backoff(attempt).await;
+                        continue;
+                    }
+                    return Err(err);
+                }
+            }
+        }
+        Err(StoreError::Transient(
+            "TransactWriteItems kept conflicting".into(),
+        ))
+    }
+
+    /// Reserves `count` sequence numbers for `table`, one counter write per block.
+    async fn alloc_seqs(&self, table: AuditTable, count: u64) -> Result<Vec<u64>> {
+        let mut blocks = self.seq_blocks.lock().await;
+        let mut out = Vec::with_capacity(count as usize);
+        while (out.len() as u64) < count {
+            let (next, end) = blocks.get(&table).copied().unwrap_or((1, 0));
+            if next <= end {
+                let take = (end - next + 1).min(count - out.len() as u64);
+                out.extend(next..next + take);
+                blocks.insert(table, (next + take, end));
+                continue;
+            }
+            let want = SEQ_BLOCK.max(count - out.len() as u64);
+            let res = self
+                .client
+                .update_item()
+                .table_name(&self.audit)
+                .key("pk", s(format!("seq#{table}")))
+                .update_expression("ADD #last :n")
+                .expression_attribute_names("#last", "last")
+                .expression_attribute_values(":n", n(want))
+                .return_values(ReturnValue::UpdatedNew)
+                .send()
+                .await
+                .map_err(|e| sdk_err("UpdateItem seq", e))?;
+            let last = res
+                .attributes()
+                .ok_or_else(|| StoreError::Invalid("sequence update returned nothing".into()))
+                .and_then(|a| get_n(a, "last"))? as u64;
+            blocks.insert(table, (last - want + 1, last));
+        }
+        Ok(out)
+    }
+
+    /// Reads items by key with BatchGetItem (100 a call), following UnprocessedKeys.
+    async fn batch_get(&self, table: &str, pks: Vec<String>) -> Result<Vec<Item>> {
+        let mut out = Vec::with_capacity(pks.len());
+        for chunk in pks.chunks(100) {
+            let mut keys: Vec<Item> = chunk
+                .iter()
+                .map(|pk| HashMap::from([("pk".to_string(), s(pk.clone()))]))
+                .collect();
+            let mut attempt = 0;
+            while !keys.is_empty() {
+                let ka = KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(build_err)?;
+                let res = self
+                    .client
+                    .batch_get_item()
+                    .request_items(table, ka)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_err("BatchGetItem", e))?;
+                if let Some(items) = res.responses().and_then(|r| r.get(table)) {
+                    out.extend(items.iter().cloned());
+                }
+                keys = res
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(table))
+                    .map(|k| k.keys().to_vec())
+                    .unwrap_or_default();
+                if !keys.is_empty() {
+                    if attempt > 8 {
+                        return Err(StoreError::Transient(
+                            "BatchGetItem left keys unprocessed".into(),
+                        ));
+                    }
+                    backoff(attempt).await;
+                    attempt += 1;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes items with BatchWriteItem (25 a call), retrying UnprocessedItems.
+    async fn batch_put(&self, table: &str, items: Vec<Item>) -> Result<()> {
+        for chunk in items.chunks(25) {
+            let mut reqs: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|i| {
+                    Ok(WriteRequest::builder()
+                        .put_request(
+                            PutRequest::builder()
+                                .set_item(Some(i.clone()))
+                                .build()
+                                .map_err(build_err)?,
+                        )
+                        .build())
+                })
+                .collect::<Result<_>>()?;
+            let mut attempt = 0;
+            while !reqs.is_empty() {
+                let res = self
+                    .client
+                    .batch_write_item()
+                    .request_items(table, reqs)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_err("BatchWriteItem", e))?;
+                reqs = res
+                    .unprocessed_items()
+                    .and_then(|u| u.get(table))
+                    .cloned()
+                    .unwrap_or_default();
+                if !reqs.is_empty() {
+                    if attempt > 8 {
+                        return Err(StoreError::Transient(
+                            "BatchWriteItem left items unprocessed".into(),
+                        ));
+                    }
+                    backoff(attempt).await;
+                    attempt += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn query_index(
+        &self,
+        index: &str,
+        pk_attr: &str,
+        pk: String,
+        sk_prefix: Option<(&str, String)>,
+        forward: bool,
+        page: &PageReq,
+    ) -> Result<Page<AuditRow>> {
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.audit)
+            .index_name(index)
+            .expression_attribute_names("#pk", pk_attr)
+            .expression_attribute_values(":pk", s(pk))
+            .scan_index_forward(forward)
+            .limit(limit_of(page))
+            .set_exclusive_start_key(decode_cursor(&page.cursor)?);
+        q = match sk_prefix {
+            Some((sk_attr, prefix)) => q
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :sk)")
+                .expression_attribute_names("#sk", sk_attr)
+                .expression_attribute_values(":sk", s(prefix)),
+            None => q.key_condition_expression("#pk = :pk"),
+        };
+        let res = q.send().await.map_err(|e| sdk_err("Query", e))?;
+        Ok(Page {
+            items: res
+                .items()
+                .iter()
+                .map(row_from_item)
+                .collect::<Result<_>>()?,
+            next: encode_cursor(res.last_evaluated_key()),
+        })
+    }
+
+    async fn get_item(&self, table: &str, key: Item) -> Result<Option<Item>> {
+        let res = self
+            .client
+            .get_item()
+            .table_name(table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_err("GetItem", e))?;
+        Ok(res.item().cloned())
+    }
+
+    async fn state_item(&self, pk: String) -> Result<Option<Item>> {
+        self.get_item(&self.state, HashMap::from([("pk".to_string(), s(pk))]))
+            .await
+    }
+
+    async fn query_all(&self, table: &str, pk: String) -> Result<Vec<Item>> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let res = self
+                .client
+                .query()
+                .table_name(table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| sdk_err("Query", e))?;
+            out.extend(res.items().iter().cloned());
+            match res.last_evaluated_key() {
+                Some(k) => start = Some(k.clone()),
+                None => return Ok(out),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl AuditLog for DynamoStore {
+    async fn append(&self, rows: Vec<NewRow>, fence: Option<&Fence>) -> Result<Vec<Appended>> {
+        let mut out: Vec<Option<Appended>> = vec![None; rows.len()];
+        for (chunk_no, chunk) in rows.chunks(ROWS_PER_TX).enumerate() {
+            let base = chunk_no * ROWS_PER_TX;
+            for attempt in 0..5 {
+                // 1. Which natural keys exist already (a retry, or a concurrent appender)?
+                let guard_pks: Vec<String> = chunk
+                    .iter()
+                    .map(|r| nk_pk(r.table(), &r.natural_key))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                let mut known: HashMap<String, RowRef> = HashMap::new();
+                for g in self.batch_get(&self.audit, guard_pks).await? {
+                    let r = RowRef::parse(get_s(&g, "ref")?)?;
+                    known.insert(get_s(&g, "pk")?.to_string(), r);
+                }
+                // 2. Reserve refs for the new ones (a natural key repeated within the batch
+                //    gets one row).
+                let mut fresh: Vec<(usize, &NewRow)> = Vec::new();
+                let mut seen_in_batch: HashMap<String, usize> = HashMap::new();
+                for (i, r) in chunk.iter().enumerate() {
+                    if r.natural_key.is_empty() {
+                        return Err(StoreError::Invalid("natural_key is empty".into()));
+                    }
+                    let g = nk_pk(r.table(), &r.natural_key);
+                    if let Some(existing) = known.get(&g) {
+                        out[base + i] = Some(Appended {
+                            row_ref: *existing,
+                            inserted: false,
+                        });
+                    } else if !seen_in_batch.contains_key(&g) {
+                        seen_in_batch.insert(g, i);
+                        fresh.push((i, r));
+                    }
+                }
+                if fresh.is_empty() {
+                    break;
+                }
+                let mut per_table: BTreeMap<AuditTable, u64> = BTreeMap::new();
+                for (_, r) in &fresh {
+                    *per_table.entry(r.table()).or_default() += 1;
+                }
+                let mut seqs: HashMap<AuditTable, std::vec::IntoIter<u64>> = HashMap::new();
+                for (t, c) in per_table {
+                    seqs.insert(t, self.alloc_seqs(t, c).await?.into_iter());
+                }
+                // 3. One transaction: guard + row per new row, plus the fence check.
+                let mut items = Vec::with_capacity(fresh.len() * 2 + 1);
+                let mut planned: Vec<(usize, RowRef)> = Vec::new();
+                for (i, r) in &fresh {
+                    let seq = seqs
+                        .get_mut(&r.table())
+                        .and_then(|it| it.next())
+                        .ok_or_else(|| {
+                            StoreError::Invalid("sequence allocation fell short".into())
+                        })?;
+                    let row = AuditRow {
+                        row_ref: RowRef::new(r.table(), seq),
+                        ulid: ulid::Ulid::from_datetime(r.created_at.into()),
+                        cycle_id: r.cycle_id.clone(),
+                        natural_key: r.natural_key.clone(),
+                        status: r.status,
+                        created_at: r.created_at,
+                        updated_at: r.created_at,
+                        body: r.body.clone(),
+                    };
+                    items.push(
+                        TransactWriteItem::builder()
+                            .put(
+                                Put::builder()
+                                    .table_name(&self.audit)
+                                    .item("pk", s(nk_pk(r.table(), &r.natural_key)))
+                                    .item("ref", s(row.row_ref.to_string()))
+                                    .condition_expression("attribute_not_exists(pk)")
+                                    .build()
+                                    .map_err(build_err)?,
+                            )
+                            .build(),
+                    );
+                    items.push(
+                        TransactWriteItem::builder()
+                            .put(
+                                Put::builder()
+                                    .table_name(&self.audit)
+                                    .set_item(Some(row_item(&row)))
+                                    .condition_expression("attribute_not_exists(pk)")
+                                    .build()
+                                    .map_err(build_err)?,
+                            )
+                            .build(),
+                    );
+                    planned.push((*i, row.row_ref));
+                }
+                if let Some(f) = fence {
+                    items.push(fence_check(&self.state, f)?);
+                }
+                match self.transact(items).await? {
+                    TxResult::Ok => {
+                        for (i, r) in planned {
+                            out[base + i] = Some(Appended {
+                                row_ref: r,
+                                inserted: true,
+                            });
+                        }
+                        // Duplicates within the batch point at the row just written.
+                        for (i, r) in chunk.iter().enumerate() {
+                            if out[base + i].is_none() {
+                                let g = nk_pk(r.table(), &r.natural_key);
+                                let first = seen_in_batch.get(&g).and_then(|f| out[base + f]);
+                                out[base + i] = first.map(|a| Appended {
+                                    inserted: false,
+                                    ..a
+                                });
+                            }
+                        }
+                        break;
+                    }
+                    TxResult::Cancelled(reasons) => {
+                        if fence.is_some() && reasons.last().is_some_and(is_ccf) {
+                            let f = fence.map(|f| f.lock.clone()).unwrap_or_default();
+                            return Err(StoreError::Fenced(format!(
+                                "{f}: the fencing token is stale"
+                            )));
+                        }
+                        if attempt == 4 {
+                            return Err(StoreError::Transient(
+                                "append kept racing with concurrent appenders".into(),
+                            ));
+                        }
+                        // A guard appeared meanwhile: re-read and go again.
+                    }
+                }
+            }
+        }
+        out.into_iter()
+            .map(|a| a.ok_or_else(|| StoreError::Transient("append did not settle".into())))
+            .collect()
+    }
+
+    async fn get(&self, row_ref: RowRef) -> Result<Option<AuditRow>> {
+        self.get_item(
+            &self.audit,
+            HashMap::from([("pk".to_string(), s(row_pk(&row_ref)))]),
+        )
+        .await?
+        .map(|i| row_from_item(&i))
+        .transpose()
+    }
+
+    async fn get_by_natural_key(
+        &self,
+        table: AuditTable,
+        natural_key: &str,
+    ) -> Result<Option<AuditRow>> {
+        let guard = self
+            .get_item(
+                &self.audit,
+                HashMap::from([("pk".to_string(), s(nk_pk(table, natural_key)))]),
+            )
+            .await?;
+        match guard {
+            Some(g) => self.get(RowRef::parse(get_s(&g, "ref")?)?).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn by_cycle(
+        &self,
+        table: AuditTable,
+        cycle: &CycleId,
+        page: PageReq,
+    ) -> Result<Page<AuditRow>> {
+        self.query_index(
+            "by_cycle",
+            "gsi_cycle_pk",
+            format!("{table}#{cycle}"),
+            None,
+            true,
+            &page,
+        )
+        .await
+    }
+
+    async fn by_subject(
+        &self,
+        table: AuditTable,
+        store: &StoreId,
+        subject: &str,
+        page: PageReq,
+    ) -> Result<Page<AuditRow>> {
+        self.query_index(
+            "by_sku",
+            "gsi_sku_pk",
+            format!("{table}#{store}#{subject}"),
+            None,
+            false,
+            &page,
+        )
+        .await
+    }
+
+    async fn by_day_action(
+        &self,
+        table: AuditTable,
+        store: &StoreId,
+        day: StoreDay,
+        action: Option<&str>,
+        page: PageReq,
+    ) -> Result<Page<AuditRow>> {
+        let sk = action.map(|a| ("gsi_day_sk", format!("{a}#")));
+        self.query_index(
+            "by_day_action",
+            "gsi_day_pk",
+            format!("{table}#{store}#{day}"),
+            sk,
+            true,
+            &page,
+        )
+        .await
+    }
+
+    async fn by_status(
+        &self,
+        table: AuditTable,
+        store: &StoreId,
+        status: RowStatus,
+        page: PageReq,
+    ) -> Result<Page<AuditRow>> {
+        self.query_index(
+            "by_status",
+            "gsi_status_pk",
+            status_pk(table, store, status),
+            None,
+            true,
+            &page,
+        )
+        .await
+    }
+
+    async fn transition(
+        &self,
+        row_ref: RowRef,
+        from: RowStatus,
+        to: RowStatus,
+        body: Option<RowBody>,
+        at: DateTime<Utc>,
+        fence: Option<&Fence>,
+    ) -> Result<AuditRow> {
+        if !from.can_become(to) {
+            return Err(StoreError::Invalid(format!(
+                "{row_ref}: {from} cannot become {to}"
+            )));
+        }
+        let current = self
+            .get(row_ref)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(row_ref.to_string()))?;
+        if current.status != from {
+            return Err(StoreError::Conflict(format!(
+                "{row_ref} is {}, not {from}",
+                current.status
+            )));
+        }
+        if let Some(b) = &body {
+            if b.table() != row_ref.table {
+                return Err(StoreError::Invalid(format!(
+                    "{row_ref}: body is a {} row",
+                    b.table()
+                )));
+            }
+        }
+        let updated = AuditRow {
+            status: to,
+            updated_at: at,
+            body: body.unwrap_or(current.body.clone()),
+            ..current
+        };
+        // The whole item is rewritten (its index keys follow the new status/body), conditional
+        // on the status it had.
+        let put = Put::builder()
+            .table_name(&self.audit)
+            .set_item(Some(row_item(&updated)))
+            .condition_expression("attribute_exists(pk) AND #st = :from")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":from", s(from.as_str()))
+            .build()
+            .map_err(build_err)?;
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        if let Some(f) = fence {
+            items.push(fence_check(&self.state, f)?);
+        }
+        match self.transact(items).await? {
+            TxResult::Ok => Ok(updated),
+            TxResult::Cancelled(reasons) => {
+                if fence.is_some() && reasons.get(1).is_some_and(is_ccf) {
+                    return Err(StoreError::Fenced(format!(
+                        "{row_ref}: the fencing token is stale"
+                    )));
+                }
+                let now = self
+                    .get(row_ref)
+                    .await?
+                    .map(|r| r.status.to_string())
+                    .unwrap_or_default();
+                Err(StoreError::Conflict(format!(
+                    "{row_ref} is {now}, not {from}"
+                )))
+            }
+        }
+    }
+
+    async fn list_table(&self, table: AuditTable, page: PageReq) -> Result<Page<AuditRow>> {
+        // Rows live at `<table>#<seq>`: walk the sequence with BatchGetItem instead of a Scan.
+        let after: u64 = match &page.cursor {
+            None => 0,
+            Some(c) => c
+                .parse()
+                .map_err(|_| StoreError::Invalid(format!("bad page cursor {c:?}")))?,
+        };
+        let last = self
+            .get_item(
+                &self.audit,
+                HashMap::from([("pk".to_string(), s(format!("seq#{table}")))]),
+            )
+            .await?
+            .map(|i| get_n(&i, "last"))
+            .transpose()?
+            .unwrap_or(0) as u64;
+        let limit = limit_of(&page) as usize;
+        let mut items = Vec::new();
+        let mut cursor = after;
+        while items.len() < limit && cursor < last {
+            let end = (cursor + (limit - items.len()) as u64).min(last);
+            let pks: Vec<String> = (cursor + 1..=end).map(|q| format!("{table}#{q}")).collect();
+            let mut got = self
+                .batch_get(&self.audit, pks)
+                .await?
+                .iter()
+                .map(row_from_item)
+                .collect::<Result<Vec<_>>>()?;
+            got.sort_by_key(|r| r.row_ref.seq);
+            items.extend(got);
+            cursor = end;
+        }
+        Ok(Page {
+            items,
+            next: (cursor < last).then(|| cursor.to_string()),
+        })
+    }
+
+    async fn import(&self, rows: Vec<AuditRow>) -> Result<ImportStats> {
+        // DynamoDB has no transaction large enough for a whole import, so: check every row
+        // first (nothing is written if any conflicts), then write each row with conditional puts.
+        // A crash part-way is resolved by running the same import again (present rows are skipped).
+        let mut stats = ImportStats::default();
+        let existing: HashMap<String, Item> = self
+            .batch_get(
+                &self.audit,
+                rows.iter().map(|r| row_pk(&r.row_ref)).collect(),
+            )
+            .await?
+            .into_iter()
+            .filter_map(|i| get_s(&i, "pk").ok().map(|pk| (pk.to_string(), i.clone())))
+            .collect();
+        let guards: HashMap<String, String> = self
+            .batch_get(
+                &self.audit,
+                rows.iter()
+                    .map(|r| nk_pk(r.row_ref.table, &r.natural_key))
+                    .collect(),
+            )
+            .await?
+            .into_iter()
+            .filter_map(|i| {
+                Some((
+                    get_s(&i, "pk").ok()?.to_string(),
+                    get_s(&i, "ref").ok()?.to_string(),
+                ))
+            })
+            .collect();
+        let mut to_write = Vec::new();
+        for row in &rows {
+            if let Some(item) = existing.get(&row_pk(&row.row_ref)) {
+                if row_from_item(item)? == *row {
+                    stats.already_present += 1;
+                    continue;
+                }
+                return Err(StoreError::Conflict(format!(
+                    "{} exists with different content",
+                    row.row_ref
+                )));
+            }
+            if let Some(owner) = guards.get(&nk_pk(row.row_ref.table, &row.natural_key)) {
+                return Err(StoreError::Conflict(format!(
+                    "{}: natural key {:?} already belongs to {owner}",
+                    row.row_ref, row.natural_key
+                )));
+            }
+            to_write.push(row);
+        }
+        let mut max_seq: BTreeMap<AuditTable, u64> = BTreeMap::new();
+        for row in to_write {
+            let items = vec![
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&self.audit)
+                            .item("pk", s(nk_pk(row.row_ref.table, &row.natural_key)))
+                            .item("ref", s(row.row_ref.to_string()))
+                            .condition_expression("attribute_not_exists(pk)")
+                            .build()
+                            .map_err(build_err)?,
+                    )
+                    .build(),
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&self.audit)
+                            .set_item(Some(row_item(row)))
+                            .condition_expression("attribute_not_exists(pk)")
+                            .build()
+                            .map_err(build_err)?,
+                    )
+                    .build(),
+            ];
+            if let TxResult::Cancelled(_) = self.transact(items).await? {
+                return Err(StoreError::Conflict(format!(
+                    "{} was written concurrently",
+                    row.row_ref
+                )));
+            }
+            stats.written += 1;
+            let m = max_seq.entry(row.row_ref.table).or_default();
+            *m = (*m).max(row.row_ref.seq);
+        }
+        // Keep each sequence ahead of the imported refs.
+        for (table, seq) in max_seq {
+            let res = self
+                .client
+                .update_item()
+                .table_name(&self.audit)
+                .key("pk", s(format!("seq#{table}")))
+                .update_expression("SET #last = :s")
+                .condition_expression("attribute_not_exists(#last) OR #last < :s")
+                .expression_attribute_names("#last", "last")
+                .expression_attribute_values(":s", n(seq))
+                .send()
+                .await;
+            if let Err(e) = res {
+                if !e
+                    .as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception())
+                {
+                    return Err(sdk_err("UpdateItem seq", e));
+                }
+            }
+            self.seq_blocks.lock().await.remove(&table);
+        }
+        Ok(stats)
+    }
+}
+
+fn idem_from_item(item: &Item) -> Result<IdemRecord> {
+    Ok(IdemRecord {
+        key: get_s(item, "pk")?.trim_start_matches("idem#").to_string(),
+        status: match get_s(item, "status")? {
+            "INPROGRESS" => IdemStatus::InProgress,
+            "COMPLETED" => IdemStatus::Completed,
+            other => return Err(StoreError::Invalid(format!("idempotency status {other:?}"))),
+        },
+        payload_hash: get_s(item, "payload_hash")?.to_string(),
+        result: item.get("result").and_then(|v| v.as_s().ok()).cloned(),
+        expires_at: get_n(item, "expires_at")?,
+        in_progress_expires_at_ms: get_n(item, "in_progress_expires_at_ms")?,
+        attempt: get_s(item, "attempt")?.to_string(),
+    })
+}
+
+#[async_trait]
+impl IdempotencyStore for DynamoStore {
+    async fn try_begin(&self, rec: &IdemRecord, now_s: i64, now_ms: i64) -> Result<Begin> {
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.state)
+            .item("pk", s(format!("idem#{}", rec.key)))
+            .item("status", s("INPROGRESS"))
+            .item("payload_hash", s(rec.payload_hash.clone()))
+            .item("expires_at", n(rec.expires_at))
+            .item("in_progress_expires_at_ms", n(rec.in_progress_expires_at_ms))
+            .item("attempt", s(rec.attempt.clone()))
+            .condition_expression(
+                "attribute_not_exists(pk) OR expires_at < :now OR (#st = :inprogress AND in_progress_expires_at_ms < :now_ms)",
+            )
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":now", n(now_s))
+            .expression_attribute_values(":now_ms", n(now_ms))
+            .expression_attribute_values(":inprogress", s("INPROGRESS"))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(Begin::Started),
+            Err(e) => {
+                if let Some(se) = e.as_service_error() {
+                    if let aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) = se {
+                        if let Some(old) = c.item() {
+                            return Ok(Begin::Existing(idem_from_item(old)?));
+                        }
+                        // Emulators that omit ALL_OLD: read it.
+                        return match self.state_item(format!("idem#{}", rec.key)).await? {
+                            Some(old) => Ok(Begin::Existing(idem_from_item(&old)?)),
+                            None => Err(StoreError::Transient("idempotency record vanished".into())),
+                        };
+                    }
+                }
+                Err(sdk_err("PutItem idempotency", e))
+            }
+        }
+    }
+
+    async fn complete(
+        &self,
+        key: &str,
+        attempt: &str,
+        result: &str,
+        expires_at: i64,
+    ) -> Result<()> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.state)
+            .key("pk", s(format!("idem#{key}")))
+            .update_expression("SET #st = :done, #res = :res, expires_at = :exp")
+            .condition_expression("attempt = :attempt AND #st = :inprogress")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_names("#res", "result")
+            .expression_attribute_values(":done", s("COMPLETED"))
+            .expression_attribute_values(":res", s(result))
+            .expression_attribute_values(":exp", n(expires_at))
+            .expression_attribute_values(":attempt", s(attempt))
+            .expression_attribute_values(":inprogress", s("INPROGRESS"))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::Conflict(format!(
+                    "idempotency record {key:?} is no longer owned by attempt {attempt}"
+                )))
+            }
+            Err(e) => Err(sdk_err("UpdateItem idempotency", e)),
+        }
+    }
+
+    async fn abandon(&self, key: &str, attempt: &str) -> Result<()> {
+        let res = self
+            .client
+            .delete_item()
+            .table_name(&self.state)
+            .key("pk", s(format!("idem#{key}")))
+            .condition_expression("attempt = :attempt AND #st = :inprogress")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":attempt", s(attempt))
+            .expression_attribute_values(":inprogress", s("INPROGRESS"))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(sdk_err("DeleteItem idempotency", e)),
+        }
+    }
+
+    async fn get_record(&self, key: &str) -> Result<Option<IdemRecord>> {
+        self.state_item(format!("idem#{key}"))
+            .await?
+            .map(|i| idem_from_item(&i))
+            .transpose()
+    }
+}
+
+fn lease_from_item(item: &Item) -> Result<Lease> {
+    Ok(Lease {
+        name: get_s(item, "pk")?.trim_start_matches("lock#").to_string(),
+        owner: get_s(item, "owner")?.to_string(),
+        version: get_s(item, "version")?.to_string(),
+        expires_at_ms: get_n(item, "expires_at_ms")?,
+    })
+}
+
+#[async_trait]
+impl LockStore for DynamoStore {
+    async fn acquire(&self, name: &str, owner: &str, ttl_ms: i64, now_ms: i64) -> Result<Acquire> {
+        for _ in 0..3 {
+            let lease = Lease {
+                name: name.to_string(),
+                owner: owner.to_string(),
+                version: ulid::Ulid::new().to_string(),
+                expires_at_ms: now_ms + ttl_ms,
+            };
+            let res = self
+                .client
+                .put_item()
+                .table_name(&self.state)
+                .item("pk", s(format!("lock#{name}")))
+                .item("owner", s(owner))
+                .item("version", s(lease.version.clone()))
+                .item("expires_at_ms", n(lease.expires_at_ms))
+                .condition_expression("attribute_not_exists(pk) OR expires_at_ms <= :now")
+                .expression_attribute_values(":now", n(now_ms))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .send()
+                .await;
+            let old = match res {
+                Ok(_) => return Ok(Acquire::Acquired(lease)),
+                Err(e) => match e.as_service_error() {
+                    Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c)) => {
+                        match c.item() {
+                            Some(i) => lease_from_item(i)?,
+                            None => match self.state_item(format!("lock#{name}")).await? {
+                                Some(i) => lease_from_item(&i)?,
+                                None => continue,
+                            },
+                        }
+                    }
+                    _ => return Err(sdk_err("PutItem lock", e)),
+                },
+            };
+            if old.owner != owner {
+                return Ok(Acquire::Held(old));
+            }
+            // Our own live lease: extend it, keeping its version (the fencing token).
+            match self.renew(&old, ttl_ms, now_ms).await {
+                Ok(l) => return Ok(Acquire::Acquired(l)),
+                Err(StoreError::Fenced(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Transient(format!(
+            "lock {name} kept changing hands"
+        )))
+    }
+
+    async fn renew(&self, lease: &Lease, ttl_ms: i64, now_ms: i64) -> Result<Lease> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.state)
+            .key("pk", s(format!("lock#{}", lease.name)))
+            .update_expression("SET expires_at_ms = :exp")
+            .condition_expression("version = :v")
+            .expression_attribute_values(":exp", n(now_ms + ttl_ms))
+            .expression_attribute_values(":v", s(lease.version.clone()))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(Lease {
+                expires_at_ms: now_ms + ttl_ms,
+                ..lease.clone()
+            }),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::Fenced(format!(
+                    "{} is no longer held at version {}",
+                    lease.name, lease.version
+                )))
+            }
+            Err(e) => Err(sdk_err("UpdateItem lock", e)),
+        }
+    }
+
+    async fn release(&self, lease: &Lease) -> Result<bool> {
+        let res = self
+            .client
+            .delete_item()
+            .table_name(&self.state)
+            .key("pk", s(format!("lock#{}", lease.name)))
+            .condition_expression("version = :v")
+            .expression_attribute_values(":v", s(lease.version.clone()))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(sdk_err("DeleteItem lock", e)),
+        }
+    }
+
+    async fn current(&self, name: &str) -> Result<Option<Lease>> {
+        self.state_item(format!("lock#{name}"))
+            .await?
+            .map(|i| lease_from_item(&i))
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl Counters for DynamoStore {
+    async fn add(
+        &self,
+        name: &str,
+        delta: i64,
+        limit: Option<i64>,
+        token: Option<&str>,
+        expires_at: Option<i64>,
+    ) -> Result<CounterAdd> {
+        let pk = format!("counter#{name}");
+        let mut update = Update::builder()
+            .table_name(&self.state)
+            .key("pk", s(pk.clone()))
+            .expression_attribute_names("#v", "value")
+            .expression_attribute_values(":d", n(delta));
+        update = match expires_at {
+            Some(e) => update
+                .update_expression("ADD #v :d SET expires_at = :e")
+                .expression_attribute_values(":e", n(e)),
+            None => update.update_expression("ADD #v :d"),
+        };
+        if let Some(lim) = limit {
+            update = update
+                .condition_expression("attribute_not_exists(#v) OR #v <= :max")
+                .expression_attribute_values(":max", n(lim - delta));
+            if delta > lim {
+                return Ok(CounterAdd::LimitReached(self.value(name).await?));
+            }
+        }
+        let update = update.build().map_err(build_err)?;
+        match token {
+            None => {
+                // A single UpdateItem, returning the new value.
+                let mut req = self
+                    .client
+                    .update_item()
+                    .table_name(&self.state)
+                    .key("pk", s(pk))
+                    .update_expression(update.update_expression())
+                    .set_expression_attribute_names(update.expression_attribute_names().cloned())
+                    .set_expression_attribute_values(update.expression_attribute_values().cloned())
+                    .return_values(ReturnValue::UpdatedNew)
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    );
+                if let Some(c) = update.condition_expression() {
+                    req = req.condition_expression(c);
+                }
+                match req.send().await {
+                    Ok(out) => Ok(CounterAdd::Added(
+                        out.attributes().map(|a| get_n(a, "value")).transpose()?.unwrap_or(delta),
+                    )),
+                    Err(e) => match e.as_service_error() {
+                        Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c)) => {
+                            let v = c.item().map(|i| get_n(i, "value")).transpose()?;
+                            match v {
+                                Some(v) => Ok(CounterAdd::LimitReached(v)),
+                                None => Ok(CounterAdd::LimitReached(self.value(name).await?)),
+                            }
+                        }
+                        _ => Err(sdk_err("UpdateItem counter", e)),
+                    },
+                }
+            }
+            Some(t) => {
+                // The token marker and the counter move together, or not at all.
+                let mut marker = Put::builder()
+                    .table_name(&self.state)
+                    .item("pk", s(format!("ctok#{name}#{t}")))
+                    .condition_expression("attribute_not_exists(pk)");
+                if let Some(e) = expires_at {
+                    marker = marker.item("expires_at", n(e));
+                }
+                let items = vec![
+                    TransactWriteItem::builder()
+                        .put(marker.build().map_err(build_err)?)
+                        .build(),
+                    TransactWriteItem::builder().update(update).build(),
+                ];
+                match self.transact(items).await? {
+                    TxResult::Ok => Ok(CounterAdd::Added(self.value(name).await?)),
+                    TxResult::Cancelled(reasons) => {
+                        let v = self.value(name).await?;
+                        if reasons.first().is_some_and(is_ccf) {
+                            Ok(CounterAdd::AlreadyCounted(v))
+                        } else if reasons.get(1).is_some_and(is_ccf) {
+                            Ok(CounterAdd::LimitReached(v))
+                        } else {
+                            Err(StoreError::Transient(format!(
+                                "counter {name} kept conflicting"
+                            )))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn value(&self, name: &str) -> Result<i64> {
+        Ok(self
+            .state_item(format!("counter#{name}"))
+            .await?
+            .map(|i| get_n(&i, "value"))
+            .transpose()?
+            .unwrap_or(0))
+    }
+}
+
+#[async_trait]
+impl Settings for DynamoStore {
+    async fn get_setting(&self, store: &StoreId, key: &str) -> Result<Option<Value>> {
+        self.state_item(format!("setting#{store}#{key}"))
+            .await?
+            .map(|i| Ok(serde_json::from_str(get_s(&i, "value")?)?))
+            .transpose()
+    }
+
+    async fn put_setting(&self, store: &StoreId, key: &str, value: &Value) -> Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.state)
+            .item("pk", s(format!("setting#{store}#{key}")))
+            .item("value", s(value.to_string()))
+            .send()
+            .await
+            .map_err(|e| sdk_err("PutItem setting", e))?;
+        Ok(())
+    }
+}
+
+fn catalog_item(pk: String, sk: &str, body: String) -> Item {
+    HashMap::from([
+        ("pk".to_string(), s(pk)),
+        ("sk".to_string(), s(sk)),
+        ("body".to_string(), s(body)),
+    ])
+}
+
+#[async_trait]
+impl Catalog for DynamoStore {
+    async fn upsert_variants(&self, store: &StoreId, variants: &[Variant]) -> Result<()> {
+        let items = variants
+            .iter()
+            .map(|v| {
+                Ok(catalog_item(
+                    format!("variant#{store}"),
+                    v.sku.as_str(),
+                    serde_json::to_string(v)?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.batch_put(&self.catalog, items).await
+    }
+
+    async fn variants(&self, store: &StoreId) -> Result<Vec<Variant>> {
+        self.query_all(&self.catalog, format!("variant#{store}"))
+            .await?
+            .iter()
+            .map(|i| Ok(serde_json::from_str(get_s(i, "body")?)?))
+            .collect()
+    }
+
+    async fn variant(&self, store: &StoreId, sku: &Sku) -> Result<Option<Variant>> {
+        self.get_item(
+            &self.catalog,
+            HashMap::from([
+                ("pk".to_string(), s(format!("variant#{store}"))),
+                ("sk".to_string(), s(sku.as_str())),
+            ]),
+        )
+        .await?
+        .map(|i| Ok(serde_json::from_str(get_s(&i, "body")?)?))
+        .transpose()
+    }
+
+    async fn put_metrics(&self, store: &StoreId, metrics: &[DailyMetric]) -> Result<()> {
+        let items = metrics
+            .iter()
+            .map(|m| {
+                Ok(catalog_item(
+                    format!("metrics#{store}#{}", m.day),
+                    m.sku.as_str(),
+                    serde_json::to_string(m)?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.batch_put(&self.catalog, items).await
+    }
+
+    async fn metrics(
+        &self,
+        store: &StoreId,
+        from: StoreDay,
+        to: StoreDay,
+    ) -> Result<Vec<DailyMetric>> {
+        let mut out = Vec::new();
+        let mut day = from;
+        while day <= to {
+            for i in self
+                .query_all(&self.catalog, format!("metrics#{store}#{day}"))
+                .await?
+            {
+                out.push(serde_json::from_str(get_s(&i, "body")?)?);
+            }
+            day = day.plus_days(1);
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl EventBus for DynamoStore {
+    /// The DynamoDB adapter has no bus of its own; [`super::ports`] pairs it with EventBridge.
+    async fn publish(&self, _events: &[OttoEvent]) -> Result<()> {
+        Err(StoreError::Backend(
+            "events go to EventBridge, not DynamoDB".into(),
+        ))
+    }
+}

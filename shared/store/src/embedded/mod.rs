@@ -1,0 +1,177 @@
+//! The embedded adapter: one SQLite database file (WAL, synchronous=FULL) holding every port's
+//! data, so the CLI and tests run the whole product durably with no AWS and no Python. Several
+//! processes may share a data directory: SQLite's locking serialises writers, and every
+//! conditional write runs inside one `BEGIN IMMEDIATE` transaction.
+
+mod audit;
+mod queue;
+mod state;
+
+use crate::error::StoreError;
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+pub use queue::EmbeddedQueue;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS audit_rows (
+    tbl TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    ulid TEXT NOT NULL,
+    store TEXT NOT NULL,
+    cycle_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    natural_key TEXT NOT NULL,
+    status TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    action TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tbl, seq),
+    UNIQUE (tbl, natural_key)
+);
+CREATE INDEX IF NOT EXISTS audit_by_cycle ON audit_rows (tbl, cycle_id, seq);
+CREATE INDEX IF NOT EXISTS audit_by_subject ON audit_rows (tbl, store, subject, created_at, seq);
+CREATE INDEX IF NOT EXISTS audit_by_day_action ON audit_rows (tbl, store, day, action, seq);
+CREATE INDEX IF NOT EXISTS audit_by_status ON audit_rows (tbl, store, status, seq);
+CREATE TABLE IF NOT EXISTS sequences (tbl TEXT PRIMARY KEY, last INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS idempotency (
+    key TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    payload_hash TEXT NOT NULL,
+    result TEXT,
+    expires_at INTEGER NOT NULL,
+    in_progress_expires_at_ms INTEGER NOT NULL,
+    attempt TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS locks (
+    name TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    version TEXT NOT NULL,
+    expires_at_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL,
+    expires_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS counter_tokens (
+    name TEXT NOT NULL,
+    token TEXT NOT NULL,
+    PRIMARY KEY (name, token)
+);
+CREATE TABLE IF NOT EXISTS settings (
+    store TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (store, key)
+);
+CREATE TABLE IF NOT EXISTS variants (
+    store TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (store, sku)
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    store TEXT NOT NULL,
+    day TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (store, day, sku)
+);
+CREATE TABLE IF NOT EXISTS queue (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    stage TEXT NOT NULL,
+    body TEXT NOT NULL,
+    visible_at_ms INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    receipt TEXT,
+    dead INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS queue_ready ON queue (stage, dead, visible_at_ms, id);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    detail_type TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    at_ms INTEGER NOT NULL
+);
+"#;
+
+/// The embedded store. Cheap to clone; all clones share one connection.
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    conn: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+pub(crate) fn sql_err(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode;
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => {
+            StoreError::Transient(e.to_string())
+        }
+        _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+impl EmbeddedStore {
+    /// Opens (creating if needed) `otto.db` in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Backend(format!(
+                "cannot create data directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+        let path = dir.join("otto.db");
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(sql_err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(sql_err)?;
+        conn.execute_batch(SCHEMA).map_err(sql_err)?;
+        Ok(EmbeddedStore {
+            conn: Arc::new(Mutex::new(conn)),
+            path,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A poisoned mutex means a panic while holding it; SQLite rolled back the transaction,
+        // so the connection itself is still consistent.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` inside `BEGIN IMMEDIATE … COMMIT`; any error rolls everything back.
+    pub(crate) fn write_tx<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql_err)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(sql_err)?;
+        Ok(out)
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,416 @@
+use super::{now_ms, sql_err, EmbeddedStore};
+use crate::error::StoreError;
+use crate::ports::*;
+use async_trait::async_trait;
+use otto_core::lock::Lease;
+use otto_core::metrics::{DailyMetric, Variant};
+use otto_core::{Sku, StoreDay, StoreId};
+use rusqlite::{params, OptionalExtension};
+use serde_json::Value;
+
+fn idem_from_row(
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(String, String, String, Option<String>, i64, i64, String)> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
+}
+
+fn to_record(t: (String, String, String, Option<String>, i64, i64, String)) -> Result<IdemRecord> {
+    let status = match t.1.as_str() {
+        "INPROGRESS" => IdemStatus::InProgress,
+        "COMPLETED" => IdemStatus::Completed,
+        other => return Err(StoreError::Invalid(format!("idempotency status {other:?}"))),
+    };
+    Ok(IdemRecord {
+        key: t.0,
+        status,
+        payload_hash: t.2,
+        result: t.3,
+        expires_at: t.4,
+        in_progress_expires_at_ms: t.5,
+        attempt: t.6,
+    })
+}
+
+const IDEM_COLS: &str =
+    "key, status, payload_hash, result, expires_at, in_progress_expires_at_ms, attempt";
+
+#[async_trait]
+impl IdempotencyStore for EmbeddedStore {
+    async fn try_begin(&self, rec: &IdemRecord, now_s: i64, now_ms: i64) -> Result<Begin> {
+        self.write_tx(|tx| {
+            let existing = tx
+                .query_row(
+                    &format!("SELECT {IDEM_COLS} FROM idempotency WHERE key = ?1"),
+                    params![rec.key],
+                    idem_from_row,
+                )
+                .optional()
+                .map_err(sql_err)?
+                .map(to_record)
+                .transpose()?;
+            if let Some(e) = existing {
+                let void = e.expires_at < now_s
+                    || (e.status == IdemStatus::InProgress && e.in_progress_expires_at_ms < now_ms);
+                if !void {
+                    return Ok(Begin::Existing(e));
+                }
+            }
+            tx.execute(
+                "INSERT OR REPLACE INTO idempotency (key, status, payload_hash, result, expires_at, in_progress_expires_at_ms, attempt)
+                 VALUES (?1, 'INPROGRESS', ?2, NULL, ?3, ?4, ?5)",
+                params![rec.key, rec.payload_hash, rec.expires_at, rec.in_progress_expires_at_ms, rec.attempt],
+            )
+            .map_err(sql_err)?;
+            Ok(Begin::Started)
+        })
+    }
+
+    async fn complete(
+        &self,
+        key: &str,
+        attempt: &str,
+        result: &str,
+        expires_at: i64,
+    ) -> Result<()> {
+        let n = self
+            .conn()
+            .execute(
+                "UPDATE idempotency SET status = 'COMPLETED', result = ?1, expires_at = ?2
+                 WHERE key = ?3 AND attempt = ?4 AND status = 'INPROGRESS'",
+                params![result, expires_at, key, attempt],
+            )
+            .map_err(sql_err)?;
+        if n == 0 {
+            return Err(StoreError::Conflict(format!(
+                "idempotency record {key:?} is no longer owned by attempt {attempt}"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn abandon(&self, key: &str, attempt: &str) -> Result<()> {
+        self.conn()
+            .execute(
+                "DELETE FROM idempotency WHERE key = ?1 AND attempt = ?2 AND status = 'INPROGRESS'",
+                params![key, attempt],
+            )
+            .map_err(sql_err)?;
+        Ok(())
+    }
+
+    async fn get_record(&self, key: &str) -> Result<Option<IdemRecord>> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {IDEM_COLS} FROM idempotency WHERE key = ?1"),
+                params![key],
+                idem_from_row,
+            )
+            .optional()
+            .map_err(sql_err)?
+            .map(to_record)
+            .transpose()
+    }
+}
+
+fn lease_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Lease> {
+    Ok(Lease {
+        name: r.get(0)?,
+        owner: r.get(1)?,
+        version: r.get(2)?,
+        expires_at_ms: r.get(3)?,
+    })
+}
+
+#[async_trait]
+impl LockStore for EmbeddedStore {
+    async fn acquire(&self, name: &str, owner: &str, ttl_ms: i64, now_ms: i64) -> Result<Acquire> {
+        self.write_tx(|tx| {
+            let current = tx
+                .query_row(
+                    "SELECT name, owner, version, expires_at_ms FROM locks WHERE name = ?1",
+                    params![name],
+                    lease_row,
+                )
+                .optional()
+                .map_err(sql_err)?;
+            let lease = match current {
+                Some(l) if !l.is_lapsed(now_ms) && l.owner != owner => return Ok(Acquire::Held(l)),
+                // Our own live lease: keep the version so in-flight fenced work stays valid.
+                Some(l) if !l.is_lapsed(now_ms) => Lease {
+                    expires_at_ms: now_ms + ttl_ms,
+                    ..l
+                },
+                _ => Lease {
+                    name: name.to_string(),
+                    owner: owner.to_string(),
+                    version: ulid::Ulid::new().to_string(),
+                    expires_at_ms: now_ms + ttl_ms,
+                },
+            };
+            tx.execute(
+                "INSERT OR REPLACE INTO locks (name, owner, version, expires_at_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![lease.name, lease.owner, lease.version, lease.expires_at_ms],
+            )
+            .map_err(sql_err)?;
+            Ok(Acquire::Acquired(lease))
+        })
+    }
+
+    async fn renew(&self, lease: &Lease, ttl_ms: i64, now_ms: i64) -> Result<Lease> {
+        let n = self
+            .conn()
+            .execute(
+                "UPDATE locks SET expires_at_ms = ?1 WHERE name = ?2 AND version = ?3",
+                params![now_ms + ttl_ms, lease.name, lease.version],
+            )
+            .map_err(sql_err)?;
+        if n == 0 {
+            return Err(StoreError::Fenced(format!(
+                "{} is no longer held at version {}",
+                lease.name, lease.version
+            )));
+        }
+        Ok(Lease {
+            expires_at_ms: now_ms + ttl_ms,
+            ..lease.clone()
+        })
+    }
+
+    async fn release(&self, lease: &Lease) -> Result<bool> {
+        let n = self
+            .conn()
+            .execute(
+                "DELETE FROM locks WHERE name = ?1 AND version = ?2",
+                params![lease.name, lease.version],
+            )
+            .map_err(sql_err)?;
+        Ok(n > 0)
+    }
+
+    async fn current(&self, name: &str) -> Result<Option<Lease>> {
+        self.conn()
+            .query_row(
+                "SELECT name, owner, version, expires_at_ms FROM locks WHERE name = ?1",
+                params![name],
+                lease_row,
+            )
+            .optional()
+            .map_err(sql_err)
+    }
+}
+
+#[async_trait]
+impl Counters for EmbeddedStore {
+    async fn add(
+        &self,
+        name: &str,
+        delta: i64,
+        limit: Option<i64>,
+        token: Option<&str>,
+        expires_at: Option<i64>,
+    ) -> Result<CounterAdd> {
+        self.write_tx(|tx| {
+            // `expires_at` only lets DynamoDB's TTL clean a finished window up; windows are
+            // part of the counter's name (e.g. the ISO week), so the value is never reset here.
+            let value: i64 = tx
+                .query_row("SELECT value FROM counters WHERE name = ?1", params![name], |r| r.get(0))
+                .optional()
+                .map_err(sql_err)?
+                .unwrap_or(0);
+            if let Some(t) = token {
+                let seen: Option<i64> = tx
+                    .query_row(
+                        "SELECT 1 FROM counter_tokens WHERE name = ?1 AND token = ?2",
+                        params![name, t],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(sql_err)?;
+                if seen.is_some() {
+                    return Ok(CounterAdd::AlreadyCounted(value));
+                }
+            }
+            if let Some(lim) = limit {
+                if value + delta > lim {
+                    return Ok(CounterAdd::LimitReached(value));
+                }
+            }
+            let new = value + delta;
+            tx.execute(
+                "INSERT OR REPLACE INTO counters (name, value, expires_at) VALUES (?1, ?2, COALESCE(?3, (SELECT expires_at FROM counters WHERE name = ?1)))",
+                params![name, new, expires_at],
+            )
+            .map_err(sql_err)?;
+            if let Some(t) = token {
+                tx.execute(
+                    "INSERT INTO counter_tokens (name, token) VALUES (?1, ?2)",
+                    params![name, t],
+                )
+                .map_err(sql_err)?;
+            }
+            Ok(CounterAdd::Added(new))
+        })
+    }
+
+    async fn value(&self, name: &str) -> Result<i64> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT value FROM counters WHERE name = ?1",
+                params![name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql_err)?
+            .unwrap_or(0))
+    }
+}
+
+#[async_trait]
+impl Settings for EmbeddedStore {
+    async fn get_setting(&self, store: &StoreId, key: &str) -> Result<Option<Value>> {
+        let s: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT value FROM settings WHERE store = ?1 AND key = ?2",
+                params![store.as_str(), key],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql_err)?;
+        s.map(|s| serde_json::from_str(&s).map_err(StoreError::from))
+            .transpose()
+    }
+
+    async fn put_setting(&self, store: &StoreId, key: &str, value: &Value) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT OR REPLACE INTO settings (store, key, value) VALUES (?1, ?2, ?3)",
+                params![store.as_str(), key, value.to_string()],
+            )
+            .map_err(sql_err)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Catalog for EmbeddedStore {
+    async fn upsert_variants(&self, store: &StoreId, variants: &[Variant]) -> Result<()> {
+        self.write_tx(|tx| {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO variants (store, sku, body) VALUES (?1, ?2, ?3)",
+                )
+                .map_err(sql_err)?;
+            for v in variants {
+                stmt.execute(params![
+                    store.as_str(),
+                    v.sku.as_str(),
+                    serde_json::to_string(v)?
+                ])
+                .map_err(sql_err)?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn variants(&self, store: &StoreId) -> Result<Vec<Variant>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT body FROM variants WHERE store = ?1 ORDER BY sku")
+            .map_err(sql_err)?;
+        let bodies = stmt
+            .query_map(params![store.as_str()], |r| r.get::<_, String>(0))
+            .map_err(sql_err)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql_err)?;
+        bodies
+            .iter()
+            .map(|b| serde_json::from_str(b).map_err(StoreError::from))
+            .collect()
+    }
+
+    async fn variant(&self, store: &StoreId, sku: &Sku) -> Result<Option<Variant>> {
+        let b: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT body FROM variants WHERE store = ?1 AND sku = ?2",
+                params![store.as_str(), sku.as_str()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql_err)?;
+        b.map(|b| serde_json::from_str(&b).map_err(StoreError::from))
+            .transpose()
+    }
+
+    async fn put_metrics(&self, store: &StoreId, metrics: &[DailyMetric]) -> Result<()> {
+        self.write_tx(|tx| {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO metrics (store, day, sku, body) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(sql_err)?;
+            for m in metrics {
+                stmt.execute(params![
+                    store.as_str(),
+                    m.day.to_string(),
+                    m.sku.as_str(),
+                    serde_json::to_string(m)?
+                ])
+                .map_err(sql_err)?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn metrics(
+        &self,
+        store: &StoreId,
+        from: StoreDay,
+        to: StoreDay,
+    ) -> Result<Vec<DailyMetric>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT body FROM metrics WHERE store = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day, sku",
+            )
+            .map_err(sql_err)?;
+        let bodies = stmt
+            .query_map(
+                params![store.as_str(), from.to_string(), to.to_string()],
+                |r| r.get::<_, String>(0),
+            )
+            .map_err(sql_err)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql_err)?;
+        bodies
+            .iter()
+            .map(|b| serde_json::from_str(b).map_err(StoreError::from))
+            .collect()
+    }
+}
+
+#[async_trait]
+impl EventBus for EmbeddedStore {
+    async fn publish(&self, events: &[OttoEvent]) -> Result<()> {
+        self.write_tx(|tx| {
+            for e in events {
+                tx.execute(
+                    "INSERT INTO events (detail_type, detail, at_ms) VALUES (?1, ?2, ?3)",
+                    params![e.detail_type, e.detail.to_string(), now_ms()],
+                )
+                .map_err(sql_err)?;
+            }
+            Ok(())
+        })
+    }
+}

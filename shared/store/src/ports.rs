@@ -1,0 +1,272 @@
+//! Ports: one async trait per capability. Every adapter (embedded SQLite, DynamoDB/SQS) implements
+//! all of them and passes the same contract suite (`tests/`).
+
+use crate::error::StoreError;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use otto_core::audit::{AuditRow, AuditTable, NewRow, RowBody, RowRef};
+use otto_core::cycle::{CycleId, Stage, StageMessage};
+use otto_core::lock::{Fence, Lease};
+use otto_core::metrics::{DailyMetric, Variant};
+use otto_core::{RowStatus, Sku, StoreDay, StoreId};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::time::Duration;
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A page request: at most `limit` items after `cursor` (an opaque string from the last page).
+#[derive(Debug, Clone, Default)]
+pub struct PageReq {
+    pub limit: usize,
+    pub cursor: Option<String>,
+}
+
+impl PageReq {
+    pub fn first(limit: usize) -> Self {
+        PageReq {
+            limit,
+            cursor: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// The outcome of appending one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub row_ref: RowRef,
+    /// False when a row with the same natural key already existed; `row_ref` is then that row's.
+    pub inserted: bool,
+}
+
+/// decision_log, ad_decision_log, cs_thread_evaluations, research_candidates, cycle/stage runs.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// Appends rows; a row whose natural key exists is not written again (its existing ref is
+    /// returned). With a fence, nothing is written unless the fence's lock still has that version.
+    async fn append(&self, rows: Vec<NewRow>, fence: Option<&Fence>) -> Result<Vec<Appended>>;
+    async fn get(&self, row_ref: RowRef) -> Result<Option<AuditRow>>;
+    async fn get_by_natural_key(
+        &self,
+        table: AuditTable,
+        natural_key: &str,
+    ) -> Result<Option<AuditRow>>;
+    /// Rows of one cycle, oldest first.
+    async fn by_cycle(
+        &self,
+        table: AuditTable,
+        cycle: &CycleId,
+        page: PageReq,
+    ) -> Result<Page<AuditRow>>;
+    /// Rows about one subject (a SKU, a campaign, a thread …), newest first.
+    async fn by_subject(
+        &self,
+        table: AuditTable,
+        store: &StoreId,
+        subject: &str,
+        page: PageReq,
+    ) -> Result<Page<AuditRow>>;
+    /// Rows of one store day, optionally of one action, oldest first.
+    async fn by_day_action(
+        &self,
+        table: AuditTable,
+        store: &StoreId,
+        day: StoreDay,
+        action: Option<&str>,
+        page: PageReq,
+    ) -> Result<Page<AuditRow>>;
+    /// Rows in one status (e.g. HELD), oldest first.
+    async fn by_status(
+        &self,
+        table: AuditTable,
+        store: &StoreId,
+        status: RowStatus,
+        page: PageReq,
+    ) -> Result<Page<AuditRow>>;
+    /// Moves a row's status from `from` to `to` (conditional on `from`), optionally replacing
+    /// its body (e.g. to store the reversal op or the vendor's result). Refuses transitions that
+    /// [`RowStatus::can_become`] forbids.
+    async fn transition(
+        &self,
+        row_ref: RowRef,
+        from: RowStatus,
+        to: RowStatus,
+        body: Option<RowBody>,
+        at: DateTime<Utc>,
+        fence: Option<&Fence>,
+    ) -> Result<AuditRow>;
+    /// All rows of a table in ref order, for export (not a hot path).
+    async fn list_table(&self, table: AuditTable, page: PageReq) -> Result<Page<AuditRow>>;
+    /// Writes rows exactly as given (refs included), all or nothing. A row whose ref exists with
+    /// the same content is skipped; one that exists with other content fails the whole import.
+    async fn import(&self, rows: Vec<AuditRow>) -> Result<ImportStats>;
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ImportStats {
+    pub written: usize,
+    pub already_present: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum IdemStatus {
+    InProgress,
+    Completed,
+}
+
+/// One idempotency record (as AWS Powertools keeps them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdemRecord {
+    pub key: String,
+    pub status: IdemStatus,
+    pub payload_hash: String,
+    /// JSON of the stored result, once completed.
+    pub result: Option<String>,
+    /// Epoch seconds after which the record is void (and deleted by TTL).
+    pub expires_at: i64,
+    /// Epoch milliseconds after which an INPROGRESS record may be taken over.
+    pub in_progress_expires_at_ms: i64,
+    /// Random id of the attempt that owns the record.
+    pub attempt: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Begin {
+    Started,
+    /// A live record exists (completed, or in progress and not lapsed).
+    Existing(IdemRecord),
+}
+
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Writes `rec` (INPROGRESS) unless a live record exists: the Powertools condition
+    /// `attribute_not_exists OR expires_at < now OR (INPROGRESS AND in_progress_expiry < now_ms)`.
+    async fn try_begin(&self, rec: &IdemRecord, now_s: i64, now_ms: i64) -> Result<Begin>;
+    /// INPROGRESS → COMPLETED with the result, only for the attempt that owns the record.
+    async fn complete(&self, key: &str, attempt: &str, result: &str, expires_at: i64)
+        -> Result<()>;
+    /// Deletes the record when the attempt failed, so a retry runs again.
+    async fn abandon(&self, key: &str, attempt: &str) -> Result<()>;
+    async fn get_record(&self, key: &str) -> Result<Option<IdemRecord>>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Acquire {
+    Acquired(Lease),
+    /// Someone else holds a live lease.
+    Held(Lease),
+}
+
+/// Leases with fencing tokens (the store_lock).
+#[async_trait]
+pub trait LockStore: Send + Sync {
+    /// Takes the lease if it is free or lapsed. The same owner re-acquiring a live lease gets it
+    /// back with the same version (so a retried scheduler resumes its own cycle).
+    async fn acquire(&self, name: &str, owner: &str, ttl_ms: i64, now_ms: i64) -> Result<Acquire>;
+    /// Extends a lease still held at this version; `Fenced` once another owner took it.
+    async fn renew(&self, lease: &Lease, ttl_ms: i64, now_ms: i64) -> Result<Lease>;
+    /// Releases a lease still held at this version; false if it was no longer ours.
+    async fn release(&self, lease: &Lease) -> Result<bool>;
+    async fn current(&self, name: &str) -> Result<Option<Lease>>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CounterAdd {
+    /// The counter moved; its new value.
+    Added(i64),
+    /// This token was already counted; the counter's current value.
+    AlreadyCounted(i64),
+    /// The change would cross the limit; the counter's current value, unchanged.
+    LimitReached(i64),
+}
+
+/// Atomic counters: rate limits, fan-in, sequence blocks.
+#[async_trait]
+pub trait Counters: Send + Sync {
+    /// Adds `delta` atomically. With `limit`, refuses a change that would take the value above
+    /// it. With `token`, counts that token once only (a retry returns `AlreadyCounted`).
+    /// `expires_at` (epoch seconds) lets a windowed counter age out.
+    async fn add(
+        &self,
+        name: &str,
+        delta: i64,
+        limit: Option<i64>,
+        token: Option<&str>,
+        expires_at: Option<i64>,
+    ) -> Result<CounterAdd>;
+    async fn value(&self, name: &str) -> Result<i64>;
+}
+
+/// Per-store settings (kill switch, policy …) as JSON values.
+#[async_trait]
+pub trait Settings: Send + Sync {
+    async fn get_setting(&self, store: &StoreId, key: &str) -> Result<Option<Value>>;
+    async fn put_setting(&self, store: &StoreId, key: &str, value: &Value) -> Result<()>;
+}
+
+/// The synced catalog and daily metrics.
+#[async_trait]
+pub trait Catalog: Send + Sync {
+    async fn upsert_variants(&self, store: &StoreId, variants: &[Variant]) -> Result<()>;
+    async fn variants(&self, store: &StoreId) -> Result<Vec<Variant>>;
+    async fn variant(&self, store: &StoreId, sku: &Sku) -> Result<Option<Variant>>;
+    async fn put_metrics(&self, store: &StoreId, metrics: &[DailyMetric]) -> Result<()>;
+    /// Metrics of the days `from..=to`, by day then SKU.
+    async fn metrics(
+        &self,
+        store: &StoreId,
+        from: StoreDay,
+        to: StoreDay,
+    ) -> Result<Vec<DailyMetric>>;
+}
+
+/// A message as received from a stage queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub message_id: String,
+    /// Handle for ack; valid for this delivery only.
+    pub receipt: String,
+    pub body: String,
+    /// How many times the message has been received, this time included.
+    pub receive_count: u32,
+}
+
+/// The queues that chain stages (SQS in AWS, a durable table locally).
+#[async_trait]
+pub trait StageQueue: Send + Sync {
+    /// Enqueues messages, each to its stage's queue. Fails if any entry failed.
+    async fn send(&self, messages: &[StageMessage]) -> Result<()>;
+    /// Enqueues a raw body (tests, redrive tooling).
+    async fn send_raw(&self, stage: Stage, body: &str) -> Result<()>;
+    /// Receives up to `max` visible messages and hides them for `visibility`. A message received
+    /// more than the queue's max receive count goes to the stage's dead-letter queue instead.
+    async fn receive(
+        &self,
+        stage: Stage,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<Delivery>>;
+    async fn ack(&self, stage: Stage, receipt: &str) -> Result<()>;
+    /// Messages in the stage's dead-letter queue (received, and left there).
+    async fn dead_letters(&self, stage: Stage, max: usize) -> Result<Vec<Delivery>>;
+}
+
+/// A notable event (cycle finished, row held …) for other systems (EventBridge in AWS).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OttoEvent {
+    /// e.g. `CycleCompleted`, `RowHeld`.
+    pub detail_type: String,
+    pub detail: Value,
+}
+
+#[async_trait]
+pub trait EventBus: Send + Sync {
+    async fn publish(&self, events: &[OttoEvent]) -> Result<()>;
+}
