@@ -1,0 +1,48 @@
+use chrono::{DateTime, Duration, Utc};
+use otto_core::audit::{DecisionRow, NewRow, RowBody};
+use otto_core::cycle::{CycleId, CycleKind, Stage};
+use otto_core::{Action, RowStatus, Sku, StoreDay, StoreId};
+use std::collections::BTreeMap;
+
+/// A store id no other test uses, so tests can share tables.
+pub fn unique_store() -> StoreId {
+    StoreId::new(format!("s{}", ulid::Ulid::new().to_string().to_lowercase())).expect("valid id")
+}
+
+pub fn day() -> StoreDay {
+    StoreDay::parse("2026-11-24").expect("valid day")
+}
+
+pub fn t0() -> DateTime<Utc> {
+    "2026-11-24T06:00:00Z".parse().expect("valid time")
+}
+
+pub fn cycle(store: &StoreId) -> CycleId {
+    CycleId::new(store.clone(), CycleKind::Morning, day())
+}
+
+pub fn decision(sku: &str, action: Action) -> RowBody {
+    RowBody::Decision(DecisionRow {
+        sku: Sku::new(sku).expect("valid sku"),
+        action,
+        trigger: None,
+        classification: None,
+        reasoning: format!("test {action} on {sku}"),
+        figures: BTreeMap::from([("n".to_string(), serde_json::json!(1))]),
+        window: None,
+        reversal_op: None,
+        hold_reason: None,
+        result: None,
+    })
+}
+
+/// A decision row of the morning `decide` stage, `minutes` after 06:00.
+pub fn row(cycle: &CycleId, sku: &str, action: Action, status: RowStatus, minutes: i64) -> NewRow {
+    NewRow::for_stage(
+        cycle.clone(),
+        Stage::Decide,
+        status,
+        t0() + Duration::minutes(minutes),
+        decision(sku, action),
+    )
+}
