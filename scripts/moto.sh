@@ -13,6 +13,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 MOTO="$VENV/bin/moto_server"
+# moto served one request at a time (see infra/local/moto_serial.py for why).
+SERIAL="$ROOT/infra/local/moto_serial.py"
 TMP="$ROOT/.tmp"
 PID_FILE="$TMP/moto.pid"
 PORT_FILE="$TMP/moto.port"
@@ -51,7 +53,7 @@ cmd_start() {
   mkdir -p "$TMP"
   local port
   port="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-  nohup "$MOTO" -H 127.0.0.1 -p "$port" >"$LOG_FILE" 2>&1 &
+  nohup "$PY" "$SERIAL" -H 127.0.0.1 -p "$port" >"$LOG_FILE" 2>&1 &
   local pid=$!
   echo "$pid" >"$PID_FILE"
   echo "$port" >"$PORT_FILE"

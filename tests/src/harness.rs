@@ -52,7 +52,7 @@ pub async fn moto() -> Option<Harness> {
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let prefix = format!("t{}-", ulid::Ulid::new().to_string().to_lowercase());
     let mut url_prefix = None;
-    for stage in [Stage::Sync, Stage::Calibrate, Stage::Decide] {
+    for stage in Stage::ALL {
         let dlq = sqs
             .create_queue()
             .queue_name(format!("{prefix}{stage}-dlq"))

@@ -4,5 +4,6 @@
 pub mod contract;
 pub mod fixtures;
 pub mod harness;
+pub mod pipeline;
 
 pub use harness::Harness;

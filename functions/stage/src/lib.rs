@@ -1,1 +1,365 @@
+//! The stage worker: one binary, the stage chosen by `OTTO_STAGE`, fed by that stage's SQS queue.
+//!
+//! Per message `{cycle_id, stage, chunk, chunks, fence, apply}`:
+//! 1. parse and validate it (a bad message fails alone);
+//! 2. check the fence still holds the store_lock and renew the lease (a message of a cycle whose
+//!    lock was taken over is obsolete: logged and dropped, never run);
+//! 3. run the stage body at most once per `(cycle_id, stage, chunk)` (idempotency record), writing
+//!    a stage_runs row fenced by the token;
+//! 4. fan in: count the chunk once (a counter with the chunk as token); the chunk that completes
+//!    the count enqueues the next stage, or closes the cycle (cycle_runs → COMPLETED, lock released,
+//!    `CycleCompleted` event) after the last stage.
+//!
+//! A permanent failure ends the cycle visibly: the stage_runs row carries the error, the cycle_runs
+//! row becomes FAILED, the lock is released. A retryable failure is left to SQS redelivery.
 
+pub mod local;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use otto_core::audit::{AuditTable, CycleRunRow, NewRow, RowBody, StageRunRow};
+use otto_core::cycle::{CycleId, Stage, StageMessage};
+use otto_core::{RowStatus, StoreClock};
+use otto_runtime::HandlerError;
+use otto_store::idempotency::{idempotent, IdemError, IdemOptions};
+use otto_store::{CounterAdd, OttoEvent, Ports, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// What a stage body sees.
+pub struct StageContext<'a> {
+    pub ports: &'a Ports,
+    pub msg: &'a StageMessage,
+    pub clock: StoreClock,
+    pub now: DateTime<Utc>,
+}
+
+/// What a stage body reports.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StageOutput {
+    /// Figures for the stage_runs row (counts, thresholds …).
+    pub figures: BTreeMap<String, Value>,
+    /// How many chunks the next stage fans out to (0 or 1: one message).
+    pub next_chunks: u32,
+}
+
+/// One stage's work. Bodies write their own rows with natural keys, so re-running a body after a
+/// crash never double-logs.
+#[async_trait]
+pub trait StageBody: Send + Sync {
+    async fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, HandlerError>;
+}
+
+/// The stage bodies, by stage.
+#[derive(Clone, Default)]
+pub struct StageRegistry {
+    bodies: HashMap<Stage, Arc<dyn StageBody>>,
+}
+
+impl StageRegistry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn with(mut self, stage: Stage, body: Arc<dyn StageBody>) -> Self {
+        self.bodies.insert(stage, body);
+        self
+    }
+    pub fn get(&self, stage: Stage) -> Option<&Arc<dyn StageBody>> {
+        self.bodies.get(&stage)
+    }
+}
+
+/// How one message ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StageResult {
+    /// Ran now.
+    Ran { advanced: bool },
+    /// A duplicate delivery: the stored result was used, nothing ran.
+    Replayed { advanced: bool },
+    /// The cycle's lock was taken over; the message belongs to a dead run.
+    Obsolete,
+    /// The stage failed permanently; the cycle is marked FAILED.
+    CycleFailed(String),
+}
+
+/// Runs one stage message. `in_progress_for` is how long this attempt may take (from the Lambda
+/// deadline); a crashed attempt's record lapses after it and the redelivery runs again.
+pub async fn run_stage(
+    ports: &Ports,
+    registry: &StageRegistry,
+    clock: StoreClock,
+    body: &str,
+    expected_stage: Option<Stage>,
+    now: DateTime<Utc>,
+    in_progress_for: std::time::Duration,
+) -> Result<StageResult, HandlerError> {
+    let msg = StageMessage::from_json(body)?;
+    if let Some(expected) = expected_stage {
+        if msg.stage != expected {
+            return Err(HandlerError::Permanent(format!(
+                "message for stage {} reached the {expected} worker",
+                msg.stage
+            )));
+        }
+    }
+    // 2. The fence: is this still the cycle holding the lock?
+    let lease = ports.locks.current(&msg.fence.lock).await?;
+    let Some(lease) = lease.filter(|l| l.version == msg.fence.version) else {
+        tracing::warn!(cycle_id = %msg.cycle_id, stage = %msg.stage, "fence is stale: the cycle's lock was taken over; message dropped");
+        return Ok(StageResult::Obsolete);
+    };
+    match ports
+        .locks
+        .renew(
+            &lease,
+            otto_scheduler::CYCLE_LEASE.num_milliseconds(),
+            now.timestamp_millis(),
+        )
+        .await
+    {
+        Ok(_) => {}
+        Err(StoreError::Fenced(_)) => return Ok(StageResult::Obsolete),
+        Err(e) => return Err(e.into()),
+    }
+    let Some(stage_body) = registry.get(msg.stage) else {
+        let why = format!("no body is registered for stage {}", msg.stage);
+        fail_cycle(ports, &msg, &why, now).await?;
+        return Ok(StageResult::CycleFailed(why));
+    };
+    // 3. At most once per (cycle, stage, chunk).
+    let payload = serde_json::to_value(&msg).map_err(|e| HandlerError::Permanent(e.to_string()))?;
+    let opts = IdemOptions {
+        ttl: std::time::Duration::from_secs(14 * 24 * 3600),
+        in_progress_expiry: in_progress_for,
+    };
+    let ctx = StageContext {
+        ports,
+        msg: &msg,
+        clock,
+        now,
+    };
+    let outcome = idempotent(
+        ports.idempotency.as_ref(),
+        &msg.idempotency_key(),
+        &payload,
+        opts,
+        now,
+        || async {
+            let out = stage_body.run(&ctx).await?;
+            let row = NewRow {
+                cycle_id: msg.cycle_id.clone(),
+                natural_key: format!("{}|{}|{}", msg.cycle_id, msg.stage, msg.chunk),
+                status: RowStatus::Completed,
+                created_at: now,
+                body: RowBody::StageRun(StageRunRow {
+                    stage: msg.stage,
+                    chunk: msg.chunk,
+                    chunks: msg.chunks,
+                    figures: out.figures.clone(),
+                    error: None,
+                }),
+            };
+            ports.audit.append(vec![row], Some(&msg.fence)).await?;
+            Ok::<_, HandlerError>(out)
+        },
+    )
+    .await;
+    let (out, replayed) = match outcome {
+        Ok(o) => (o.value, o.replayed),
+        Err(IdemError::Handler(HandlerError::Permanent(why))) => {
+            fail_cycle(ports, &msg, &why, now).await?;
+            return Ok(StageResult::CycleFailed(why));
+        }
+        Err(IdemError::Handler(e)) => return Err(e),
+        Err(IdemError::InProgress(k)) => {
+            return Err(HandlerError::Retryable(format!(
+                "{k} is being run by another attempt"
+            )))
+        }
+        Err(IdemError::Store(e)) => return Err(e.into()),
+        Err(e) => return Err(HandlerError::Permanent(e.to_string())),
+    };
+    // 4. Fan in, then advance.
+    let advanced = fan_in_and_advance(ports, &msg, &out, now).await?;
+    Ok(if replayed {
+        StageResult::Replayed { advanced }
+    } else {
+        StageResult::Ran { advanced }
+    })
+}
+
+fn fan_in_key(msg: &StageMessage) -> String {
+    format!("fanin#{}#{}", msg.cycle_id, msg.stage)
+}
+
+async fn fan_in_and_advance(
+    ports: &Ports,
+    msg: &StageMessage,
+    out: &StageOutput,
+    now: DateTime<Utc>,
+) -> Result<bool, HandlerError> {
+    let expires = (now + Duration::days(14)).timestamp();
+    let done = match ports
+        .counters
+        .add(
+            &fan_in_key(msg),
+            1,
+            None,
+            Some(&msg.chunk.to_string()),
+            Some(expires),
+        )
+        .await?
+    {
+        CounterAdd::Added(v) | CounterAdd::AlreadyCounted(v) => v,
+        CounterAdd::LimitReached(v) => v,
+    };
+    if done < i64::from(msg.chunks) {
+        return Ok(false);
+    }
+    match msg.stage.next() {
+        Some(next) => {
+            let chunks = out.next_chunks.max(1);
+            let messages: Vec<StageMessage> = (0..chunks)
+                .map(|chunk| StageMessage {
+                    cycle_id: msg.cycle_id.clone(),
+                    stage: next,
+                    chunk,
+                    chunks,
+                    fence: msg.fence.clone(),
+                    apply: msg.apply,
+                })
+                .collect();
+            ports.queue.send(&messages).await?;
+        }
+        None => finish_cycle(ports, &msg.cycle_id, msg, RowStatus::Completed, None, now).await?,
+    }
+    Ok(true)
+}
+
+async fn fail_cycle(
+    ports: &Ports,
+    msg: &StageMessage,
+    why: &str,
+    now: DateTime<Utc>,
+) -> Result<(), HandlerError> {
+    tracing::error!(cycle_id = %msg.cycle_id, stage = %msg.stage, error = why, "stage failed permanently; cycle marked FAILED");
+    let row = NewRow {
+        cycle_id: msg.cycle_id.clone(),
+        natural_key: format!("{}|{}|{}", msg.cycle_id, msg.stage, msg.chunk),
+        status: RowStatus::Failed,
+        created_at: now,
+        body: RowBody::StageRun(StageRunRow {
+            stage: msg.stage,
+            chunk: msg.chunk,
+            chunks: msg.chunks,
+            figures: BTreeMap::new(),
+            error: Some(why.to_string()),
+        }),
+    };
+    match ports.audit.append(vec![row], Some(&msg.fence)).await {
+        Ok(_) | Err(StoreError::Fenced(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    finish_cycle(ports, &msg.cycle_id, msg, RowStatus::Failed, Some(why), now).await
+}
+
+/// Closes the cycle run (RUNNING → COMPLETED/FAILED), releases the lock and publishes the event.
+/// Safe to repeat: a run already closed is left as it is.
+async fn finish_cycle(
+    ports: &Ports,
+    cycle_id: &CycleId,
+    msg: &StageMessage,
+    status: RowStatus,
+    error: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), HandlerError> {
+    let Some(run) = ports
+        .audit
+        .get_by_natural_key(AuditTable::CycleRuns, &cycle_id.to_string())
+        .await?
+    else {
+        return Err(HandlerError::Permanent(format!(
+            "cycle run {cycle_id} does not exist"
+        )));
+    };
+    if run.status == RowStatus::Running {
+        let mut body = run.body.clone();
+        if let RowBody::CycleRun(CycleRunRow {
+            figures, error: e, ..
+        }) = &mut body
+        {
+            figures.insert("finished_at".into(), Value::String(now.to_rfc3339()));
+            *e = error.map(str::to_string);
+        }
+        match ports
+            .audit
+            .transition(
+                run.row_ref,
+                RowStatus::Running,
+                status,
+                Some(body),
+                now,
+                Some(&msg.fence),
+            )
+            .await
+        {
+            Ok(_) | Err(StoreError::Conflict(_)) => {}
+            Err(StoreError::Fenced(_)) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if let Some(lease) = ports.locks.current(&msg.fence.lock).await? {
+        if lease.version == msg.fence.version {
+            ports.locks.release(&lease).await?;
+        }
+    }
+    let event = OttoEvent {
+        detail_type: if status == RowStatus::Completed {
+            "CycleCompleted"
+        } else {
+            "CycleFailed"
+        }
+        .into(),
+        detail: serde_json::json!({"cycle_id": cycle_id.to_string(), "run": run.row_ref.to_string(), "error": error}),
+    };
+    if let Err(e) = ports.events.publish(&[event]).await {
+        // The row is the record; the event is a courtesy.
+        tracing::warn!(error = %e, "could not publish the cycle event");
+    }
+    Ok(())
+}
+
+/// The Lambda handler for one stage's queue: each record on its own, failures reported as
+/// `batchItemFailures`.
+pub async fn handler(
+    ports: &Ports,
+    registry: &StageRegistry,
+    clock: StoreClock,
+    stage: Stage,
+    event: lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>,
+) -> Result<aws_lambda_events::event::sqs::SqsBatchResponse, lambda_runtime::Error> {
+    // Trust this attempt until just past the invocation's deadline.
+    let left = event
+        .context
+        .deadline()
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    let in_progress_for = left + std::time::Duration::from_secs(5);
+    let out = otto_runtime::sqs::run_batch(event.payload, |body| async move {
+        run_stage(
+            ports,
+            registry,
+            clock,
+            &body,
+            Some(stage),
+            Utc::now(),
+            in_progress_for,
+        )
+        .await
+        .map(|_| ())
+    })
+    .await;
+    otto_runtime::sqs::into_lambda_result(out)
+}

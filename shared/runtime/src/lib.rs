@@ -1,1 +1,30 @@
+//! Lambda glue shared by every function and the CLI: configuration from the environment (parsed
+//! once, failing fast), tracing, port wiring for either backend, the SQS batch runner with
+//! partial batch failures, and the retryable/permanent error split.
 
+pub mod config;
+pub mod error;
+pub mod sqs;
+pub mod telemetry;
+
+pub use config::{Backend, Config, ConfigError};
+pub use error::HandlerError;
+
+use otto_store::embedded::{EmbeddedQueue, EmbeddedStore};
+use otto_store::{Ports, StoreError};
+use std::sync::Arc;
+
+/// Builds the ports for the configured backend. Called once per cold start / CLI run.
+pub async fn build_ports(cfg: &Config) -> Result<Ports, StoreError> {
+    match &cfg.backend {
+        Backend::Embedded { dir } => {
+            let store = EmbeddedStore::open(dir)?;
+            let queue = Arc::new(EmbeddedQueue::new(store.clone(), 5));
+            Ok(Ports::from_adapter(Arc::new(store), queue))
+        }
+        Backend::Aws(names) => {
+            let sdk = otto_store::aws::load_sdk_config().await;
+            Ok(otto_store::aws::ports(&sdk, names))
+        }
+    }
+}

@@ -101,7 +101,8 @@ pub trait AuditLog: Send + Sync {
         at: DateTime<Utc>,
         fence: Option<&Fence>,
     ) -> Result<AuditRow>;
-    /// All rows of a table in ref order, for export (not a hot path).
+    /// All rows of a table, for export (not a hot path; order across pages is the adapter's:
+    /// ref order on the embedded store, none on DynamoDB, whose export is a Scan).
     async fn list_table(&self, table: AuditTable, page: PageReq) -> Result<Page<AuditRow>>;
     /// Writes rows exactly as given (refs included), all or nothing. A row whose ref exists with
     /// the same content is skipped; one that exists with other content fails the whole import.

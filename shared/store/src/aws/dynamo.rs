@@ -6,7 +6,8 @@
 //! * state (`pk`, TTL `expires_at`): `idem#…`, `lock#…`, `counter#…`, `ctok#…`, `setting#…`.
 //! * catalog (`pk`, `sk`): `variant#<store>` / sku, `metrics#<store>#<day>` / sku.
 //!
-//! No Scan anywhere: every read is GetItem, BatchGetItem or Query.
+//! No Scan on any query path: every read is GetItem, BatchGetItem or Query; only the export
+//! (`list_table`) scans.
 
 use super::{backoff, sdk_err};
 use crate::error::StoreError;
@@ -30,8 +31,10 @@ use tokio::sync::Mutex;
 
 type Item = HashMap<String, AttributeValue>;
 
-/// How many sequence numbers one counter write reserves.
-const SEQ_BLOCK: u64 = 100;
+/// The least number of sequence numbers one counter write reserves. An append reserves exactly
+/// the block it needs (one counter write per batch, not per row), so refs stay dense: nothing is
+/// left over in a cold-started Lambda to be thrown away.
+const SEQ_BLOCK: u64 = 1;
 /// Rows per TransactWriteItems: two items a row plus the fence check stay within 100.
 const ROWS_PER_TX: usize = 49;
 
@@ -767,41 +770,27 @@ impl AuditLog for DynamoStore {
     }
 
     async fn list_table(&self, table: AuditTable, page: PageReq) -> Result<Page<AuditRow>> {
-        // Rows live at `<table>#<seq>`: walk the sequence with BatchGetItem instead of a Scan.
-        let after: u64 = match &page.cursor {
-            None => 0,
-            Some(c) => c
-                .parse()
-                .map_err(|_| StoreError::Invalid(format!("bad page cursor {c:?}")))?,
-        };
-        let last = self
-            .get_item(
-                &self.audit,
-                HashMap::from([("pk".to_string(), s(format!("seq#{table}")))]),
-            )
-            .await?
-            .map(|i| get_n(&i, "last"))
-            .transpose()?
-            .unwrap_or(0) as u64;
-        let limit = limit_of(&page) as usize;
-        let mut items = Vec::new();
-        let mut cursor = after;
-        while items.len() < limit && cursor < last {
-            let end = (cursor + (limit - items.len()) as u64).min(last);
-            let pks: Vec<String> = (cursor + 1..=end).map(|q| format!("{table}#{q}")).collect();
-            let mut got = self
-                .batch_get(&self.audit, pks)
-                .await?
+        // Export only, never on a hot path: a Scan filtered to the table's rows. (Walking the
+        // sequence with BatchGetItem would cost O(highest ref), which imports can make huge.)
+        let res = self
+            .client
+            .scan()
+            .table_name(&self.audit)
+            .filter_expression("tbl = :t AND attribute_exists(seq)")
+            .expression_attribute_values(":t", s(table.as_str()))
+            .limit(limit_of(&page))
+            .consistent_read(true)
+            .set_exclusive_start_key(decode_cursor(&page.cursor)?)
+            .send()
+            .await
+            .map_err(|e| sdk_err("Scan (export)", e))?;
+        Ok(Page {
+            items: res
+                .items()
                 .iter()
                 .map(row_from_item)
-                .collect::<Result<Vec<_>>>()?;
-            got.sort_by_key(|r| r.row_ref.seq);
-            items.extend(got);
-            cursor = end;
-        }
-        Ok(Page {
-            items,
-            next: (cursor < last).then(|| cursor.to_string()),
+                .collect::<Result<_>>()?,
+            next: encode_cursor(res.last_evaluated_key()),
         })
     }
 

@@ -1,0 +1,142 @@
+use otto_core::{StoreClock, StoreId};
+use otto_store::aws::AwsNames;
+use std::path::PathBuf;
+use thiserror::Error;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("configuration: {var}: {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+/// Where the ports live.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Backend {
+    /// SQLite in a directory (`./.otto` by default).
+    Embedded { dir: PathBuf },
+    /// DynamoDB / SQS / EventBridge (endpoint from `AWS_ENDPOINT_URL` when set).
+    Aws(AwsNames),
+}
+
+/// Everything a function or the CLI needs from its environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub store_id: StoreId,
+    pub clock: StoreClock,
+    pub backend: Backend,
+    /// `X-Worker-Token` expected on `/jobs/*`.
+    pub worker_token: Option<String>,
+    /// Bearer token for operator routes when served outside API Gateway (`otto serve`).
+    pub operator_token: Option<String>,
+    pub slack_signing_secret: Option<String>,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads configuration through `get` (tests pass a map).
+    ///
+    /// | variable | meaning | default |
+    /// |---|---|---|
+    /// | `OTTO_STORE` | `embedded` or `dynamodb` | `embedded` |
+    /// | `OTTO_DATA_DIR` | embedded data directory | `./.otto` |
+    /// | `OTTO_STORE_ID` | the store Otto runs for | `demo-store` |
+    /// | `OTTO_STORE_TZ` | IANA time zone of the store | `Europe/Amsterdam` |
+    /// | `OTTO_AUDIT_TABLE`, `OTTO_STATE_TABLE`, `OTTO_CATALOG_TABLE` | DynamoDB tables | required with dynamodb |
+    /// | `OTTO_QUEUE_URL_PREFIX` | stage queue URL prefix | required with dynamodb |
+    /// | `OTTO_EVENT_BUS` | EventBridge bus | required with dynamodb |
+    /// | `OTTO_WORKER_TOKEN`, `OTTO_OPERATOR_TOKEN`, `SLACK_SIGNING_SECRET` | secrets | unset |
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let store_id = StoreId::new(var("OTTO_STORE_ID").unwrap_or_else(|| "demo-store".into()))
+            .map_err(|e| ConfigError {
+                var: "OTTO_STORE_ID",
+                problem: e.to_string(),
+            })?;
+        let clock =
+            StoreClock::new(&var("OTTO_STORE_TZ").unwrap_or_else(|| "Europe/Amsterdam".into()))
+                .map_err(|e| ConfigError {
+                    var: "OTTO_STORE_TZ",
+                    problem: e.to_string(),
+                })?;
+        let required = |k: &'static str| {
+            var(k).ok_or_else(|| ConfigError {
+                var: k,
+                problem: "must be set when OTTO_STORE=dynamodb".into(),
+            })
+        };
+        let backend = match var("OTTO_STORE").as_deref().unwrap_or("embedded") {
+            "embedded" => Backend::Embedded {
+                dir: PathBuf::from(var("OTTO_DATA_DIR").unwrap_or_else(|| ".otto".into())),
+            },
+            "dynamodb" => Backend::Aws(AwsNames {
+                audit_table: required("OTTO_AUDIT_TABLE")?,
+                state_table: required("OTTO_STATE_TABLE")?,
+                catalog_table: required("OTTO_CATALOG_TABLE")?,
+                queue_url_prefix: required("OTTO_QUEUE_URL_PREFIX")?,
+                event_bus: required("OTTO_EVENT_BUS")?,
+            }),
+            other => {
+                return Err(ConfigError {
+                    var: "OTTO_STORE",
+                    problem: format!("{other:?} is not one of embedded, dynamodb"),
+                })
+            }
+        };
+        Ok(Config {
+            store_id,
+            clock,
+            backend,
+            worker_token: var("OTTO_WORKER_TOKEN"),
+            operator_token: var("OTTO_OPERATOR_TOKEN"),
+            slack_signing_secret: var("SLACK_SIGNING_SECRET"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_to_embedded() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(
+            c.backend,
+            Backend::Embedded {
+                dir: ".otto".into()
+            }
+        );
+        assert_eq!(c.store_id.as_str(), "demo-store");
+        assert_eq!(c.clock.tz_name(), "Europe/Amsterdam");
+    }
+
+    #[test]
+    fn dynamodb_needs_every_name() {
+        let err = cfg(&[("OTTO_STORE", "dynamodb"), ("OTTO_AUDIT_TABLE", "a")]).unwrap_err();
+        assert_eq!(err.var, "OTTO_STATE_TABLE");
+        let err = cfg(&[("OTTO_STORE", "postgres")]).unwrap_err();
+        assert!(err.to_string().contains("OTTO_STORE"), "{err}");
+        let err = cfg(&[("OTTO_STORE_TZ", "CEST")]).unwrap_err();
+        assert_eq!(err.var, "OTTO_STORE_TZ");
+        let err = cfg(&[("OTTO_STORE_ID", "a b")]).unwrap_err();
+        assert_eq!(err.var, "OTTO_STORE_ID");
+    }
+}
