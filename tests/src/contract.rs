@@ -917,11 +917,11 @@ pub async fn settings_and_kill_switch(h: &Harness) {
         "{bad:?}"
     );
     assert!(
-        otto_store::settings::kill_switch(s, &unique_store())
+        !otto_store::settings::kill_switch(s, &unique_store())
             .await
             .expect("read")
-            .on
-            == false
+            .on,
+        "another store's switch is its own"
     );
 }
 

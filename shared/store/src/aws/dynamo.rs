@@ -13,6 +13,7 @@ use super::{backoff, sdk_err};
 use crate::error::StoreError;
 use crate::ports::*;
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, ConditionCheck, KeysAndAttributes, Put, PutRequest,
@@ -488,8 +489,10 @@ impl AuditLog for DynamoStore {
                             row_ref: *existing,
                             inserted: false,
                         });
-                    } else if !seen_in_batch.contains_key(&g) {
-                        seen_in_batch.insert(g, i);
+                    } else if let std::collections::hash_map::Entry::Vacant(e) =
+                        seen_in_batch.entry(g)
+                    {
+                        e.insert(i);
                         fresh.push((i, r));
                     }
                 }
@@ -948,17 +951,16 @@ impl IdempotencyStore for DynamoStore {
         match res {
             Ok(_) => Ok(Begin::Started),
             Err(e) => {
-                if let Some(se) = e.as_service_error() {
-                    if let aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) = se {
-                        if let Some(old) = c.item() {
-                            return Ok(Begin::Existing(idem_from_item(old)?));
-                        }
-                        // Emulators that omit ALL_OLD: read it.
-                        return match self.state_item(format!("idem#{}", rec.key)).await? {
-                            Some(old) => Ok(Begin::Existing(idem_from_item(&old)?)),
-                            None => Err(StoreError::Transient("idempotency record vanished".into())),
-                        };
+                if let Some(PutItemError::ConditionalCheckFailedException(c)) = e.as_service_error()
+                {
+                    if let Some(old) = c.item() {
+                        return Ok(Begin::Existing(idem_from_item(old)?));
                     }
+                    // Emulators that omit ALL_OLD: read it.
+                    return match self.state_item(format!("idem#{}", rec.key)).await? {
+                        Some(old) => Ok(Begin::Existing(idem_from_item(&old)?)),
+                        None => Err(StoreError::Transient("idempotency record vanished".into())),
+                    };
                 }
                 Err(sdk_err("PutItem idempotency", e))
             }
@@ -1071,15 +1073,13 @@ impl LockStore for DynamoStore {
             let old = match res {
                 Ok(_) => return Ok(Acquire::Acquired(lease)),
                 Err(e) => match e.as_service_error() {
-                    Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c)) => {
-                        match c.item() {
-                            Some(i) => lease_from_item(i)?,
-                            None => match self.state_item(format!("lock#{name}")).await? {
-                                Some(i) => lease_from_item(&i)?,
-                                None => continue,
-                            },
-                        }
-                    }
+                    Some(PutItemError::ConditionalCheckFailedException(c)) => match c.item() {
+                        Some(i) => lease_from_item(i)?,
+                        None => match self.state_item(format!("lock#{name}")).await? {
+                            Some(i) => lease_from_item(&i)?,
+                            None => continue,
+                        },
+                    },
                     _ => return Err(sdk_err("PutItem lock", e)),
                 },
             };

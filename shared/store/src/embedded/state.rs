@@ -8,9 +8,10 @@ use otto_core::{Sku, StoreDay, StoreId};
 use rusqlite::{params, OptionalExtension};
 use serde_json::Value;
 
-fn idem_from_row(
-    r: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(String, String, String, Option<String>, i64, i64, String)> {
+/// key, status, payload_hash, result, expires_at, in_progress_expires_at_ms, attempt
+type IdemTuple = (String, String, String, Option<String>, i64, i64, String);
+
+fn idem_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IdemTuple> {
     Ok((
         r.get(0)?,
         r.get(1)?,
@@ -22,7 +23,7 @@ fn idem_from_row(
     ))
 }
 
-fn to_record(t: (String, String, String, Option<String>, i64, i64, String)) -> Result<IdemRecord> {
+fn to_record(t: IdemTuple) -> Result<IdemRecord> {
     let status = match t.1.as_str() {
         "INPROGRESS" => IdemStatus::InProgress,
         "COMPLETED" => IdemStatus::Completed,

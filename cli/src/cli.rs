@@ -1,0 +1,239 @@
+use crate::{audit_io, demo, render};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use otto_core::audit::{AuditTable, RowRef};
+use otto_core::policy::KillSwitch;
+use otto_core::RowStatus;
+use otto_runtime::{build_ports, Backend, Config};
+use otto_store::{PageReq, Ports};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "otto",
+    version,
+    about = "Otto: the operator's keyboard shortcut for the store's audit plane"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Data directory of the embedded store.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Where the ports live: the embedded store (default) or DynamoDB/SQS (AWS env, AWS_ENDPOINT_URL).
+    #[arg(long, global = true, value_enum)]
+    pub store: Option<StoreKind>,
+    /// Print data as JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    Embedded,
+    Dynamodb,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Build a synthetic store in the embedded default and show what it holds.
+    Demo {
+        /// Number of variants.
+        #[arg(long, default_value_t = 240, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        variants: u32,
+        /// Days of performance history.
+        #[arg(long, default_value_t = 28, value_parser = clap::value_parser!(u32).range(1..=365))]
+        days: u32,
+        /// Seed of the synthetic store (same seed, same store).
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+    /// Read audit rows.
+    Rows {
+        #[command(subcommand)]
+        command: RowsCommand,
+    },
+    /// Held rows: list them, release one.
+    Holds {
+        #[command(subcommand)]
+        command: HoldsCommand,
+    },
+    /// Turn the kill switch on (moves become HELD rows) or off, or show it.
+    KillSwitch {
+        #[arg(value_parser = ["on", "off", "status"])]
+        state: String,
+        /// Why (kept with the switch).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Who flips it.
+        #[arg(long, env = "USER", default_value = "operator")]
+        by: String,
+    },
+    /// Write the audit plane as NDJSON, one file per table.
+    Export {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Read an export back (all or nothing; a malformed line names its file and line).
+    Import {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RowsCommand {
+    /// Show one row: `otto rows show decision_log#84196`.
+    Show { row_ref: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HoldsCommand {
+    /// Held rows in decision_log and ad_decision_log.
+    List,
+    /// Release a held row (the executor applies it after re-checking policy).
+    Release { row_ref: String },
+}
+
+pub type CliResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+/// Config from the environment, with the global flags on top.
+pub fn config(g: &Global) -> Result<Config, Box<dyn std::error::Error + Send + Sync>> {
+    let mut cfg = match g.store {
+        Some(StoreKind::Dynamodb) => Config::from_lookup(|k| {
+            if k == "OTTO_STORE" {
+                Some("dynamodb".into())
+            } else {
+                std::env::var(k).ok()
+            }
+        })?,
+        Some(StoreKind::Embedded) => Config::from_lookup(|k| {
+            if k == "OTTO_STORE" {
+                Some("embedded".into())
+            } else {
+                std::env::var(k).ok()
+            }
+        })?,
+        None => Config::from_env()?,
+    };
+    if let Some(dir) = &g.data {
+        match &mut cfg.backend {
+            Backend::Embedded { dir: d } => *d = dir.clone(),
+            Backend::Aws(_) => {
+                return Err("--data applies to the embedded store, not --store dynamodb".into())
+            }
+        }
+    }
+    Ok(cfg)
+}
+
+pub async fn run(cli: Cli) -> CliResult {
+    let cfg = config(&cli.global)?;
+    let ports = build_ports(&cfg).await?;
+    let json = cli.global.json;
+    match cli.command {
+        Command::Demo {
+            variants,
+            days,
+            seed,
+        } => demo::run(&ports, &cfg, variants as usize, days, seed, json).await,
+        Command::Rows {
+            command: RowsCommand::Show { row_ref },
+        } => {
+            let r = RowRef::parse(&row_ref)?;
+            match ports.audit.get(r).await? {
+                Some(row) => {
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&row.to_json())?);
+                    } else {
+                        print!("{}", render::row_detail(&row));
+                    }
+                    Ok(())
+                }
+                None => Err(format!("I don't have a row for that: {r} does not exist").into()),
+            }
+        }
+        Command::Holds {
+            command: HoldsCommand::List,
+        } => holds_list(&ports, &cfg, json).await,
+        Command::Holds {
+            command: HoldsCommand::Release { row_ref },
+        } => {
+            let r = RowRef::parse(&row_ref)?;
+            let row = ports
+                .audit
+                .transition(
+                    r,
+                    RowStatus::Held,
+                    RowStatus::Released,
+                    None,
+                    chrono::Utc::now(),
+                    None,
+                )
+                .await
+                .map_err(|e| format!("cannot release {r}: {e}"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&row.to_json())?);
+            } else {
+                println!("{r} released; the executor applies it after re-checking policy.");
+            }
+            Ok(())
+        }
+        Command::KillSwitch { state, reason, by } => {
+            let s = ports.settings.as_ref();
+            if state != "status" {
+                let ks = KillSwitch {
+                    on: state == "on",
+                    by: Some(by),
+                    at: Some(chrono::Utc::now()),
+                    reason,
+                };
+                otto_store::settings::set_kill_switch(s, &cfg.store_id, &ks).await?;
+            }
+            let ks = otto_store::settings::kill_switch(s, &cfg.store_id).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&ks)?);
+            } else {
+                println!("{}", render::kill_switch(&ks));
+            }
+            Ok(())
+        }
+        Command::Export { dir } => audit_io::export(&ports, &dir, json).await,
+        Command::Import { dir } => audit_io::import(&ports, &dir, json).await,
+    }
+}
+
+async fn holds_list(ports: &Ports, cfg: &Config, json: bool) -> CliResult {
+    let mut rows = Vec::new();
+    for table in [AuditTable::DecisionLog, AuditTable::AdDecisionLog] {
+        let mut page = PageReq::first(500);
+        loop {
+            let p = ports
+                .audit
+                .by_status(table, &cfg.store_id, RowStatus::Held, page.clone())
+                .await?;
+            rows.extend(p.items);
+            match p.next {
+                Some(c) => page.cursor = Some(c),
+                None => break,
+            }
+        }
+    }
+    if json {
+        let v: Vec<_> = rows.iter().map(|r| r.to_json()).collect();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else if rows.is_empty() {
+        println!("No held rows.");
+    } else {
+        for r in &rows {
+            println!("{}", render::row_line(r));
+        }
+        println!("Release one with: otto holds release <ref>");
+    }
+    Ok(())
+}

@@ -1,0 +1,205 @@
+//! The `otto` binary as an operator uses it: exit codes, one-line errors, export/import.
+
+use otto_core::audit::{AuditTable, DecisionRow, NewRow, RowBody};
+use otto_core::cycle::{CycleId, Stage};
+use otto_core::{Action, RowStatus, Sku};
+use otto_store::embedded::EmbeddedStore;
+use otto_store::AuditLog;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn otto(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_otto"))
+        .args(args)
+        .env_remove("OTTO_STORE")
+        .env_remove("OTTO_DATA_DIR")
+        .env("OTTO_STORE_ID", "brevard")
+        .output()
+        .expect("run otto")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+async fn seed_rows(dir: &Path, n: usize) -> Vec<String> {
+    let store = EmbeddedStore::open(dir).expect("open");
+    let cycle = CycleId::parse("brevard:morning:2026-11-24").expect("cycle");
+    let rows = (0..n)
+        .map(|i| {
+            NewRow::for_stage(
+                cycle.clone(),
+                Stage::Decide,
+                if i == 0 {
+                    RowStatus::Held
+                } else {
+                    RowStatus::DryRun
+                },
+                "2026-11-24T07:00:00Z".parse().expect("time"),
+                RowBody::Decision(DecisionRow {
+                    sku: Sku::new(format!("SKU-LIN-{i:03}")).expect("sku"),
+                    action: if i == 0 {
+                        Action::ReviveSeasonal
+                    } else {
+                        Action::Keep
+                    },
+                    trigger: None,
+                    classification: None,
+                    reasoning: "seeded".into(),
+                    figures: BTreeMap::new(),
+                    window: None,
+                    reversal_op: None,
+                    hold_reason: (i == 0).then(|| "kill switch was on".to_string()),
+                    result: None,
+                }),
+            )
+        })
+        .collect();
+    store
+        .append(rows, None)
+        .await
+        .expect("append")
+        .iter()
+        .map(|a| a.row_ref.to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn demo_builds_a_synthetic_store_and_is_repeatable() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("d");
+    let d = data.to_str().expect("utf8");
+    let a = otto(&[
+        "demo",
+        "--variants",
+        "50",
+        "--days",
+        "7",
+        "--data",
+        d,
+        "--json",
+    ]);
+    assert!(a.status.success(), "{}", stderr(&a));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&a)).expect("json");
+    assert_eq!(v["variants"], 50);
+    assert_eq!(v["store"], "brevard");
+    // Flags after or before the subcommand; same seed, same store.
+    let b = otto(&[
+        "--json",
+        "--data",
+        d,
+        "demo",
+        "--variants",
+        "50",
+        "--days",
+        "7",
+    ]);
+    let w: serde_json::Value = serde_json::from_str(&stdout(&b)).expect("json");
+    assert_eq!(v["ad_spend"], w["ad_spend"]);
+    assert_eq!(v["metric_rows"], w["metric_rows"]);
+    let bad = otto(&["demo", "--variants", "zero", "--data", d]);
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("--variants"), "{}", stderr(&bad));
+}
+
+#[tokio::test]
+async fn rows_show_and_holds() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let refs = seed_rows(dir.path(), 3).await;
+    let d = dir.path().to_str().expect("utf8");
+    let show = otto(&["rows", "show", &refs[0], "--data", d]);
+    assert!(show.status.success(), "{}", stderr(&show));
+    assert!(stdout(&show).starts_with(&refs[0]));
+    assert!(stdout(&show).contains("SKU-LIN-000"));
+    let json = otto(&["rows", "show", &refs[1], "--json", "--data", d]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("json");
+    assert_eq!(v["ref"], refs[1].as_str());
+    assert_eq!(v["cycle_id"], "brevard:morning:2026-11-24");
+    let missing = otto(&["rows", "show", "decision_log#999", "--data", d]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(stderr(&missing).lines().count(), 1, "one-line error");
+    assert!(stderr(&missing).contains("I don't have a row for that"));
+    let bad = otto(&["rows", "show", "ledger#1", "--data", d]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("ledger"), "{}", stderr(&bad));
+
+    let holds = otto(&["holds", "list", "--data", d]);
+    assert!(stdout(&holds).contains(&refs[0]), "{}", stdout(&holds));
+    let rel = otto(&["holds", "release", &refs[0], "--data", d]);
+    assert!(rel.status.success(), "{}", stderr(&rel));
+    let twice = otto(&["holds", "release", &refs[0], "--data", d]);
+    assert_eq!(twice.status.code(), Some(1));
+    assert!(stderr(&twice).contains("RELEASED"), "{}", stderr(&twice));
+    assert!(stdout(&otto(&["holds", "list", "--data", d])).contains("No held rows"));
+}
+
+#[tokio::test]
+async fn export_import_round_trip_and_bad_lines() {
+    let src = tempfile::tempdir().expect("tmp");
+    let refs = seed_rows(src.path(), 4).await;
+    let out = tempfile::tempdir().expect("tmp");
+    let (s, o) = (
+        src.path().to_str().expect("utf8"),
+        out.path().to_str().expect("utf8"),
+    );
+    let ex = otto(&["export", "--dir", o, "--data", s]);
+    assert!(ex.status.success(), "{}", stderr(&ex));
+    let text = std::fs::read_to_string(out.path().join("decision_log.ndjson")).expect("file");
+    assert_eq!(text.lines().count(), 4);
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("json line");
+        for k in ["ref", "cycle_id", "created_at", "body", "status"] {
+            assert!(v.get(k).is_some(), "{k} missing in {line}");
+        }
+    }
+    // Into a fresh store: same refs, same rows.
+    let dst = tempfile::tempdir().expect("tmp");
+    let d = dst.path().to_str().expect("utf8");
+    let im = otto(&["import", "--dir", o, "--data", d, "--json"]);
+    assert!(im.status.success(), "{}", stderr(&im));
+    let stats: serde_json::Value = serde_json::from_str(&stdout(&im)).expect("json");
+    assert_eq!(stats["written"], 4);
+    let a = stdout(&otto(&["rows", "show", &refs[2], "--json", "--data", s]));
+    let b = stdout(&otto(&["rows", "show", &refs[2], "--json", "--data", d]));
+    assert_eq!(a, b);
+    // Again: nothing new.
+    let again: serde_json::Value = serde_json::from_str(&stdout(&otto(&[
+        "import", "--dir", o, "--data", d, "--json",
+    ])))
+    .expect("json");
+    assert_eq!(again["already_present"], 4);
+
+    // A malformed line names file and line, and nothing at all is written.
+    let bad_dir = tempfile::tempdir().expect("tmp");
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[1] = lines[1].replace("\"KEEP\"", "\"TELEPORT\"");
+    std::fs::write(bad_dir.path().join("decision_log.ndjson"), lines.join("\n")).expect("write");
+    let fresh = tempfile::tempdir().expect("tmp");
+    let f = fresh.path().to_str().expect("utf8");
+    let bad = otto(&[
+        "import",
+        "--dir",
+        bad_dir.path().to_str().expect("utf8"),
+        "--data",
+        f,
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        stderr(&bad).contains("decision_log.ndjson:2"),
+        "{}",
+        stderr(&bad)
+    );
+    assert!(stderr(&bad).contains("TELEPORT"), "{}", stderr(&bad));
+    let store = EmbeddedStore::open(fresh.path()).expect("open");
+    let listed = store
+        .list_table(AuditTable::DecisionLog, otto_store::PageReq::first(10))
+        .await
+        .expect("list");
+    assert!(listed.items.is_empty(), "nothing half-written");
+    let none = otto(&["import", "--dir", "/nonexistent-dir", "--data", f]);
+    assert!(stderr(&none).contains("not a directory"));
+}
