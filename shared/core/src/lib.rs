@@ -12,6 +12,7 @@ pub mod lock;
 pub mod metrics;
 pub mod money;
 pub mod policy;
+pub mod stages;
 pub mod synthetic;
 pub mod time;
 

@@ -51,3 +51,52 @@ pub struct DailyMetric {
     #[serde(default)]
     pub provisional: bool,
 }
+
+/// One campaign's performance on one store day (Google Ads `campaign` report).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CampaignDay {
+    /// Google Ads campaign id (digits).
+    pub campaign_id: String,
+    /// Human name, e.g. `EU/Linen/Throws`.
+    pub campaign: String,
+    pub day: StoreDay,
+    pub impressions: u64,
+    pub clicks: u64,
+    pub cost: Money,
+    pub conversions_milli: i64,
+    pub conversion_value: Money,
+    /// `metrics.search_impression_share` in basis points (Google reports < 10 % as 0.0999).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search_impression_share_bp: Option<u32>,
+    /// `metrics.search_budget_lost_impression_share` in basis points.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_lost_impression_share_bp: Option<u32>,
+    /// Inside the restatement window (cost/conversions of recent days, next-day impression share).
+    #[serde(default)]
+    pub provisional: bool,
+}
+
+/// A campaign's budget as Google Ads has it now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignBudget {
+    pub campaign_id: String,
+    pub campaign: String,
+    /// `customers/{cid}/campaignBudgets/{id}`.
+    pub budget_resource: String,
+    /// Daily amount.
+    pub amount: Money,
+    /// A shared budget moves every campaign on it: Otto refuses per-campaign changes to it.
+    pub explicitly_shared: bool,
+}
+
+/// A change someone else made (Google Ads `change_event`, or a Shopify edit seen by `updatedAt`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalChange {
+    /// The changed resource (campaign budget resource name, product/variant GID).
+    pub resource: String,
+    pub changed_at: DateTime<Utc>,
+    /// Who changed it (`GOOGLE_ADS_WEB_CLIENT`, `SHOPIFY_ADMIN`, …).
+    pub client_type: String,
+    #[serde(default)]
+    pub changed_fields: Vec<String>,
+}

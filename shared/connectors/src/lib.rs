@@ -1,0 +1,11 @@
+//! Vendor ports (what Otto needs from a shop and an ad account) and their adapters:
+//! * `shopify` — Shopify Admin GraphQL API (cursor pagination, cost-based throttling);
+//! * `google_ads` — Google Ads REST API (`googleAds:searchStream`, `campaignBudgets:mutate`);
+//! * `simulated` — an in-process shop + ad account over the synthetic store, for `otto demo`.
+
+pub mod google_ads;
+pub mod ports;
+pub mod shopify;
+pub mod simulated;
+
+pub use ports::{AdsAccount, ShopCatalog, VendorError};

@@ -1,0 +1,92 @@
+//! The vendor ports. Every method maps the vendor's wire format to Otto's domain types exactly
+//! (money as micros, days in the store's time zone) or fails with a [`VendorError`] saying what was
+//! wrong; a partial or malformed answer is an error, never half a result.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use otto_core::metrics::{
+    CampaignBudget, CampaignDay, DailyMetric, ExternalChange, ProductStatus, Variant,
+};
+use otto_core::{Money, StoreDay};
+use serde_json::Value;
+use thiserror::Error;
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum VendorError {
+    /// Throttling beyond the wait budget, 429/5xx, timeouts: try again later.
+    #[error("{vendor}: transient: {detail}")]
+    Transient {
+        vendor: &'static str,
+        detail: String,
+    },
+    /// Auth failures, 4xx, a response that is not what the API documents.
+    #[error("{vendor}: {detail}")]
+    Permanent {
+        vendor: &'static str,
+        detail: String,
+    },
+    /// The vendor refused the mutation (`userErrors`, partial-failure details).
+    #[error("{vendor} refused: {}", .errors.join("; "))]
+    Refused {
+        vendor: &'static str,
+        errors: Vec<String>,
+    },
+}
+
+impl VendorError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, VendorError::Transient { .. })
+    }
+}
+
+/// The shop (Shopify).
+#[async_trait]
+pub trait ShopCatalog: Send + Sync {
+    /// Every variant with a SKU (variants without one are skipped and counted in the log).
+    async fn fetch_variants(&self) -> Result<Vec<Variant>, VendorError>;
+    /// One variant as it is now (the executor reads before it writes).
+    async fn fetch_variant(&self, variant_id: &str) -> Result<Option<Variant>, VendorError>;
+    /// `productUpdate(product: {id, status})`; returns the vendor's answer for the audit row.
+    async fn set_product_status(
+        &self,
+        product_id: &str,
+        status: ProductStatus,
+    ) -> Result<Value, VendorError>;
+    /// `productVariantsBulkUpdate(productId, variants: [{id, price, compareAtPrice}])`.
+    async fn set_variant_price(
+        &self,
+        product_id: &str,
+        variant_id: &str,
+        price: Money,
+        compare_at_price: Option<Money>,
+    ) -> Result<Value, VendorError>;
+}
+
+/// The ad account (Google Ads).
+#[async_trait]
+pub trait AdsAccount: Send + Sync {
+    /// Per SKU per day (`shopping_performance_view` by `segments.product_item_id`).
+    async fn sku_performance(
+        &self,
+        from: StoreDay,
+        to: StoreDay,
+    ) -> Result<Vec<DailyMetric>, VendorError>;
+    /// Per campaign per day, with search impression share and budget-lost impression share.
+    async fn campaign_performance(
+        &self,
+        from: StoreDay,
+        to: StoreDay,
+    ) -> Result<Vec<CampaignDay>, VendorError>;
+    /// Every campaign's budget, with `explicitly_shared`.
+    async fn budgets(&self) -> Result<Vec<CampaignBudget>, VendorError>;
+    /// Changes made by anyone since `since` (`change_event`, last 30 days at most).
+    async fn changes_since(&self, since: DateTime<Utc>)
+        -> Result<Vec<ExternalChange>, VendorError>;
+    /// `campaignBudgets:mutate` of `amountMicros`; with `validate_only` Google checks without applying.
+    async fn set_budget(
+        &self,
+        budget_resource: &str,
+        amount: Money,
+        validate_only: bool,
+    ) -> Result<Value, VendorError>;
+}

@@ -1,0 +1,746 @@
+//! Shopify Admin GraphQL API adapter ([`ShopCatalog`]).
+//!
+//! * Endpoint: `POST {base_url}/admin/api/{version}/graphql.json`, header `X-Shopify-Access-Token`,
+//!   body `{"query", "variables"}`.
+//! * Cost-based throttling: `extensions.cost.throttleStatus` is read from every response. Before a
+//!   call, the bucket is replenished by `restoreRate × elapsed` (capped at `maximumAvailable`); if
+//!   the cost of the next query (the last `requestedQueryCost` seen for that operation, else a
+//!   static estimate by Shopify's published cost rule) exceeds what is available, the client sleeps
+//!   `(requested − available) / restoreRate` seconds. A wait longer than `max_throttle_wait` is
+//!   not slept: the call fails `Transient`.
+//! * Errors: `errors[].extensions.code == "THROTTLED"` (HTTP 200 or 429) → wait per
+//!   `throttleStatus` and retry; 5xx, other 429s, timeouts and connection errors → exponential
+//!   backoff with jitter; both up to `max_retries`, then `Transient`. 401/403/404 and other 4xx,
+//!   a non-JSON body, GraphQL errors other than THROTTLED, or a response not shaped as documented →
+//!   `Permanent`. Non-empty `userErrors` of a mutation → `Refused`.
+//! * The two mutations used are idempotent (set a status, set a price), so retrying one after a
+//!   5xx or a timeout cannot apply it twice with a different effect.
+//! * Money is parsed from Shopify's decimal strings with [`Money::parse`] (exact); never a float.
+
+use crate::ports::{ShopCatalog, VendorError};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use otto_core::metrics::{ProductStatus, Variant};
+use otto_core::{Currency, Money, Sku};
+use rand::Rng;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const VENDOR: &str = "shopify";
+
+/// Shopify caps `first` at 250, and at 250 the variants query below costs 1,002 points (> the
+/// 1,000-point single-query cap); 200 keeps it under.
+pub const MAX_PAGE_SIZE: u32 = 200;
+
+/// How the client waits (throttle waits, retry backoff). Defaults to `tokio::time::sleep`; tests
+/// inject one that records the waits.
+pub type Sleeper = Arc<dyn Fn(Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// The default sleeper: `tokio::time::sleep`.
+pub fn tokio_sleeper() -> Sleeper {
+    Arc::new(|d| Box::pin(tokio::time::sleep(d)))
+}
+
+#[derive(Clone)]
+pub struct ShopifyConfig {
+    /// `https://{shop}.myshopify.com` (no trailing path).
+    pub base_url: String,
+    /// e.g. `2025-10`.
+    pub api_version: String,
+    pub access_token: String,
+    /// The shop's currency; every price and cost must be in it.
+    pub currency: Currency,
+    /// Variants per page, 1..=200.
+    pub page_size: u32,
+    /// The longest single throttle wait the client will sleep; a longer one fails `Transient`.
+    pub max_throttle_wait: Duration,
+    /// Retries after the first attempt (throttled, 5xx, timeouts).
+    pub max_retries: u32,
+}
+
+impl fmt::Debug for ShopifyConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ShopifyConfig")
+            .field("base_url", &self.base_url)
+            .field("api_version", &self.api_version)
+            .field("access_token", &"<redacted>")
+            .field("currency", &self.currency)
+            .field("page_size", &self.page_size)
+            .field("max_throttle_wait", &self.max_throttle_wait)
+            .field("max_retries", &self.max_retries)
+            .finish()
+    }
+}
+
+/// The last `throttleStatus` seen and when.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    maximum: f64,
+    available: f64,
+    restore_rate: f64,
+    seen_at: Instant,
+}
+
+#[derive(Debug, Default)]
+struct ThrottleState {
+    bucket: Option<Bucket>,
+    /// Last `requestedQueryCost` per operation name.
+    last_cost: HashMap<&'static str, f64>,
+}
+
+pub struct ShopifyClient {
+    config: ShopifyConfig,
+    endpoint: String,
+    http: reqwest::Client,
+    sleeper: Sleeper,
+    backoff_base: Duration,
+    throttle: Mutex<ThrottleState>,
+}
+
+impl fmt::Debug for ShopifyClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ShopifyClient")
+            .field("config", &self.config)
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one HTTP exchange came to.
+enum Outcome {
+    Data(Value),
+    Throttled(String),
+    Retry(String),
+    Fatal(VendorError),
+}
+
+fn permanent(detail: impl Into<String>) -> VendorError {
+    VendorError::Permanent {
+        vendor: VENDOR,
+        detail: detail.into(),
+    }
+}
+
+fn transient(detail: impl Into<String>) -> VendorError {
+    VendorError::Transient {
+        vendor: VENDOR,
+        detail: detail.into(),
+    }
+}
+
+fn snippet(body: &str) -> String {
+    let mut s: String = body.chars().take(200).collect();
+    if body.chars().count() > 200 {
+        s.push('…');
+    }
+    s
+}
+
+const VARIANT_FIELDS: &str = "id sku title price compareAtPrice inventoryQuantity updatedAt \
+     product { id title handle status tags } \
+     inventoryItem { unitCost { amount currencyCode } }";
+
+fn variants_query() -> String {
+    format!(
+        "query Variants($first: Int!, $cursor: String) {{ \
+           productVariants(first: $first, after: $cursor) {{ \
+             pageInfo {{ hasNextPage endCursor }} \
+             nodes {{ {VARIANT_FIELDS} }} }} }}"
+    )
+}
+
+fn variant_query() -> String {
+    format!("query Variant($id: ID!) {{ productVariant(id: $id) {{ {VARIANT_FIELDS} }} }}")
+}
+
+const PRODUCT_UPDATE: &str = "mutation ProductStatus($product: ProductUpdateInput!) { \
+     productUpdate(product: $product) { \
+       product { id status updatedAt } \
+       userErrors { field message } } }";
+
+const VARIANTS_BULK_UPDATE: &str =
+    "mutation VariantPrice($productId: ID!, $variants: [ProductVariantsBulkInput!]!) { \
+     productVariantsBulkUpdate(productId: $productId, variants: $variants) { \
+       productVariants { id price compareAtPrice } \
+       userErrors { field message code } } }";
+
+impl ShopifyClient {
+    pub fn new(config: ShopifyConfig) -> Result<Self, VendorError> {
+        if config.page_size == 0 || config.page_size > MAX_PAGE_SIZE {
+            return Err(permanent(format!(
+                "page_size {} is outside 1..={MAX_PAGE_SIZE}",
+                config.page_size
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| permanent(format!("building the HTTP client: {e}")))?;
+        let endpoint = format!(
+            "{}/admin/api/{}/graphql.json",
+            config.base_url.trim_end_matches('/'),
+            config.api_version
+        );
+        Ok(ShopifyClient {
+            config,
+            endpoint,
+            http,
+            sleeper: tokio_sleeper(),
+            backoff_base: Duration::from_millis(500),
+            throttle: Mutex::new(ThrottleState::default()),
+        })
+    }
+
+    /// Replaces how the client sleeps (tests record the waits).
+    pub fn with_sleeper(mut self, sleeper: Sleeper) -> Self {
+        self.sleeper = sleeper;
+        self
+    }
+
+    /// First retry backoff (doubled per attempt, with jitter in [½, 1]×); default 500 ms.
+    pub fn with_backoff_base(mut self, base: Duration) -> Self {
+        self.backoff_base = base;
+        self
+    }
+
+    /// Per-request timeout (connect + response); default 30 s.
+    pub fn with_timeout(mut self, timeout: Duration) -> Result<Self, VendorError> {
+        self.http = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| permanent(format!("building the HTTP client: {e}")))?;
+        Ok(self)
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .backoff_base
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+            .min(Duration::from_secs(60));
+        exp.mul_f64(rand::thread_rng().gen_range(0.5..=1.0))
+    }
+
+    /// The wait needed before sending `op` (zero if the bucket has room or is unknown).
+    fn budget_wait(&self, op: &'static str, estimate: f64) -> Duration {
+        let state = self.throttle.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(b) = state.bucket else {
+            return Duration::ZERO;
+        };
+        if b.restore_rate <= 0.0 || !b.restore_rate.is_finite() {
+            return Duration::ZERO;
+        }
+        let cost = state.last_cost.get(op).copied().unwrap_or(estimate);
+        let cost = if b.maximum > 0.0 {
+            cost.min(b.maximum)
+        } else {
+            cost
+        };
+        let elapsed = b.seen_at.elapsed().as_secs_f64();
+        let mut available = b.available + b.restore_rate * elapsed;
+        if b.maximum > 0.0 {
+            available = available.min(b.maximum);
+        }
+        if cost <= available {
+            return Duration::ZERO;
+        }
+        Duration::from_secs_f64(((cost - available) / b.restore_rate).min(86_400.0))
+    }
+
+    fn record_cost(&self, op: &'static str, body: &Value) {
+        let Some(cost) = body.pointer("/extensions/cost") else {
+            return;
+        };
+        let mut state = self.throttle.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(requested) = cost.get("requestedQueryCost").and_then(Value::as_f64) {
+            state.last_cost.insert(op, requested);
+        }
+        if let Some(ts) = cost.get("throttleStatus") {
+            let num = |k: &str| ts.get(k).and_then(Value::as_f64);
+            if let (Some(available), Some(restore_rate)) =
+                (num("currentlyAvailable"), num("restoreRate"))
+            {
+                state.bucket = Some(Bucket {
+                    maximum: num("maximumAvailable").unwrap_or(0.0),
+                    available,
+                    restore_rate,
+                    seen_at: Instant::now(),
+                });
+            }
+        }
+    }
+
+    /// One GraphQL call with throttling and retries; returns `data`.
+    async fn graphql(
+        &self,
+        op: &'static str,
+        query: &str,
+        variables: Value,
+        estimate: f64,
+    ) -> Result<Value, VendorError> {
+        let body = json!({ "query": query, "variables": variables });
+        let mut attempt = 0u32;
+        let mut throttled = false;
+        loop {
+            let wait = self.budget_wait(op, estimate);
+            if wait > self.config.max_throttle_wait {
+                return Err(transient(format!(
+                    "{op}: throttled; the cost bucket needs {:.3}s to refill, more than the {:.3}s allowed",
+                    wait.as_secs_f64(),
+                    self.config.max_throttle_wait.as_secs_f64()
+                )));
+            }
+            if !wait.is_zero() {
+                tracing::debug!(
+                    op,
+                    wait_ms = wait.as_millis() as u64,
+                    "shopify: waiting for the cost bucket"
+                );
+                (self.sleeper)(wait).await;
+            } else if throttled {
+                // Throttled without a usable throttleStatus: back off instead.
+                (self.sleeper)(self.backoff(attempt)).await;
+            }
+            throttled = false;
+            match self.send_once(op, &body).await {
+                Outcome::Data(d) => return Ok(d),
+                Outcome::Fatal(e) => return Err(e),
+                Outcome::Throttled(detail) => {
+                    if attempt >= self.config.max_retries {
+                        return Err(transient(format!(
+                            "{op}: still throttled after {attempt} retries: {detail}"
+                        )));
+                    }
+                    attempt += 1;
+                    throttled = true;
+                    tracing::warn!(op, attempt, "shopify: throttled, retrying");
+                }
+                Outcome::Retry(detail) => {
+                    if attempt >= self.config.max_retries {
+                        return Err(transient(format!(
+                            "{op}: gave up after {attempt} retries: {detail}"
+                        )));
+                    }
+                    attempt += 1;
+                    tracing::warn!(op, attempt, %detail, "shopify: retrying");
+                    (self.sleeper)(self.backoff(attempt)).await;
+                }
+            }
+        }
+    }
+
+    async fn send_once(&self, op: &'static str, body: &Value) -> Outcome {
+        let resp = match self
+            .http
+            .post(&self.endpoint)
+            .header("X-Shopify-Access-Token", &self.config.access_token)
+            .header("Accept", "application/json")
+            .json(body)
+            .send()
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => return Outcome::Retry(format!("request failed: {e}")),
+        };
+        let status = resp.status();
+        let text = match resp.text().await {
+            Ok(t) => t,
+            Err(e) => return Outcome::Retry(format!("reading the response failed: {e}")),
+        };
+        let code = status.as_u16();
+        if status.is_server_error() {
+            return Outcome::Retry(format!("HTTP {code}: {}", snippet(&text)));
+        }
+        if matches!(code, 401 | 403 | 404) {
+            return Outcome::Fatal(permanent(format!(
+                "{op}: HTTP {code} (check the shop URL, API version, token and scopes): {}",
+                snippet(&text)
+            )));
+        }
+        let parsed: Result<Value, _> = serde_json::from_str(&text);
+        let json = match parsed {
+            Ok(v) if v.is_object() => v,
+            _ if code == 429 => return Outcome::Retry(format!("HTTP 429: {}", snippet(&text))),
+            _ => {
+                return Outcome::Fatal(permanent(format!(
+                    "{op}: HTTP {code}: response is not a JSON object: {}",
+                    snippet(&text)
+                )))
+            }
+        };
+        self.record_cost(op, &json);
+        let errors: &[Value] = json
+            .get("errors")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        if errors
+            .iter()
+            .any(|e| e.pointer("/extensions/code").and_then(Value::as_str) == Some("THROTTLED"))
+        {
+            return Outcome::Throttled(format!("HTTP {code}: THROTTLED"));
+        }
+        if code == 429 {
+            return Outcome::Retry(format!("HTTP 429: {}", snippet(&text)));
+        }
+        if !status.is_success() {
+            return Outcome::Fatal(permanent(format!("{op}: HTTP {code}: {}", snippet(&text))));
+        }
+        if let Some(e) = json.get("errors").filter(|e| !e.is_null()) {
+            let messages: Vec<String> = match e.as_array() {
+                Some(list) => list
+                    .iter()
+                    .map(|x| {
+                        x.get("message")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                            .unwrap_or_else(|| x.to_string())
+                    })
+                    .collect(),
+                None => vec![e.to_string()],
+            };
+            if !messages.is_empty() {
+                return Outcome::Fatal(permanent(format!(
+                    "{op}: GraphQL errors: {}",
+                    messages.join("; ")
+                )));
+            }
+        }
+        match json.get("data") {
+            Some(d) if d.is_object() => Outcome::Data(d.clone()),
+            _ => Outcome::Fatal(permanent(format!(
+                "{op}: response has no `data` object: {}",
+                snippet(&text)
+            ))),
+        }
+    }
+
+    fn map_variant(&self, node: &Value) -> Result<MappedVariant, VendorError> {
+        map_variant(node, self.config.currency)
+    }
+
+    fn mutation_payload(&self, data: &Value, field: &str) -> Result<Value, VendorError> {
+        let payload = data
+            .get(field)
+            .filter(|p| p.is_object())
+            .ok_or_else(|| permanent(format!("{field}: response has no `{field}` payload")))?;
+        let user_errors = payload
+            .get("userErrors")
+            .and_then(Value::as_array)
+            .ok_or_else(|| permanent(format!("{field}: payload has no `userErrors` list")))?;
+        if !user_errors.is_empty() {
+            let errors = user_errors
+                .iter()
+                .map(|e| {
+                    let msg = e
+                        .get("message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("(no message)");
+                    match e.get("field").and_then(Value::as_array) {
+                        Some(path) if !path.is_empty() => {
+                            let path: Vec<&str> = path.iter().filter_map(Value::as_str).collect();
+                            format!("{}: {msg}", path.join("."))
+                        }
+                        _ => msg.to_string(),
+                    }
+                })
+                .collect();
+            return Err(VendorError::Refused {
+                vendor: VENDOR,
+                errors,
+            });
+        }
+        Ok(payload.clone())
+    }
+
+    fn check_currency(&self, what: &str, m: &Money) -> Result<(), VendorError> {
+        if m.currency() != self.config.currency {
+            return Err(permanent(format!(
+                "{what} is in {}, but the shop's currency is {}",
+                m.currency(),
+                self.config.currency
+            )));
+        }
+        Ok(())
+    }
+}
+
+enum MappedVariant {
+    Variant(Box<Variant>),
+    /// No SKU (null/empty) or a SKU Otto cannot key on; the reason.
+    Skipped(String),
+}
+
+fn field<'a>(node: &'a Value, key: &str, ctx: &str) -> Result<&'a Value, VendorError> {
+    match node.get(key) {
+        Some(v) if !v.is_null() => Ok(v),
+        _ => Err(permanent(format!("{ctx}: missing `{key}`"))),
+    }
+}
+
+fn str_field<'a>(node: &'a Value, key: &str, ctx: &str) -> Result<&'a str, VendorError> {
+    field(node, key, ctx)?
+        .as_str()
+        .ok_or_else(|| permanent(format!("{ctx}: `{key}` is not a string")))
+}
+
+fn money_field(
+    node: &Value,
+    key: &str,
+    ctx: &str,
+    currency: Currency,
+) -> Result<Option<Money>, VendorError> {
+    match node.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Money::parse(s, currency)
+            .map(Some)
+            .map_err(|e| permanent(format!("{ctx}: `{key}`: {e}"))),
+        Some(other) => Err(permanent(format!(
+            "{ctx}: `{key}` is not a decimal string: {other}"
+        ))),
+    }
+}
+
+fn map_variant(node: &Value, currency: Currency) -> Result<MappedVariant, VendorError> {
+    let id = node.get("id").and_then(Value::as_str).ok_or_else(|| {
+        permanent(format!(
+            "variant node without an `id`: {}",
+            snippet(&node.to_string())
+        ))
+    })?;
+    let ctx = format!("variant {id}");
+    let ctx = ctx.as_str();
+    let sku = match node.get("sku") {
+        None => return Err(permanent(format!("{ctx}: missing `sku`"))),
+        Some(Value::Null) => return Ok(MappedVariant::Skipped("no SKU".into())),
+        Some(Value::String(s)) if s.trim().is_empty() => {
+            return Ok(MappedVariant::Skipped("empty SKU".into()))
+        }
+        Some(Value::String(s)) => match Sku::new(s.as_str()) {
+            Ok(sku) => sku,
+            Err(e) => return Ok(MappedVariant::Skipped(e.to_string())),
+        },
+        Some(other) => return Err(permanent(format!("{ctx}: `sku` is not a string: {other}"))),
+    };
+    let product = field(node, "product", ctx)?;
+    let product_id = str_field(product, "id", &format!("{ctx}: product"))?;
+    let product_title = str_field(product, "title", &format!("{ctx}: product"))?;
+    let variant_title = node.get("title").and_then(Value::as_str).unwrap_or("");
+    let title = if variant_title.is_empty() || variant_title == "Default Title" {
+        product_title.to_string()
+    } else {
+        format!("{product_title} — {variant_title}")
+    };
+    let price = money_field(node, "price", ctx, currency)?
+        .ok_or_else(|| permanent(format!("{ctx}: missing `price`")))?;
+    let compare_at_price = money_field(node, "compareAtPrice", ctx, currency)?;
+    let unit_cost = match node.pointer("/inventoryItem/unitCost") {
+        None | Some(Value::Null) => None,
+        Some(cost) => {
+            let cctx = format!("{ctx}: inventoryItem.unitCost");
+            let code = str_field(cost, "currencyCode", &cctx)?;
+            if code != currency.code() {
+                return Err(permanent(format!(
+                    "{cctx}: currency {code} differs from the shop currency {currency}"
+                )));
+            }
+            let amount = str_field(cost, "amount", &cctx)?;
+            Some(
+                Money::parse(amount, currency)
+                    .map_err(|e| permanent(format!("{cctx}: `amount`: {e}")))?,
+            )
+        }
+    };
+    let status = match str_field(product, "status", &format!("{ctx}: product"))? {
+        "ACTIVE" => ProductStatus::Active,
+        "DRAFT" => ProductStatus::Draft,
+        "ARCHIVED" => ProductStatus::Archived,
+        other => {
+            return Err(permanent(format!(
+                "{ctx}: product.status {other:?} is not ACTIVE, DRAFT or ARCHIVED"
+            )))
+        }
+    };
+    let inventory = match node.get("inventoryQuantity") {
+        None | Some(Value::Null) => 0,
+        Some(v) => v.as_i64().ok_or_else(|| {
+            permanent(format!("{ctx}: `inventoryQuantity` is not an integer: {v}"))
+        })?,
+    };
+    let tags = match product.get("tags") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(list)) => list
+            .iter()
+            .map(|t| {
+                t.as_str().map(str::to_string).ok_or_else(|| {
+                    permanent(format!("{ctx}: product.tags holds a non-string: {t}"))
+                })
+            })
+            .collect::<Result<_, _>>()?,
+        Some(other) => {
+            return Err(permanent(format!(
+                "{ctx}: product.tags is not a list: {other}"
+            )))
+        }
+    };
+    let updated_raw = str_field(node, "updatedAt", ctx)?;
+    let updated_at = DateTime::parse_from_rfc3339(updated_raw)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|e| permanent(format!("{ctx}: `updatedAt` {updated_raw:?}: {e}")))?;
+    Ok(MappedVariant::Variant(Box::new(Variant {
+        sku,
+        variant_id: id.to_string(),
+        product_id: product_id.to_string(),
+        title,
+        price,
+        compare_at_price,
+        unit_cost,
+        status,
+        inventory,
+        tags,
+        updated_at,
+    })))
+}
+
+fn status_name(status: ProductStatus) -> &'static str {
+    match status {
+        ProductStatus::Active => "ACTIVE",
+        ProductStatus::Draft => "DRAFT",
+        ProductStatus::Archived => "ARCHIVED",
+    }
+}
+
+#[async_trait]
+impl ShopCatalog for ShopifyClient {
+    async fn fetch_variants(&self) -> Result<Vec<Variant>, VendorError> {
+        let query = variants_query();
+        let first = self.config.page_size;
+        let estimate = 2.0 + f64::from(first) * 4.0;
+        let mut cursor: Option<String> = None;
+        let mut out = Vec::new();
+        let mut skipped = 0usize;
+        let mut pages = 0usize;
+        loop {
+            let data = self
+                .graphql(
+                    "productVariants",
+                    &query,
+                    json!({ "first": first, "cursor": cursor }),
+                    estimate,
+                )
+                .await?;
+            pages += 1;
+            let conn = field(&data, "productVariants", "productVariants page")?;
+            let nodes = field(conn, "nodes", "productVariants page")?
+                .as_array()
+                .ok_or_else(|| permanent("productVariants page: `nodes` is not a list"))?;
+            let page_info = field(conn, "pageInfo", "productVariants page")?;
+            let has_next = field(page_info, "hasNextPage", "productVariants pageInfo")?
+                .as_bool()
+                .ok_or_else(|| {
+                    permanent("productVariants pageInfo: `hasNextPage` is not a boolean")
+                })?;
+            for node in nodes {
+                match self.map_variant(node)? {
+                    MappedVariant::Variant(v) => out.push(*v),
+                    MappedVariant::Skipped(why) => {
+                        skipped += 1;
+                        tracing::debug!(
+                            variant = node.get("id").and_then(Value::as_str).unwrap_or("?"),
+                            why,
+                            "shopify: variant skipped"
+                        );
+                    }
+                }
+            }
+            if !has_next {
+                break;
+            }
+            let next = str_field(page_info, "endCursor", "productVariants pageInfo")?.to_string();
+            if cursor.as_deref() == Some(next.as_str()) {
+                return Err(permanent(format!(
+                    "productVariants pageInfo: endCursor {next:?} did not advance"
+                )));
+            }
+            cursor = Some(next);
+        }
+        if skipped > 0 {
+            tracing::warn!(
+                skipped,
+                kept = out.len(),
+                "shopify: variants without a usable SKU were skipped"
+            );
+        }
+        tracing::info!(variants = out.len(), pages, "shopify: catalog fetched");
+        Ok(out)
+    }
+
+    async fn fetch_variant(&self, variant_id: &str) -> Result<Option<Variant>, VendorError> {
+        let data = self
+            .graphql(
+                "productVariant",
+                &variant_query(),
+                json!({ "id": variant_id }),
+                4.0,
+            )
+            .await?;
+        match data.get("productVariant") {
+            None => Err(permanent(format!(
+                "productVariant {variant_id}: response has no `productVariant` field"
+            ))),
+            Some(Value::Null) => Ok(None),
+            Some(node) => match self.map_variant(node)? {
+                MappedVariant::Variant(v) => Ok(Some(*v)),
+                MappedVariant::Skipped(why) => Err(permanent(format!(
+                    "variant {variant_id} has no usable SKU ({why})"
+                ))),
+            },
+        }
+    }
+
+    async fn set_product_status(
+        &self,
+        product_id: &str,
+        status: ProductStatus,
+    ) -> Result<Value, VendorError> {
+        let variables = json!({ "product": { "id": product_id, "status": status_name(status) } });
+        let data = self
+            .graphql("productUpdate", PRODUCT_UPDATE, variables, 10.0)
+            .await?;
+        self.mutation_payload(&data, "productUpdate")
+    }
+
+    async fn set_variant_price(
+        &self,
+        product_id: &str,
+        variant_id: &str,
+        price: Money,
+        compare_at_price: Option<Money>,
+    ) -> Result<Value, VendorError> {
+        self.check_currency("price", &price)?;
+        if let Some(c) = &compare_at_price {
+            self.check_currency("compareAtPrice", c)?;
+        }
+        let variables = json!({
+            "productId": product_id,
+            "variants": [{
+                "id": variant_id,
+                "price": price.rounded().amount_string(),
+                "compareAtPrice": compare_at_price.map(|c| c.rounded().amount_string()),
+            }],
+        });
+        let data = self
+            .graphql(
+                "productVariantsBulkUpdate",
+                VARIANTS_BULK_UPDATE,
+                variables,
+                10.0,
+            )
+            .await?;
+        self.mutation_payload(&data, "productVariantsBulkUpdate")
+    }
+}
