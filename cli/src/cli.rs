@@ -1,4 +1,4 @@
-use crate::{audit_io, demo, render};
+use crate::{audit_io, cycle, demo, render};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use otto_core::audit::{AuditTable, RowRef};
 use otto_core::policy::KillSwitch;
@@ -52,6 +52,14 @@ pub enum Command {
         /// Seed of the synthetic store (same seed, same store).
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// Apply today's moves to the simulated shop (Phase 2) instead of a dry run.
+        #[arg(long)]
+        apply: bool,
+    },
+    /// Run a cycle in this process (the same stages the Lambdas run).
+    Cycle {
+        #[command(subcommand)]
+        command: CycleCommand,
     },
     /// Read audit rows.
     Rows {
@@ -83,6 +91,21 @@ pub enum Command {
     Import {
         #[arg(long)]
         dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CycleCommand {
+    /// `otto cycle run morning [--date 2026-11-24] [--apply]`
+    Run {
+        #[arg(value_parser = ["morning", "research", "discount", "cs"])]
+        cycle: String,
+        /// Store day (YYYY-MM-DD) in the store's time zone; today by default.
+        #[arg(long)]
+        date: Option<String>,
+        /// Phase 2: apply the moves (default: the store's policy, dry-run unless set).
+        #[arg(long)]
+        apply: bool,
     },
 }
 
@@ -141,7 +164,16 @@ pub async fn run(cli: Cli) -> CliResult {
             variants,
             days,
             seed,
-        } => demo::run(&ports, &cfg, variants as usize, days, seed, json).await,
+            apply,
+        } => demo::run(&ports, &cfg, variants as usize, days, seed, apply, json).await,
+        Command::Cycle {
+            command:
+                CycleCommand::Run {
+                    cycle: kind,
+                    date,
+                    apply,
+                },
+        } => cycle::run(&ports, &cfg, kind.parse()?, date, apply, json).await,
         Command::Rows {
             command: RowsCommand::Show { row_ref },
         } => {
@@ -165,7 +197,7 @@ pub async fn run(cli: Cli) -> CliResult {
             command: HoldsCommand::Release { row_ref },
         } => {
             let r = RowRef::parse(&row_ref)?;
-            let row = ports
+            ports
                 .audit
                 .transition(
                     r,
@@ -177,10 +209,28 @@ pub async fn run(cli: Cli) -> CliResult {
                 )
                 .await
                 .map_err(|e| format!("cannot release {r}: {e}"))?;
+            // The executor applies it now, re-checking policy (kill switch, rate limits).
+            let outcome = match cycle::vendors(&cfg) {
+                Ok(v) => {
+                    let now = chrono::Utc::now();
+                    let applied = match r.table {
+                        AuditTable::DecisionLog => otto_stage::executor::apply_decision(&ports, v.shop.as_ref(), r, None, now).await,
+                        AuditTable::AdDecisionLog => otto_stage::executor::apply_budget(&ports, v.ads.as_ref(), r, None, now).await,
+                        _ => Ok(RowStatus::Released),
+                    };
+                    applied.map_err(|e| format!("{r} released, but applying it failed: {e}"))?;
+                    "the executor re-checked policy"
+                }
+                Err(_) => "released; no vendor is configured here, so it applies when the executor next runs",
+            };
+            let row = ports.audit.get(r).await?.ok_or("released row vanished")?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&row.to_json())?);
             } else {
-                println!("{r} released; the executor applies it after re-checking policy.");
+                println!("{r} → {}: {outcome}", row.status);
+                if row.status == RowStatus::Held {
+                    println!("{}", render::row_line(&row));
+                }
             }
             Ok(())
         }

@@ -1,13 +1,21 @@
-//! `otto demo`: a synthetic store in the configured backend (the embedded default unless told
-//! otherwise), then a summary of what it holds.
+//! `otto demo`: a synthetic store behind a simulated Shopify + Google Ads, then the morning cycle
+//! for the last three store days (so a SKU's history builds up: two cycles without lift make
+//! OPTIMIZE_CYCLE_FAILED), then a cited summary. Re-running it is idempotent: finished cycles are
+//! not run again.
 
 use crate::cli::CliResult;
-use otto_core::metrics::ProductStatus;
-use otto_core::money::{Currency, Money};
-use otto_core::synthetic::{generate, SyntheticSpec};
+use crate::cycle::{registry, run_cycle, sim_vendor_path};
+use crate::render;
+use otto_connectors::simulated::{SimSpec, SimulatedVendor};
+use otto_core::cycle::CycleKind;
+use otto_core::money::Currency;
 use otto_runtime::Config;
+use otto_stage::morning::Vendors;
 use otto_store::Ports;
-use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Morning cycles the demo runs, ending today.
+const DEMO_DAYS: i64 = 3;
 
 pub async fn run(
     ports: &Ports,
@@ -15,106 +23,60 @@ pub async fn run(
     variants: usize,
     days: u32,
     seed: u64,
+    apply: bool,
     json: bool,
 ) -> CliResult {
-    let now = chrono::Utc::now();
-    // The latest full store day is yesterday: today's numbers are still coming in.
-    let last_day = cfg.clock.day_of(now).plus_days(-1);
-    let spec = SyntheticSpec {
+    let today = cfg.clock.day_of(chrono::Utc::now());
+    let path = sim_vendor_path(cfg)
+        .ok_or("the demo's simulated shop needs a path: set OTTO_SIM_VENDOR")?;
+    let spec = SimSpec {
         variants,
-        days,
-        last_day,
+        // History for the first demo cycle's 28-day window, too.
+        days: days + DEMO_DAYS as u32,
+        last_day: today.plus_days(-1),
         seed,
         currency: Currency::EUR,
     };
-    let store = generate(&spec, now);
-    ports
-        .catalog
-        .upsert_variants(&cfg.store_id, &store.variants)
+    // Keep the shop (and what Otto already did to it) when the spec is unchanged.
+    let sim = match SimulatedVendor::open(&path)? {
+        Some(s) if s.spec() == spec => s,
+        _ => SimulatedVendor::create(&path, spec)?,
+    };
+    let sim = Arc::new(sim);
+    let vendors = Vendors {
+        shop: sim.clone(),
+        ads: sim,
+    };
+    let reg = registry(CycleKind::Morning, vendors)?;
+    let mut runs = Vec::new();
+    for back in (0..DEMO_DAYS).rev() {
+        let day = today.plus_days(-back);
+        let phase2 = apply && back == 0;
+        let run = run_cycle(
+            ports,
+            cfg,
+            &reg,
+            CycleKind::Morning,
+            &cfg.store_id,
+            day,
+            Some(phase2),
+        )
         .await?;
-    for chunk in store.metrics.chunks(5_000) {
-        ports.catalog.put_metrics(&cfg.store_id, chunk).await?;
+        runs.push(run);
     }
-
-    // Read back what the store holds (not what we generated): the summary is of the ports.
-    let held = ports.catalog.variants(&cfg.store_id).await?;
-    let first_day = last_day.plus_days(-(i64::from(days) - 1));
-    let metrics = ports
-        .catalog
-        .metrics(&cfg.store_id, first_day, last_day)
-        .await?;
-    let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
-    for v in &held {
-        *by_status
-            .entry(match v.status {
-                ProductStatus::Active => "ACTIVE",
-                ProductStatus::Draft => "DRAFT",
-                ProductStatus::Archived => "ARCHIVED",
-            })
-            .or_default() += 1;
-    }
-    let mut spend = Money::zero(Currency::EUR);
-    let mut value = Money::zero(Currency::EUR);
-    let mut per_sku: BTreeMap<&str, i64> = BTreeMap::new();
-    for m in &metrics {
-        spend = spend.checked_add(&m.cost)?;
-        value = value.checked_add(&m.conversion_value)?;
-        *per_sku.entry(m.sku.as_str()).or_default() += m.conversion_value.micros();
-    }
-    let mut top: Vec<(&str, i64)> = per_sku.into_iter().collect();
-    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    top.truncate(3);
-    let provisional = metrics.iter().filter(|m| m.provisional).count();
-
     if json {
-        let v = serde_json::json!({
-            "store": cfg.store_id.to_string(),
-            "backend": match &cfg.backend { otto_runtime::Backend::Embedded { dir } => format!("embedded:{}", dir.display()), otto_runtime::Backend::Aws(_) => "dynamodb".into() },
-            "variants": held.len(),
-            "by_status": by_status,
-            "metric_rows": metrics.len(),
-            "provisional_rows": provisional,
-            "days": {"from": first_day.to_string(), "to": last_day.to_string()},
-            "ad_spend": spend,
-            "conversion_value": value,
-            "top_skus": top.iter().map(|(s, m)| serde_json::json!({"sku": s, "conversion_value": Money::from_micros(*m, Currency::EUR)})).collect::<Vec<_>>(),
-        });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "store": cfg.store_id.to_string(), "cycles": runs })
+            )?
+        );
         return Ok(());
     }
-    println!(
-        "otto demo — synthetic store {:?} (seed {seed})",
-        cfg.store_id.as_str()
-    );
-    match &cfg.backend {
-        otto_runtime::Backend::Embedded { dir } => {
-            println!("  store:        embedded, {}", dir.display())
-        }
-        otto_runtime::Backend::Aws(n) => println!("  store:        DynamoDB {}", n.catalog_table),
+    println!("otto demo — synthetic store {:?}: {variants} variants, seed {seed}, simulated Shopify + Google Ads", cfg.store_id.as_str());
+    for run in &runs {
+        print!("{}", render::cycle_summary(run));
     }
-    println!(
-        "  catalog:      {} variants ({})",
-        held.len(),
-        by_status
-            .iter()
-            .map(|(k, v)| format!("{v} {k}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    println!(
-        "  performance:  {} SKU-days, {first_day} … {last_day} ({} provisional, inside the restatement window)",
-        metrics.len(),
-        provisional
-    );
-    println!("  ad spend:     {spend}");
-    println!("  conv. value:  {value}");
-    for (i, (sku, m)) in top.iter().enumerate() {
-        println!(
-            "  top {}:        {sku} — {}",
-            i + 1,
-            Money::from_micros(*m, Currency::EUR)
-        );
-    }
-    println!("The cycles (morning, research, discount) run on this store once they are built; see README.");
+    println!("Read any row: otto rows show <ref>   ·   held rows: otto holds list   ·   export: otto export --dir out/");
     Ok(())
 }

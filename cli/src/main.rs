@@ -3,6 +3,7 @@
 
 mod audit_io;
 mod cli;
+mod cycle;
 mod demo;
 mod render;
 

@@ -57,3 +57,70 @@ pub fn kill_switch(ks: &KillSwitch) -> String {
     }
     s
 }
+
+/// A cycle run in the operator's words, every figure from the row (cited by its ref).
+pub fn cycle_summary(run: &serde_json::Value) -> String {
+    let r = run["ref"].as_str().unwrap_or("");
+    let s = &run["body"]["figures"]["summary"];
+    let mut out = format!(
+        "{} cycle {} — {} ({r})\n",
+        run["body"]["kind"].as_str().unwrap_or(""),
+        run["cycle_id"].as_str().unwrap_or(""),
+        run["status"].as_str().unwrap_or("")
+    );
+    if let Some(e) = run["body"]["error"].as_str() {
+        out.push_str(&format!("  error: {e}\n"));
+    }
+    if s.is_object() {
+        let by_action = s["by_action"]
+            .as_object()
+            .map(|m| {
+                let mut v: Vec<(String, u64)> = m
+                    .iter()
+                    .map(|(k, n)| (k.clone(), n.as_u64().unwrap_or(0)))
+                    .collect();
+                v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                v.iter()
+                    .map(|(k, n)| format!("{n} {k}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  {} decision rows: {by_action}\n",
+            s["decision_rows"]
+        ));
+        if let Some(st) = s["by_status"].as_object() {
+            out.push_str(&format!(
+                "  by status: {}\n",
+                st.iter()
+                    .map(|(k, n)| format!("{n} {k}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        out.push_str(&format!(
+            "  ad proposals: {}, judge agreed: {}{}, ad moves applied: {}\n",
+            s["ad_proposals"],
+            s["ad_agreed"],
+            s["judge_agreement_bp"]
+                .as_u64()
+                .map(|bp| format!(" ({}.{:02}%)", bp / 100, bp % 100))
+                .unwrap_or_default(),
+            s["ad_moves"]
+        ));
+        let held: Vec<&str> = s["held_rows"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        if held.is_empty() {
+            out.push_str("  no held rows\n");
+        } else {
+            out.push_str(&format!(
+                "  held rows: {} (release with `otto holds release <ref>`)\n",
+                held.join(", ")
+            ));
+        }
+    }
+    out
+}

@@ -69,25 +69,35 @@ async fn seed_rows(dir: &Path, n: usize) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn demo_builds_a_synthetic_store_and_is_repeatable() {
+async fn demo_runs_the_morning_cycle_and_is_repeatable() {
     let dir = tempfile::tempdir().expect("tmp");
     let data = dir.path().join("d");
     let d = data.to_str().expect("utf8");
+    // Before the demo there is no vendor to run a cycle against: a clear, one-line error.
+    let none = otto(&["cycle", "run", "morning", "--data", d]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(stderr(&none).contains("otto demo"), "{}", stderr(&none));
     let a = otto(&[
         "demo",
         "--variants",
         "50",
         "--days",
-        "7",
+        "14",
         "--data",
         d,
         "--json",
     ]);
     assert!(a.status.success(), "{}", stderr(&a));
     let v: serde_json::Value = serde_json::from_str(&stdout(&a)).expect("json");
-    assert_eq!(v["variants"], 50);
     assert_eq!(v["store"], "brevard");
-    // Flags after or before the subcommand; same seed, same store.
+    let cycles = v["cycles"].as_array().expect("cycles");
+    assert_eq!(cycles.len(), 3);
+    for c in cycles {
+        assert_eq!(c["status"], "COMPLETED", "{c}");
+        assert_eq!(c["body"]["figures"]["summary"]["decision_rows"], 50);
+        assert!(c["ref"].as_str().expect("ref").starts_with("cycle_runs#"));
+    }
+    // Flags after or before the subcommand; a re-run changes nothing.
     let b = otto(&[
         "--json",
         "--data",
@@ -96,14 +106,53 @@ async fn demo_builds_a_synthetic_store_and_is_repeatable() {
         "--variants",
         "50",
         "--days",
-        "7",
+        "14",
     ]);
     let w: serde_json::Value = serde_json::from_str(&stdout(&b)).expect("json");
-    assert_eq!(v["ad_spend"], w["ad_spend"]);
-    assert_eq!(v["metric_rows"], w["metric_rows"]);
+    assert_eq!(v["cycles"], w["cycles"]);
+    // The same cycle through `otto cycle run` is already done: same row.
+    let today = cycles[2]["day"].as_str().expect("day");
+    let again = otto(&[
+        "cycle", "run", "morning", "--date", today, "--data", d, "--json",
+    ]);
+    let run: serde_json::Value = serde_json::from_str(&stdout(&again)).expect("json");
+    assert_eq!(run["ref"], cycles[2]["ref"]);
     let bad = otto(&["demo", "--variants", "zero", "--data", d]);
     assert!(!bad.status.success());
     assert!(stderr(&bad).contains("--variants"), "{}", stderr(&bad));
+    let bad_date = otto(&[
+        "cycle",
+        "run",
+        "morning",
+        "--date",
+        "24/11/2026",
+        "--data",
+        d,
+    ]);
+    assert!(
+        stderr(&bad_date).contains("YYYY-MM-DD"),
+        "{}",
+        stderr(&bad_date)
+    );
+}
+
+#[tokio::test]
+async fn demo_apply_changes_the_simulated_shop() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path().to_str().expect("utf8");
+    let a = otto(&["demo", "--variants", "60", "--apply", "--data", d, "--json"]);
+    assert!(a.status.success(), "{}", stderr(&a));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&a)).expect("json");
+    let last = &v["cycles"][2]["body"]["figures"]["summary"];
+    assert!(
+        last["by_status"]["APPLIED"].as_u64().unwrap_or(0) > 0,
+        "{last}"
+    );
+    let sim: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("simulated-vendor.json")).expect("sim state"),
+    )
+    .expect("json");
+    assert!(sim["writes"].as_u64().unwrap_or(0) > 0);
 }
 
 #[tokio::test]

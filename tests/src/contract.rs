@@ -40,7 +40,9 @@ macro_rules! contract_suite {
             queue_send_receive_ack,
             queue_poison_message_goes_to_dead_letters,
             list_table_and_import,
-            events_publish
+            events_publish,
+            campaigns_budgets_and_sku_slices,
+            many_rows_by_natural_key
         );
     };
     (@each $make:path; $($name:ident),+ $(,)?) => {
@@ -1205,3 +1207,128 @@ pub async fn events_publish(h: &Harness) {
 
 /// Keeps `NewRow` in the public surface used by instantiating crates.
 pub fn _uses(_: NewRow) {}
+
+pub async fn campaigns_budgets_and_sku_slices(h: &Harness) {
+    use otto_core::metrics::{CampaignBudget, CampaignDay};
+    let store = unique_store();
+    let eur = Currency::EUR;
+    let days: Vec<CampaignDay> = (0..3)
+        .flat_map(|d| {
+            ["111", "222"].into_iter().map(move |id| CampaignDay {
+                campaign_id: id.into(),
+                campaign: format!("EU/Linen/{id}"),
+                day: day().plus_days(-d),
+                impressions: 10,
+                clicks: 1,
+                cost: Money::from_micros(755_123_456, eur),
+                conversions_milli: 1_250,
+                conversion_value: Money::from_micros(3_000_000_000, eur),
+                search_impression_share_bp: Some(999),
+                budget_lost_impression_share_bp: None,
+                provisional: d == 0,
+            })
+        })
+        .collect();
+    h.ports
+        .catalog
+        .put_campaign_days(&store, &days)
+        .await
+        .expect("put");
+    let got = h
+        .ports
+        .catalog
+        .campaign_days(&store, day().plus_days(-1), day())
+        .await
+        .expect("get");
+    assert_eq!(got.len(), 4);
+    assert_eq!(got[0].cost.micros(), 755_123_456);
+    let budget = |id: &str, shared| CampaignBudget {
+        campaign_id: id.into(),
+        campaign: format!("EU/Linen/{id}"),
+        budget_resource: format!("customers/1/campaignBudgets/{id}"),
+        amount: Money::parse("640", eur).expect("amount"),
+        explicitly_shared: shared,
+    };
+    h.ports
+        .catalog
+        .put_budgets(&store, &[budget("111", false), budget("222", true)])
+        .await
+        .expect("put");
+    h.ports
+        .catalog
+        .put_budgets(&store, &[budget("222", true)])
+        .await
+        .expect("snapshot");
+    assert_eq!(
+        h.ports.catalog.budgets(&store).await.expect("get"),
+        vec![budget("222", true)]
+    );
+
+    let metrics: Vec<DailyMetric> = ["SKU-A", "SKU-B", "SKU-C", "SKU-D"]
+        .iter()
+        .map(|s| DailyMetric {
+            sku: Sku::new(*s).expect("sku"),
+            day: day(),
+            impressions: 1,
+            clicks: 0,
+            cost: Money::zero(eur),
+            conversions_milli: 0,
+            conversion_value: Money::zero(eur),
+            provisional: false,
+        })
+        .collect();
+    h.ports
+        .catalog
+        .put_metrics(&store, &metrics)
+        .await
+        .expect("put");
+    let slice = h
+        .ports
+        .catalog
+        .metrics_for_skus(
+            &store,
+            day(),
+            day(),
+            &Sku::new("SKU-B").expect("sku"),
+            &Sku::new("SKU-C").expect("sku"),
+        )
+        .await
+        .expect("slice");
+    assert_eq!(
+        slice.iter().map(|m| m.sku.as_str()).collect::<Vec<_>>(),
+        vec!["SKU-B", "SKU-C"]
+    );
+}
+
+pub async fn many_rows_by_natural_key(h: &Harness) {
+    let store = unique_store();
+    let c = cycle(&store);
+    let rows: Vec<NewRow> = (0..120)
+        .map(|i| {
+            row(
+                &c,
+                &format!("SKU-M{i:03}"),
+                Action::Keep,
+                RowStatus::DryRun,
+                0,
+            )
+        })
+        .collect();
+    let keys: Vec<String> = rows
+        .iter()
+        .map(|r| r.natural_key.clone())
+        .chain(["missing".to_string()])
+        .collect();
+    let out = h.ports.audit.append(rows, None).await.expect("append");
+    let got = h
+        .ports
+        .audit
+        .get_many_by_natural_key(AuditTable::DecisionLog, &keys)
+        .await
+        .expect("get many");
+    assert_eq!(got.len(), 121);
+    for (a, g) in out.iter().zip(&got) {
+        assert_eq!(g.as_ref().map(|r| r.row_ref), Some(a.row_ref));
+    }
+    assert!(got[120].is_none());
+}

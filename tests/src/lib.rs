@@ -4,6 +4,7 @@
 pub mod contract;
 pub mod fixtures;
 pub mod harness;
+pub mod morning;
 pub mod pipeline;
 
 pub use harness::Harness;

@@ -13,11 +13,13 @@
 //! A permanent failure ends the cycle visibly: the stage_runs row carries the error, the cycle_runs
 //! row becomes FAILED, the lock is released. A retryable failure is left to SQS redelivery.
 
+pub mod executor;
 pub mod local;
+pub mod morning;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use otto_core::audit::{AuditTable, CycleRunRow, NewRow, RowBody, StageRunRow};
+use otto_core::audit::{AuditTable, NewRow, RowBody, StageRunRow};
 use otto_core::cycle::{CycleId, Stage, StageMessage};
 use otto_core::{RowStatus, StoreClock};
 use otto_runtime::HandlerError;
@@ -129,7 +131,11 @@ pub async fn run_stage(
         return Ok(StageResult::CycleFailed(why));
     };
     // 3. At most once per (cycle, stage, chunk).
-    let payload = serde_json::to_value(&msg).map_err(|e| HandlerError::Permanent(e.to_string()))?;
+    // The payload hash leaves the fence out: a cycle resumed under a new token (after its lease
+    // lapsed) is the same work, and must get the stored result, not a mismatch.
+    let payload = serde_json::json!({
+        "cycle_id": msg.cycle_id, "stage": msg.stage, "chunk": msg.chunk, "chunks": msg.chunks, "apply": msg.apply,
+    });
     let opts = IdemOptions {
         ttl: std::time::Duration::from_secs(14 * 24 * 3600),
         in_progress_expiry: in_progress_for,
@@ -233,7 +239,18 @@ async fn fan_in_and_advance(
                 .collect();
             ports.queue.send(&messages).await?;
         }
-        None => finish_cycle(ports, &msg.cycle_id, msg, RowStatus::Completed, None, now).await?,
+        None => {
+            finish_cycle(
+                ports,
+                &msg.cycle_id,
+                msg,
+                RowStatus::Completed,
+                None,
+                out.figures.get("summary"),
+                now,
+            )
+            .await?
+        }
     }
     Ok(true)
 }
@@ -262,7 +279,16 @@ async fn fail_cycle(
         Ok(_) | Err(StoreError::Fenced(_)) => {}
         Err(e) => return Err(e.into()),
     }
-    finish_cycle(ports, &msg.cycle_id, msg, RowStatus::Failed, Some(why), now).await
+    finish_cycle(
+        ports,
+        &msg.cycle_id,
+        msg,
+        RowStatus::Failed,
+        Some(why),
+        None,
+        now,
+    )
+    .await
 }
 
 /// Closes the cycle run (RUNNING → COMPLETED/FAILED), releases the lock and publishes the event.
@@ -273,6 +299,7 @@ async fn finish_cycle(
     msg: &StageMessage,
     status: RowStatus,
     error: Option<&str>,
+    summary: Option<&Value>,
     now: DateTime<Utc>,
 ) -> Result<(), HandlerError> {
     let Some(run) = ports
@@ -286,12 +313,11 @@ async fn finish_cycle(
     };
     if run.status == RowStatus::Running {
         let mut body = run.body.clone();
-        if let RowBody::CycleRun(CycleRunRow {
-            figures, error: e, ..
-        }) = &mut body
-        {
-            figures.insert("finished_at".into(), Value::String(now.to_rfc3339()));
-            *e = error.map(str::to_string);
+        if let RowBody::CycleRun(run) = &mut body {
+            *run = morning::with_summary(run.clone(), summary);
+            run.figures
+                .insert("finished_at".into(), Value::String(now.to_rfc3339()));
+            run.error = error.map(str::to_string);
         }
         match ports
             .audit

@@ -1,1 +1,913 @@
-//! (being written)
+//! Google Ads REST API adapter ([`AdsAccount`]).
+//!
+//! * Reports: `POST {base}/{version}/customers/{cid}/googleAds:searchStream` with `{"query": GAQL}`.
+//!   The REST answer is a JSON **array** of batches `{results: [GoogleAdsRow…], fieldMask,
+//!   requestId}`; rows are camelCase, int64 values are JSON strings (`"costMicros": "1234567"`),
+//!   doubles (`conversions`, `conversionsValue`, impression shares) are JSON numbers. Zero metrics
+//!   and empty fields are omitted by Google: an omitted metric is 0, but an omitted key
+//!   (`segments.date`, `segments.productItemId`, `campaign.id`, …) is an error.
+//! * Doubles never stay floats: the number's shortest round-trip decimal text (`format!("{}",
+//!   f64)`, which never uses exponent notation) is rounded **half-to-even** to the target scale —
+//!   thousandths for conversions, micros for conversion value, basis points for impression shares.
+//! * `segments.date` is already a day in the account's time zone → [`StoreDay`] as is (the account
+//!   time zone is assumed to be the store's). `segments.productItemId` is taken as the SKU as
+//!   Google returns it — Google lower-cases offer ids, so callers matching against Shopify SKUs
+//!   should compare case-insensitively. Rows are returned with `provisional = false`; the caller
+//!   knows the restatement window.
+//! * `change_event.change_date_time` is a wall-clock time in the account's time zone
+//!   (`"2026-11-24 09:15:02.123456"`); it is converted to UTC with the configured [`StoreClock`]
+//!   (earlier instant in a repeated hour). The query's lower bound is the store-local time of
+//!   `since` minus one hour (safe across DST), and rows before `since` are dropped client-side.
+//! * Errors: 5xx, HTTP 429 and temporary quota errors (`RESOURCE_TEMPORARILY_EXHAUSTED`,
+//!   `EXCESSIVE_SHORT_TERM_QUERY_RESOURCE_CONSUMPTION`), timeouts and connection errors are
+//!   retried with exponential backoff + jitter up to `max_retries`, then `Transient`. The daily
+//!   quota (`RESOURCE_EXHAUSTED`) and `EXCESSIVE_LONG_TERM_QUERY_RESOURCE_CONSUMPTION` are
+//!   `Transient` without retry. Other 4xx → `Permanent` with Google's messages; for
+//!   `campaignBudgets:mutate` a 4xx carrying a `GoogleAdsFailure` error list → `Refused`.
+//!   A body that is not JSON → `Permanent`.
+
+use crate::ports::{AdsAccount, VendorError};
+use crate::shopify::{tokio_sleeper, Sleeper};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration as ChronoDuration, NaiveDateTime, Timelike, Utc};
+use otto_core::metrics::{CampaignBudget, CampaignDay, DailyMetric, ExternalChange};
+use otto_core::{Currency, Money, Sku, StoreClock, StoreDay};
+use rand::Rng;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::time::Duration;
+
+const VENDOR: &str = "google_ads";
+/// `change_event` queries need a LIMIT; Google caps them at 10,000 rows.
+const CHANGE_EVENT_LIMIT: usize = 10_000;
+const CHANGE_EVENT_MAX_PAGES: usize = 20;
+
+#[derive(Clone)]
+pub struct GoogleAdsConfig {
+    /// `https://googleads.googleapis.com`.
+    pub base_url: String,
+    /// e.g. `v21`.
+    pub api_version: String,
+    /// The operated account (dashes are stripped).
+    pub customer_id: String,
+    /// The manager account when calling through one (dashes are stripped).
+    pub login_customer_id: Option<String>,
+    pub developer_token: String,
+    /// OAuth bearer token (refresh is the caller's job).
+    pub access_token: String,
+    /// The account currency; budgets written must be in it.
+    pub currency: Currency,
+    /// The account's time zone (assumed to be the store's): `change_date_time` is local to it.
+    pub clock: StoreClock,
+    /// Retries after the first attempt (5xx, 429, temporary quota, timeouts).
+    pub max_retries: u32,
+}
+
+impl fmt::Debug for GoogleAdsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GoogleAdsConfig")
+            .field("base_url", &self.base_url)
+            .field("api_version", &self.api_version)
+            .field("customer_id", &self.customer_id)
+            .field("login_customer_id", &self.login_customer_id)
+            .field("developer_token", &"<redacted>")
+            .field("access_token", &"<redacted>")
+            .field("currency", &self.currency)
+            .field("clock", &self.clock)
+            .field("max_retries", &self.max_retries)
+            .finish()
+    }
+}
+
+pub struct GoogleAdsClient {
+    config: GoogleAdsConfig,
+    customer_id: String,
+    login_customer_id: Option<String>,
+    http: reqwest::Client,
+    sleeper: Sleeper,
+    backoff_base: Duration,
+}
+
+impl fmt::Debug for GoogleAdsClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GoogleAdsClient")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+enum Outcome {
+    Ok(Value),
+    Retry(String),
+    Fatal(VendorError),
+}
+
+fn permanent(detail: impl Into<String>) -> VendorError {
+    VendorError::Permanent {
+        vendor: VENDOR,
+        detail: detail.into(),
+    }
+}
+
+fn transient(detail: impl Into<String>) -> VendorError {
+    VendorError::Transient {
+        vendor: VENDOR,
+        detail: detail.into(),
+    }
+}
+
+fn snippet(body: &str) -> String {
+    let mut s: String = body.chars().take(300).collect();
+    if body.chars().count() > 300 {
+        s.push('…');
+    }
+    s
+}
+
+fn normalize_cid(what: &str, raw: &str) -> Result<String, VendorError> {
+    let cid: String = raw.chars().filter(|c| *c != '-').collect();
+    if cid.is_empty() || !cid.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(permanent(format!(
+            "{what} {raw:?} is not a customer id (digits)"
+        )));
+    }
+    Ok(cid)
+}
+
+impl GoogleAdsClient {
+    pub fn new(config: GoogleAdsConfig) -> Result<Self, VendorError> {
+        let customer_id = normalize_cid("customer_id", &config.customer_id)?;
+        let login_customer_id = config
+            .login_customer_id
+            .as_deref()
+            .map(|l| normalize_cid("login_customer_id", l))
+            .transpose()?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| permanent(format!("building the HTTP client: {e}")))?;
+        Ok(GoogleAdsClient {
+            config,
+            customer_id,
+            login_customer_id,
+            http,
+            sleeper: tokio_sleeper(),
+            backoff_base: Duration::from_secs(1),
+        })
+    }
+
+    /// Replaces how the client sleeps between retries (tests record the waits).
+    pub fn with_sleeper(mut self, sleeper: Sleeper) -> Self {
+        self.sleeper = sleeper;
+        self
+    }
+
+    /// First retry backoff (doubled per attempt, with jitter in [½, 1]×); default 1 s.
+    pub fn with_backoff_base(mut self, base: Duration) -> Self {
+        self.backoff_base = base;
+        self
+    }
+
+    /// Per-request timeout; default 120 s (a searchStream answer arrives whole).
+    pub fn with_timeout(mut self, timeout: Duration) -> Result<Self, VendorError> {
+        self.http = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| permanent(format!("building the HTTP client: {e}")))?;
+        Ok(self)
+    }
+
+    fn url(&self, method: &str) -> String {
+        format!(
+            "{}/{}/customers/{}/{method}",
+            self.config.base_url.trim_end_matches('/'),
+            self.config.api_version,
+            self.customer_id
+        )
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .backoff_base
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+            .min(Duration::from_secs(60));
+        exp.mul_f64(rand::thread_rng().gen_range(0.5..=1.0))
+    }
+
+    async fn post(
+        &self,
+        what: &str,
+        method: &str,
+        body: &Value,
+        mutate: bool,
+    ) -> Result<Value, VendorError> {
+        let url = self.url(method);
+        let mut attempt = 0u32;
+        loop {
+            match self.send_once(&url, body, mutate).await {
+                Outcome::Ok(v) => return Ok(v),
+                Outcome::Fatal(e) => return Err(e),
+                Outcome::Retry(detail) => {
+                    if attempt >= self.config.max_retries {
+                        return Err(transient(format!(
+                            "{what}: gave up after {attempt} retries: {detail}"
+                        )));
+                    }
+                    attempt += 1;
+                    tracing::warn!(what, attempt, %detail, "google_ads: retrying");
+                    (self.sleeper)(self.backoff(attempt)).await;
+                }
+            }
+        }
+    }
+
+    async fn send_once(&self, url: &str, body: &Value, mutate: bool) -> Outcome {
+        let mut req = self
+            .http
+            .post(url)
+            .bearer_auth(&self.config.access_token)
+            .header("developer-token", &self.config.developer_token)
+            .json(body);
+        if let Some(login) = &self.login_customer_id {
+            req = req.header("login-customer-id", login);
+        }
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => return Outcome::Retry(format!("request failed: {e}")),
+        };
+        let code = resp.status().as_u16();
+        let text = match resp.text().await {
+            Ok(t) => t,
+            Err(e) => return Outcome::Retry(format!("reading the response failed: {e}")),
+        };
+        let json: Value = match serde_json::from_str(&text) {
+            Ok(v) => v,
+            Err(_) if code >= 500 || code == 429 => {
+                return Outcome::Retry(format!("HTTP {code}: {}", snippet(&text)))
+            }
+            Err(_) => {
+                return Outcome::Fatal(permanent(format!(
+                    "HTTP {code}: response is not JSON: {}",
+                    snippet(&text)
+                )))
+            }
+        };
+        if !(200..300).contains(&code) {
+            let err = error_object(&json);
+            return classify_error(code, err, mutate, &text);
+        }
+        // A stream can end in an error element after some batches.
+        if let Some(err) = json
+            .as_array()
+            .and_then(|batches| batches.iter().find_map(|b| b.get("error")))
+        {
+            let code = err
+                .get("code")
+                .and_then(Value::as_u64)
+                .and_then(|c| u16::try_from(c).ok())
+                .unwrap_or(500);
+            return classify_error(code, Some(err), mutate, &text);
+        }
+        Outcome::Ok(json)
+    }
+
+    /// Runs a GAQL query through searchStream and returns every row of every batch.
+    async fn search(&self, what: &str, gaql: &str) -> Result<Vec<Value>, VendorError> {
+        let answer = self
+            .post(
+                what,
+                "googleAds:searchStream",
+                &json!({ "query": gaql }),
+                false,
+            )
+            .await?;
+        let batches = answer.as_array().ok_or_else(|| {
+            permanent(format!(
+                "{what}: searchStream answer is not an array of batches: {}",
+                snippet(&answer.to_string())
+            ))
+        })?;
+        let mut rows = Vec::new();
+        for (i, batch) in batches.iter().enumerate() {
+            if !batch.is_object() {
+                return Err(permanent(format!("{what}: batch {i} is not an object")));
+            }
+            match batch.get("results") {
+                None | Some(Value::Null) => {}
+                Some(Value::Array(r)) => rows.extend(r.iter().cloned()),
+                Some(_) => {
+                    return Err(permanent(format!(
+                        "{what}: batch {i}: `results` is not a list"
+                    )))
+                }
+            }
+        }
+        Ok(rows)
+    }
+
+    fn money_micros(&self, micros: i64) -> Money {
+        Money::from_micros(micros, self.config.currency)
+    }
+}
+
+/// The `error` object of a Google error body (`{"error": …}` or `[{"error": …}]`).
+fn error_object(json: &Value) -> Option<&Value> {
+    json.get("error").or_else(|| {
+        json.as_array()
+            .and_then(|a| a.iter().find_map(|b| b.get("error")))
+    })
+}
+
+/// (`errorCode` kind:value, message) for every `GoogleAdsFailure` error in `error.details`.
+fn failure_errors(err: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for detail in err
+        .get("details")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        for e in detail
+            .get("errors")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let code = e
+                .get("errorCode")
+                .and_then(Value::as_object)
+                .and_then(|o| o.iter().next())
+                .map(|(k, v)| format!("{k}:{}", v.as_str().unwrap_or("?")))
+                .unwrap_or_default();
+            let msg = e
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("(no message)")
+                .to_string();
+            out.push((code, msg));
+        }
+    }
+    out
+}
+
+fn classify_error(code: u16, err: Option<&Value>, mutate: bool, raw: &str) -> Outcome {
+    let Some(err) = err else {
+        let detail = format!("HTTP {code}: {}", snippet(raw));
+        return if code >= 500 || code == 429 {
+            Outcome::Retry(detail)
+        } else {
+            Outcome::Fatal(permanent(detail))
+        };
+    };
+    let message = err
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("(no message)");
+    let status = err.get("status").and_then(Value::as_str).unwrap_or("");
+    let failures = failure_errors(err);
+    let listed: Vec<String> = failures
+        .iter()
+        .map(|(c, m)| {
+            if c.is_empty() {
+                m.clone()
+            } else {
+                format!("{c}: {m}")
+            }
+        })
+        .collect();
+    let detail = if listed.is_empty() {
+        format!("HTTP {code} {status}: {message}")
+    } else {
+        format!("HTTP {code} {status}: {message} [{}]", listed.join("; "))
+    };
+    let quota: Vec<&str> = failures
+        .iter()
+        .filter_map(|(c, _)| c.strip_prefix("quotaError:"))
+        .collect();
+    if quota.iter().any(|q| {
+        matches!(
+            *q,
+            "RESOURCE_EXHAUSTED" | "EXCESSIVE_LONG_TERM_QUERY_RESOURCE_CONSUMPTION"
+        )
+    }) {
+        // The daily operations quota (or the long-term query budget): retrying now cannot help.
+        return Outcome::Fatal(transient(format!("quota exhausted, not retried: {detail}")));
+    }
+    if code >= 500 || code == 429 || !quota.is_empty() || status == "RESOURCE_EXHAUSTED" {
+        return Outcome::Retry(detail);
+    }
+    if mutate && !matches!(code, 401 | 403) && !listed.is_empty() {
+        return Outcome::Fatal(VendorError::Refused {
+            vendor: VENDOR,
+            errors: listed,
+        });
+    }
+    Outcome::Fatal(permanent(detail))
+}
+
+// ---- row decoding -------------------------------------------------------------------------
+
+fn path<'a>(row: &'a Value, p: &str) -> Option<&'a Value> {
+    let mut v = row;
+    for k in p.split('.') {
+        v = v.get(k)?;
+    }
+    (!v.is_null()).then_some(v)
+}
+
+fn required_str<'a>(row: &'a Value, p: &str, ctx: &str) -> Result<&'a str, VendorError> {
+    match path(row, p) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s),
+        Some(other) if !other.is_string() => {
+            Err(permanent(format!("{ctx}: `{p}` is not a string: {other}")))
+        }
+        _ => Err(permanent(format!("{ctx}: missing `{p}`"))),
+    }
+}
+
+/// An int64 field (JSON string per proto3, or a number); absent → 0.
+fn int64(row: &Value, p: &str, ctx: &str) -> Result<i64, VendorError> {
+    match path(row, p) {
+        None => Ok(0),
+        Some(Value::String(s)) => s
+            .parse::<i64>()
+            .map_err(|_| permanent(format!("{ctx}: `{p}` {s:?} is not an int64"))),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .ok_or_else(|| permanent(format!("{ctx}: `{p}` {n} is not an int64"))),
+        Some(other) => Err(permanent(format!("{ctx}: `{p}` is not an int64: {other}"))),
+    }
+}
+
+fn count(row: &Value, p: &str, ctx: &str) -> Result<u64, VendorError> {
+    let v = int64(row, p, ctx)?;
+    u64::try_from(v).map_err(|_| permanent(format!("{ctx}: `{p}` is negative ({v})")))
+}
+
+/// The exact decimal text of a JSON number or numeric string.
+fn decimal_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Some(i.to_string())
+            } else if let Some(u) = n.as_u64() {
+                Some(u.to_string())
+            } else {
+                n.as_f64().filter(|f| f.is_finite()).map(|f| format!("{f}"))
+            }
+        }
+        Value::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// Parses a plain decimal ("12.3456789", "-0.5", "3") into an integer count of 10^-`scale`,
+/// rounding half-to-even. `None` for anything else (exponents, NaN, overflow).
+pub(crate) fn scaled_decimal(text: &str, scale: u32) -> Option<i64> {
+    let s = text.trim();
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let (int_part, frac_part) = digits.split_once('.').unwrap_or((digits, ""));
+    if int_part.is_empty() && frac_part.is_empty() {
+        return None;
+    }
+    if !int_part.bytes().all(|b| b.is_ascii_digit())
+        || !frac_part.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let scale = scale as usize;
+    let (kept, rest) = if frac_part.len() > scale {
+        frac_part.split_at(scale)
+    } else {
+        (frac_part, "")
+    };
+    let mut value: i128 = 0;
+    for b in int_part.bytes().chain(kept.bytes()) {
+        value = value.checked_mul(10)?.checked_add(i128::from(b - b'0'))?;
+    }
+    for _ in kept.len()..scale {
+        value = value.checked_mul(10)?;
+    }
+    // Round half-to-even on the dropped digits.
+    let rest = rest.trim_end_matches('0');
+    if let Some(first) = rest.bytes().next() {
+        let round_up = match first.cmp(&b'5') {
+            std::cmp::Ordering::Greater => true,
+            std::cmp::Ordering::Less => false,
+            std::cmp::Ordering::Equal => rest.len() > 1 || value % 2 == 1,
+        };
+        if round_up {
+            value += 1;
+        }
+    }
+    let value = if neg { -value } else { value };
+    i64::try_from(value).ok()
+}
+
+/// A double field scaled to 10^-`scale` units; absent → `None`.
+fn scaled(row: &Value, p: &str, scale: u32, ctx: &str) -> Result<Option<i64>, VendorError> {
+    match path(row, p) {
+        None => Ok(None),
+        Some(v) => decimal_text(v)
+            .and_then(|t| scaled_decimal(&t, scale))
+            .map(Some)
+            .ok_or_else(|| permanent(format!("{ctx}: `{p}` is not a finite number: {v}"))),
+    }
+}
+
+fn share_bp(row: &Value, p: &str, ctx: &str) -> Result<Option<u32>, VendorError> {
+    scaled(row, p, 4, ctx)?
+        .map(|bp| u32::try_from(bp).map_err(|_| permanent(format!("{ctx}: `{p}` is negative"))))
+        .transpose()
+}
+
+fn day(row: &Value, ctx: &str) -> Result<StoreDay, VendorError> {
+    let raw = required_str(row, "segments.date", ctx)?;
+    StoreDay::parse(raw).map_err(|e| permanent(format!("{ctx}: `segments.date`: {e}")))
+}
+
+/// Common metrics of a report row.
+struct Metrics {
+    impressions: u64,
+    clicks: u64,
+    cost: Money,
+    conversions_milli: i64,
+    conversion_value: Money,
+}
+
+impl GoogleAdsClient {
+    fn metrics(&self, row: &Value, ctx: &str) -> Result<Metrics, VendorError> {
+        Ok(Metrics {
+            impressions: count(row, "metrics.impressions", ctx)?,
+            clicks: count(row, "metrics.clicks", ctx)?,
+            cost: self.money_micros(int64(row, "metrics.costMicros", ctx)?),
+            conversions_milli: scaled(row, "metrics.conversions", 3, ctx)?.unwrap_or(0),
+            conversion_value: self
+                .money_micros(scaled(row, "metrics.conversionsValue", 6, ctx)?.unwrap_or(0)),
+        })
+    }
+}
+
+fn add_metric(into: &mut DailyMetric, m: &DailyMetric) -> Result<(), VendorError> {
+    let overflow = || {
+        permanent(format!(
+            "sku {} {}: metrics overflow when summing rows",
+            m.sku, m.day
+        ))
+    };
+    into.impressions = into
+        .impressions
+        .checked_add(m.impressions)
+        .ok_or_else(overflow)?;
+    into.clicks = into.clicks.checked_add(m.clicks).ok_or_else(overflow)?;
+    into.cost = into.cost.checked_add(&m.cost).map_err(|_| overflow())?;
+    into.conversions_milli = into
+        .conversions_milli
+        .checked_add(m.conversions_milli)
+        .ok_or_else(overflow)?;
+    into.conversion_value = into
+        .conversion_value
+        .checked_add(&m.conversion_value)
+        .map_err(|_| overflow())?;
+    Ok(())
+}
+
+// ---- time zone helpers for change_event ---------------------------------------------------
+
+/// The store-local wall-clock time of an instant. Exact except on a DST-change day, where it can
+/// be off by the shift; callers leave a one-hour margin.
+fn local_naive(clock: &StoreClock, instant: DateTime<Utc>) -> Result<NaiveDateTime, VendorError> {
+    let d = clock.day_of(instant);
+    let midnight = clock
+        .at_local(d, 0, 0)
+        .map_err(|e| permanent(format!("store clock: {e}")))?;
+    let start = d.date().and_hms_opt(0, 0, 0).expect("midnight exists");
+    Ok(start + (instant - midnight))
+}
+
+/// `"YYYY-MM-DD HH:MM:SS[.ffffff]"` in the account's time zone → UTC.
+fn parse_change_time(
+    clock: &StoreClock,
+    raw: &str,
+    ctx: &str,
+) -> Result<DateTime<Utc>, VendorError> {
+    let naive = NaiveDateTime::parse_from_str(raw, "%Y-%m-%d %H:%M:%S%.f")
+        .map_err(|e| permanent(format!("{ctx}: `changeDateTime` {raw:?}: {e}")))?;
+    let base = clock
+        .at_local(StoreDay::new(naive.date()), naive.hour(), naive.minute())
+        .map_err(|e| permanent(format!("{ctx}: `changeDateTime` {raw:?}: {e}")))?;
+    Ok(base
+        + ChronoDuration::seconds(i64::from(naive.second()))
+        + ChronoDuration::nanoseconds(i64::from(naive.nanosecond())))
+}
+
+fn changed_fields(v: Option<&Value>) -> Vec<String> {
+    let split = |s: &str| {
+        s.split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    match v {
+        Some(Value::String(s)) => split(s),
+        Some(Value::Object(o)) => o
+            .get("paths")
+            .and_then(Value::as_array)
+            .map(|p| {
+                p.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+#[async_trait]
+impl AdsAccount for GoogleAdsClient {
+    async fn sku_performance(
+        &self,
+        from: StoreDay,
+        to: StoreDay,
+    ) -> Result<Vec<DailyMetric>, VendorError> {
+        let gaql = format!(
+            "SELECT segments.product_item_id, segments.date, metrics.impressions, metrics.clicks, \
+             metrics.cost_micros, metrics.conversions, metrics.conversions_value \
+             FROM shopping_performance_view WHERE segments.date BETWEEN '{from}' AND '{to}'"
+        );
+        let rows = self.search("sku_performance", &gaql).await?;
+        // Keyed by (sku, day); duplicate keys (should Google split a product across rows) are summed.
+        let mut by_key: BTreeMap<(Sku, StoreDay), DailyMetric> = BTreeMap::new();
+        for (i, row) in rows.iter().enumerate() {
+            let ctx = format!("shopping_performance_view row {i}");
+            let item = required_str(row, "segments.productItemId", &ctx)?;
+            let ctx = format!("{ctx} (item {item})");
+            let sku = Sku::new(item).map_err(|e| permanent(format!("{ctx}: {e}")))?;
+            let day = day(row, &ctx)?;
+            let m = self.metrics(row, &ctx)?;
+            let metric = DailyMetric {
+                sku: sku.clone(),
+                day,
+                impressions: m.impressions,
+                clicks: m.clicks,
+                cost: m.cost,
+                conversions_milli: m.conversions_milli,
+                conversion_value: m.conversion_value,
+                provisional: false,
+            };
+            match by_key.get_mut(&(sku.clone(), day)) {
+                Some(existing) => add_metric(existing, &metric)?,
+                None => {
+                    by_key.insert((sku, day), metric);
+                }
+            }
+        }
+        Ok(by_key.into_values().collect())
+    }
+
+    async fn campaign_performance(
+        &self,
+        from: StoreDay,
+        to: StoreDay,
+    ) -> Result<Vec<CampaignDay>, VendorError> {
+        let gaql = format!(
+            "SELECT campaign.id, campaign.name, campaign.status, campaign.campaign_budget, \
+             segments.date, metrics.impressions, metrics.clicks, metrics.cost_micros, \
+             metrics.conversions, metrics.conversions_value, metrics.search_impression_share, \
+             metrics.search_budget_lost_impression_share \
+             FROM campaign WHERE segments.date BETWEEN '{from}' AND '{to}'"
+        );
+        let rows = self.search("campaign_performance", &gaql).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (i, row) in rows.iter().enumerate() {
+            let ctx = format!("campaign row {i}");
+            if path(row, "campaign.id").is_none() {
+                return Err(permanent(format!("{ctx}: missing `campaign.id`")));
+            }
+            let campaign_id = int64(row, "campaign.id", &ctx)?;
+            let ctx = format!("campaign {campaign_id} row {i}");
+            let name = path(row, "campaign.name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let day = day(row, &ctx)?;
+            let m = self.metrics(row, &ctx)?;
+            out.push(CampaignDay {
+                campaign_id: campaign_id.to_string(),
+                campaign: name,
+                day,
+                impressions: m.impressions,
+                clicks: m.clicks,
+                cost: m.cost,
+                conversions_milli: m.conversions_milli,
+                conversion_value: m.conversion_value,
+                search_impression_share_bp: share_bp(row, "metrics.searchImpressionShare", &ctx)?,
+                budget_lost_impression_share_bp: share_bp(
+                    row,
+                    "metrics.searchBudgetLostImpressionShare",
+                    &ctx,
+                )?,
+                provisional: false,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn budgets(&self) -> Result<Vec<CampaignBudget>, VendorError> {
+        let gaql = "SELECT campaign.id, campaign.name, campaign_budget.resource_name, \
+                    campaign_budget.amount_micros, campaign_budget.explicitly_shared \
+                    FROM campaign WHERE campaign.status != 'REMOVED'";
+        let rows = self.search("budgets", gaql).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (i, row) in rows.iter().enumerate() {
+            let ctx = format!("campaign row {i}");
+            if path(row, "campaign.id").is_none() {
+                return Err(permanent(format!("{ctx}: missing `campaign.id`")));
+            }
+            let campaign_id = int64(row, "campaign.id", &ctx)?;
+            let ctx = format!("campaign {campaign_id}");
+            let name = path(row, "campaign.name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let resource = required_str(row, "campaignBudget.resourceName", &ctx)?;
+            if path(row, "campaignBudget.amountMicros").is_none() {
+                // No daily amount (e.g. a campaign-total budget): nothing Otto can adjust.
+                tracing::warn!(
+                    campaign = campaign_id,
+                    resource,
+                    "google_ads: budget without a daily amount skipped"
+                );
+                continue;
+            }
+            let amount = int64(row, "campaignBudget.amountMicros", &ctx)?;
+            let explicitly_shared = match path(row, "campaignBudget.explicitlyShared") {
+                None => false,
+                Some(Value::Bool(b)) => *b,
+                Some(other) => {
+                    return Err(permanent(format!(
+                        "{ctx}: `campaignBudget.explicitlyShared` is not a boolean: {other}"
+                    )))
+                }
+            };
+            out.push(CampaignBudget {
+                campaign_id: campaign_id.to_string(),
+                campaign: name,
+                budget_resource: resource.to_string(),
+                amount: self.money_micros(amount),
+                explicitly_shared,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn changes_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<ExternalChange>, VendorError> {
+        let clock = self.config.clock;
+        // change_event keeps 30 days; a lower bound older than that is rejected by the API.
+        let oldest = Utc::now() - ChronoDuration::days(30) + ChronoDuration::minutes(10);
+        let lower = local_naive(&clock, since.max(oldest))? - ChronoDuration::hours(1);
+        let upper = local_naive(&clock, Utc::now())? + ChronoDuration::days(1);
+        let mut lower_text = lower.format("%Y-%m-%d %H:%M:%S").to_string();
+        let upper_text = upper.format("%Y-%m-%d %H:%M:%S").to_string();
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut out = Vec::new();
+        for _page in 0..CHANGE_EVENT_MAX_PAGES {
+            let gaql = format!(
+                "SELECT change_event.resource_name, change_event.change_date_time, \
+                 change_event.client_type, change_event.changed_fields, \
+                 change_event.change_resource_name \
+                 FROM change_event \
+                 WHERE change_event.change_date_time >= '{lower_text}' \
+                 AND change_event.change_date_time <= '{upper_text}' \
+                 ORDER BY change_event.change_date_time LIMIT {CHANGE_EVENT_LIMIT}"
+            );
+            let rows = self.search("changes_since", &gaql).await?;
+            let full = rows.len() >= CHANGE_EVENT_LIMIT;
+            let mut new_rows = 0usize;
+            let mut last_time: Option<String> = None;
+            for (i, row) in rows.iter().enumerate() {
+                let ctx = format!("change_event row {i}");
+                let event = required_str(row, "changeEvent.resourceName", &ctx)?;
+                let ctx = format!("change_event {event}");
+                let raw_time = required_str(row, "changeEvent.changeDateTime", &ctx)?;
+                last_time = Some(raw_time.to_string());
+                if !seen.insert(event.to_string()) {
+                    continue;
+                }
+                new_rows += 1;
+                let changed_at = parse_change_time(&clock, raw_time, &ctx)?;
+                if changed_at < since {
+                    continue;
+                }
+                out.push(ExternalChange {
+                    resource: required_str(row, "changeEvent.changeResourceName", &ctx)?
+                        .to_string(),
+                    changed_at,
+                    client_type: path(row, "changeEvent.clientType")
+                        .and_then(Value::as_str)
+                        .unwrap_or("UNSPECIFIED")
+                        .to_string(),
+                    changed_fields: changed_fields(path(row, "changeEvent.changedFields")),
+                });
+            }
+            if !full {
+                out.sort_by_key(|c| c.changed_at);
+                return Ok(out);
+            }
+            if new_rows == 0 {
+                break;
+            }
+            // Next page: from the last timestamp seen (rows at it are de-duplicated).
+            match last_time {
+                // Whole seconds in the filter; rows repeated at that second are skipped by resource name.
+                Some(t) => lower_text = t.chars().take(19).collect(),
+                None => break,
+            }
+        }
+        Err(permanent(format!(
+            "changes_since: more change events than {CHANGE_EVENT_MAX_PAGES} pages of {CHANGE_EVENT_LIMIT} \
+             (or one timestamp holding a full page); refusing to return a partial list"
+        )))
+    }
+
+    async fn set_budget(
+        &self,
+        budget_resource: &str,
+        amount: Money,
+        validate_only: bool,
+    ) -> Result<Value, VendorError> {
+        if amount.currency() != self.config.currency {
+            return Err(permanent(format!(
+                "budget amount is in {}, but the account currency is {}",
+                amount.currency(),
+                self.config.currency
+            )));
+        }
+        if amount.micros() <= 0 {
+            return Err(permanent(format!(
+                "budget amount must be positive, got {amount}"
+            )));
+        }
+        let mut update = Map::new();
+        update.insert(
+            "resourceName".into(),
+            Value::String(budget_resource.to_string()),
+        );
+        update.insert(
+            "amountMicros".into(),
+            Value::String(amount.micros().to_string()),
+        );
+        let body = json!({
+            "operations": [{ "updateMask": "amountMicros", "update": Value::Object(update) }],
+            "validateOnly": validate_only,
+        });
+        self.post("set_budget", "campaignBudgets:mutate", &body, true)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_round_half_even() {
+        assert_eq!(scaled_decimal("2.5", 3), Some(2500));
+        assert_eq!(scaled_decimal("0.0999", 4), Some(999));
+        assert_eq!(scaled_decimal("1", 4), Some(10_000));
+        assert_eq!(scaled_decimal("123.4567895", 6), Some(123_456_790));
+        assert_eq!(scaled_decimal("123.4567885", 6), Some(123_456_788));
+        assert_eq!(scaled_decimal("123.45678851", 6), Some(123_456_789));
+        assert_eq!(scaled_decimal("-0.0015", 3), Some(-2));
+        assert_eq!(scaled_decimal("1e3", 3), None);
+        assert_eq!(scaled_decimal("NaN", 3), None);
+        assert_eq!(scaled_decimal("", 3), None);
+        assert_eq!(decimal_text(&json!(1e-7)).as_deref(), Some("0.0000001"));
+        assert_eq!(
+            decimal_text(&json!(0.1 + 0.2)).as_deref(),
+            Some("0.30000000000000004")
+        );
+    }
+
+    #[test]
+    fn change_times_are_store_local() {
+        let ams = StoreClock::new("Europe/Amsterdam").unwrap();
+        let t = parse_change_time(&ams, "2026-11-24 09:15:02.123456", "t").unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-11-24T08:15:02.123456+00:00");
+        let back = local_naive(&ams, t).unwrap();
+        assert_eq!(
+            back.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
+            "2026-11-24 09:15:02.123456"
+        );
+        assert!(parse_change_time(&ams, "2026-11-24T09:15:02", "t").is_err());
+    }
+}

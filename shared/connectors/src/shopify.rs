@@ -649,11 +649,8 @@ impl ShopCatalog for ShopifyClient {
                     MappedVariant::Variant(v) => out.push(*v),
                     MappedVariant::Skipped(why) => {
                         skipped += 1;
-                        tracing::debug!(
-                            variant = node.get("id").and_then(Value::as_str).unwrap_or("?"),
-                            why,
-                            "shopify: variant skipped"
-                        );
+                        let variant = node.get("id").and_then(|v| v.as_str()).unwrap_or("?");
+                        tracing::debug!(variant, why, "shopify: variant skipped");
                     }
                 }
             }

@@ -31,6 +31,8 @@ pub struct Policy {
     pub discount_percent_bp: u32,
     /// Length of a discount window in days.
     pub discount_window_days: u32,
+    /// Catalog moves (status changes) the executor may apply per store day.
+    pub catalog_moves_per_day: u32,
     /// Phase 2: apply moves instead of logging dry-run rows.
     pub apply: bool,
 }
@@ -44,6 +46,7 @@ impl Default for Policy {
             budget_cooldown_days: 3,
             discount_percent_bp: 1_500,
             discount_window_days: 14,
+            catalog_moves_per_day: 50,
             apply: false,
         }
     }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use otto_core::audit::{AuditRow, AuditTable, NewRow, RowBody, RowRef};
 use otto_core::cycle::{CycleId, Stage, StageMessage};
 use otto_core::lock::{Fence, Lease};
-use otto_core::metrics::{DailyMetric, Variant};
+use otto_core::metrics::{CampaignBudget, CampaignDay, DailyMetric, Variant};
 use otto_core::{RowStatus, Sku, StoreDay, StoreId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -57,6 +57,12 @@ pub trait AuditLog: Send + Sync {
         table: AuditTable,
         natural_key: &str,
     ) -> Result<Option<AuditRow>>;
+    /// Many rows by natural key at once (batched reads), in the order of `keys`.
+    async fn get_many_by_natural_key(
+        &self,
+        table: AuditTable,
+        keys: &[String],
+    ) -> Result<Vec<Option<AuditRow>>>;
     /// Rows of one cycle, oldest first.
     async fn by_cycle(
         &self,
@@ -226,6 +232,26 @@ pub trait Catalog: Send + Sync {
         from: StoreDay,
         to: StoreDay,
     ) -> Result<Vec<DailyMetric>>;
+    /// Metrics of the days `from..=to` for SKUs in `first..=last` only (a chunk's slice).
+    async fn metrics_for_skus(
+        &self,
+        store: &StoreId,
+        from: StoreDay,
+        to: StoreDay,
+        first: &Sku,
+        last: &Sku,
+    ) -> Result<Vec<DailyMetric>>;
+    async fn put_campaign_days(&self, store: &StoreId, days: &[CampaignDay]) -> Result<()>;
+    /// Campaign days of `from..=to`, by day then campaign id.
+    async fn campaign_days(
+        &self,
+        store: &StoreId,
+        from: StoreDay,
+        to: StoreDay,
+    ) -> Result<Vec<CampaignDay>>;
+    /// Replaces the stored budgets with this snapshot.
+    async fn put_budgets(&self, store: &StoreId, budgets: &[CampaignBudget]) -> Result<()>;
+    async fn budgets(&self, store: &StoreId) -> Result<Vec<CampaignBudget>>;
 }
 
 /// A message as received from a stage queue.

@@ -24,7 +24,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use otto_core::audit::{AuditRow, AuditTable, NewRow, RowBody, RowRef};
 use otto_core::cycle::CycleId;
 use otto_core::lock::{Fence, Lease};
-use otto_core::metrics::{DailyMetric, Variant};
+use otto_core::metrics::{CampaignBudget, CampaignDay, DailyMetric, Variant};
 use otto_core::{RowStatus, Sku, StoreDay, StoreId};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -625,6 +625,39 @@ impl AuditLog for DynamoStore {
             Some(g) => self.get(RowRef::parse(get_s(&g, "ref")?)?).await,
             None => Ok(None),
         }
+    }
+
+    async fn get_many_by_natural_key(
+        &self,
+        table: AuditTable,
+        keys: &[String],
+    ) -> Result<Vec<Option<AuditRow>>> {
+        // Two batched reads: the guards (natural key → ref), then the rows.
+        let guards: HashMap<String, RowRef> = self
+            .batch_get(&self.audit, keys.iter().map(|k| nk_pk(table, k)).collect())
+            .await?
+            .iter()
+            .map(|g| {
+                Ok((
+                    get_s(g, "pk")?.to_string(),
+                    RowRef::parse(get_s(g, "ref")?)?,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        let rows: HashMap<RowRef, AuditRow> = self
+            .batch_get(&self.audit, guards.values().map(row_pk).collect())
+            .await?
+            .iter()
+            .map(|i| row_from_item(i).map(|r| (r.row_ref, r)))
+            .collect::<Result<_>>()?;
+        Ok(keys
+            .iter()
+            .map(|k| {
+                guards
+                    .get(&nk_pk(table, k))
+                    .and_then(|r| rows.get(r).cloned())
+            })
+            .collect())
     }
 
     async fn by_cycle(
@@ -1366,6 +1399,118 @@ impl Catalog for DynamoStore {
             day = day.plus_days(1);
         }
         Ok(out)
+    }
+
+    async fn metrics_for_skus(
+        &self,
+        store: &StoreId,
+        from: StoreDay,
+        to: StoreDay,
+        first: &Sku,
+        last: &Sku,
+    ) -> Result<Vec<DailyMetric>> {
+        let mut out = Vec::new();
+        let mut day = from;
+        while day <= to {
+            let mut start: Option<Item> = None;
+            loop {
+                let res = self
+                    .client
+                    .query()
+                    .table_name(&self.catalog)
+                    .key_condition_expression("pk = :pk AND sk BETWEEN :a AND :b")
+                    .expression_attribute_values(":pk", s(format!("metrics#{store}#{day}")))
+                    .expression_attribute_values(":a", s(first.as_str()))
+                    .expression_attribute_values(":b", s(last.as_str()))
+                    .consistent_read(true)
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_err("Query", e))?;
+                for i in res.items() {
+                    out.push(serde_json::from_str(get_s(i, "body")?)?);
+                }
+                match res.last_evaluated_key() {
+                    Some(k) => start = Some(k.clone()),
+                    None => break,
+                }
+            }
+            day = day.plus_days(1);
+        }
+        Ok(out)
+    }
+
+    async fn put_campaign_days(&self, store: &StoreId, days: &[CampaignDay]) -> Result<()> {
+        let items = days
+            .iter()
+            .map(|d| {
+                Ok(catalog_item(
+                    format!("campaigns#{store}#{}", d.day),
+                    &d.campaign_id,
+                    serde_json::to_string(d)?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.batch_put(&self.catalog, items).await
+    }
+
+    async fn campaign_days(
+        &self,
+        store: &StoreId,
+        from: StoreDay,
+        to: StoreDay,
+    ) -> Result<Vec<CampaignDay>> {
+        let mut out = Vec::new();
+        let mut day = from;
+        while day <= to {
+            for i in self
+                .query_all(&self.catalog, format!("campaigns#{store}#{day}"))
+                .await?
+            {
+                out.push(serde_json::from_str(get_s(&i, "body")?)?);
+            }
+            day = day.plus_days(1);
+        }
+        Ok(out)
+    }
+
+    async fn put_budgets(&self, store: &StoreId, budgets: &[CampaignBudget]) -> Result<()> {
+        // A snapshot: budgets no longer present are removed.
+        let pk = format!("budgets#{store}");
+        let keep: std::collections::HashSet<&str> =
+            budgets.iter().map(|b| b.campaign_id.as_str()).collect();
+        for old in self.query_all(&self.catalog, pk.clone()).await? {
+            let sk = get_s(&old, "sk")?.to_string();
+            if !keep.contains(sk.as_str()) {
+                self.client
+                    .delete_item()
+                    .table_name(&self.catalog)
+                    .key("pk", s(pk.clone()))
+                    .key("sk", s(sk))
+                    .send()
+                    .await
+                    .map_err(|e| sdk_err("DeleteItem budget", e))?;
+            }
+        }
+        let items = budgets
+            .iter()
+            .map(|b| {
+                Ok(catalog_item(
+                    pk.clone(),
+                    &b.campaign_id,
+                    serde_json::to_string(b)?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.batch_put(&self.catalog, items).await
+    }
+
+    async fn budgets(&self, store: &StoreId) -> Result<Vec<CampaignBudget>> {
+        self.query_all(&self.catalog, format!("budgets#{store}"))
+            .await?
+            .iter()
+            .map(|i| Ok(serde_json::from_str(get_s(i, "body")?)?))
+            .collect()
     }
 }
 

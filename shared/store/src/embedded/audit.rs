@@ -232,6 +232,18 @@ impl AuditLog for EmbeddedStore {
             .pop())
     }
 
+    async fn get_many_by_natural_key(
+        &self,
+        table: AuditTable,
+        keys: &[String],
+    ) -> Result<Vec<Option<AuditRow>>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            out.push(self.get_by_natural_key(table, k).await?);
+        }
+        Ok(out)
+    }
+
     async fn by_cycle(
         &self,
         table: AuditTable,

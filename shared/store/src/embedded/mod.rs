@@ -82,6 +82,19 @@ CREATE TABLE IF NOT EXISTS metrics (
     body TEXT NOT NULL,
     PRIMARY KEY (store, day, sku)
 );
+CREATE TABLE IF NOT EXISTS campaign_days (
+    store TEXT NOT NULL,
+    day TEXT NOT NULL,
+    campaign_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (store, day, campaign_id)
+);
+CREATE TABLE IF NOT EXISTS budgets (
+    store TEXT NOT NULL,
+    campaign_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (store, campaign_id)
+);
 CREATE TABLE IF NOT EXISTS queue (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     stage TEXT NOT NULL,

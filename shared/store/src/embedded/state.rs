@@ -3,7 +3,7 @@ use crate::error::StoreError;
 use crate::ports::*;
 use async_trait::async_trait;
 use otto_core::lock::Lease;
-use otto_core::metrics::{DailyMetric, Variant};
+use otto_core::metrics::{CampaignBudget, CampaignDay, DailyMetric, Variant};
 use otto_core::{Sku, StoreDay, StoreId};
 use rusqlite::{params, OptionalExtension};
 use serde_json::Value;
@@ -390,6 +390,90 @@ impl Catalog for EmbeddedStore {
                 params![store.as_str(), from.to_string(), to.to_string()],
                 |r| r.get::<_, String>(0),
             )
+            .map_err(sql_err)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql_err)?;
+        bodies
+            .iter()
+            .map(|b| serde_json::from_str(b).map_err(StoreError::from))
+            .collect()
+    }
+
+    async fn metrics_for_skus(
+        &self,
+        store: &StoreId,
+        from: StoreDay,
+        to: StoreDay,
+        first: &Sku,
+        last: &Sku,
+    ) -> Result<Vec<DailyMetric>> {
+        self.bodies(
+            "SELECT body FROM metrics WHERE store = ?1 AND day >= ?2 AND day <= ?3 AND sku >= ?4 AND sku <= ?5 ORDER BY day, sku",
+            &[&store.as_str(), &from.to_string(), &to.to_string(), &first.as_str(), &last.as_str()],
+        )
+    }
+
+    async fn put_campaign_days(&self, store: &StoreId, days: &[CampaignDay]) -> Result<()> {
+        self.write_tx(|tx| {
+            let mut stmt = tx
+                .prepare_cached("INSERT OR REPLACE INTO campaign_days (store, day, campaign_id, body) VALUES (?1, ?2, ?3, ?4)")
+                .map_err(sql_err)?;
+            for d in days {
+                stmt.execute(params![store.as_str(), d.day.to_string(), d.campaign_id, serde_json::to_string(d)?])
+                    .map_err(sql_err)?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn campaign_days(
+        &self,
+        store: &StoreId,
+        from: StoreDay,
+        to: StoreDay,
+    ) -> Result<Vec<CampaignDay>> {
+        self.bodies(
+            "SELECT body FROM campaign_days WHERE store = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day, campaign_id",
+            &[&store.as_str(), &from.to_string(), &to.to_string()],
+        )
+    }
+
+    async fn put_budgets(&self, store: &StoreId, budgets: &[CampaignBudget]) -> Result<()> {
+        self.write_tx(|tx| {
+            tx.execute(
+                "DELETE FROM budgets WHERE store = ?1",
+                params![store.as_str()],
+            )
+            .map_err(sql_err)?;
+            for b in budgets {
+                tx.execute(
+                    "INSERT INTO budgets (store, campaign_id, body) VALUES (?1, ?2, ?3)",
+                    params![store.as_str(), b.campaign_id, serde_json::to_string(b)?],
+                )
+                .map_err(sql_err)?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn budgets(&self, store: &StoreId) -> Result<Vec<CampaignBudget>> {
+        self.bodies(
+            "SELECT body FROM budgets WHERE store = ?1 ORDER BY campaign_id",
+            &[&store.as_str()],
+        )
+    }
+}
+
+impl EmbeddedStore {
+    fn bodies<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<T>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(sql).map_err(sql_err)?;
+        let bodies = stmt
+            .query_map(args, |r| r.get::<_, String>(0))
             .map_err(sql_err)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(sql_err)?;

@@ -1,0 +1,127 @@
+//! `otto cycle run`: a cycle in this process, through the same scheduler and stage handlers the
+//! Lambdas run, with the stage queue drained in-process.
+
+use crate::cli::CliResult;
+use crate::render;
+use otto_connectors::simulated::SimulatedVendor;
+use otto_core::audit::{AuditTable, RowBody};
+use otto_core::cycle::{CycleId, CycleKind};
+use otto_core::{StoreDay, StoreId};
+use otto_runtime::{Backend, Config};
+use otto_scheduler::{open_cycle, OpenOutcome, ScheduledInput};
+use otto_stage::local::drain;
+use otto_stage::morning::{morning_registry, Vendors};
+use otto_stage::StageRegistry;
+use otto_store::Ports;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Where the simulated vendor keeps its state: `$OTTO_SIM_VENDOR`, else `<data dir>/simulated-vendor.json`.
+pub fn sim_vendor_path(cfg: &Config) -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("OTTO_SIM_VENDOR") {
+        return Some(PathBuf::from(p));
+    }
+    match &cfg.backend {
+        Backend::Embedded { dir } => Some(dir.join("simulated-vendor.json")),
+        Backend::Aws(_) => None,
+    }
+}
+
+/// The vendors of this store: the simulated one `otto demo` created.
+pub fn vendors(cfg: &Config) -> Result<Vendors, Box<dyn std::error::Error + Send + Sync>> {
+    let path = sim_vendor_path(cfg);
+    match path.as_deref().map(SimulatedVendor::open).transpose()?.flatten() {
+        Some(sim) => {
+            let sim = Arc::new(sim);
+            Ok(Vendors { shop: sim.clone(), ads: sim })
+        }
+        None => Err(format!(
+            "no vendor is configured for this store: run `otto demo` first (it creates the simulated shop at {}), or set OTTO_SIM_VENDOR",
+            path.map(|p| p.display().to_string()).unwrap_or_else(|| "$OTTO_SIM_VENDOR".into())
+        )
+        .into()),
+    }
+}
+
+pub fn registry(kind: CycleKind, v: Vendors) -> Result<StageRegistry, String> {
+    match kind {
+        CycleKind::Morning => Ok(morning_registry(v)),
+        other => Err(format!("the {other} cycle's stages are not built yet")),
+    }
+}
+
+/// Runs one cycle for `day` to its end; returns the cycle run row as JSON.
+pub async fn run_cycle(
+    ports: &Ports,
+    cfg: &Config,
+    registry: &StageRegistry,
+    kind: CycleKind,
+    store: &StoreId,
+    day: StoreDay,
+    apply: Option<bool>,
+) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+    let (h, m) = kind.scheduled_at().unwrap_or((0, 0));
+    let scheduled_time = cfg.clock.at_local(day, h, m)?;
+    let input = ScheduledInput {
+        cycle: kind,
+        store: store.clone(),
+        scheduled_time,
+        apply,
+    };
+    let out = open_cycle(ports, &cfg.clock, &input, chrono::Utc::now()).await?;
+    if let OpenOutcome::Opened { .. } = out {
+        let report = drain(ports, registry, cfg.clock, kind, chrono::Utc::now, 1_000).await?;
+        if !report.retry_later.is_empty() {
+            return Err(format!("stages left for retry: {}", report.retry_later.join("; ")).into());
+        }
+    }
+    let cycle_id = CycleId::new(store.clone(), kind, day);
+    let run = ports
+        .audit
+        .get_by_natural_key(AuditTable::CycleRuns, &cycle_id.to_string())
+        .await?
+        .ok_or("the cycle run row is missing")?;
+    Ok(run.to_json())
+}
+
+pub async fn run(
+    ports: &Ports,
+    cfg: &Config,
+    kind: CycleKind,
+    date: Option<String>,
+    apply: bool,
+    json: bool,
+) -> CliResult {
+    let day = match date {
+        Some(d) => StoreDay::parse(&d)?,
+        None => cfg.clock.day_of(chrono::Utc::now()),
+    };
+    let registry = registry(kind, vendors(cfg)?)?;
+    let run = run_cycle(
+        ports,
+        cfg,
+        &registry,
+        kind,
+        &cfg.store_id,
+        day,
+        apply.then_some(true),
+    )
+    .await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&run)?);
+    } else {
+        print!("{}", render::cycle_summary(&run));
+    }
+    let status = run["status"].as_str().unwrap_or("");
+    if status == "FAILED" {
+        return Err(format!(
+            "{} FAILED: {}",
+            run["ref"].as_str().unwrap_or(""),
+            run["body"]["error"].as_str().unwrap_or("")
+        )
+        .into());
+    }
+    let _ = RowBody::CycleRun;
+    Ok(())
+}

@@ -1,0 +1,471 @@
+//! The Phase 2 executor, per row: kill switch (→ HELD) → rate limit (conditional counter, the
+//! row's ref as token, so a retry never counts twice) → reversal op (the vendor's current state,
+//! read fresh) written *before* the vendor call → vendor mutation → APPLIED.
+//!
+//! A crash between steps is resolved on retry by reading the vendor's current state: a row found
+//! APPLYING whose target state the vendor already has is marked APPLIED without calling again.
+
+use chrono::{DateTime, Utc};
+use otto_connectors::{AdsAccount, ShopCatalog, VendorError};
+use otto_core::audit::{AdDecisionRow, AuditRow, DecisionRow, ReversalOp, RowBody, RowRef};
+use otto_core::lock::Fence;
+use otto_core::metrics::ProductStatus;
+use otto_core::{Action, RowStatus, StoreId};
+use otto_runtime::HandlerError;
+use otto_store::{CounterAdd, Ports, StoreError};
+use serde_json::json;
+
+fn vendor_err(e: VendorError) -> HandlerError {
+    if e.is_retryable() {
+        HandlerError::Retryable(e.to_string())
+    } else {
+        HandlerError::Permanent(e.to_string())
+    }
+}
+
+/// The product status a catalog action sets, if it mutates the catalog.
+pub fn target_status(action: Action) -> Option<ProductStatus> {
+    match action {
+        Action::Draft => Some(ProductStatus::Draft),
+        Action::Publish | Action::ReviveSeasonal => Some(ProductStatus::Active),
+        _ => None,
+    }
+}
+
+/// Name of the weekly budget-change counter (`rate#<store>#budget_changes#2026-W48`).
+pub fn budget_counter(store: &StoreId, week: &str) -> String {
+    format!("rate#{store}#budget_changes#{week}")
+}
+
+/// Name of the daily catalog-move counter.
+pub fn catalog_counter(store: &StoreId, day: &str) -> String {
+    format!("rate#{store}#catalog_moves#{day}")
+}
+
+async fn hold(
+    ports: &Ports,
+    row: &AuditRow,
+    reason: String,
+    now: DateTime<Utc>,
+    fence: Option<&Fence>,
+) -> Result<RowStatus, HandlerError> {
+    let mut body = row.body.clone();
+    match &mut body {
+        RowBody::Decision(d) => d.hold_reason = Some(reason),
+        RowBody::AdDecision(a) => a.hold_reason = Some(reason),
+        _ => {}
+    }
+    settle(
+        ports
+            .audit
+            .transition(
+                row.row_ref,
+                row.status,
+                RowStatus::Held,
+                Some(body),
+                now,
+                fence,
+            )
+            .await,
+    )
+}
+
+fn settle(r: Result<AuditRow, StoreError>) -> Result<RowStatus, HandlerError> {
+    match r {
+        Ok(row) => Ok(row.status),
+        // Someone else moved it first (a concurrent executor): their outcome stands.
+        Err(StoreError::Conflict(m)) => Err(HandlerError::Retryable(m)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Checks kill switch and rate limit; None when the move may go ahead.
+async fn gate(
+    ports: &Ports,
+    row: &AuditRow,
+    counter: &str,
+    limit: u32,
+    what: &str,
+    expires: i64,
+) -> Result<Option<String>, HandlerError> {
+    let ks = otto_store::settings::kill_switch(ports.settings.as_ref(), row.store()).await?;
+    if ks.on {
+        return Ok(Some(format!(
+            "kill switch on{}{}{}",
+            ks.by
+                .map(|b| format!(", flipped by {b}"))
+                .unwrap_or_default(),
+            ks.at
+                .map(|a| format!(" at {}", a.to_rfc3339()))
+                .unwrap_or_default(),
+            ks.reason.map(|r| format!(" ({r})")).unwrap_or_default()
+        )));
+    }
+    match ports
+        .counters
+        .add(
+            counter,
+            1,
+            Some(i64::from(limit)),
+            Some(&row.row_ref.to_string()),
+            Some(expires),
+        )
+        .await?
+    {
+        CounterAdd::Added(_) | CounterAdd::AlreadyCounted(_) => Ok(None),
+        CounterAdd::LimitReached(v) => Ok(Some(format!("rate limit: {v} of {limit} {what} used"))),
+    }
+}
+
+/// Applies one decision_log row (PENDING, RELEASED, or APPLYING after a crash).
+pub async fn apply_decision(
+    ports: &Ports,
+    shop: &dyn ShopCatalog,
+    row_ref: RowRef,
+    fence: Option<&Fence>,
+    now: DateTime<Utc>,
+) -> Result<RowStatus, HandlerError> {
+    let Some(row) = ports.audit.get(row_ref).await? else {
+        return Err(HandlerError::Permanent(format!("{row_ref} does not exist")));
+    };
+    let RowBody::Decision(d) = &row.body else {
+        return Err(HandlerError::Permanent(format!(
+            "{row_ref} is not a decision_log row"
+        )));
+    };
+    let Some(target) = target_status(d.action) else {
+        return Err(HandlerError::Permanent(format!(
+            "{} on {row_ref} is not a catalog move",
+            d.action
+        )));
+    };
+    let variant = ports
+        .catalog
+        .variant(row.store(), &d.sku)
+        .await?
+        .ok_or_else(|| HandlerError::Permanent(format!("{} is not in the catalog", d.sku)))?;
+    match row.status {
+        RowStatus::Pending | RowStatus::Released => {}
+        RowStatus::Applying => {
+            return resolve_applying(
+                ports,
+                shop,
+                &row,
+                d,
+                &variant.variant_id,
+                target,
+                fence,
+                now,
+            )
+            .await
+        }
+        other => return Ok(other),
+    }
+    let policy = otto_store::settings::policy(ports.settings.as_ref(), row.store()).await?;
+    let counter = catalog_counter(row.store(), &row.day().to_string());
+    let expires = (now + chrono::Duration::days(8)).timestamp();
+    if let Some(reason) = gate(
+        ports,
+        &row,
+        &counter,
+        policy.catalog_moves_per_day,
+        "catalog moves today",
+        expires,
+    )
+    .await?
+    {
+        return hold(ports, &row, reason, now, fence).await;
+    }
+    // The reversal op is the vendor's state now, stored before anything changes.
+    let current = shop
+        .fetch_variant(&variant.variant_id)
+        .await
+        .map_err(vendor_err)?
+        .ok_or_else(|| {
+            HandlerError::Permanent(format!(
+                "{} no longer exists in the shop",
+                variant.variant_id
+            ))
+        })?;
+    let mut body = d.clone();
+    body.reversal_op = Some(ReversalOp::ProductStatus {
+        product_id: current.product_id.clone(),
+        status: status_name(current.status).into(),
+    });
+    body.hold_reason = None;
+    let applying = ports
+        .audit
+        .transition(
+            row.row_ref,
+            row.status,
+            RowStatus::Applying,
+            Some(RowBody::Decision(body.clone())),
+            now,
+            fence,
+        )
+        .await;
+    let applying = match applying {
+        Ok(r) => r,
+        Err(e) => return settle(Err(e)),
+    };
+    mutate_and_mark(
+        ports,
+        shop,
+        &applying,
+        body,
+        &current.product_id,
+        target,
+        fence,
+        now,
+    )
+    .await
+}
+
+fn status_name(s: ProductStatus) -> &'static str {
+    match s {
+        ProductStatus::Active => "ACTIVE",
+        ProductStatus::Draft => "DRAFT",
+        ProductStatus::Archived => "ARCHIVED",
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn mutate_and_mark(
+    ports: &Ports,
+    shop: &dyn ShopCatalog,
+    row: &AuditRow,
+    mut body: DecisionRow,
+    product_id: &str,
+    target: ProductStatus,
+    fence: Option<&Fence>,
+    now: DateTime<Utc>,
+) -> Result<RowStatus, HandlerError> {
+    match shop.set_product_status(product_id, target).await {
+        Ok(result) => {
+            body.result = Some(result);
+            settle(
+                ports
+                    .audit
+                    .transition(
+                        row.row_ref,
+                        RowStatus::Applying,
+                        RowStatus::Applied,
+                        Some(RowBody::Decision(body)),
+                        now,
+                        fence,
+                    )
+                    .await,
+            )
+        }
+        Err(e) if e.is_retryable() => Err(vendor_err(e)),
+        Err(e) => {
+            body.result = Some(json!({"error": e.to_string()}));
+            settle(
+                ports
+                    .audit
+                    .transition(
+                        row.row_ref,
+                        RowStatus::Applying,
+                        RowStatus::Failed,
+                        Some(RowBody::Decision(body)),
+                        now,
+                        fence,
+                    )
+                    .await,
+            )
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn resolve_applying(
+    ports: &Ports,
+    shop: &dyn ShopCatalog,
+    row: &AuditRow,
+    d: &DecisionRow,
+    variant_id: &str,
+    target: ProductStatus,
+    fence: Option<&Fence>,
+    now: DateTime<Utc>,
+) -> Result<RowStatus, HandlerError> {
+    let current = shop
+        .fetch_variant(variant_id)
+        .await
+        .map_err(vendor_err)?
+        .ok_or_else(|| {
+            HandlerError::Permanent(format!("{variant_id} no longer exists in the shop"))
+        })?;
+    if current.status == target {
+        let mut body = d.clone();
+        body.result = Some(
+            json!({"confirmed": "the shop already had the target state on retry", "updatedAt": current.updated_at.to_rfc3339()}),
+        );
+        return settle(
+            ports
+                .audit
+                .transition(
+                    row.row_ref,
+                    RowStatus::Applying,
+                    RowStatus::Applied,
+                    Some(RowBody::Decision(body)),
+                    now,
+                    fence,
+                )
+                .await,
+        );
+    }
+    mutate_and_mark(
+        ports,
+        shop,
+        row,
+        d.clone(),
+        &current.product_id,
+        target,
+        fence,
+        now,
+    )
+    .await
+}
+
+/// Applies one agreed ad_decision_log row: a campaign budget change.
+pub async fn apply_budget(
+    ports: &Ports,
+    ads: &dyn AdsAccount,
+    row_ref: RowRef,
+    fence: Option<&Fence>,
+    now: DateTime<Utc>,
+) -> Result<RowStatus, HandlerError> {
+    let Some(row) = ports.audit.get(row_ref).await? else {
+        return Err(HandlerError::Permanent(format!("{row_ref} does not exist")));
+    };
+    let RowBody::AdDecision(a) = &row.body else {
+        return Err(HandlerError::Permanent(format!(
+            "{row_ref} is not an ad_decision_log row"
+        )));
+    };
+    let target = a
+        .budget_after
+        .ok_or_else(|| HandlerError::Permanent(format!("{row_ref} has no target budget")))?;
+    let resource = a
+        .figures
+        .get("budget_resource")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| HandlerError::Permanent(format!("{row_ref} has no budget resource")))?
+        .to_string();
+    let budgets = ads.budgets().await.map_err(vendor_err)?;
+    let current = budgets
+        .iter()
+        .find(|b| b.budget_resource == resource)
+        .ok_or_else(|| HandlerError::Permanent(format!("{resource} no longer exists")))?;
+    match row.status {
+        RowStatus::Pending | RowStatus::Released => {}
+        RowStatus::Applying if current.amount.rounded() == target.rounded() => {
+            let mut body = a.clone();
+            body.result =
+                Some(json!({"confirmed": "the budget already had the target amount on retry"}));
+            return settle(
+                ports
+                    .audit
+                    .transition(
+                        row.row_ref,
+                        RowStatus::Applying,
+                        RowStatus::Applied,
+                        Some(RowBody::AdDecision(body)),
+                        now,
+                        fence,
+                    )
+                    .await,
+            );
+        }
+        RowStatus::Applying => {
+            return budget_mutate(ports, ads, &row, a.clone(), &resource, target, fence, now).await
+        }
+        other => return Ok(other),
+    }
+    let policy = otto_store::settings::policy(ports.settings.as_ref(), row.store()).await?;
+    let counter = budget_counter(row.store(), &row.day().iso_week());
+    let expires = (now + chrono::Duration::days(15)).timestamp();
+    if let Some(reason) = gate(
+        ports,
+        &row,
+        &counter,
+        policy.budget_changes_per_week,
+        "budget changes this week",
+        expires,
+    )
+    .await?
+    {
+        return hold(ports, &row, reason, now, fence).await;
+    }
+    let mut body: AdDecisionRow = a.clone();
+    body.reversal_op = Some(ReversalOp::CampaignBudget {
+        customer_id: resource.split('/').nth(1).unwrap_or_default().to_string(),
+        budget_resource: resource.clone(),
+        amount: current.amount,
+    });
+    body.hold_reason = None;
+    let applying = match ports
+        .audit
+        .transition(
+            row.row_ref,
+            row.status,
+            RowStatus::Applying,
+            Some(RowBody::AdDecision(body.clone())),
+            now,
+            fence,
+        )
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return settle(Err(e)),
+    };
+    budget_mutate(ports, ads, &applying, body, &resource, target, fence, now).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn budget_mutate(
+    ports: &Ports,
+    ads: &dyn AdsAccount,
+    row: &AuditRow,
+    mut body: AdDecisionRow,
+    resource: &str,
+    target: otto_core::Money,
+    fence: Option<&Fence>,
+    now: DateTime<Utc>,
+) -> Result<RowStatus, HandlerError> {
+    match ads.set_budget(resource, target, false).await {
+        Ok(result) => {
+            body.result = Some(result);
+            settle(
+                ports
+                    .audit
+                    .transition(
+                        row.row_ref,
+                        RowStatus::Applying,
+                        RowStatus::Applied,
+                        Some(RowBody::AdDecision(body)),
+                        now,
+                        fence,
+                    )
+                    .await,
+            )
+        }
+        Err(e) if e.is_retryable() => Err(vendor_err(e)),
+        Err(e) => {
+            body.result = Some(json!({"error": e.to_string()}));
+            settle(
+                ports
+                    .audit
+                    .transition(
+                        row.row_ref,
+                        RowStatus::Applying,
+                        RowStatus::Failed,
+                        Some(RowBody::AdDecision(body)),
+                        now,
+                        fence,
+                    )
+                    .await,
+            )
+        }
+    }
+}

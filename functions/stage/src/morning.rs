@@ -1,0 +1,741 @@
+//! The morning cycle's stage bodies: sync → calibrate → classify → decide (+ executor) →
+//! campaign_plan. Each reads what earlier stages stored (catalog, metrics, stage_runs figures) and
+//! writes rows with natural keys, so a re-run never double-logs.
+
+use crate::executor::{apply_budget, apply_decision, budget_counter, target_status};
+use crate::{StageBody, StageContext, StageOutput, StageRegistry};
+use async_trait::async_trait;
+use otto_connectors::{AdsAccount, ShopCatalog, VendorError};
+use otto_core::audit::{AdDecisionRow, AuditTable, CycleRunRow, DecisionRow, NewRow, RowBody};
+use otto_core::cycle::{CycleId, CycleKind, Stage};
+use otto_core::stages::calibrate::{calibrate, window_totals, CalibrationRules, Thresholds};
+use otto_core::stages::classify::{classify, Classified};
+use otto_core::stages::decide::{decide, Carry, DecisionRules, Lift, SkuFacts};
+use otto_core::stages::plan::{judge, propose, JudgeInputs, MerTrend, PlanRules, Verdict};
+use otto_core::{Action, RowStatus, StoreDay};
+use otto_runtime::HandlerError;
+use otto_store::PageReq;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// SKUs per classify/decide chunk (one SQS message each).
+pub const CHUNK: usize = 500;
+/// Days re-pulled every morning, as ad platforms restate recent days.
+pub const BACKFILL_DAYS: i64 = 7;
+/// The most recent days are provisional (cost/conversions still move; impression share lands a day late).
+pub const PROVISIONAL_DAYS: i64 = 2;
+
+/// The vendors a cycle talks to.
+#[derive(Clone)]
+pub struct Vendors {
+    pub shop: Arc<dyn ShopCatalog>,
+    pub ads: Arc<dyn AdsAccount>,
+}
+
+pub fn morning_registry(v: Vendors) -> StageRegistry {
+    StageRegistry::new()
+        .with(Stage::Sync, Arc::new(Sync(v.clone())))
+        .with(Stage::Calibrate, Arc::new(Calibrate))
+        .with(Stage::Classify, Arc::new(Classify))
+        .with(Stage::Decide, Arc::new(Decide(v.clone())))
+        .with(Stage::CampaignPlan, Arc::new(CampaignPlan(v)))
+}
+
+fn vendor(e: VendorError) -> HandlerError {
+    if e.is_retryable() {
+        HandlerError::Retryable(e.to_string())
+    } else {
+        HandlerError::Permanent(e.to_string())
+    }
+}
+
+fn perm(e: impl std::fmt::Display) -> HandlerError {
+    HandlerError::Permanent(e.to_string())
+}
+
+/// A figure an earlier stage of this cycle stored.
+async fn stage_figure(
+    ctx: &StageContext<'_>,
+    stage: Stage,
+    chunk: u32,
+    key: &str,
+) -> Result<Value, HandlerError> {
+    let nk = format!("{}|{}|{}", ctx.msg.cycle_id, stage, chunk);
+    let row = ctx
+        .ports
+        .audit
+        .get_by_natural_key(AuditTable::StageRuns, &nk)
+        .await?
+        .ok_or_else(|| {
+            HandlerError::Retryable(format!(
+                "{stage} chunk {chunk} of {} has not run yet",
+                ctx.msg.cycle_id
+            ))
+        })?;
+    match row.body {
+        RowBody::StageRun(s) => s
+            .figures
+            .get(key)
+            .cloned()
+            .ok_or_else(|| perm(format!("{stage} run lacks {key:?}"))),
+        _ => Err(perm("stage run row has another table's body")),
+    }
+}
+
+/// The latest completed morning cycle before this one, with the time its sync ran.
+async fn previous_cycle(
+    ctx: &StageContext<'_>,
+) -> Result<Option<(CycleId, Option<chrono::DateTime<chrono::Utc>>)>, HandlerError> {
+    let store = &ctx.msg.cycle_id.store;
+    let runs = ctx
+        .ports
+        .audit
+        .by_subject(
+            AuditTable::CycleRuns,
+            store,
+            CycleKind::Morning.as_str(),
+            PageReq::first(10),
+        )
+        .await?;
+    let Some(prev) = runs
+        .items
+        .into_iter()
+        .find(|r| r.day() < ctx.msg.cycle_id.day && r.status == RowStatus::Completed)
+    else {
+        return Ok(None);
+    };
+    let nk = format!("{}|sync|0", prev.cycle_id);
+    let synced = ctx
+        .ports
+        .audit
+        .get_by_natural_key(AuditTable::StageRuns, &nk)
+        .await?
+        .and_then(|r| match r.body {
+            RowBody::StageRun(s) => s
+                .figures
+                .get("synced_at")
+                .and_then(|v| v.as_str())
+                .and_then(|t| t.parse().ok()),
+            _ => None,
+        });
+    Ok(Some((prev.cycle_id, synced)))
+}
+
+fn window(day: StoreDay) -> (StoreDay, StoreDay) {
+    (day.plus_days(-28), day.plus_days(-1))
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// catalog_sync + performance_sync.
+struct Sync(Vendors);
+
+#[async_trait]
+impl StageBody for Sync {
+    async fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, HandlerError> {
+        let store = &ctx.msg.cycle_id.store;
+        let day = ctx.msg.cycle_id.day;
+        let (from, to) = window(day);
+        let previous = previous_cycle(ctx).await?;
+        // First cycle: the whole window; later: the restatement backfill only.
+        let pull_from = if previous.is_some() {
+            to.plus_days(-(BACKFILL_DAYS - 1))
+        } else {
+            from
+        };
+        let variants = self.0.shop.fetch_variants().await.map_err(vendor)?;
+        let mut metrics = self
+            .0
+            .ads
+            .sku_performance(pull_from, to)
+            .await
+            .map_err(vendor)?;
+        let mut campaigns = self
+            .0
+            .ads
+            .campaign_performance(from.max(pull_from.plus_days(-7)), to)
+            .await
+            .map_err(vendor)?;
+        let budgets = self.0.ads.budgets().await.map_err(vendor)?;
+        let since = previous
+            .as_ref()
+            .and_then(|p| p.1)
+            .unwrap_or(ctx.now - chrono::Duration::days(1));
+        let changes = self.0.ads.changes_since(since).await.map_err(vendor)?;
+        let provisional_from = to.plus_days(-(PROVISIONAL_DAYS - 1));
+        for m in &mut metrics {
+            m.provisional |= m.day >= provisional_from;
+        }
+        for c in &mut campaigns {
+            c.provisional |= c.day >= provisional_from;
+        }
+        // Everything read first; only then written, so a vendor failure leaves nothing half-synced.
+        ctx.ports.catalog.upsert_variants(store, &variants).await?;
+        ctx.ports.catalog.put_metrics(store, &metrics).await?;
+        ctx.ports
+            .catalog
+            .put_campaign_days(store, &campaigns)
+            .await?;
+        ctx.ports.catalog.put_budgets(store, &budgets).await?;
+        let budget_changes: Vec<&str> = changes
+            .iter()
+            .filter(|c| c.resource.contains("campaignBudgets"))
+            .map(|c| c.resource.as_str())
+            .collect();
+        Ok(StageOutput {
+            figures: BTreeMap::from([
+                ("synced_at".into(), json!(ctx.now.to_rfc3339())),
+                ("variants".into(), json!(variants.len())),
+                ("metric_rows".into(), json!(metrics.len())),
+                ("pulled_from".into(), json!(pull_from)),
+                ("pulled_to".into(), json!(to)),
+                ("provisional_from".into(), json!(provisional_from)),
+                ("campaign_days".into(), json!(campaigns.len())),
+                ("budgets".into(), json!(budgets.len())),
+                ("external_changes".into(), json!(changes.len())),
+                ("external_budget_changes".into(), json!(budget_changes)),
+            ]),
+            next_chunks: 1,
+        })
+    }
+}
+
+/// self_calibrator.
+struct Calibrate;
+
+#[async_trait]
+impl StageBody for Calibrate {
+    async fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, HandlerError> {
+        let store = &ctx.msg.cycle_id.store;
+        let (from, to) = window(ctx.msg.cycle_id.day);
+        let metrics = ctx.ports.catalog.metrics(store, from, to).await?;
+        let (totals, provisional) = window_totals(&metrics, from, to);
+        let t = calibrate(
+            &totals,
+            provisional,
+            ctx.msg.cycle_id.day,
+            CalibrationRules::default(),
+        );
+        let n = ctx.ports.catalog.variants(store).await?.len();
+        let chunks = n.div_ceil(CHUNK).max(1) as u32;
+        Ok(StageOutput {
+            figures: BTreeMap::from([
+                ("thresholds".into(), serde_json::to_value(&t).map_err(perm)?),
+                ("skus".into(), json!(n)),
+                ("chunks".into(), json!(chunks)),
+            ]),
+            next_chunks: chunks,
+        })
+    }
+}
+
+/// What classify stores per SKU for decide.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ClassEntry {
+    c: Classified,
+    lift: Lift,
+}
+
+async fn chunk_skus(
+    ctx: &StageContext<'_>,
+) -> Result<Vec<otto_core::metrics::Variant>, HandlerError> {
+    let mut variants = ctx.ports.catalog.variants(&ctx.msg.cycle_id.store).await?;
+    variants.sort_by(|a, b| a.sku.cmp(&b.sku));
+    let start = ctx.msg.chunk as usize * CHUNK;
+    Ok(variants.into_iter().skip(start).take(CHUNK).collect())
+}
+
+/// classifier.
+struct Classify;
+
+#[async_trait]
+impl StageBody for Classify {
+    async fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, HandlerError> {
+        let t: Thresholds =
+            serde_json::from_value(stage_figure(ctx, Stage::Calibrate, 0, "thresholds").await?)
+                .map_err(perm)?;
+        let variants = chunk_skus(ctx).await?;
+        let mut entries: BTreeMap<String, ClassEntry> = BTreeMap::new();
+        let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
+        if let (Some(first), Some(last)) = (variants.first(), variants.last()) {
+            let metrics = ctx
+                .ports
+                .catalog
+                .metrics_for_skus(
+                    &ctx.msg.cycle_id.store,
+                    t.window_from,
+                    t.window_to,
+                    &first.sku,
+                    &last.sku,
+                )
+                .await?;
+            let (totals, _) = window_totals(&metrics, t.window_from, t.window_to);
+            // Lift over mature days only: the last 7 non-provisional days vs the 7 before.
+            let mature_to = t.window_to.plus_days(-PROVISIONAL_DAYS);
+            let mut lift: HashMap<&str, Lift> = HashMap::new();
+            for m in metrics.iter().filter(|m| !m.provisional) {
+                let e = lift.entry(m.sku.as_str()).or_default();
+                let age = mature_to.days_since(m.day);
+                if (0..7).contains(&age) {
+                    e.recent_value_micros += m.conversion_value.micros();
+                } else if (7..14).contains(&age) {
+                    e.prior_value_micros += m.conversion_value.micros();
+                }
+            }
+            for v in &variants {
+                let c = classify(&v.sku, totals.get(&v.sku), &t);
+                *counts.entry(c.class.as_str()).or_default() += 1;
+                let l = lift.get(v.sku.as_str()).copied().unwrap_or_default();
+                entries.insert(v.sku.to_string(), ClassEntry { c, lift: l });
+            }
+        }
+        Ok(StageOutput {
+            figures: BTreeMap::from([
+                ("counts".into(), json!(counts)),
+                (
+                    "classes".into(),
+                    serde_json::to_value(&entries).map_err(perm)?,
+                ),
+            ]),
+            next_chunks: ctx.msg.chunks,
+        })
+    }
+}
+
+/// decision_engine (+ the Phase 2 executor for catalog moves).
+struct Decide(Vendors);
+
+#[async_trait]
+impl StageBody for Decide {
+    async fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, HandlerError> {
+        let cycle = &ctx.msg.cycle_id;
+        let entries: BTreeMap<String, ClassEntry> = serde_json::from_value(
+            stage_figure(ctx, Stage::Classify, ctx.msg.chunk, "classes").await?,
+        )
+        .map_err(perm)?;
+        let calibrate_ref = ctx
+            .ports
+            .audit
+            .get_by_natural_key(AuditTable::StageRuns, &format!("{cycle}|calibrate|0"))
+            .await?
+            .map(|r| r.row_ref.to_string());
+        let variants = chunk_skus(ctx).await?;
+        let previous = previous_cycle(ctx).await?;
+        let prev_rows = match &previous {
+            Some((prev, _)) => {
+                let keys: Vec<String> = variants
+                    .iter()
+                    .map(|v| format!("{prev}|decide|{}", v.sku))
+                    .collect();
+                ctx.ports
+                    .audit
+                    .get_many_by_natural_key(AuditTable::DecisionLog, &keys)
+                    .await?
+            }
+            None => vec![None; variants.len()],
+        };
+        // Otto's own writes of the previous cycle, by product: a status write touches every
+        // variant of the product, and none of that is an external edit.
+        let mut ours_by_product: HashMap<String, chrono::DateTime<chrono::Utc>> = HashMap::new();
+        for r in prev_rows
+            .iter()
+            .flatten()
+            .filter(|r| r.status == RowStatus::Applied)
+        {
+            if let RowBody::Decision(d) = &r.body {
+                let res = d.result.as_ref();
+                let pid = res
+                    .and_then(|x| x.pointer("/product/id"))
+                    .and_then(|v| v.as_str());
+                let at = res
+                    .and_then(|x| x.pointer("/product/updatedAt"))
+                    .and_then(|v| v.as_str())
+                    .and_then(|t| t.parse().ok());
+                if let (Some(pid), Some(at)) = (pid, at) {
+                    let e = ours_by_product.entry(pid.to_string()).or_insert(at);
+                    *e = (*e).max(at);
+                }
+            }
+        }
+        let rules = DecisionRules::default();
+        let mut rows = Vec::with_capacity(variants.len());
+        for (v, prev) in variants.iter().zip(prev_rows) {
+            let Some(entry) = entries.get(v.sku.as_str()) else {
+                continue;
+            };
+            let (carry, otto_wrote_at) = match &prev {
+                Some(r) => match &r.body {
+                    RowBody::Decision(d) => (
+                        d.figures
+                            .get("carry")
+                            .and_then(|c| serde_json::from_value::<Carry>(c.clone()).ok())
+                            .unwrap_or_default(),
+                        (r.status == RowStatus::Applied)
+                            .then(|| {
+                                d.result
+                                    .as_ref()
+                                    .and_then(|res| res.pointer("/product/updatedAt"))
+                                    .and_then(|t| t.as_str())
+                                    .and_then(|t| t.parse().ok())
+                            })
+                            .flatten(),
+                    ),
+                    _ => (Carry::default(), None),
+                },
+                None => (Carry::default(), None),
+            };
+            let facts = SkuFacts {
+                variant: v,
+                classified: &entry.c,
+                lift: entry.lift,
+                carry,
+                today: cycle.day,
+                last_sync_at: previous.as_ref().and_then(|p| p.1),
+                otto_wrote_at: otto_wrote_at.max(ours_by_product.get(&v.product_id).copied()),
+            };
+            let d = decide(&facts, &rules);
+            let mut figures = d.figures.clone();
+            figures.insert(
+                "carry".into(),
+                serde_json::to_value(&d.carry).map_err(perm)?,
+            );
+            figures.insert(
+                "candidates".into(),
+                serde_json::to_value(&d.candidates).map_err(perm)?,
+            );
+            if let Some(r) = &calibrate_ref {
+                figures.insert("thresholds_ref".into(), json!(r));
+            }
+            let status = if d.skip.is_some() {
+                RowStatus::Skipped
+            } else if !ctx.msg.apply {
+                RowStatus::DryRun
+            } else if target_status(d.action).is_some() {
+                RowStatus::Pending
+            } else {
+                RowStatus::Recorded
+            };
+            rows.push(NewRow::for_stage(
+                cycle.clone(),
+                Stage::Decide,
+                status,
+                ctx.now,
+                RowBody::Decision(DecisionRow {
+                    sku: v.sku.clone(),
+                    action: d.action,
+                    trigger: d.trigger,
+                    classification: Some(entry.c.class),
+                    reasoning: d.reasoning,
+                    figures,
+                    window: None,
+                    reversal_op: None,
+                    hold_reason: d.skip,
+                    result: None,
+                }),
+            ));
+        }
+        let statuses: Vec<RowStatus> = rows.iter().map(|r| r.status).collect();
+        let actions: Vec<Action> = rows
+            .iter()
+            .map(|r| match &r.body {
+                RowBody::Decision(d) => d.action,
+                _ => Action::Keep,
+            })
+            .collect();
+        let appended = ctx.ports.audit.append(rows, Some(&ctx.msg.fence)).await?;
+        let mut by_action: BTreeMap<String, u32> = BTreeMap::new();
+        for a in &actions {
+            *by_action.entry(a.to_string()).or_default() += 1;
+        }
+        let mut by_status: BTreeMap<String, u32> = BTreeMap::new();
+        // Phase 2: the executor, row by row. Rows found PENDING/APPLYING on a redelivery resume.
+        for (a, status) in appended.iter().zip(&statuses) {
+            let now_status = if *status == RowStatus::Pending {
+                apply_decision(
+                    ctx.ports,
+                    self.0.shop.as_ref(),
+                    a.row_ref,
+                    Some(&ctx.msg.fence),
+                    ctx.now,
+                )
+                .await?
+            } else {
+                *status
+            };
+            *by_status.entry(now_status.to_string()).or_default() += 1;
+        }
+        Ok(StageOutput {
+            figures: BTreeMap::from([
+                ("by_action".into(), json!(by_action)),
+                ("by_status".into(), json!(by_status)),
+                ("rows".into(), json!(appended.len())),
+            ]),
+            next_chunks: 1,
+        })
+    }
+}
+
+/// Campaign Specialist: planner + judge per channel (Google Ads).
+struct CampaignPlan(Vendors);
+
+#[async_trait]
+impl StageBody for CampaignPlan {
+    async fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, HandlerError> {
+        let cycle = &ctx.msg.cycle_id;
+        let store = &cycle.store;
+        let rules = PlanRules::default();
+        let policy = otto_store::settings::policy(ctx.ports.settings.as_ref(), store).await?;
+        let to = cycle.day.plus_days(-1);
+        let from = to.plus_days(-(i64::from(rules.window_days) - 1));
+        let days = ctx.ports.catalog.campaign_days(store, from, to).await?;
+        let budgets = ctx.ports.catalog.budgets(store).await?;
+        let external: Vec<String> = serde_json::from_value(
+            stage_figure(ctx, Stage::Sync, 0, "external_budget_changes").await?,
+        )
+        .unwrap_or_default();
+        // Store MER over the window's two halves (mature days only).
+        let mid = from.plus_days(i64::from(rules.window_days) / 2);
+        let (mut before, mut after) = ((0i64, 0i64), (0i64, 0i64));
+        for d in days.iter().filter(|d| !d.provisional) {
+            let half = if d.day < mid { &mut before } else { &mut after };
+            half.0 += d.conversion_value.micros();
+            half.1 += d.cost.micros();
+        }
+        let mer = MerTrend::from_totals(before, after);
+        let week = cycle.day.iso_week();
+        let mut used = ctx
+            .ports
+            .counters
+            .value(&budget_counter(store, &week))
+            .await? as u32;
+        let mut rows = Vec::new();
+        let (mut proposals, mut agreed) = (0u32, 0u32);
+        for b in &budgets {
+            let mine: Vec<_> = days
+                .iter()
+                .filter(|d| d.campaign_id == b.campaign_id)
+                .cloned()
+                .collect();
+            let Some(p) = propose(b, &mine, mer, &rules) else {
+                continue;
+            };
+            proposals += 1;
+            let last_change_on = ctx
+                .ports
+                .audit
+                .by_subject(
+                    AuditTable::AdDecisionLog,
+                    store,
+                    &b.campaign_id,
+                    PageReq::first(10),
+                )
+                .await?
+                .items
+                .into_iter()
+                .find(|r| r.status == RowStatus::Applied)
+                .map(|r| r.day());
+            let inputs = JudgeInputs {
+                max_step_bp: policy.max_budget_step_bp,
+                cooldown_days: policy.budget_cooldown_days,
+                weekly_limit: policy.budget_changes_per_week,
+                used_this_week: used,
+                last_change_on,
+                external_change: external.iter().any(|r| r == &b.budget_resource).then(|| {
+                    otto_core::metrics::ExternalChange {
+                        resource: b.budget_resource.clone(),
+                        changed_at: ctx.now,
+                        client_type: "reported by change_event".into(),
+                        changed_fields: vec!["amount_micros".into()],
+                    }
+                }),
+                today: cycle.day,
+            };
+            let verdict = judge(&p, b, &inputs);
+            let mut figures = p.figures.clone();
+            figures.insert("budget_resource".into(), json!(b.budget_resource));
+            figures.insert("explicitly_shared".into(), json!(b.explicitly_shared));
+            let (status, position, reasoning) = match &verdict {
+                Verdict::Agree => {
+                    agreed += 1;
+                    used += 1;
+                    // The dry run is the apply path with the mutation withheld: Google validates it.
+                    if !ctx.msg.apply {
+                        let check = self
+                            .0
+                            .ads
+                            .set_budget(&b.budget_resource, p.budget_after, true)
+                            .await;
+                        figures.insert(
+                            "validate_only".into(),
+                            match check {
+                                Ok(v) => v,
+                                Err(e) => json!({"error": e.to_string()}),
+                            },
+                        );
+                    }
+                    (
+                        if ctx.msg.apply {
+                            RowStatus::Pending
+                        } else {
+                            RowStatus::DryRun
+                        },
+                        (used, inputs.weekly_limit),
+                        p.reasoning.clone(),
+                    )
+                }
+                Verdict::Disagree(why) => (
+                    RowStatus::Refused,
+                    (used, inputs.weekly_limit),
+                    format!("{} — judge: {why}", p.reasoning),
+                ),
+            };
+            rows.push(NewRow::for_stage(
+                cycle.clone(),
+                Stage::CampaignPlan,
+                status,
+                ctx.now,
+                RowBody::AdDecision(AdDecisionRow {
+                    channel: "google_ads".into(),
+                    campaign: p.campaign.clone(),
+                    campaign_id: p.campaign_id.clone(),
+                    action: p.action,
+                    verdict: verdict.as_str().into(),
+                    reasoning,
+                    figures,
+                    budget_before: Some(p.budget_before),
+                    budget_after: Some(p.budget_after),
+                    rate_limit_position: Some(position),
+                    reversal_op: None,
+                    hold_reason: match verdict {
+                        Verdict::Disagree(w) => Some(w),
+                        Verdict::Agree => None,
+                    },
+                    result: None,
+                }),
+            ));
+        }
+        let statuses: Vec<RowStatus> = rows.iter().map(|r| r.status).collect();
+        let appended = ctx.ports.audit.append(rows, Some(&ctx.msg.fence)).await?;
+        let mut ad_moves = 0u32;
+        let mut held = 0u32;
+        for (a, s) in appended.iter().zip(&statuses) {
+            if *s == RowStatus::Pending {
+                match apply_budget(
+                    ctx.ports,
+                    self.0.ads.as_ref(),
+                    a.row_ref,
+                    Some(&ctx.msg.fence),
+                    ctx.now,
+                )
+                .await?
+                {
+                    RowStatus::Applied => ad_moves += 1,
+                    RowStatus::Held => held += 1,
+                    _ => {}
+                }
+            }
+        }
+        let agreement_bp = (agreed * 10_000).checked_div(proposals);
+        let summary = cycle_summary(ctx, proposals, agreed, agreement_bp, ad_moves, held).await?;
+        Ok(StageOutput {
+            figures: BTreeMap::from([
+                ("proposals".into(), json!(proposals)),
+                ("agreed".into(), json!(agreed)),
+                ("judge_agreement_bp".into(), json!(agreement_bp)),
+                ("mer_before_bp".into(), json!(mer.before_bp)),
+                ("mer_after_bp".into(), json!(mer.after_bp)),
+                ("summary".into(), summary),
+            ]),
+            next_chunks: 1,
+        })
+    }
+}
+
+/// The cycle summary Otto answers "How did the morning cycle go?" from: counts by action, ad moves,
+/// judge agreement, held rows.
+async fn cycle_summary(
+    ctx: &StageContext<'_>,
+    proposals: u32,
+    agreed: u32,
+    agreement_bp: Option<u32>,
+    ad_moves: u32,
+    ad_held: u32,
+) -> Result<Value, HandlerError> {
+    let cycle = &ctx.msg.cycle_id;
+    let mut by_action: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_status: BTreeMap<String, u64> = BTreeMap::new();
+    let mut rows = 0u64;
+    let mut page = PageReq::first(1000);
+    loop {
+        let p = ctx
+            .ports
+            .audit
+            .by_cycle(AuditTable::StageRuns, cycle, page.clone())
+            .await?;
+        for r in &p.items {
+            if let RowBody::StageRun(s) = &r.body {
+                if s.stage == Stage::Decide {
+                    for (k, v) in s
+                        .figures
+                        .get("by_action")
+                        .and_then(|v| v.as_object())
+                        .into_iter()
+                        .flatten()
+                    {
+                        *by_action.entry(k.clone()).or_default() += v.as_u64().unwrap_or(0);
+                    }
+                    for (k, v) in s
+                        .figures
+                        .get("by_status")
+                        .and_then(|v| v.as_object())
+                        .into_iter()
+                        .flatten()
+                    {
+                        *by_status.entry(k.clone()).or_default() += v.as_u64().unwrap_or(0);
+                    }
+                    rows += s.figures.get("rows").and_then(|v| v.as_u64()).unwrap_or(0);
+                }
+            }
+        }
+        match p.next {
+            Some(c) => page.cursor = Some(c),
+            None => break,
+        }
+    }
+    let held = ctx
+        .ports
+        .audit
+        .by_status(
+            AuditTable::DecisionLog,
+            &cycle.store,
+            RowStatus::Held,
+            PageReq::first(1000),
+        )
+        .await?
+        .items
+        .into_iter()
+        .filter(|r| &r.cycle_id == cycle)
+        .map(|r| r.row_ref.to_string())
+        .collect::<Vec<_>>();
+    Ok(json!({
+        "decision_rows": rows,
+        "by_action": by_action,
+        "by_status": by_status,
+        "ad_proposals": proposals,
+        "ad_agreed": agreed,
+        "ad_moves": ad_moves,
+        "ad_held": ad_held,
+        "judge_agreement_bp": agreement_bp,
+        "held_rows": held,
+    }))
+}
+
+/// Copies a finished cycle's summary onto its cycle_runs row body (used by `finish_cycle`).
+pub fn with_summary(mut body: CycleRunRow, summary: Option<&Value>) -> CycleRunRow {
+    if let Some(s) = summary {
+        body.figures.insert("summary".into(), s.clone());
+    }
+    body
+}

@@ -1,0 +1,113 @@
+//! A fake vendor server for the connector tests: axum on 127.0.0.1:0, answering every request
+//! with the next canned (status, body) and recording what it was sent.
+#![allow(dead_code)]
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use otto_connectors::shopify::Sleeper;
+use serde_json::Value;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Recorded {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).expect("request body is JSON")
+    }
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().expect("ascii header").to_string())
+    }
+}
+
+#[derive(Default)]
+struct Shared {
+    responses: Mutex<VecDeque<(u16, String)>>,
+    requests: Mutex<Vec<Recorded>>,
+}
+
+pub struct FakeServer {
+    pub base_url: String,
+    shared: Arc<Shared>,
+}
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    shared.requests.lock().unwrap().push(Recorded {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    });
+    let next = shared.responses.lock().unwrap().pop_front();
+    let (status, body) = next.unwrap_or((418, "no canned response left".to_string()));
+    let content_type = if body.trim_start().starts_with(['{', '[']) {
+        "application/json"
+    } else {
+        "text/html"
+    };
+    (
+        StatusCode::from_u16(status).expect("valid status"),
+        [(header::CONTENT_TYPE, content_type)],
+        body,
+    )
+        .into_response()
+}
+
+impl FakeServer {
+    /// Starts a server answering, in order, with `responses` (then 418).
+    pub async fn start(responses: Vec<(u16, String)>) -> Self {
+        let shared = Arc::new(Shared {
+            responses: Mutex::new(responses.into()),
+            requests: Mutex::new(Vec::new()),
+        });
+        let app = Router::new().fallback(handle).with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("fake server");
+        });
+        FakeServer {
+            base_url: format!("http://{addr}"),
+            shared,
+        }
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.shared.requests.lock().unwrap().clone()
+    }
+
+    pub fn remaining(&self) -> usize {
+        self.shared.responses.lock().unwrap().len()
+    }
+}
+
+/// A sleeper that records each requested wait and really sleeps it (tests keep waits in ms).
+pub fn recording_sleeper() -> (Sleeper, Arc<Mutex<Vec<Duration>>>) {
+    let waits = Arc::new(Mutex::new(Vec::new()));
+    let w = waits.clone();
+    let sleeper: Sleeper = Arc::new(move |d: Duration| {
+        w.lock().unwrap().push(d);
+        Box::pin(tokio::time::sleep(d))
+    });
+    (sleeper, waits)
+}

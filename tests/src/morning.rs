@@ -1,0 +1,338 @@
+//! The morning cycle end to end over the simulated shop and ad account, generic over the harness
+//! (embedded store + in-process queue, or DynamoDB + SQS on moto).
+
+use crate::fixtures::unique_store;
+use crate::Harness;
+use chrono::Utc;
+use otto_connectors::simulated::{SimSpec, SimulatedVendor};
+use otto_connectors::AdsAccount;
+use otto_core::audit::{AdDecisionRow, AuditRow, AuditTable, NewRow, RowBody};
+use otto_core::cycle::{CycleId, CycleKind, Stage};
+use otto_core::money::Currency;
+use otto_core::policy::KillSwitch;
+use otto_core::{Action, RowStatus, StoreClock, StoreDay, StoreId};
+use otto_scheduler::{open_cycle, ScheduledInput};
+use otto_stage::local::drain;
+use otto_stage::morning::{morning_registry, Vendors};
+use otto_store::PageReq;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+#[macro_export]
+macro_rules! morning_suite {
+    ($make:path) => {
+        $crate::morning_suite!(@each $make;
+            morning_twice_same_date_gives_identical_rows,
+            kill_switch_holds_and_release_applies_once,
+            budget_rate_limit_holds_under_concurrent_workers
+        );
+    };
+    (@each $make:path; $($name:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                let Some(h) = $make().await else {
+                    eprintln!("skipped: adapter not configured");
+                    return;
+                };
+                $crate::morning::$name(&h).await;
+            }
+        )+
+    };
+}
+
+fn clock() -> StoreClock {
+    StoreClock::new("Europe/Amsterdam").expect("tz")
+}
+
+fn today() -> StoreDay {
+    StoreDay::parse("2026-11-24").expect("day")
+}
+
+struct World {
+    sim: Arc<SimulatedVendor>,
+    vendors: Vendors,
+    _dir: tempfile::TempDir,
+}
+
+fn world(variants: usize) -> World {
+    let dir = tempfile::tempdir().expect("tmp");
+    let spec = SimSpec {
+        variants,
+        days: 35,
+        last_day: today().plus_days(-1),
+        seed: 11,
+        currency: Currency::EUR,
+    };
+    let sim = Arc::new(SimulatedVendor::create(&dir.path().join("sim.json"), spec).expect("sim"));
+    World {
+        vendors: Vendors {
+            shop: sim.clone(),
+            ads: sim.clone(),
+        },
+        sim,
+        _dir: dir,
+    }
+}
+
+async fn run_morning(h: &Harness, w: &World, store: &StoreId, day: StoreDay, apply: bool) {
+    let input = ScheduledInput {
+        cycle: CycleKind::Morning,
+        store: store.clone(),
+        scheduled_time: clock().at_local(day, 6, 0).expect("time"),
+        apply: Some(apply),
+    };
+    open_cycle(&h.ports, &clock(), &input, Utc::now())
+        .await
+        .expect("open");
+    let reg = morning_registry(w.vendors.clone());
+    let report = drain(&h.ports, &reg, clock(), CycleKind::Morning, Utc::now, 200)
+        .await
+        .expect("drain");
+    assert!(
+        report.failed_cycles.is_empty() && report.retry_later.is_empty(),
+        "{report:?}"
+    );
+}
+
+async fn rows(h: &Harness, table: AuditTable, cycle: &CycleId) -> Vec<AuditRow> {
+    let mut out = Vec::new();
+    let mut page = PageReq::first(500);
+    loop {
+        let p = h
+            .ports
+            .audit
+            .by_cycle(table, cycle, page.clone())
+            .await
+            .expect("rows");
+        out.extend(p.items);
+        match p.next {
+            Some(c) => page.cursor = Some(c),
+            None => return out,
+        }
+    }
+}
+
+pub async fn morning_twice_same_date_gives_identical_rows(h: &Harness) {
+    let w = world(120);
+    let store = unique_store();
+    run_morning(h, &w, &store, today(), false).await;
+    let c = CycleId::new(store.clone(), CycleKind::Morning, today());
+    let first = rows(h, AuditTable::DecisionLog, &c).await;
+    assert_eq!(first.len(), 120, "exactly one action per SKU");
+    let run = h
+        .ports
+        .audit
+        .get_by_natural_key(AuditTable::CycleRuns, &c.to_string())
+        .await
+        .expect("run")
+        .expect("row");
+    assert_eq!(run.status, RowStatus::Completed);
+    let RowBody::CycleRun(body) = &run.body else {
+        panic!("cycle run")
+    };
+    let summary = &body.figures["summary"];
+    assert_eq!(summary["decision_rows"], 120);
+    assert!(summary["judge_agreement_bp"].is_number() || summary["ad_proposals"] == 0);
+    // Every classification cites the thresholds it used.
+    let RowBody::Decision(d) = &first[0].body else {
+        panic!("decision")
+    };
+    assert!(d.figures["thresholds_ref"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("stage_runs#"));
+    assert!(d.figures.contains_key("candidates"));
+    // The same date again: nothing new, nothing changed.
+    run_morning(h, &w, &store, today(), false).await;
+    let second = rows(h, AuditTable::DecisionLog, &c).await;
+    assert_eq!(first, second);
+    // Re-running a stage message by hand (a redelivery days later) writes nothing either.
+    let ads = rows(h, AuditTable::AdDecisionLog, &c).await;
+    assert!(ads
+        .iter()
+        .all(|r| r.status == RowStatus::DryRun || r.status == RowStatus::Refused));
+    assert_eq!(w.sim.writes(), 0, "a dry run changes nothing at the vendor");
+}
+
+pub async fn kill_switch_holds_and_release_applies_once(h: &Harness) {
+    let w = world(120);
+    let store = unique_store();
+    // History: two dry-run cycles, then Phase 2 with the kill switch on.
+    run_morning(h, &w, &store, today().plus_days(-2), false).await;
+    run_morning(h, &w, &store, today().plus_days(-1), false).await;
+    let ks = KillSwitch {
+        on: true,
+        by: Some("emma".into()),
+        at: Some(Utc::now()),
+        reason: Some("manual import".into()),
+    };
+    otto_store::settings::set_kill_switch(h.ports.settings.as_ref(), &store, &ks)
+        .await
+        .expect("kill switch");
+    run_morning(h, &w, &store, today(), true).await;
+    let c = CycleId::new(store.clone(), CycleKind::Morning, today());
+    let decided = rows(h, AuditTable::DecisionLog, &c).await;
+    let held: Vec<&AuditRow> = decided
+        .iter()
+        .filter(|r| r.status == RowStatus::Held)
+        .collect();
+    assert!(!held.is_empty(), "moves became HELD rows");
+    assert!(decided.iter().all(|r| r.status != RowStatus::Applied));
+    assert_eq!(w.sim.writes(), 0, "nothing reached the vendor");
+    let RowBody::Decision(d) = &held[0].body else {
+        panic!("decision")
+    };
+    assert!(d
+        .hold_reason
+        .as_deref()
+        .unwrap_or("")
+        .contains("kill switch on, flipped by emma"));
+    // Release while the switch is still on: re-checked, held again.
+    let r = held[0].row_ref;
+    h.ports
+        .audit
+        .transition(
+            r,
+            RowStatus::Held,
+            RowStatus::Released,
+            None,
+            Utc::now(),
+            None,
+        )
+        .await
+        .expect("release");
+    let again = otto_stage::executor::apply_decision(
+        &h.ports,
+        w.vendors.shop.as_ref(),
+        r,
+        None,
+        Utc::now(),
+    )
+    .await
+    .expect("apply");
+    assert_eq!(again, RowStatus::Held);
+    // Switch off, release: applied once, reversal op stored, a second apply is a no-op.
+    otto_store::settings::set_kill_switch(
+        h.ports.settings.as_ref(),
+        &store,
+        &KillSwitch::default(),
+    )
+    .await
+    .expect("off");
+    h.ports
+        .audit
+        .transition(
+            r,
+            RowStatus::Held,
+            RowStatus::Released,
+            None,
+            Utc::now(),
+            None,
+        )
+        .await
+        .expect("release");
+    let applied = otto_stage::executor::apply_decision(
+        &h.ports,
+        w.vendors.shop.as_ref(),
+        r,
+        None,
+        Utc::now(),
+    )
+    .await
+    .expect("apply");
+    assert_eq!(applied, RowStatus::Applied);
+    assert_eq!(w.sim.writes(), 1);
+    let twice = otto_stage::executor::apply_decision(
+        &h.ports,
+        w.vendors.shop.as_ref(),
+        r,
+        None,
+        Utc::now(),
+    )
+    .await
+    .expect("apply again");
+    assert_eq!(twice, RowStatus::Applied);
+    assert_eq!(w.sim.writes(), 1, "never applied twice");
+    let row = h.ports.audit.get(r).await.expect("get").expect("row");
+    let RowBody::Decision(d) = &row.body else {
+        panic!("decision")
+    };
+    assert!(d.reversal_op.is_some(), "reversal op stored");
+    assert!(d.result.is_some());
+}
+
+pub async fn budget_rate_limit_holds_under_concurrent_workers(h: &Harness) {
+    let w = world(80);
+    let store = unique_store();
+    let c = CycleId::new(store.clone(), CycleKind::Morning, today());
+    let budgets = w.sim.budgets().await.expect("budgets");
+    let b = budgets
+        .iter()
+        .find(|b| !b.explicitly_shared)
+        .expect("a budget");
+    // Twelve agreed budget moves in one ISO week, applied by concurrent workers.
+    let new: Vec<NewRow> = (0..12)
+        .map(|i| NewRow {
+            cycle_id: c.clone(),
+            natural_key: format!("{c}|campaign_plan|{}-{i}", b.campaign_id),
+            status: RowStatus::Pending,
+            created_at: Utc::now(),
+            body: RowBody::AdDecision(AdDecisionRow {
+                channel: "google_ads".into(),
+                campaign: b.campaign.clone(),
+                campaign_id: format!("{}-{i}", b.campaign_id),
+                action: Action::AdjustBudget,
+                verdict: "AGREE".into(),
+                reasoning: "test".into(),
+                figures: BTreeMap::from([(
+                    "budget_resource".into(),
+                    serde_json::json!(b.budget_resource),
+                )]),
+                budget_before: Some(b.amount),
+                budget_after: Some(b.amount.scale_bp(10_500).expect("scale").rounded()),
+                rate_limit_position: None,
+                reversal_op: None,
+                hold_reason: None,
+                result: None,
+            }),
+        })
+        .collect();
+    let refs: Vec<_> = h
+        .ports
+        .audit
+        .append(new, None)
+        .await
+        .expect("append")
+        .iter()
+        .map(|a| a.row_ref)
+        .collect();
+    let mut tasks = Vec::new();
+    for r in refs.clone() {
+        let ports = h.ports.clone();
+        let ads = w.vendors.ads.clone();
+        tasks.push(tokio::spawn(async move {
+            otto_stage::executor::apply_budget(&ports, ads.as_ref(), r, None, Utc::now()).await
+        }));
+    }
+    let mut applied = 0;
+    let mut held = 0;
+    for t in tasks {
+        match t.await.expect("task").expect("apply") {
+            RowStatus::Applied => applied += 1,
+            RowStatus::Held => held += 1,
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!((applied, held), (8, 4), "8 budget changes a week, never 9");
+    let counter = otto_stage::executor::budget_counter(&store, &today().iso_week());
+    assert_eq!(h.ports.counters.value(&counter).await.expect("value"), 8);
+    // Retrying every row (a redelivery) changes nothing.
+    for r in refs {
+        otto_stage::executor::apply_budget(&h.ports, w.vendors.ads.as_ref(), r, None, Utc::now())
+            .await
+            .expect("retry");
+    }
+    assert_eq!(h.ports.counters.value(&counter).await.expect("value"), 8);
+    let _ = Stage::CampaignPlan;
+}
