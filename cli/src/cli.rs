@@ -55,6 +55,9 @@ pub enum Command {
         /// Apply today's moves to the simulated shop (Phase 2) instead of a dry run.
         #[arg(long)]
         apply: bool,
+        /// Morning cycles to run, ending today (history builds up over them).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=30))]
+        cycles: u32,
     },
     /// Run a cycle in this process (the same stages the Lambdas run).
     Cycle {
@@ -165,7 +168,22 @@ pub async fn run(cli: Cli) -> CliResult {
             days,
             seed,
             apply,
-        } => demo::run(&ports, &cfg, variants as usize, days, seed, apply, json).await,
+            cycles,
+        } => {
+            demo::run(
+                &ports,
+                &cfg,
+                demo::DemoArgs {
+                    variants: variants as usize,
+                    days,
+                    seed,
+                    apply,
+                    cycles,
+                },
+                json,
+            )
+            .await
+        }
         Command::Cycle {
             command:
                 CycleCommand::Run {

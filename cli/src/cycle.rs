@@ -4,7 +4,7 @@
 use crate::cli::CliResult;
 use crate::render;
 use otto_connectors::simulated::SimulatedVendor;
-use otto_core::audit::{AuditTable, RowBody};
+use otto_core::audit::AuditTable;
 use otto_core::cycle::{CycleId, CycleKind};
 use otto_core::{StoreDay, StoreId};
 use otto_runtime::{Backend, Config};
@@ -28,8 +28,14 @@ pub fn sim_vendor_path(cfg: &Config) -> Option<PathBuf> {
     }
 }
 
-/// The vendors of this store: the simulated one `otto demo` created.
+/// The vendors of this store: from the environment, else the simulated one `otto demo` created.
 pub fn vendors(cfg: &Config) -> Result<Vendors, Box<dyn std::error::Error + Send + Sync>> {
+    // Real clients (SHOPIFY_*, GOOGLE_ADS_*) or $OTTO_SIM_VENDOR first, as the Lambdas do.
+    if let Some((shop, ads)) =
+        otto_connectors::env::vendors_from_lookup(|k| std::env::var(k).ok(), cfg.clock)?
+    {
+        return Ok(Vendors { shop, ads });
+    }
     let path = sim_vendor_path(cfg);
     match path.as_deref().map(SimulatedVendor::open).transpose()?.flatten() {
         Some(sim) => {
@@ -122,6 +128,5 @@ pub async fn run(
         )
         .into());
     }
-    let _ = RowBody::CycleRun;
     Ok(())
 }

@@ -14,25 +14,31 @@ use otto_stage::morning::Vendors;
 use otto_store::Ports;
 use std::sync::Arc;
 
-/// Morning cycles the demo runs, ending today.
-const DEMO_DAYS: i64 = 3;
+pub struct DemoArgs {
+    pub variants: usize,
+    pub days: u32,
+    pub seed: u64,
+    pub apply: bool,
+    /// Morning cycles to run, ending today.
+    pub cycles: u32,
+}
 
-pub async fn run(
-    ports: &Ports,
-    cfg: &Config,
-    variants: usize,
-    days: u32,
-    seed: u64,
-    apply: bool,
-    json: bool,
-) -> CliResult {
+pub async fn run(ports: &Ports, cfg: &Config, args: DemoArgs, json: bool) -> CliResult {
+    let DemoArgs {
+        variants,
+        days,
+        seed,
+        apply,
+        cycles,
+    } = args;
+    let demo_days = i64::from(cycles);
     let today = cfg.clock.day_of(chrono::Utc::now());
     let path = sim_vendor_path(cfg)
         .ok_or("the demo's simulated shop needs a path: set OTTO_SIM_VENDOR")?;
     let spec = SimSpec {
         variants,
         // History for the first demo cycle's 28-day window, too.
-        days: days + DEMO_DAYS as u32,
+        days: days + cycles,
         last_day: today.plus_days(-1),
         seed,
         currency: Currency::EUR,
@@ -49,7 +55,7 @@ pub async fn run(
     };
     let reg = registry(CycleKind::Morning, vendors)?;
     let mut runs = Vec::new();
-    for back in (0..DEMO_DAYS).rev() {
+    for back in (0..demo_days).rev() {
         let day = today.plus_days(-back);
         let phase2 = apply && back == 0;
         let run = run_cycle(

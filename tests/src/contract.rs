@@ -1003,7 +1003,7 @@ pub async fn catalog_variants_and_metrics(h: &Harness) {
     assert_eq!(window.len(), 20);
     assert!(window
         .windows(2)
-        .all(|w| (w[0].day, &w[0].sku) <= (w[1].day, &w[1].sku)));
+        .all(|w| (&w[0].sku, w[0].day) <= (&w[1].sku, w[1].day)));
     assert_eq!(window[0].cost.micros(), 1_234_567);
     assert!(window
         .iter()

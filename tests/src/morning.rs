@@ -7,7 +7,7 @@ use chrono::Utc;
 use otto_connectors::simulated::{SimSpec, SimulatedVendor};
 use otto_connectors::AdsAccount;
 use otto_core::audit::{AdDecisionRow, AuditRow, AuditTable, NewRow, RowBody};
-use otto_core::cycle::{CycleId, CycleKind, Stage};
+use otto_core::cycle::{CycleId, CycleKind};
 use otto_core::money::Currency;
 use otto_core::policy::KillSwitch;
 use otto_core::{Action, RowStatus, StoreClock, StoreDay, StoreId};
@@ -334,5 +334,4 @@ pub async fn budget_rate_limit_holds_under_concurrent_workers(h: &Harness) {
             .expect("retry");
     }
     assert_eq!(h.ports.counters.value(&counter).await.expect("value"), 8);
-    let _ = Stage::CampaignPlan;
 }

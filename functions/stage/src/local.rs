@@ -40,7 +40,8 @@ pub async fn drain(
                 .await?;
             for d in batch {
                 any = true;
-                match run_stage(
+                let started = std::time::Instant::now();
+                let result = run_stage(
                     ports,
                     registry,
                     clock,
@@ -49,8 +50,9 @@ pub async fn drain(
                     now(),
                     Duration::from_secs(300),
                 )
-                .await
-                {
+                .await;
+                tracing::info!(stage = %stage, elapsed_ms = started.elapsed().as_millis() as u64, "stage message handled");
+                match result {
                     Ok(r) => {
                         match r {
                             StageResult::Ran { .. } => report.ran += 1,

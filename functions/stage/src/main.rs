@@ -1,6 +1,7 @@
 use lambda_runtime::{run, service_fn, Error};
 use otto_core::cycle::Stage;
 use otto_runtime::{build_ports, telemetry, Config};
+use otto_stage::morning::{morning_registry, Vendors};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -9,8 +10,12 @@ async fn main() -> Result<(), Error> {
     let stage: Stage = std::env::var("OTTO_STAGE")
         .map_err(|_| "configuration: OTTO_STAGE: must be set to the stage this function runs")?
         .parse()?;
+    let (shop, ads) =
+        otto_connectors::env::vendors_from_lookup(|k| std::env::var(k).ok(), cfg.clock)?.ok_or(
+            "configuration: no vendor: set SHOPIFY_* and GOOGLE_ADS_* (or OTTO_SIM_VENDOR)",
+        )?;
     let ports = build_ports(&cfg).await?;
-    let registry = otto_stage::StageRegistry::new();
+    let registry = morning_registry(Vendors { shop, ads });
     run(service_fn(|ev| {
         otto_stage::handler(&ports, &registry, cfg.clock, stage, ev)
     }))

@@ -164,6 +164,18 @@ impl StageBody for Sync {
             .and_then(|p| p.1)
             .unwrap_or(ctx.now - chrono::Duration::days(1));
         let changes = self.0.ads.changes_since(since).await.map_err(vendor)?;
+        // Google Ads lower-cases offer ids: match its SKUs to the catalog's case-insensitively.
+        let by_upper: HashMap<String, &otto_core::Sku> = variants
+            .iter()
+            .map(|v| (v.sku.as_str().to_uppercase(), &v.sku))
+            .collect();
+        let mut unmatched = 0usize;
+        for m in &mut metrics {
+            match by_upper.get(&m.sku.as_str().to_uppercase()) {
+                Some(sku) => m.sku = (*sku).clone(),
+                None => unmatched += 1,
+            }
+        }
         let provisional_from = to.plus_days(-(PROVISIONAL_DAYS - 1));
         for m in &mut metrics {
             m.provisional |= m.day >= provisional_from;
@@ -195,6 +207,7 @@ impl StageBody for Sync {
                 ("campaign_days".into(), json!(campaigns.len())),
                 ("budgets".into(), json!(budgets.len())),
                 ("external_changes".into(), json!(changes.len())),
+                ("metric_rows_without_catalog_sku".into(), json!(unmatched)),
                 ("external_budget_changes".into(), json!(budget_changes)),
             ]),
             next_chunks: 1,
@@ -218,12 +231,27 @@ impl StageBody for Calibrate {
             ctx.msg.cycle_id.day,
             CalibrationRules::default(),
         );
-        let n = ctx.ports.catalog.variants(store).await?.len();
+        let mut skus: Vec<otto_core::Sku> = ctx
+            .ports
+            .catalog
+            .variants(store)
+            .await?
+            .into_iter()
+            .map(|v| v.sku)
+            .collect();
+        skus.sort();
+        let n = skus.len();
         let chunks = n.div_ceil(CHUNK).max(1) as u32;
+        // Each chunk's first and last SKU: later stages read only their slice.
+        let bounds: Vec<(String, String)> = skus
+            .chunks(CHUNK)
+            .filter_map(|c| Some((c.first()?.to_string(), c.last()?.to_string())))
+            .collect();
         Ok(StageOutput {
             figures: BTreeMap::from([
                 ("thresholds".into(), serde_json::to_value(&t).map_err(perm)?),
                 ("skus".into(), json!(n)),
+                ("chunk_bounds".into(), json!(bounds)),
                 ("chunks".into(), json!(chunks)),
             ]),
             next_chunks: chunks,
@@ -238,13 +266,25 @@ struct ClassEntry {
     lift: Lift,
 }
 
+/// The chunk's variants: the SKU slice calibrate fixed for it.
 async fn chunk_skus(
     ctx: &StageContext<'_>,
 ) -> Result<Vec<otto_core::metrics::Variant>, HandlerError> {
-    let mut variants = ctx.ports.catalog.variants(&ctx.msg.cycle_id.store).await?;
-    variants.sort_by(|a, b| a.sku.cmp(&b.sku));
-    let start = ctx.msg.chunk as usize * CHUNK;
-    Ok(variants.into_iter().skip(start).take(CHUNK).collect())
+    let bounds: Vec<(String, String)> =
+        serde_json::from_value(stage_figure(ctx, Stage::Calibrate, 0, "chunk_bounds").await?)
+            .map_err(perm)?;
+    let Some((first, last)) = bounds.get(ctx.msg.chunk as usize) else {
+        return Ok(vec![]);
+    };
+    let (first, last) = (
+        otto_core::Sku::new(first.as_str())?,
+        otto_core::Sku::new(last.as_str())?,
+    );
+    Ok(ctx
+        .ports
+        .catalog
+        .variants_in(&ctx.msg.cycle_id.store, &first, &last)
+        .await?)
 }
 
 /// classifier.

@@ -3,6 +3,7 @@
 //! * `google_ads` — Google Ads REST API (`googleAds:searchStream`, `campaignBudgets:mutate`);
 //! * `simulated` — an in-process shop + ad account over the synthetic store, for `otto demo`.
 
+pub mod env;
 pub mod google_ads;
 pub mod ports;
 pub mod shopify;

@@ -57,6 +57,8 @@ struct SimState {
 pub struct SimulatedVendor {
     path: PathBuf,
     state: Mutex<SimState>,
+    /// The generated store (before Otto's writes), built once: the spec never changes.
+    base: std::sync::OnceLock<otto_core::synthetic::SyntheticStore>,
 }
 
 fn err(detail: impl Into<String>) -> VendorError {
@@ -113,6 +115,7 @@ impl SimulatedVendor {
         let v = SimulatedVendor {
             path: path.to_path_buf(),
             state: Mutex::new(state),
+            base: Default::default(),
         };
         v.save()?;
         Ok(v)
@@ -130,6 +133,7 @@ impl SimulatedVendor {
         Ok(Some(SimulatedVendor {
             path: path.to_path_buf(),
             state: Mutex::new(state),
+            base: Default::default(),
         }))
     }
 
@@ -186,19 +190,27 @@ impl SimulatedVendor {
         std::fs::rename(&tmp, &self.path).map_err(|e| err(format!("{}: {e}", self.path.display())))
     }
 
-    fn synthetic(&self) -> (Vec<Variant>, Vec<DailyMetric>) {
+    fn base(&self) -> &otto_core::synthetic::SyntheticStore {
+        self.base.get_or_init(|| {
+            let spec = self.lock().spec.clone();
+            let gen = SyntheticSpec {
+                variants: spec.variants,
+                days: spec.days,
+                last_day: spec.last_day,
+                seed: spec.seed,
+                currency: spec.currency,
+            };
+            generate(&gen, epoch(&spec))
+        })
+    }
+
+    /// The variants as the shop has them now: generated, then every write applied.
+    fn variants(&self) -> Vec<Variant> {
+        let base = self.base();
         let s = self.lock();
-        let spec = SyntheticSpec {
-            variants: s.spec.variants,
-            days: s.spec.days,
-            last_day: s.spec.last_day,
-            seed: s.spec.seed,
-            currency: s.spec.currency,
-        };
-        let store = generate(&spec, epoch(&s.spec));
-        let variants = store
-            .variants
-            .into_iter()
+        base.variants
+            .iter()
+            .cloned()
             .map(|mut v| {
                 if let Some(w) = s.variants.get(&v.variant_id) {
                     if let Some(st) = w.status {
@@ -214,8 +226,7 @@ impl SimulatedVendor {
                 }
                 v
             })
-            .collect();
-        (variants, store.metrics)
+            .collect()
     }
 
     fn campaigns(&self, metrics: &[DailyMetric]) -> Vec<CampaignDay> {
@@ -264,13 +275,12 @@ impl SimulatedVendor {
 #[async_trait]
 impl ShopCatalog for SimulatedVendor {
     async fn fetch_variants(&self) -> Result<Vec<Variant>, VendorError> {
-        Ok(self.synthetic().0)
+        Ok(self.variants())
     }
 
     async fn fetch_variant(&self, variant_id: &str) -> Result<Option<Variant>, VendorError> {
         Ok(self
-            .synthetic()
-            .0
+            .variants()
             .into_iter()
             .find(|v| v.variant_id == variant_id))
     }
@@ -280,7 +290,7 @@ impl ShopCatalog for SimulatedVendor {
         product_id: &str,
         status: ProductStatus,
     ) -> Result<Value, VendorError> {
-        let (variants, _) = self.synthetic();
+        let variants = self.variants();
         let ids: Vec<String> = variants
             .iter()
             .filter(|v| v.product_id == product_id)
@@ -320,7 +330,7 @@ impl ShopCatalog for SimulatedVendor {
         price: Money,
         compare_at_price: Option<Money>,
     ) -> Result<Value, VendorError> {
-        let (variants, _) = self.synthetic();
+        let variants = self.variants();
         if !variants
             .iter()
             .any(|v| v.variant_id == variant_id && v.product_id == product_id)
@@ -365,10 +375,11 @@ impl AdsAccount for SimulatedVendor {
         to: StoreDay,
     ) -> Result<Vec<DailyMetric>, VendorError> {
         Ok(self
-            .synthetic()
-            .1
-            .into_iter()
+            .base()
+            .metrics
+            .iter()
             .filter(|m| m.day >= from && m.day <= to)
+            .cloned()
             .collect())
     }
 
@@ -377,17 +388,15 @@ impl AdsAccount for SimulatedVendor {
         from: StoreDay,
         to: StoreDay,
     ) -> Result<Vec<CampaignDay>, VendorError> {
-        let metrics = self.synthetic().1;
         Ok(self
-            .campaigns(&metrics)
+            .campaigns(&self.base().metrics)
             .into_iter()
             .filter(|c| c.day >= from && c.day <= to)
             .collect())
     }
 
     async fn budgets(&self) -> Result<Vec<CampaignBudget>, VendorError> {
-        let metrics = self.synthetic().1;
-        let campaigns = self.campaigns(&metrics);
+        let campaigns = self.campaigns(&self.base().metrics);
         let s = self.lock();
         let mut totals: BTreeMap<String, (String, i64, i64)> = BTreeMap::new();
         for c in &campaigns {

@@ -224,15 +224,18 @@ pub trait Catalog: Send + Sync {
     async fn upsert_variants(&self, store: &StoreId, variants: &[Variant]) -> Result<()>;
     async fn variants(&self, store: &StoreId) -> Result<Vec<Variant>>;
     async fn variant(&self, store: &StoreId, sku: &Sku) -> Result<Option<Variant>>;
+    /// Variants with SKUs in `first..=last`, by SKU (a chunk's slice).
+    async fn variants_in(&self, store: &StoreId, first: &Sku, last: &Sku) -> Result<Vec<Variant>>;
     async fn put_metrics(&self, store: &StoreId, metrics: &[DailyMetric]) -> Result<()>;
-    /// Metrics of the days `from..=to`, by day then SKU.
+    /// Metrics of the days `from..=to`, by SKU then day.
     async fn metrics(
         &self,
         store: &StoreId,
         from: StoreDay,
         to: StoreDay,
     ) -> Result<Vec<DailyMetric>>;
-    /// Metrics of the days `from..=to` for SKUs in `first..=last` only (a chunk's slice).
+    /// Metrics of the days `from..=to` for SKUs in `first..=last` only (a chunk's slice), by SKU
+    /// then day.
     async fn metrics_for_skus(
         &self,
         store: &StoreId,

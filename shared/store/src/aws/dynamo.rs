@@ -1367,6 +1367,33 @@ impl Catalog for DynamoStore {
         .transpose()
     }
 
+    async fn variants_in(&self, store: &StoreId, first: &Sku, last: &Sku) -> Result<Vec<Variant>> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let res = self
+                .client
+                .query()
+                .table_name(&self.catalog)
+                .key_condition_expression("pk = :pk AND sk BETWEEN :a AND :b")
+                .expression_attribute_values(":pk", s(format!("variant#{store}")))
+                .expression_attribute_values(":a", s(first.as_str()))
+                .expression_attribute_values(":b", s(last.as_str()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| sdk_err("Query", e))?;
+            for i in res.items() {
+                out.push(serde_json::from_str(get_s(i, "body")?)?);
+            }
+            match res.last_evaluated_key() {
+                Some(k) => start = Some(k.clone()),
+                None => return Ok(out),
+            }
+        }
+    }
+
     async fn put_metrics(&self, store: &StoreId, metrics: &[DailyMetric]) -> Result<()> {
         let items = metrics
             .iter()
@@ -1398,6 +1425,7 @@ impl Catalog for DynamoStore {
             }
             day = day.plus_days(1);
         }
+        out.sort_by(|a: &DailyMetric, b: &DailyMetric| (&a.sku, a.day).cmp(&(&b.sku, b.day)));
         Ok(out)
     }
 
@@ -1437,6 +1465,7 @@ impl Catalog for DynamoStore {
             }
             day = day.plus_days(1);
         }
+        out.sort_by(|a: &DailyMetric, b: &DailyMetric| (&a.sku, a.day).cmp(&(&b.sku, b.day)));
         Ok(out)
     }
 

@@ -79,9 +79,16 @@ CREATE TABLE IF NOT EXISTS metrics (
     store TEXT NOT NULL,
     day TEXT NOT NULL,
     sku TEXT NOT NULL,
-    body TEXT NOT NULL,
-    PRIMARY KEY (store, day, sku)
-);
+    impressions INTEGER NOT NULL,
+    clicks INTEGER NOT NULL,
+    cost_micros INTEGER NOT NULL,
+    conversions_milli INTEGER NOT NULL,
+    value_micros INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    provisional INTEGER NOT NULL,
+    -- SKU first: a chunk reads its SKU slice over a day range.
+    PRIMARY KEY (store, sku, day)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS campaign_days (
     store TEXT NOT NULL,
     day TEXT NOT NULL,
@@ -150,7 +157,7 @@ impl EmbeddedStore {
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(sql_err)?;
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384;",
         )
         .map_err(sql_err)?;
         conn.execute_batch(SCHEMA).map_err(sql_err)?;

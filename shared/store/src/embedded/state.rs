@@ -353,19 +353,40 @@ impl Catalog for EmbeddedStore {
             .transpose()
     }
 
+    async fn variants_in(&self, store: &StoreId, first: &Sku, last: &Sku) -> Result<Vec<Variant>> {
+        self.bodies(
+            "SELECT body FROM variants WHERE store = ?1 AND sku >= ?2 AND sku <= ?3 ORDER BY sku",
+            &[&store.as_str(), &first.as_str(), &last.as_str()],
+        )
+    }
+
     async fn put_metrics(&self, store: &StoreId, metrics: &[DailyMetric]) -> Result<()> {
+        // Typed columns, not JSON: the morning cycle writes and reads these by the hundred
+        // thousand. Inserted in key order, so the B-tree grows at its end.
+        let mut metrics: Vec<&DailyMetric> = metrics.iter().collect();
+        metrics.sort_by(|a, b| (&a.sku, a.day).cmp(&(&b.sku, b.day)));
         self.write_tx(|tx| {
             let mut stmt = tx
                 .prepare_cached(
-                    "INSERT OR REPLACE INTO metrics (store, day, sku, body) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT OR REPLACE INTO metrics (store, day, sku, impressions, clicks, cost_micros, conversions_milli, value_micros, currency, provisional)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )
                 .map_err(sql_err)?;
             for m in metrics {
+                if m.cost.currency() != m.conversion_value.currency() {
+                    return Err(StoreError::Invalid(format!("{} {}: cost and value in different currencies", m.sku, m.day)));
+                }
                 stmt.execute(params![
                     store.as_str(),
                     m.day.to_string(),
                     m.sku.as_str(),
-                    serde_json::to_string(m)?
+                    m.impressions as i64,
+                    m.clicks as i64,
+                    m.cost.micros(),
+                    m.conversions_milli,
+                    m.conversion_value.micros(),
+                    m.cost.currency().code(),
+                    m.provisional,
                 ])
                 .map_err(sql_err)?;
             }
@@ -379,24 +400,10 @@ impl Catalog for EmbeddedStore {
         from: StoreDay,
         to: StoreDay,
     ) -> Result<Vec<DailyMetric>> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT body FROM metrics WHERE store = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day, sku",
-            )
-            .map_err(sql_err)?;
-        let bodies = stmt
-            .query_map(
-                params![store.as_str(), from.to_string(), to.to_string()],
-                |r| r.get::<_, String>(0),
-            )
-            .map_err(sql_err)?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(sql_err)?;
-        bodies
-            .iter()
-            .map(|b| serde_json::from_str(b).map_err(StoreError::from))
-            .collect()
+        self.metric_rows(
+            "WHERE store = ?1 AND day >= ?2 AND day <= ?3 ORDER BY sku, day",
+            &[&store.as_str(), &from.to_string(), &to.to_string()],
+        )
     }
 
     async fn metrics_for_skus(
@@ -407,8 +414,8 @@ impl Catalog for EmbeddedStore {
         first: &Sku,
         last: &Sku,
     ) -> Result<Vec<DailyMetric>> {
-        self.bodies(
-            "SELECT body FROM metrics WHERE store = ?1 AND day >= ?2 AND day <= ?3 AND sku >= ?4 AND sku <= ?5 ORDER BY day, sku",
+        self.metric_rows(
+            "WHERE store = ?1 AND sku >= ?4 AND sku <= ?5 AND day >= ?2 AND day <= ?3 ORDER BY sku, day",
             &[&store.as_str(), &from.to_string(), &to.to_string(), &first.as_str(), &last.as_str()],
         )
     }
@@ -465,6 +472,60 @@ impl Catalog for EmbeddedStore {
 }
 
 impl EmbeddedStore {
+    fn metric_rows(&self, filter: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<DailyMetric>> {
+        type Raw = (String, String, i64, i64, i64, i64, i64, String, bool);
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT day, sku, impressions, clicks, cost_micros, conversions_milli, value_micros, currency, provisional FROM metrics {filter}"
+            ))
+            .map_err(sql_err)?;
+        let raws = stmt
+            .query_map(args, |r| -> rusqlite::Result<Raw> {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                ))
+            })
+            .map_err(sql_err)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql_err)?;
+        drop(stmt);
+        drop(conn);
+        let mut currency: Option<otto_core::Currency> = None;
+        raws.into_iter()
+            .map(
+                |(day, sku, imp, clicks, cost, conv, value, cur, provisional)| {
+                    let c = match currency {
+                        Some(c) if c.code() == cur => c,
+                        _ => {
+                            let c = otto_core::Currency::new(&cur)?;
+                            currency = Some(c);
+                            c
+                        }
+                    };
+                    Ok(DailyMetric {
+                        sku: Sku::new(sku)?,
+                        day: StoreDay::parse(&day)?,
+                        impressions: imp as u64,
+                        clicks: clicks as u64,
+                        cost: otto_core::Money::from_micros(cost, c),
+                        conversions_milli: conv,
+                        conversion_value: otto_core::Money::from_micros(value, c),
+                        provisional,
+                    })
+                },
+            )
+            .collect()
+    }
+
     fn bodies<T: serde::de::DeserializeOwned>(
         &self,
         sql: &str,
