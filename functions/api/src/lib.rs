@@ -1,6 +1,9 @@
 //! The HTTP API: one axum router, served by the API Gateway Lambda (lambda_http) and by
-//! `otto serve`. This foundation carries `/health` and `GET /rows/{table}/{id}`; `/jobs/*`,
-//! `/chat`, `/holds`, `/slack/*` and `/dashboard` join it as their issues land.
+//! `otto serve`. Today: `/health`, `GET /rows/{table}/{id}`, and the worker endpoints
+//! `POST /jobs/{cycle}` and `POST /jobs/{cycle}/{stage}`; `/chat`, `/holds`, `/slack/*` and
+//! `/dashboard` join it as their issues land.
+
+pub mod jobs;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -16,6 +19,21 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub ports: Ports,
+    pub clock: otto_core::StoreClock,
+    pub store_id: otto_core::StoreId,
+    /// `X-Worker-Token` for `/jobs/*`; unset = every job call is refused.
+    pub worker_token: Option<String>,
+}
+
+impl AppState {
+    pub fn from_config(ports: Ports, cfg: &otto_runtime::Config) -> Self {
+        AppState {
+            ports,
+            clock: cfg.clock,
+            store_id: cfg.store_id.clone(),
+            worker_token: cfg.worker_token.clone(),
+        }
+    }
 }
 
 /// A JSON error: `{"error":{"code","message"}}` with its status.
@@ -70,6 +88,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/rows/{table}/{id}", get(get_row))
+        .route("/jobs/{cycle}", axum::routing::post(jobs::start_cycle))
+        .route(
+            "/jobs/{cycle}/{stage}",
+            axum::routing::post(jobs::run_stage),
+        )
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .with_state(Arc::new(state))
 }
@@ -102,6 +126,15 @@ mod tests {
     use otto_store::embedded::{EmbeddedQueue, EmbeddedStore};
     use tower::ServiceExt;
 
+    pub(crate) fn test_state(ports: Ports) -> AppState {
+        AppState {
+            ports,
+            clock: otto_core::StoreClock::new("Europe/Amsterdam").unwrap(),
+            store_id: otto_core::StoreId::new("brevard").unwrap(),
+            worker_token: Some("s3cret".into()),
+        }
+    }
+
     async fn call(app: Router, uri: &str) -> (StatusCode, serde_json::Value) {
         let res = app
             .oneshot(Request::get(uri).body(Body::empty()).unwrap())
@@ -120,9 +153,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = EmbeddedStore::open(dir.path()).unwrap();
         let queue = Arc::new(EmbeddedQueue::new(store.clone(), 5));
-        let app = router(AppState {
-            ports: Ports::from_adapter(Arc::new(store), queue),
-        });
+        let app = router(super::tests::test_state(Ports::from_adapter(
+            Arc::new(store),
+            queue,
+        )));
         assert_eq!(call(app.clone(), "/health").await.0, StatusCode::OK);
         let (s, v) = call(app.clone(), "/rows/decision_log/5").await;
         assert_eq!(s, StatusCode::NOT_FOUND);
@@ -157,9 +191,10 @@ mod lambda_event_tests {
         let dir = tempfile::tempdir().unwrap();
         let store = EmbeddedStore::open(dir.path()).unwrap();
         let queue = Arc::new(EmbeddedQueue::new(store.clone(), 5));
-        let app = router(AppState {
-            ports: Ports::from_adapter(Arc::new(store), queue),
-        });
+        let app = router(super::tests::test_state(Ports::from_adapter(
+            Arc::new(store),
+            queue,
+        )));
         let (parts, body) = req.into_parts();
         let bytes = body.collect().await.unwrap().to_bytes();
         let req = axum::http::Request::from_parts(parts, axum::body::Body::from(bytes));
@@ -175,5 +210,178 @@ mod lambda_event_tests {
             .as_str()
             .unwrap()
             .contains("decision_log#1"));
+    }
+}
+
+#[cfg(test)]
+mod jobs_tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use otto_store::embedded::{EmbeddedQueue, EmbeddedStore};
+    use tower::ServiceExt;
+
+    struct Ctx {
+        app: Router,
+        ports: Ports,
+        _dir: tempfile::TempDir,
+    }
+
+    fn ctx() -> Ctx {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let queue = Arc::new(EmbeddedQueue::new(store.clone(), 5));
+        let ports = Ports::from_adapter(Arc::new(store), queue);
+        Ctx {
+            app: router(super::tests::test_state(ports.clone())),
+            ports,
+            _dir: dir,
+        }
+    }
+
+    async fn post(
+        app: &Router,
+        uri: &str,
+        token: Option<&str>,
+        key: Option<&str>,
+        body: &str,
+    ) -> (StatusCode, serde_json::Value) {
+        let mut req = Request::post(uri).header("content-type", "application/json");
+        if let Some(t) = token {
+            req = req.header("x-worker-token", t);
+        }
+        if let Some(k) = key {
+            req = req.header("idempotency-key", k);
+        }
+        let res = app
+            .clone()
+            .oneshot(req.body(Body::from(body.to_string())).unwrap())
+            .await
+            .unwrap();
+        let status = res.status();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    #[tokio::test]
+    async fn worker_token_is_required() {
+        let c = ctx();
+        let (s, v) = post(&c.app, "/jobs/morning", None, None, "").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        assert_eq!(v["error"]["code"], "unauthorized");
+        let (s, _) = post(&c.app, "/jobs/morning", Some("s3cre"), None, "").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn start_cycle_is_idempotent_per_key() {
+        let c = ctx();
+        let body = r#"{"date":"2026-11-24"}"#;
+        let (s, first) = post(&c.app, "/jobs/morning", Some("s3cret"), Some("k-1"), body).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{first}");
+        assert_eq!(first["cycle_id"], "brevard:morning:2026-11-24");
+        assert_eq!(first["outcome"], "opened");
+        let (s, again) = post(&c.app, "/jobs/morning", Some("s3cret"), Some("k-1"), body).await;
+        assert_eq!(s, StatusCode::ACCEPTED);
+        assert_eq!(again, first, "same key + same body → the stored response");
+        let (s, v) = post(
+            &c.app,
+            "/jobs/morning",
+            Some("s3cret"),
+            Some("k-1"),
+            r#"{"date":"2026-11-23"}"#,
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(v["error"]["code"], "idempotency_key_reused");
+        // Without a key the cycle itself is still opened once.
+        let (_, resumed) = post(&c.app, "/jobs/morning", Some("s3cret"), None, body).await;
+        assert_eq!(resumed["outcome"], "resumed");
+        assert_eq!(resumed["run"], first["run"]);
+        // Another catalog cycle waits for the store_lock.
+        let (s, v) = post(&c.app, "/jobs/discount", Some("s3cret"), None, body).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{v}");
+        let first_stage = c
+            .ports
+            .queue
+            .receive(
+                otto_core::cycle::Stage::Sync,
+                10,
+                std::time::Duration::from_secs(1),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            first_stage.len(),
+            2,
+            "one message per (re)open; the stage runs once by its own key"
+        );
+    }
+
+    #[tokio::test]
+    async fn bad_requests_are_named() {
+        let c = ctx();
+        let (s, v) = post(&c.app, "/jobs/lunch", Some("s3cret"), None, "").await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        assert!(v["error"]["message"].as_str().unwrap().contains("lunch"));
+        let (s, v) = post(&c.app, "/jobs/morning", Some("s3cret"), None, "{").await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert!(v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("request body"));
+        let (s, v) = post(
+            &c.app,
+            "/jobs/morning",
+            Some("s3cret"),
+            None,
+            r#"{"apply":true,"force":true}"#,
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert!(v["error"]["message"].as_str().unwrap().contains("force"));
+        let (s, _) = post(
+            &c.app,
+            "/jobs/morning",
+            Some("s3cret"),
+            None,
+            r#"{"date":"24/11/2026"}"#,
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        let (s, _) = post(&c.app, "/jobs/morning/revert", Some("s3cret"), None, "").await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "revert is a discount stage");
+        let big = format!(r#"{{"date":"{}"}}"#, "x".repeat(70_000));
+        let (s, _) = post(&c.app, "/jobs/morning", Some("s3cret"), None, &big).await;
+        assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
+    #[tokio::test]
+    async fn stage_jobs_need_a_running_cycle() {
+        let c = ctx();
+        let body = r#"{"date":"2026-11-24"}"#;
+        let (s, v) = post(&c.app, "/jobs/morning/classify", Some("s3cret"), None, body).await;
+        assert_eq!(s, StatusCode::CONFLICT);
+        assert_eq!(v["error"]["code"], "not_running");
+        post(&c.app, "/jobs/morning", Some("s3cret"), None, body).await;
+        let (s, v) = post(&c.app, "/jobs/morning/classify", Some("s3cret"), None, body).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+        assert_eq!(v["enqueued"], 1);
+        let msgs = c
+            .ports
+            .queue
+            .receive(
+                otto_core::cycle::Stage::Classify,
+                10,
+                std::time::Duration::from_secs(1),
+            )
+            .await
+            .unwrap();
+        let m = otto_core::cycle::StageMessage::from_json(&msgs[0].body).unwrap();
+        assert_eq!(m.cycle_id.to_string(), "brevard:morning:2026-11-24");
     }
 }

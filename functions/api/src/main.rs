@@ -6,5 +6,8 @@ async fn main() -> Result<(), Error> {
     telemetry::init_lambda();
     let cfg = Config::from_env()?;
     let ports = build_ports(&cfg).await?;
-    run(otto_api::router(otto_api::AppState { ports })).await
+    run(otto_api::router(otto_api::AppState::from_config(
+        ports, &cfg,
+    )))
+    .await
 }

@@ -1,0 +1,248 @@
+//! `POST /jobs/{cycle}` and `POST /jobs/{cycle}/{stage}`: the worker endpoints the orchestrator
+//! calls (`X-Worker-Token`). Both are idempotent by nature (a cycle opens once; a stage runs once
+//! per cycle and chunk), and an `Idempotency-Key` makes the HTTP call itself idempotent: the same
+//! key with the same body gets the stored response without re-running; with another body, 422.
+
+use crate::{ApiError, AppState};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use otto_core::audit::{AuditTable, RowBody};
+use otto_core::cycle::{CycleId, CycleKind, Stage, StageMessage};
+use otto_core::StoreDay;
+use otto_runtime::HandlerError;
+use otto_scheduler::{open_cycle, OpenOutcome, ScheduledInput};
+use otto_store::idempotency::{idempotent, IdemError, IdemOptions};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JobRequest {
+    /// Store day (YYYY-MM-DD); today in the store's time zone by default.
+    date: Option<String>,
+    /// Phase 2 for this run; the store's policy otherwise.
+    apply: Option<bool>,
+}
+
+fn check_worker_token(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(expected) = state.worker_token.as_deref() else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "no worker token is configured (OTTO_WORKER_TOKEN)",
+        ));
+    };
+    let given = headers
+        .get("x-worker-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or wrong X-Worker-Token",
+        ))
+    }
+}
+
+fn parse_body(body: &Bytes) -> Result<JobRequest, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(JobRequest::default());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            format!("request body: {e}"),
+        )
+    })
+}
+
+fn handler_error(e: HandlerError) -> ApiError {
+    match e {
+        HandlerError::Retryable(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+        HandlerError::Permanent(m) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", m)
+        }
+    }
+}
+
+/// Runs `work` under the request's Idempotency-Key, if it has one.
+async fn with_idempotency_key<F, Fut>(
+    state: &AppState,
+    headers: &HeaderMap,
+    path: &str,
+    body: &Bytes,
+    work: F,
+) -> Result<(StatusCode, Json<Value>), ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Value, ApiError>>,
+{
+    let Some(key) = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| !k.is_empty())
+    else {
+        return work().await.map(|v| (StatusCode::ACCEPTED, Json(v)));
+    };
+    if key.len() > 255 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            "Idempotency-Key is longer than 255 characters",
+        ));
+    }
+    let payload = json!({"path": path, "body": String::from_utf8_lossy(body)});
+    let opts = IdemOptions {
+        ttl: std::time::Duration::from_secs(24 * 3600),
+        in_progress_expiry: std::time::Duration::from_secs(30),
+    };
+    match idempotent(
+        state.ports.idempotency.as_ref(),
+        &format!("http#jobs#{key}"),
+        &payload,
+        opts,
+        chrono::Utc::now(),
+        work,
+    )
+    .await
+    {
+        Ok(o) => Ok((StatusCode::ACCEPTED, Json(o.value))),
+        Err(IdemError::PayloadMismatch(_)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request",
+        )),
+        Err(IdemError::InProgress(_)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "in_progress",
+            "a request with this Idempotency-Key is in progress",
+        )),
+        Err(IdemError::Handler(e)) => Err(e),
+        Err(IdemError::Store(e)) => Err(e.into()),
+        Err(IdemError::CorruptResult { key, detail }) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("stored response for {key} is unreadable: {detail}"),
+        )),
+    }
+}
+
+fn day_of(state: &AppState, req: &JobRequest) -> Result<StoreDay, ApiError> {
+    match &req.date {
+        Some(d) => StoreDay::parse(d)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid", e.to_string())),
+        None => Ok(state.clock.day_of(chrono::Utc::now())),
+    }
+}
+
+fn cycle_kind(s: &str) -> Result<CycleKind, ApiError> {
+    s.parse().map_err(|e: otto_core::CoreError| {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
+    })
+}
+
+/// `POST /jobs/{cycle}`: open (or resume) the cycle; its stages run through the queues.
+pub async fn start_cycle(
+    State(state): State<Arc<AppState>>,
+    Path(cycle): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    check_worker_token(&state, &headers)?;
+    let kind = cycle_kind(&cycle)?;
+    let req = parse_body(&body)?;
+    let day = day_of(&state, &req)?;
+    let path = format!("/jobs/{cycle}");
+    with_idempotency_key(&state, &headers, &path, &body, || async {
+        let (h, m) = kind.scheduled_at().unwrap_or((0, 0));
+        let scheduled_time = state
+            .clock
+            .at_local(day, h, m)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid", e.to_string()))?;
+        let input = ScheduledInput { cycle: kind, store: state.store_id.clone(), scheduled_time, apply: req.apply };
+        let out = open_cycle(&state.ports, &state.clock, &input, chrono::Utc::now()).await.map_err(handler_error)?;
+        Ok(match out {
+            OpenOutcome::Opened { cycle_id, run_ref, resumed, apply } => {
+                json!({"cycle_id": cycle_id, "run": run_ref, "outcome": if resumed { "resumed" } else { "opened" }, "apply": apply})
+            }
+            OpenOutcome::AlreadyDone { cycle_id, run_ref, status } => {
+                json!({"cycle_id": cycle_id, "run": run_ref, "outcome": "already_done", "status": status})
+            }
+        })
+    })
+    .await
+}
+
+/// `POST /jobs/{cycle}/{stage}`: (re)enqueue one stage of today's running cycle — every chunk of
+/// it. A stage that already ran returns its stored result (stage runs are idempotent), so this
+/// resumes a stalled cycle without ever running a stage twice.
+pub async fn run_stage(
+    State(state): State<Arc<AppState>>,
+    Path((cycle, stage)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    check_worker_token(&state, &headers)?;
+    let kind = cycle_kind(&cycle)?;
+    let stage: Stage = stage.parse().map_err(|e: otto_core::CoreError| {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
+    })?;
+    if stage.cycle() != kind {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("stage {stage} is not part of the {kind} cycle"),
+        ));
+    }
+    let req = parse_body(&body)?;
+    let day = day_of(&state, &req)?;
+    let path = format!("/jobs/{cycle}/{stage}");
+    with_idempotency_key(&state, &headers, &path, &body, || async {
+        let cycle_id = CycleId::new(state.store_id.clone(), kind, day);
+        let run = state
+            .ports
+            .audit
+            .get_by_natural_key(AuditTable::CycleRuns, &cycle_id.to_string())
+            .await?
+            .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "not_running", format!("{cycle_id} has not been opened: POST /jobs/{kind} first")))?;
+        let lease = state
+            .ports
+            .locks
+            .current(&kind.lock_name(&state.store_id))
+            .await?
+            .filter(|l| l.owner == cycle_id.to_string())
+            .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "not_running", format!("{cycle_id} is {} and does not hold the store_lock", run.status)))?;
+        let apply = match &run.body {
+            RowBody::CycleRun(r) => r.apply,
+            _ => false,
+        };
+        // Fanned-out stages have one message per chunk, as calibrate decided.
+        let chunks = match stage {
+            Stage::Classify | Stage::Decide => state
+                .ports
+                .audit
+                .get_by_natural_key(AuditTable::StageRuns, &format!("{cycle_id}|calibrate|0"))
+                .await?
+                .and_then(|r| match r.body {
+                    RowBody::StageRun(s) => s.figures.get("chunks").and_then(|c| c.as_u64()),
+                    _ => None,
+                })
+                .unwrap_or(1) as u32,
+            _ => 1,
+        };
+        let messages: Vec<StageMessage> = (0..chunks)
+            .map(|chunk| StageMessage { cycle_id: cycle_id.clone(), stage, chunk, chunks, fence: lease.fence(), apply })
+            .collect();
+        state.ports.queue.send(&messages).await?;
+        Ok(json!({"cycle_id": cycle_id.to_string(), "run": run.row_ref.to_string(), "stage": stage.as_str(), "enqueued": chunks}))
+    })
+    .await
+}
