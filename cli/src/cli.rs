@@ -3,7 +3,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use otto_core::audit::{AuditTable, RowRef};
 use otto_core::policy::KillSwitch;
 use otto_core::RowStatus;
-use otto_runtime::{build_ports, Backend, Config};
+use otto_runtime::{Backend, Config};
 use otto_store::{PageReq, Ports};
 use std::path::PathBuf;
 
@@ -31,6 +31,9 @@ pub struct Global {
     /// Print data as JSON.
     #[arg(long, global = true)]
     pub json: bool,
+    /// With --store dynamodb: count AWS requests by operation and print them to stderr at the end.
+    #[arg(long, global = true)]
+    pub count_aws_requests: bool,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,7 +163,23 @@ pub fn config(g: &Global) -> Result<Config, Box<dyn std::error::Error + Send + S
 
 pub async fn run(cli: Cli) -> CliResult {
     let cfg = config(&cli.global)?;
-    let ports = build_ports(&cfg).await?;
+    let counter = cli
+        .global
+        .count_aws_requests
+        .then(otto_store::aws::RequestCounter::default);
+    let ports = otto_runtime::build_ports_counted(&cfg, counter.clone()).await?;
+    let out = dispatch(cli, &cfg, &ports).await;
+    if let Some(c) = counter {
+        eprintln!(
+            "{}",
+            serde_json::json!({"aws_requests": c.total(), "by_operation": c.snapshot()})
+        );
+    }
+    out
+}
+
+async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
+    let (cfg, ports) = (cfg.clone(), ports.clone());
     let json = cli.global.json;
     match cli.command {
         Command::Demo {

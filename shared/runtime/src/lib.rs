@@ -16,6 +16,14 @@ use std::sync::Arc;
 
 /// Builds the ports for the configured backend. Called once per cold start / CLI run.
 pub async fn build_ports(cfg: &Config) -> Result<Ports, StoreError> {
+    build_ports_counted(cfg, None).await
+}
+
+/// The same, counting AWS requests by operation when a counter is given (benchmarks).
+pub async fn build_ports_counted(
+    cfg: &Config,
+    counter: Option<otto_store::aws::RequestCounter>,
+) -> Result<Ports, StoreError> {
     match &cfg.backend {
         Backend::Embedded { dir } => {
             let store = EmbeddedStore::open(dir)?;
@@ -24,7 +32,7 @@ pub async fn build_ports(cfg: &Config) -> Result<Ports, StoreError> {
         }
         Backend::Aws(names) => {
             let sdk = otto_store::aws::load_sdk_config().await;
-            Ok(otto_store::aws::ports(&sdk, names))
+            Ok(otto_store::aws::ports_counted(&sdk, names, counter))
         }
     }
 }

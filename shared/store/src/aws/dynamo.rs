@@ -201,6 +201,76 @@ fn build_err(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     StoreError::Invalid(e.to_string())
 }
 
+/// Days of metrics kept per SKU series item (the 28-day window plus the restatement backfill,
+/// with room to spare; an item stays far below DynamoDB's 400 KB).
+const SERIES_DAYS: usize = 120;
+
+/// A SKU's daily metrics in one item: day → [impressions, clicks, cost µ, conversions ‰,
+/// value µ, provisional 0/1], plus the currency.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Series {
+    currency: Option<String>,
+    days: BTreeMap<String, [i64; 6]>,
+}
+
+impl Series {
+    fn put(&mut self, m: &DailyMetric) -> Result<()> {
+        let cur = m.cost.currency().code().to_string();
+        if m.conversion_value.currency() != m.cost.currency()
+            || self.currency.as_ref().is_some_and(|c| *c != cur)
+        {
+            return Err(StoreError::Invalid(format!(
+                "{} {}: mixed currencies in one SKU's metrics",
+                m.sku, m.day
+            )));
+        }
+        self.currency = Some(cur);
+        self.days.insert(
+            m.day.to_string(),
+            [
+                m.impressions as i64,
+                m.clicks as i64,
+                m.cost.micros(),
+                m.conversions_milli,
+                m.conversion_value.micros(),
+                i64::from(m.provisional),
+            ],
+        );
+        Ok(())
+    }
+
+    fn trim(&mut self, keep: usize) {
+        while self.days.len() > keep {
+            let Some(first) = self.days.keys().next().cloned() else {
+                break;
+            };
+            self.days.remove(&first);
+        }
+    }
+
+    fn metrics(&self, sku: &Sku, from: StoreDay, to: StoreDay) -> Result<Vec<DailyMetric>> {
+        let Some(cur) = &self.currency else {
+            return Ok(vec![]);
+        };
+        let cur = otto_core::Currency::new(cur)?;
+        self.days
+            .range(from.to_string()..=to.to_string())
+            .map(|(day, v)| {
+                Ok(DailyMetric {
+                    sku: sku.clone(),
+                    day: StoreDay::parse(day)?,
+                    impressions: v[0].max(0) as u64,
+                    clicks: v[1].max(0) as u64,
+                    cost: otto_core::Money::from_micros(v[2], cur),
+                    conversions_milli: v[3],
+                    conversion_value: otto_core::Money::from_micros(v[4], cur),
+                    provisional: v[5] != 0,
+                })
+            })
+            .collect()
+    }
+}
+
 /// The outcome of one TransactWriteItems: ok, or cancelled with per-item reasons.
 enum TxResult {
     Ok,
@@ -255,6 +325,43 @@ impl DynamoStore {
         ))
     }
 
+    /// Makes sure at least `count` sequence numbers are cached for `table`: when fewer are, a
+    /// fresh block of `count` is reserved with one counter write (the few left over are dropped:
+    /// refs may have gaps, never duplicates).
+    async fn prefetch_seqs(&self, table: AuditTable, count: u64) -> Result<()> {
+        let mut blocks = self.seq_blocks.lock().await;
+        let cached = blocks
+            .get(&table)
+            .map(|(next, end)| (end + 1).saturating_sub(*next))
+            .unwrap_or(0);
+        if cached >= count || count == 0 {
+            return Ok(());
+        }
+        let last = self.reserve_block(table, count).await?;
+        blocks.insert(table, (last - count + 1, last));
+        Ok(())
+    }
+
+    /// One `ADD` on the table's sequence counter; returns the last number of the block.
+    async fn reserve_block(&self, table: AuditTable, n: u64) -> Result<u64> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.audit)
+            .key("pk", s(format!("seq#{table}")))
+            .update_expression("ADD #last :n")
+            .expression_attribute_names("#last", "last")
+            .expression_attribute_values(":n", AttributeValue::N(n.to_string()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| sdk_err("UpdateItem seq", e))?;
+        Ok(res
+            .attributes()
+            .ok_or_else(|| StoreError::Invalid("sequence update returned nothing".into()))
+            .and_then(|a| get_n(a, "last"))? as u64)
+    }
+
     /// Reserves `count` sequence numbers for `table`, one counter write per block.
     async fn alloc_seqs(&self, table: AuditTable, count: u64) -> Result<Vec<u64>> {
         let mut blocks = self.seq_blocks.lock().await;
@@ -268,22 +375,7 @@ impl DynamoStore {
                 continue;
             }
             let want = SEQ_BLOCK.max(count - out.len() as u64);
-            let res = self
-                .client
-                .update_item()
-                .table_name(&self.audit)
-                .key("pk", s(format!("seq#{table}")))
-                .update_expression("ADD #last :n")
-                .expression_attribute_names("#last", "last")
-                .expression_attribute_values(":n", n(want))
-                .return_values(ReturnValue::UpdatedNew)
-                .send()
-                .await
-                .map_err(|e| sdk_err("UpdateItem seq", e))?;
-            let last = res
-                .attributes()
-                .ok_or_else(|| StoreError::Invalid("sequence update returned nothing".into()))
-                .and_then(|a| get_n(a, "last"))? as u64;
+            let last = self.reserve_block(table, want).await?;
             blocks.insert(table, (last - want + 1, last));
         }
         Ok(out)
@@ -331,6 +423,82 @@ impl DynamoStore {
             }
         }
         Ok(out)
+    }
+
+    /// Reads items by full key (pk + sk) with BatchGetItem (≤ 100 keys), following UnprocessedKeys.
+    async fn batch_get_keys(&self, table: &str, mut keys: Vec<Item>) -> Result<Vec<Item>> {
+        let mut out = Vec::with_capacity(keys.len());
+        let mut attempt = 0;
+        while !keys.is_empty() {
+            let ka = KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(build_err)?;
+            let res = self
+                .client
+                .batch_get_item()
+                .request_items(table, ka)
+                .send()
+                .await
+                .map_err(|e| sdk_err("BatchGetItem", e))?;
+            if let Some(items) = res.responses().and_then(|r| r.get(table)) {
+                out.extend(items.iter().cloned());
+            }
+            keys = res
+                .unprocessed_keys()
+                .and_then(|u| u.get(table))
+                .map(|k| k.keys().to_vec())
+                .unwrap_or_default();
+            if !keys.is_empty() {
+                if attempt > 8 {
+                    return Err(StoreError::Transient(
+                        "BatchGetItem left keys unprocessed".into(),
+                    ));
+                }
+                backoff(attempt).await;
+                attempt += 1;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Metrics from the series items, optionally of a SKU range, by SKU then day.
+    async fn series_range(
+        &self,
+        store: &StoreId,
+        skus: Option<(&Sku, &Sku)>,
+        from: StoreDay,
+        to: StoreDay,
+    ) -> Result<Vec<DailyMetric>> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.catalog)
+                .expression_attribute_values(":pk", s(format!("series#{store}")))
+                .consistent_read(true)
+                .set_exclusive_start_key(start);
+            q = match skus {
+                Some((a, b)) => q
+                    .key_condition_expression("pk = :pk AND sk BETWEEN :a AND :b")
+                    .expression_attribute_values(":a", s(a.as_str()))
+                    .expression_attribute_values(":b", s(b.as_str())),
+                None => q.key_condition_expression("pk = :pk"),
+            };
+            let res = q.send().await.map_err(|e| sdk_err("Query", e))?;
+            for i in res.items() {
+                let sku = Sku::new(get_s(i, "sk")?)?;
+                let series: Series = serde_json::from_str(get_s(i, "series")?)?;
+                out.extend(series.metrics(&sku, from, to)?);
+            }
+            match res.last_evaluated_key() {
+                Some(k) => start = Some(k.clone()),
+                None => return Ok(out),
+            }
+        }
     }
 
     /// Writes items with BatchWriteItem (25 a call), retrying UnprocessedItems.
@@ -460,6 +628,15 @@ impl DynamoStore {
 impl AuditLog for DynamoStore {
     async fn append(&self, rows: Vec<NewRow>, fence: Option<&Fence>) -> Result<Vec<Appended>> {
         let mut out: Vec<Option<Appended>> = vec![None; rows.len()];
+        // Reserve every table's refs for the whole batch with one counter write each; rows that
+        // turn out to exist leave their numbers in the cache for the next append.
+        let mut totals: BTreeMap<AuditTable, u64> = BTreeMap::new();
+        for r in &rows {
+            *totals.entry(r.table()).or_default() += 1;
+        }
+        for (t, n) in totals {
+            self.prefetch_seqs(t, n).await?;
+        }
         for (chunk_no, chunk) in rows.chunks(ROWS_PER_TX).enumerate() {
             let base = chunk_no * ROWS_PER_TX;
             for attempt in 0..5 {
@@ -1333,8 +1510,28 @@ fn catalog_item(pk: String, sk: &str, body: String) -> Item {
 #[async_trait]
 impl Catalog for DynamoStore {
     async fn upsert_variants(&self, store: &StoreId, variants: &[Variant]) -> Result<()> {
-        let items = variants
+        // Write only what changed: reading the catalog is one Query per ~1 MB, writing it one
+        // BatchWriteItem per 25 variants.
+        let stored: HashMap<String, String> = self
+            .query_all(&self.catalog, format!("variant#{store}"))
+            .await?
             .iter()
+            .filter_map(|i| {
+                Some((
+                    get_s(i, "sk").ok()?.to_string(),
+                    get_s(i, "body").ok()?.to_string(),
+                ))
+            })
+            .collect();
+        let mut changed = Vec::new();
+        for v in variants {
+            let body = serde_json::to_string(v)?;
+            if stored.get(v.sku.as_str()) != Some(&body) {
+                changed.push(v);
+            }
+        }
+        let items = changed
+            .into_iter()
             .map(|v| {
                 Ok(catalog_item(
                     format!("variant#{store}"),
@@ -1395,16 +1592,43 @@ impl Catalog for DynamoStore {
     }
 
     async fn put_metrics(&self, store: &StoreId, metrics: &[DailyMetric]) -> Result<()> {
-        let items = metrics
-            .iter()
-            .map(|m| {
-                Ok(catalog_item(
-                    format!("metrics#{store}#{}", m.day),
-                    m.sku.as_str(),
-                    serde_json::to_string(m)?,
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        // One series item per SKU (pk `series#<store>`, sk = SKU): a morning writes one item per
+        // SKU instead of one per SKU-day. Existing days are merged, not lost.
+        let mut by_sku: BTreeMap<&Sku, Vec<&DailyMetric>> = BTreeMap::new();
+        for m in metrics {
+            by_sku.entry(&m.sku).or_default().push(m);
+        }
+        let pk = format!("series#{store}");
+        let skus: Vec<&Sku> = by_sku.keys().copied().collect();
+        let mut items = Vec::with_capacity(skus.len());
+        for chunk in skus.chunks(100) {
+            let keys: Vec<Item> = chunk
+                .iter()
+                .map(|sku| {
+                    HashMap::from([
+                        ("pk".to_string(), s(pk.clone())),
+                        ("sk".to_string(), s(sku.as_str())),
+                    ])
+                })
+                .collect();
+            let mut existing: HashMap<String, Series> = HashMap::new();
+            for item in self.batch_get_keys(&self.catalog, keys).await? {
+                let sku = get_s(&item, "sk")?.to_string();
+                existing.insert(sku, serde_json::from_str(get_s(&item, "series")?)?);
+            }
+            for sku in chunk {
+                let mut series = existing.remove(sku.as_str()).unwrap_or_default();
+                for m in &by_sku[sku] {
+                    series.put(m)?;
+                }
+                series.trim(SERIES_DAYS);
+                items.push(HashMap::from([
+                    ("pk".to_string(), s(pk.clone())),
+                    ("sk".to_string(), s(sku.as_str())),
+                    ("series".to_string(), s(serde_json::to_string(&series)?)),
+                ]));
+            }
+        }
         self.batch_put(&self.catalog, items).await
     }
 
@@ -1414,19 +1638,7 @@ impl Catalog for DynamoStore {
         from: StoreDay,
         to: StoreDay,
     ) -> Result<Vec<DailyMetric>> {
-        let mut out = Vec::new();
-        let mut day = from;
-        while day <= to {
-            for i in self
-                .query_all(&self.catalog, format!("metrics#{store}#{day}"))
-                .await?
-            {
-                out.push(serde_json::from_str(get_s(&i, "body")?)?);
-            }
-            day = day.plus_days(1);
-        }
-        out.sort_by(|a: &DailyMetric, b: &DailyMetric| (&a.sku, a.day).cmp(&(&b.sku, b.day)));
-        Ok(out)
+        self.series_range(store, None, from, to).await
     }
 
     async fn metrics_for_skus(
@@ -1437,36 +1649,8 @@ impl Catalog for DynamoStore {
         first: &Sku,
         last: &Sku,
     ) -> Result<Vec<DailyMetric>> {
-        let mut out = Vec::new();
-        let mut day = from;
-        while day <= to {
-            let mut start: Option<Item> = None;
-            loop {
-                let res = self
-                    .client
-                    .query()
-                    .table_name(&self.catalog)
-                    .key_condition_expression("pk = :pk AND sk BETWEEN :a AND :b")
-                    .expression_attribute_values(":pk", s(format!("metrics#{store}#{day}")))
-                    .expression_attribute_values(":a", s(first.as_str()))
-                    .expression_attribute_values(":b", s(last.as_str()))
-                    .consistent_read(true)
-                    .set_exclusive_start_key(start)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_err("Query", e))?;
-                for i in res.items() {
-                    out.push(serde_json::from_str(get_s(i, "body")?)?);
-                }
-                match res.last_evaluated_key() {
-                    Some(k) => start = Some(k.clone()),
-                    None => break,
-                }
-            }
-            day = day.plus_days(1);
-        }
-        out.sort_by(|a: &DailyMetric, b: &DailyMetric| (&a.sku, a.day).cmp(&(&b.sku, b.day)));
-        Ok(out)
+        self.series_range(store, Some((first, last)), from, to)
+            .await
     }
 
     async fn put_campaign_days(&self, store: &StoreId, days: &[CampaignDay]) -> Result<()> {

@@ -2,10 +2,12 @@
 //! events. Clients come from one `aws_config` load, which honours `AWS_ENDPOINT_URL` (moto locally)
 //! and the usual credential / region environment.
 
+mod counter;
 mod dynamo;
 mod eventbridge;
 mod sqs;
 
+pub use counter::RequestCounter;
 pub use dynamo::DynamoStore;
 pub use eventbridge::EventBridgeBus;
 pub use sqs::SqsQueue;
@@ -34,18 +36,48 @@ pub async fn load_sdk_config() -> aws_config::SdkConfig {
 
 /// Builds every AWS-backed port.
 pub fn ports(sdk: &aws_config::SdkConfig, names: &AwsNames) -> crate::Ports {
+    ports_counted(sdk, names, None)
+}
+
+/// Builds every AWS-backed port, with a request counter on every client when given.
+pub fn ports_counted(
+    sdk: &aws_config::SdkConfig,
+    names: &AwsNames,
+    counter: Option<RequestCounter>,
+) -> crate::Ports {
+    let ddb_conf = {
+        let mut b = aws_sdk_dynamodb::config::Builder::from(sdk);
+        if let Some(c) = &counter {
+            b = b.interceptor(c.clone());
+        }
+        b.build()
+    };
+    let sqs_conf = {
+        let mut b = aws_sdk_sqs::config::Builder::from(sdk);
+        if let Some(c) = &counter {
+            b = b.interceptor(c.clone());
+        }
+        b.build()
+    };
+    let eb_conf = {
+        let mut b = aws_sdk_eventbridge::config::Builder::from(sdk);
+        if let Some(c) = &counter {
+            b = b.interceptor(c.clone());
+        }
+        b.build()
+    };
     let dynamo = std::sync::Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(sdk),
+        aws_sdk_dynamodb::Client::from_conf(ddb_conf),
         names.audit_table.clone(),
         names.state_table.clone(),
         names.catalog_table.clone(),
     ));
     let queue = std::sync::Arc::new(SqsQueue::new(
-        aws_sdk_sqs::Client::new(sdk),
+        aws_sdk_sqs::Client::from_conf(sqs_conf),
         names.queue_url_prefix.clone(),
     ));
     let events = std::sync::Arc::new(EventBridgeBus::new(
-        aws_sdk_eventbridge::Client::new(sdk),
+        aws_sdk_eventbridge::Client::from_conf(eb_conf),
         names.event_bus.clone(),
     ));
     let mut p = crate::Ports::from_adapter(dynamo, queue);
