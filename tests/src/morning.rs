@@ -24,7 +24,8 @@ macro_rules! morning_suite {
         $crate::morning_suite!(@each $make;
             morning_twice_same_date_gives_identical_rows,
             kill_switch_holds_and_release_applies_once,
-            budget_rate_limit_holds_under_concurrent_workers
+            budget_rate_limit_holds_under_concurrent_workers,
+            executor_crash_between_steps_never_applies_twice
         );
     };
     (@each $make:path; $($name:ident),+ $(,)?) => {
@@ -334,4 +335,132 @@ pub async fn budget_rate_limit_holds_under_concurrent_workers(h: &Harness) {
             .expect("retry");
     }
     assert_eq!(h.ports.counters.value(&counter).await.expect("value"), 8);
+}
+
+pub async fn executor_crash_between_steps_never_applies_twice(h: &Harness) {
+    use otto_connectors::ShopCatalog;
+    use otto_core::audit::DecisionRow;
+    use otto_core::metrics::ProductStatus;
+    let w = world(40);
+    let store = unique_store();
+    let c = CycleId::new(store.clone(), CycleKind::Morning, today());
+    let variants = w.sim.fetch_variants().await.expect("variants");
+    h.ports
+        .catalog
+        .upsert_variants(&store, &variants)
+        .await
+        .expect("catalog");
+    let active: Vec<_> = variants
+        .iter()
+        .filter(|v| v.status == ProductStatus::Active)
+        .collect();
+    // Two products, one variant each.
+    let (a, b) = (
+        active[0],
+        active
+            .iter()
+            .find(|v| v.product_id != active[0].product_id)
+            .expect("second product"),
+    );
+    let new = |v: &otto_core::metrics::Variant| NewRow {
+        cycle_id: c.clone(),
+        natural_key: format!("{c}|decide|{}", v.sku),
+        status: RowStatus::Pending,
+        created_at: Utc::now(),
+        body: RowBody::Decision(DecisionRow {
+            sku: v.sku.clone(),
+            action: Action::Draft,
+            trigger: None,
+            classification: None,
+            reasoning: "test".into(),
+            figures: BTreeMap::new(),
+            window: None,
+            reversal_op: None,
+            hold_reason: None,
+            result: None,
+        }),
+    };
+    let refs: Vec<_> = h
+        .ports
+        .audit
+        .append(vec![new(a), new(b)], None)
+        .await
+        .expect("append")
+        .iter()
+        .map(|x| x.row_ref)
+        .collect();
+    // Crash 1: reversal op stored (APPLYING), then the process died before the vendor call.
+    let row_a = h.ports.audit.get(refs[0]).await.expect("get").expect("row");
+    h.ports
+        .audit
+        .transition(
+            refs[0],
+            RowStatus::Pending,
+            RowStatus::Applying,
+            Some(row_a.body.clone()),
+            Utc::now(),
+            None,
+        )
+        .await
+        .expect("applying");
+    assert_eq!(
+        otto_stage::executor::apply_decision(
+            &h.ports,
+            w.vendors.shop.as_ref(),
+            refs[0],
+            None,
+            Utc::now()
+        )
+        .await
+        .expect("retry"),
+        RowStatus::Applied
+    );
+    assert_eq!(w.sim.writes(), 1, "applied once on retry");
+    // Crash 2: the vendor call went through, the process died before marking APPLIED.
+    let row_b = h.ports.audit.get(refs[1]).await.expect("get").expect("row");
+    h.ports
+        .audit
+        .transition(
+            refs[1],
+            RowStatus::Pending,
+            RowStatus::Applying,
+            Some(row_b.body.clone()),
+            Utc::now(),
+            None,
+        )
+        .await
+        .expect("applying");
+    w.sim
+        .set_product_status(&b.product_id, ProductStatus::Draft)
+        .await
+        .expect("vendor call that succeeded");
+    assert_eq!(w.sim.writes(), 2);
+    assert_eq!(
+        otto_stage::executor::apply_decision(
+            &h.ports,
+            w.vendors.shop.as_ref(),
+            refs[1],
+            None,
+            Utc::now()
+        )
+        .await
+        .expect("retry"),
+        RowStatus::Applied
+    );
+    assert_eq!(
+        w.sim.writes(),
+        2,
+        "resolved by reading the vendor, not by applying again"
+    );
+    let row = h.ports.audit.get(refs[1]).await.expect("get").expect("row");
+    let RowBody::Decision(d) = &row.body else {
+        panic!("decision")
+    };
+    assert!(
+        d.result
+            .as_ref()
+            .is_some_and(|r| r["confirmed"].is_string()),
+        "{:?}",
+        d.result
+    );
 }
