@@ -4,7 +4,8 @@
 //! |---|---|
 //! | `OTTO_SIM_VENDOR` | path of a simulated vendor's state file (demo, tests); wins over the rest |
 //! | `SHOPIFY_SHOP_URL`, `SHOPIFY_ACCESS_TOKEN`, `SHOPIFY_API_VERSION` (default `2025-10`) | Shopify Admin GraphQL |
-//! | `GOOGLE_ADS_CUSTOMER_ID`, `GOOGLE_ADS_DEVELOPER_TOKEN`, `GOOGLE_ADS_ACCESS_TOKEN`, `GOOGLE_ADS_LOGIN_CUSTOMER_ID` (optional), `GOOGLE_ADS_API_VERSION` (default `v21`) | Google Ads REST |
+//! | `GOOGLE_ADS_CUSTOMER_ID`, `GOOGLE_ADS_DEVELOPER_TOKEN`, `GOOGLE_ADS_LOGIN_CUSTOMER_ID` (optional), `GOOGLE_ADS_API_VERSION` (default `v21`) | Google Ads REST |
+//! | `GOOGLE_ADS_REFRESH_TOKEN`, `GOOGLE_ADS_CLIENT_ID`, `GOOGLE_ADS_CLIENT_SECRET` | OAuth refresh (tokens renewed by the client) — or `GOOGLE_ADS_ACCESS_TOKEN` as a fixed token |
 //! | `OTTO_CURRENCY` (default `EUR`) | the shop's and the ad account's currency |
 
 use crate::google_ads::{GoogleAdsClient, GoogleAdsConfig};
@@ -52,6 +53,19 @@ pub fn vendors_from_lookup(
             "configuration: {missing}: must be set with the other SHOPIFY_*/GOOGLE_ADS_* variables"
         ));
     }
+    let refresh = match (var("GOOGLE_ADS_REFRESH_TOKEN"), var("GOOGLE_ADS_CLIENT_ID"), var("GOOGLE_ADS_CLIENT_SECRET")) {
+        (Some(refresh_token), Some(client_id), Some(client_secret)) => Some(crate::google_ads::OAuthRefresh {
+            token_url: var("GOOGLE_ADS_TOKEN_URL").unwrap_or_else(|| "https://oauth2.googleapis.com/token".into()),
+            client_id,
+            client_secret,
+            refresh_token,
+        }),
+        (None, None, None) => None,
+        _ => return Err("configuration: GOOGLE_ADS_REFRESH_TOKEN, GOOGLE_ADS_CLIENT_ID and GOOGLE_ADS_CLIENT_SECRET go together".into()),
+    };
+    if refresh.is_none() && var("GOOGLE_ADS_ACCESS_TOKEN").is_none() {
+        return Err("configuration: GOOGLE_ADS_ACCESS_TOKEN (or GOOGLE_ADS_REFRESH_TOKEN with GOOGLE_ADS_CLIENT_ID/SECRET) must be set".into());
+    }
     let currency = Currency::new(&var("OTTO_CURRENCY").unwrap_or_else(|| "EUR".into()))
         .map_err(|e| format!("configuration: OTTO_CURRENCY: {e}"))?;
     let need = |k: &str| var(k).unwrap_or_default();
@@ -78,6 +92,10 @@ pub fn vendors_from_lookup(
         max_retries: 5,
     })
     .map_err(|e| format!("configuration: GOOGLE_ADS_*: {e}"))?;
+    let ads = match refresh {
+        Some(r) => ads.with_oauth_refresh(r),
+        None => ads,
+    };
     Ok(Some((Arc::new(shop), Arc::new(ads))))
 }
 

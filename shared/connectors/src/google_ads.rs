@@ -80,8 +80,21 @@ impl fmt::Debug for GoogleAdsConfig {
     }
 }
 
+/// OAuth 2.0 refresh-token grant: the client fetches access tokens itself and renews them a
+/// minute before they expire.
+#[derive(Clone)]
+pub struct OAuthRefresh {
+    /// `https://oauth2.googleapis.com/token`.
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub refresh_token: String,
+}
+
 pub struct GoogleAdsClient {
     config: GoogleAdsConfig,
+    oauth: Option<OAuthRefresh>,
+    token: tokio::sync::Mutex<Option<(String, std::time::Instant)>>,
     customer_id: String,
     login_customer_id: Option<String>,
     http: reqwest::Client,
@@ -149,6 +162,8 @@ impl GoogleAdsClient {
             .map_err(|e| permanent(format!("building the HTTP client: {e}")))?;
         Ok(GoogleAdsClient {
             config,
+            oauth: None,
+            token: tokio::sync::Mutex::new(None),
             customer_id,
             login_customer_id,
             http,
@@ -161,6 +176,67 @@ impl GoogleAdsClient {
     pub fn with_sleeper(mut self, sleeper: Sleeper) -> Self {
         self.sleeper = sleeper;
         self
+    }
+
+    /// Gets access tokens with a refresh token instead of using `access_token` as given.
+    pub fn with_oauth_refresh(mut self, oauth: OAuthRefresh) -> Self {
+        self.oauth = Some(oauth);
+        self
+    }
+
+    /// The bearer token for the next request.
+    async fn bearer(&self) -> Result<String, Outcome> {
+        let Some(o) = &self.oauth else {
+            return Ok(self.config.access_token.clone());
+        };
+        let mut cached = self.token.lock().await;
+        if let Some((t, until)) = cached.as_ref() {
+            if std::time::Instant::now() < *until {
+                return Ok(t.clone());
+            }
+        }
+        let resp = self
+            .http
+            .post(&o.token_url)
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("client_id", o.client_id.as_str()),
+                ("client_secret", o.client_secret.as_str()),
+                ("refresh_token", o.refresh_token.as_str()),
+            ])
+            .send()
+            .await
+            .map_err(|e| Outcome::Retry(format!("OAuth token request failed: {e}")))?;
+        let status = resp.status();
+        let body: Value = resp.json().await.map_err(|e| {
+            Outcome::Fatal(permanent(format!("OAuth token response is not JSON: {e}")))
+        })?;
+        if status.is_server_error() {
+            return Err(Outcome::Retry(format!(
+                "OAuth token endpoint answered {status}"
+            )));
+        }
+        let token = body["access_token"]
+            .as_str()
+            .filter(|_| status.is_success())
+            .ok_or_else(|| {
+                Outcome::Fatal(permanent(format!(
+                    "OAuth refresh refused ({status}): {}",
+                    body["error_description"]
+                        .as_str()
+                        .or(body["error"].as_str())
+                        .unwrap_or("no access_token")
+                )))
+            })?;
+        let lifetime = body["expires_in"]
+            .as_u64()
+            .unwrap_or(3600)
+            .saturating_sub(60);
+        *cached = Some((
+            token.to_string(),
+            std::time::Instant::now() + Duration::from_secs(lifetime),
+        ));
+        Ok(token.to_string())
     }
 
     /// First retry backoff (doubled per attempt, with jitter in [½, 1]×); default 1 s.
@@ -223,10 +299,14 @@ impl GoogleAdsClient {
     }
 
     async fn send_once(&self, url: &str, body: &Value, mutate: bool) -> Outcome {
+        let token = match self.bearer().await {
+            Ok(t) => t,
+            Err(o) => return o,
+        };
         let mut req = self
             .http
             .post(url)
-            .bearer_auth(&self.config.access_token)
+            .bearer_auth(&token)
             .header("developer-token", &self.config.developer_token)
             .json(body);
         if let Some(login) = &self.login_customer_id {

@@ -572,3 +572,59 @@ async fn changes_since_pages_past_the_10000_row_limit() {
         "{q2}"
     );
 }
+
+#[tokio::test]
+async fn oauth_refresh_gets_and_reuses_an_access_token() {
+    // The same fake server answers the token endpoint first, then two reports.
+    let server = FakeServer::start(vec![
+        (
+            200,
+            json!({"access_token": "ya29.fresh", "expires_in": 3599, "token_type": "Bearer"})
+                .to_string(),
+        ),
+        stream(vec![vec![]]),
+        stream(vec![vec![]]),
+    ])
+    .await;
+    let (c, _) = client(&server);
+    let c = c.with_oauth_refresh(otto_connectors::google_ads::OAuthRefresh {
+        token_url: format!("{}/token", server.base_url),
+        client_id: "cid".into(),
+        client_secret: "secret".into(),
+        refresh_token: "1//refresh".into(),
+    });
+    c.budgets().await.unwrap();
+    c.budgets().await.unwrap();
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 3, "one token request, reused for both reports");
+    assert_eq!(reqs[0].path, "/token");
+    assert!(reqs[0].body.contains("grant_type=refresh_token"));
+    assert!(reqs[0].body.contains("refresh_token=1%2F%2Frefresh"));
+    assert_eq!(
+        reqs[1].header("authorization").as_deref(),
+        Some("Bearer ya29.fresh")
+    );
+    assert_eq!(
+        reqs[2].header("authorization").as_deref(),
+        Some("Bearer ya29.fresh")
+    );
+}
+
+#[tokio::test]
+async fn oauth_refusal_is_permanent_and_named() {
+    let server = FakeServer::start(vec![(
+        400,
+        json!({"error": "invalid_grant", "error_description": "Token has been expired or revoked."}).to_string(),
+    )])
+    .await;
+    let (c, _) = client(&server);
+    let c = c.with_oauth_refresh(otto_connectors::google_ads::OAuthRefresh {
+        token_url: format!("{}/token", server.base_url),
+        client_id: "cid".into(),
+        client_secret: "secret".into(),
+        refresh_token: "revoked".into(),
+    });
+    let err = c.budgets().await.unwrap_err();
+    assert!(matches!(err, VendorError::Permanent { .. }), "{err:?}");
+    assert!(err.to_string().contains("expired or revoked"), "{err}");
+}
