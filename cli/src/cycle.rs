@@ -53,6 +53,7 @@ pub fn vendors(cfg: &Config) -> Result<Vendors, Box<dyn std::error::Error + Send
 pub fn registry(kind: CycleKind, v: Vendors) -> Result<StageRegistry, String> {
     match kind {
         CycleKind::Morning => Ok(morning_registry(v)),
+        CycleKind::Discount => Ok(otto_stage::discount::with_discount(StageRegistry::new(), v)),
         other => Err(format!("the {other} cycle's stages are not built yet")),
     }
 }

@@ -53,7 +53,8 @@ pub async fn run(ports: &Ports, cfg: &Config, args: DemoArgs, json: bool) -> Cli
         shop: sim.clone(),
         ads: sim,
     };
-    let reg = registry(CycleKind::Morning, vendors)?;
+    let reg = registry(CycleKind::Morning, vendors.clone())?;
+    let discount = registry(CycleKind::Discount, vendors)?;
     let mut runs = Vec::new();
     for back in (0..demo_days).rev() {
         let day = today.plus_days(-back);
@@ -70,6 +71,19 @@ pub async fn run(ports: &Ports, cfg: &Config, args: DemoArgs, json: bool) -> Cli
         .await?;
         runs.push(run);
     }
+    // Then today's discount cycle (16:00): restores windows past their TTL, opens the morning's
+    // discount tests.
+    let run = run_cycle(
+        ports,
+        cfg,
+        &discount,
+        CycleKind::Discount,
+        &cfg.store_id,
+        today,
+        Some(apply),
+    )
+    .await?;
+    runs.push(run);
     if json {
         println!(
             "{}",

@@ -11,6 +11,12 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() {
+    // `otto holds list | head` must end quietly, like any Unix tool, not panic on a closed pipe.
+    #[cfg(unix)]
+    // SAFETY: restoring the default SIGPIPE disposition before any thread writes to stdout.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     otto_runtime::telemetry::init_cli();
     let args = cli::Cli::parse();
     if let Err(e) = cli::run(args).await {

@@ -71,6 +71,18 @@ pub fn cycle_summary(run: &serde_json::Value) -> String {
     if let Some(e) = run["body"]["error"].as_str() {
         out.push_str(&format!("  error: {e}\n"));
     }
+    if run["body"]["kind"] == "discount" && s.is_object() {
+        out.push_str(&format!(
+            "  discount tests planned/opened: {}, skipped by the margin-tier gate: {}, by status: {}\n",
+            s["opened_or_planned"],
+            s["skipped"],
+            s["by_status"]
+                .as_object()
+                .map(|m| m.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", "))
+                .unwrap_or_default()
+        ));
+        return out;
+    }
     if s.is_object() {
         let by_action = s["by_action"]
             .as_object()

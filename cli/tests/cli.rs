@@ -91,12 +91,19 @@ async fn demo_runs_the_morning_cycle_and_is_repeatable() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&a)).expect("json");
     assert_eq!(v["store"], "brevard");
     let cycles = v["cycles"].as_array().expect("cycles");
-    assert_eq!(cycles.len(), 3);
-    for c in cycles {
+    assert_eq!(
+        cycles.len(),
+        4,
+        "three mornings, then today's discount cycle"
+    );
+    for c in &cycles[..3] {
         assert_eq!(c["status"], "COMPLETED", "{c}");
+        assert_eq!(c["body"]["kind"], "morning");
         assert_eq!(c["body"]["figures"]["summary"]["decision_rows"], 50);
         assert!(c["ref"].as_str().expect("ref").starts_with("cycle_runs#"));
     }
+    assert_eq!(cycles[3]["body"]["kind"], "discount");
+    assert_eq!(cycles[3]["status"], "COMPLETED");
     // Flags after or before the subcommand; a re-run changes nothing.
     let b = otto(&[
         "--json",
@@ -144,6 +151,11 @@ async fn demo_apply_changes_the_simulated_shop() {
     assert!(a.status.success(), "{}", stderr(&a));
     let v: serde_json::Value = serde_json::from_str(&stdout(&a)).expect("json");
     let last = &v["cycles"][2]["body"]["figures"]["summary"];
+    let discount = &v["cycles"][3]["body"]["figures"]["summary"];
+    assert!(
+        discount["by_status"]["APPLIED"].as_u64().unwrap_or(0) > 0,
+        "discount tests applied: {discount}"
+    );
     assert!(
         last["by_status"]["APPLIED"].as_u64().unwrap_or(0) > 0,
         "{last}"

@@ -42,7 +42,8 @@ macro_rules! contract_suite {
             list_table_and_import,
             events_publish,
             campaigns_budgets_and_sku_slices,
-            many_rows_by_natural_key
+            many_rows_by_natural_key,
+            discount_windows_by_expiry
         );
     };
     (@each $make:path; $($name:ident),+ $(,)?) => {
@@ -1331,4 +1332,67 @@ pub async fn many_rows_by_natural_key(h: &Harness) {
         assert_eq!(g.as_ref().map(|r| r.row_ref), Some(a.row_ref));
     }
     assert!(got[120].is_none());
+}
+
+pub async fn discount_windows_by_expiry(h: &Harness) {
+    use otto_core::metrics::OpenWindow;
+    let store = unique_store();
+    let w = |sku: &str, d: i64| OpenWindow {
+        sku: Sku::new(sku).expect("sku"),
+        ends_on: day().plus_days(d),
+        row_ref: format!("decision_log#{}", 100 + d),
+    };
+    for win in [w("SKU-B", 0), w("SKU-A", 0), w("SKU-C", -3), w("SKU-D", 5)] {
+        h.ports
+            .catalog
+            .open_window(&store, &win)
+            .await
+            .expect("open");
+    }
+    h.ports
+        .catalog
+        .open_window(&store, &w("SKU-A", 0))
+        .await
+        .expect("idempotent");
+    let due = h
+        .ports
+        .catalog
+        .windows_ending_by(&store, day())
+        .await
+        .expect("due");
+    assert_eq!(
+        due,
+        vec![w("SKU-C", -3), w("SKU-A", 0), w("SKU-B", 0)],
+        "by end day, then SKU"
+    );
+    assert_eq!(
+        h.ports
+            .catalog
+            .open_windows(&store)
+            .await
+            .expect("all")
+            .len(),
+        4
+    );
+    h.ports
+        .catalog
+        .close_window(&store, &w("SKU-C", -3))
+        .await
+        .expect("close");
+    assert_eq!(
+        h.ports
+            .catalog
+            .windows_ending_by(&store, day())
+            .await
+            .expect("due")
+            .len(),
+        2
+    );
+    assert!(h
+        .ports
+        .catalog
+        .open_windows(&unique_store())
+        .await
+        .expect("other store")
+        .is_empty());
 }

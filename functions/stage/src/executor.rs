@@ -133,6 +133,9 @@ pub async fn apply_decision(
             "{row_ref} is not a decision_log row"
         )));
     };
+    if matches!(d.action, Action::OnDiscount | Action::PriceRestore) {
+        return apply_price(ports, shop, row_ref, fence, now).await;
+    }
     let Some(target) = target_status(d.action) else {
         return Err(HandlerError::Permanent(format!(
             "{} on {row_ref} is not a catalog move",
@@ -468,4 +471,231 @@ async fn budget_mutate(
             )
         }
     }
+}
+
+/// Price moves (ON_DISCOUNT opens a window, PRICE_RESTORE replays a stored reversal op). The row's
+/// figures say what the shop should show now (`expected_price`) and what to set
+/// (`target_price`, `target_compare_at`). A shop price other than the expected one means someone
+/// else changed it: the row is HELD, nothing is overwritten.
+pub async fn apply_price(
+    ports: &Ports,
+    shop: &dyn ShopCatalog,
+    row_ref: RowRef,
+    fence: Option<&Fence>,
+    now: DateTime<Utc>,
+) -> Result<RowStatus, HandlerError> {
+    let Some(row) = ports.audit.get(row_ref).await? else {
+        return Err(HandlerError::Permanent(format!("{row_ref} does not exist")));
+    };
+    let RowBody::Decision(d) = &row.body else {
+        return Err(HandlerError::Permanent(format!(
+            "{row_ref} is not a decision_log row"
+        )));
+    };
+    let money = |k: &str| -> Result<Option<otto_core::Money>, HandlerError> {
+        match d.figures.get(k) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(v) => serde_json::from_value(v.clone())
+                .map(Some)
+                .map_err(|e| HandlerError::Permanent(format!("{row_ref}: figure {k}: {e}"))),
+        }
+    };
+    let expected = money("expected_price")?
+        .ok_or_else(|| HandlerError::Permanent(format!("{row_ref} has no expected_price")))?;
+    let target = money("target_price")?
+        .ok_or_else(|| HandlerError::Permanent(format!("{row_ref} has no target_price")))?;
+    let target_compare_at = money("target_compare_at")?;
+    let variant = ports
+        .catalog
+        .variant(row.store(), &d.sku)
+        .await?
+        .ok_or_else(|| HandlerError::Permanent(format!("{} is not in the catalog", d.sku)))?;
+    let current = shop
+        .fetch_variant(&variant.variant_id)
+        .await
+        .map_err(vendor_err)?
+        .ok_or_else(|| {
+            HandlerError::Permanent(format!(
+                "{} no longer exists in the shop",
+                variant.variant_id
+            ))
+        })?;
+    let at_target = current.price.rounded() == target.rounded()
+        && current.compare_at_price.map(|c| c.rounded()) == target_compare_at.map(|c| c.rounded());
+    match row.status {
+        RowStatus::Pending | RowStatus::Released => {}
+        RowStatus::Applying if at_target => {
+            let mut body = d.clone();
+            body.result =
+                Some(json!({"confirmed": "the shop already had the target price on retry"}));
+            let st = settle(
+                ports
+                    .audit
+                    .transition(
+                        row.row_ref,
+                        RowStatus::Applying,
+                        RowStatus::Applied,
+                        Some(RowBody::Decision(body)),
+                        now,
+                        fence,
+                    )
+                    .await,
+            )?;
+            after_price_applied(ports, &row, d, fence, now).await?;
+            return Ok(st);
+        }
+        RowStatus::Applying => {}
+        other => return Ok(other),
+    }
+    if row.status != RowStatus::Applying {
+        if d.action == Action::OnDiscount {
+            let policy = otto_store::settings::policy(ports.settings.as_ref(), row.store()).await?;
+            let counter = format!("rate#{}#discount_tests#{}", row.store(), row.day());
+            let expires = (now + chrono::Duration::days(8)).timestamp();
+            if let Some(reason) = gate(
+                ports,
+                &row,
+                &counter,
+                policy.discount_tests_per_day,
+                "discount tests today",
+                expires,
+            )
+            .await?
+            {
+                return hold(ports, &row, reason, now, fence).await;
+            }
+        } else {
+            let ks =
+                otto_store::settings::kill_switch(ports.settings.as_ref(), row.store()).await?;
+            if ks.on {
+                return hold(ports, &row, "kill switch on".into(), now, fence).await;
+            }
+        }
+    }
+    if let Some(conflict) = otto_core::stages::discount::restore_conflict(current.price, expected) {
+        if !at_target {
+            return hold(ports, &row, conflict, now, fence).await;
+        }
+    }
+    let mut body = d.clone();
+    if row.status != RowStatus::Applying {
+        // What the shop shows now, stored before the change.
+        body.reversal_op = Some(ReversalOp::VariantPrice {
+            product_id: current.product_id.clone(),
+            variant_id: current.variant_id.clone(),
+            price: current.price,
+            compare_at_price: current.compare_at_price,
+        });
+        body.hold_reason = None;
+        if let Err(e) = ports
+            .audit
+            .transition(
+                row.row_ref,
+                row.status,
+                RowStatus::Applying,
+                Some(RowBody::Decision(body.clone())),
+                now,
+                fence,
+            )
+            .await
+        {
+            return settle(Err(e));
+        }
+    }
+    match shop
+        .set_variant_price(
+            &current.product_id,
+            &current.variant_id,
+            target,
+            target_compare_at,
+        )
+        .await
+    {
+        Ok(result) => {
+            body.result = Some(result);
+            let st = settle(
+                ports
+                    .audit
+                    .transition(
+                        row.row_ref,
+                        RowStatus::Applying,
+                        RowStatus::Applied,
+                        Some(RowBody::Decision(body)),
+                        now,
+                        fence,
+                    )
+                    .await,
+            )?;
+            after_price_applied(ports, &row, d, fence, now).await?;
+            Ok(st)
+        }
+        Err(e) if e.is_retryable() => Err(vendor_err(e)),
+        Err(e) => {
+            body.result = Some(json!({"error": e.to_string()}));
+            settle(
+                ports
+                    .audit
+                    .transition(
+                        row.row_ref,
+                        RowStatus::Applying,
+                        RowStatus::Failed,
+                        Some(RowBody::Decision(body)),
+                        now,
+                        fence,
+                    )
+                    .await,
+            )
+        }
+    }
+}
+
+/// What follows an applied price move, whichever path applied it (stage, release, retry): an
+/// ON_DISCOUNT opens its window; a PRICE_RESTORE marks the discount REVERTED and closes it.
+async fn after_price_applied(
+    ports: &Ports,
+    row: &AuditRow,
+    d: &DecisionRow,
+    fence: Option<&Fence>,
+    now: DateTime<Utc>,
+) -> Result<(), HandlerError> {
+    let Some(w) = &d.window else { return Ok(()) };
+    match d.action {
+        Action::OnDiscount => {
+            let window = otto_core::metrics::OpenWindow {
+                sku: d.sku.clone(),
+                ends_on: w.ends_on,
+                row_ref: row.row_ref.to_string(),
+            };
+            ports.catalog.open_window(row.store(), &window).await?;
+        }
+        Action::PriceRestore => {
+            let Some(restores) = d.figures.get("restores").and_then(|v| v.as_str()) else {
+                return Ok(());
+            };
+            let opened = RowRef::parse(restores)?;
+            match ports
+                .audit
+                .transition(
+                    opened,
+                    RowStatus::Applied,
+                    RowStatus::Reverted,
+                    None,
+                    now,
+                    fence,
+                )
+                .await
+            {
+                Ok(_) | Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+            let window = otto_core::metrics::OpenWindow {
+                sku: d.sku.clone(),
+                ends_on: w.ends_on,
+                row_ref: restores.to_string(),
+            };
+            ports.catalog.close_window(row.store(), &window).await?;
+        }
+        _ => {}
+    }
+    Ok(())
 }

@@ -15,7 +15,8 @@ async fn main() -> Result<(), Error> {
             "configuration: no vendor: set SHOPIFY_* and GOOGLE_ADS_* (or OTTO_SIM_VENDOR)",
         )?;
     let ports = build_ports(&cfg).await?;
-    let registry = morning_registry(Vendors { shop, ads });
+    let vendors = Vendors { shop, ads };
+    let registry = otto_stage::discount::with_discount(morning_registry(vendors.clone()), vendors);
     run(service_fn(|ev| {
         otto_stage::handler(&ports, &registry, cfg.clock, stage, ev)
     }))

@@ -181,7 +181,10 @@ impl SimulatedVendor {
     }
 
     fn save(&self) -> Result<(), VendorError> {
-        let text = serde_json::to_string_pretty(&*self.lock()).map_err(|e| err(e.to_string()))?;
+        // Serialise and write under the state lock: concurrent writers (parallel executors)
+        // must not interleave on the temporary file, and the file must hold the latest state.
+        let state = self.lock();
+        let text = serde_json::to_string_pretty(&*state).map_err(|e| err(e.to_string()))?;
         let tmp = self.path.with_extension("json.partial");
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| err(format!("{}: {e}", dir.display())))?;

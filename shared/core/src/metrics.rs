@@ -100,3 +100,13 @@ pub struct ExternalChange {
     #[serde(default)]
     pub changed_fields: Vec<String>,
 }
+
+/// An open discount window: the SKU, the day it ends, and the ON_DISCOUNT row that opened it
+/// (which holds the reversal op a restore replays).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenWindow {
+    pub sku: Sku,
+    pub ends_on: StoreDay,
+    /// `decision_log#…` of the ON_DISCOUNT row.
+    pub row_ref: String,
+}

@@ -15,6 +15,38 @@ pub struct KillSwitch {
     pub reason: Option<String>,
 }
 
+/// A margin tier: SKUs whose margin at full price is at least `min_margin_bp` belong to it (the
+/// highest matching tier wins); a discount must leave at least `floor_bp` of margin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarginTier {
+    pub name: String,
+    pub min_margin_bp: i64,
+    pub floor_bp: i64,
+}
+
+impl MarginTier {
+    pub fn defaults() -> Vec<MarginTier> {
+        vec![
+            MarginTier {
+                name: "A".into(),
+                min_margin_bp: 6_000,
+                floor_bp: 4_000,
+            },
+            MarginTier {
+                name: "B".into(),
+                min_margin_bp: 4_000,
+                floor_bp: 2_500,
+            },
+            MarginTier {
+                name: "C".into(),
+                min_margin_bp: 0,
+                floor_bp: 1_500,
+            },
+        ]
+    }
+}
+
 /// The per-store policy. Every limit has a default an operator can override.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -31,6 +63,8 @@ pub struct Policy {
     pub discount_percent_bp: u32,
     /// Length of a discount window in days.
     pub discount_window_days: u32,
+    /// Margin tiers: a discount may never push a SKU's margin below its tier's floor.
+    pub margin_tiers: Vec<MarginTier>,
     /// Catalog moves (status changes) the executor may apply per store day.
     pub catalog_moves_per_day: u32,
     /// Phase 2: apply moves instead of logging dry-run rows.
@@ -47,6 +81,7 @@ impl Default for Policy {
             discount_percent_bp: 1_500,
             discount_window_days: 14,
             catalog_moves_per_day: 50,
+            margin_tiers: MarginTier::defaults(),
             apply: false,
         }
     }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use otto_core::audit::{AuditRow, AuditTable, NewRow, RowBody, RowRef};
 use otto_core::cycle::{CycleId, Stage, StageMessage};
 use otto_core::lock::{Fence, Lease};
-use otto_core::metrics::{CampaignBudget, CampaignDay, DailyMetric, Variant};
+use otto_core::metrics::{CampaignBudget, CampaignDay, DailyMetric, OpenWindow, Variant};
 use otto_core::{RowStatus, Sku, StoreDay, StoreId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -255,6 +255,13 @@ pub trait Catalog: Send + Sync {
     /// Replaces the stored budgets with this snapshot.
     async fn put_budgets(&self, store: &StoreId, budgets: &[CampaignBudget]) -> Result<()>;
     async fn budgets(&self, store: &StoreId) -> Result<Vec<CampaignBudget>>;
+    /// Records an open discount window (idempotent on SKU + end day).
+    async fn open_window(&self, store: &StoreId, window: &OpenWindow) -> Result<()>;
+    /// Open windows ending on or before `day`, by end day then SKU (the access path by expiry).
+    async fn windows_ending_by(&self, store: &StoreId, day: StoreDay) -> Result<Vec<OpenWindow>>;
+    /// Every open window, by end day then SKU.
+    async fn open_windows(&self, store: &StoreId) -> Result<Vec<OpenWindow>>;
+    async fn close_window(&self, store: &StoreId, window: &OpenWindow) -> Result<()>;
 }
 
 /// A message as received from a stage queue.

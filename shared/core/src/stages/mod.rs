@@ -4,6 +4,7 @@
 pub mod calibrate;
 pub mod classify;
 pub mod decide;
+pub mod discount;
 pub mod plan;
 
 /// Sums per SKU over a window of days.

@@ -24,7 +24,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use otto_core::audit::{AuditRow, AuditTable, NewRow, RowBody, RowRef};
 use otto_core::cycle::CycleId;
 use otto_core::lock::{Fence, Lease};
-use otto_core::metrics::{CampaignBudget, CampaignDay, DailyMetric, Variant};
+use otto_core::metrics::{CampaignBudget, CampaignDay, DailyMetric, OpenWindow, Variant};
 use otto_core::{RowStatus, Sku, StoreDay, StoreId};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -493,6 +493,46 @@ impl DynamoStore {
                 let sku = Sku::new(get_s(i, "sk")?)?;
                 let series: Series = serde_json::from_str(get_s(i, "series")?)?;
                 out.extend(series.metrics(&sku, from, to)?);
+            }
+            match res.last_evaluated_key() {
+                Some(k) => start = Some(k.clone()),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    async fn window_query(
+        &self,
+        store: &StoreId,
+        up_to: Option<String>,
+    ) -> Result<Vec<OpenWindow>> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.catalog)
+                .expression_attribute_values(":pk", s(format!("windows#{store}")))
+                .consistent_read(true)
+                .set_exclusive_start_key(start);
+            q = match &up_to {
+                Some(u) => q
+                    .key_condition_expression("pk = :pk AND sk <= :u")
+                    .expression_attribute_values(":u", s(u.clone())),
+                None => q.key_condition_expression("pk = :pk"),
+            };
+            let res = q.send().await.map_err(|e| sdk_err("Query windows", e))?;
+            for i in res.items() {
+                let sk = get_s(i, "sk")?;
+                let (day, sku) = sk
+                    .split_once('#')
+                    .ok_or_else(|| StoreError::Invalid(format!("window key {sk:?}")))?;
+                out.push(OpenWindow {
+                    sku: Sku::new(sku)?,
+                    ends_on: StoreDay::parse(day)?,
+                    row_ref: get_s(i, "row_ref")?.to_string(),
+                });
             }
             match res.last_evaluated_key() {
                 Some(k) => start = Some(k.clone()),
@@ -1724,6 +1764,40 @@ impl Catalog for DynamoStore {
             .iter()
             .map(|i| Ok(serde_json::from_str(get_s(i, "body")?)?))
             .collect()
+    }
+
+    async fn open_window(&self, store: &StoreId, w: &OpenWindow) -> Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.catalog)
+            .item("pk", s(format!("windows#{store}")))
+            .item("sk", s(format!("{}#{}", w.ends_on, w.sku)))
+            .item("row_ref", s(w.row_ref.clone()))
+            .send()
+            .await
+            .map_err(|e| sdk_err("PutItem window", e))?;
+        Ok(())
+    }
+
+    async fn windows_ending_by(&self, store: &StoreId, day: StoreDay) -> Result<Vec<OpenWindow>> {
+        // Sort key `<ends_on>#<sku>`: everything up to the end of `day` ('#' < '~').
+        self.window_query(store, Some(format!("{day}#~"))).await
+    }
+
+    async fn open_windows(&self, store: &StoreId) -> Result<Vec<OpenWindow>> {
+        self.window_query(store, None).await
+    }
+
+    async fn close_window(&self, store: &StoreId, w: &OpenWindow) -> Result<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.catalog)
+            .key("pk", s(format!("windows#{store}")))
+            .key("sk", s(format!("{}#{}", w.ends_on, w.sku)))
+            .send()
+            .await
+            .map_err(|e| sdk_err("DeleteItem window", e))?;
+        Ok(())
     }
 }
 

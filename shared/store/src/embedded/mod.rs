@@ -102,6 +102,13 @@ CREATE TABLE IF NOT EXISTS budgets (
     body TEXT NOT NULL,
     PRIMARY KEY (store, campaign_id)
 );
+CREATE TABLE IF NOT EXISTS windows (
+    store TEXT NOT NULL,
+    ends_on TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    row_ref TEXT NOT NULL,
+    PRIMARY KEY (store, ends_on, sku)
+);
 CREATE TABLE IF NOT EXISTS queue (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     stage TEXT NOT NULL,

@@ -3,7 +3,7 @@ use crate::error::StoreError;
 use crate::ports::*;
 use async_trait::async_trait;
 use otto_core::lock::Lease;
-use otto_core::metrics::{CampaignBudget, CampaignDay, DailyMetric, Variant};
+use otto_core::metrics::{CampaignBudget, CampaignDay, DailyMetric, OpenWindow, Variant};
 use otto_core::{Sku, StoreDay, StoreId};
 use rusqlite::{params, OptionalExtension};
 use serde_json::Value;
@@ -469,9 +469,69 @@ impl Catalog for EmbeddedStore {
             &[&store.as_str()],
         )
     }
+
+    async fn open_window(&self, store: &StoreId, w: &OpenWindow) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT OR REPLACE INTO windows (store, ends_on, sku, row_ref) VALUES (?1, ?2, ?3, ?4)",
+                params![store.as_str(), w.ends_on.to_string(), w.sku.as_str(), w.row_ref],
+            )
+            .map_err(sql_err)?;
+        Ok(())
+    }
+
+    async fn windows_ending_by(&self, store: &StoreId, day: StoreDay) -> Result<Vec<OpenWindow>> {
+        self.window_rows(
+            "WHERE store = ?1 AND ends_on <= ?2 ORDER BY ends_on, sku",
+            &[&store.as_str(), &day.to_string()],
+        )
+    }
+
+    async fn open_windows(&self, store: &StoreId) -> Result<Vec<OpenWindow>> {
+        self.window_rows("WHERE store = ?1 ORDER BY ends_on, sku", &[&store.as_str()])
+    }
+
+    async fn close_window(&self, store: &StoreId, w: &OpenWindow) -> Result<()> {
+        self.conn()
+            .execute(
+                "DELETE FROM windows WHERE store = ?1 AND ends_on = ?2 AND sku = ?3",
+                params![store.as_str(), w.ends_on.to_string(), w.sku.as_str()],
+            )
+            .map_err(sql_err)?;
+        Ok(())
+    }
 }
 
 impl EmbeddedStore {
+    fn window_rows(&self, filter: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<OpenWindow>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT sku, ends_on, row_ref FROM windows {filter}"
+            ))
+            .map_err(sql_err)?;
+        let raws = stmt
+            .query_map(args, |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(sql_err)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql_err)?;
+        raws.into_iter()
+            .map(|(sku, ends_on, row_ref)| {
+                Ok(OpenWindow {
+                    sku: Sku::new(sku)?,
+                    ends_on: StoreDay::parse(&ends_on)?,
+                    row_ref,
+                })
+            })
+            .collect()
+    }
+
     fn metric_rows(&self, filter: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<DailyMetric>> {
         type Raw = (String, String, i64, i64, i64, i64, i64, String, bool);
         let conn = self.conn();

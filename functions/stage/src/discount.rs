@@ -1,0 +1,298 @@
+//! The discount cycle (16:00) — discount_executor: audit open windows → revert the ones past their
+//! TTL by replaying the stored reversal op (PRICE_RESTORE) → open fresh DISCOUNT_TEST windows
+//! (ON_DISCOUNT) for the morning's OPTIMIZE_CYCLE_FAILED SKUs, margin-tier gated and rate limited.
+//! Every open, restore and skip is a decision_log row.
+
+use crate::executor::apply_price;
+use crate::morning::Vendors;
+use crate::{StageBody, StageContext, StageOutput, StageRegistry};
+use async_trait::async_trait;
+use otto_core::audit::{
+    AuditTable, DecisionRow, DiscountWindow, NewRow, ReversalOp, RowBody, RowRef,
+};
+use otto_core::cycle::Stage;
+use otto_core::stages::discount::plan_discount;
+use otto_core::{Action, RowStatus};
+use otto_runtime::HandlerError;
+use otto_store::PageReq;
+use serde_json::json;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+/// Adds the discount cycle's bodies to a registry.
+pub fn with_discount(reg: StageRegistry, v: Vendors) -> StageRegistry {
+    reg.with(Stage::Audit, Arc::new(Audit))
+        .with(Stage::Revert, Arc::new(Revert(v.clone())))
+        .with(Stage::Open, Arc::new(Open(v)))
+}
+
+fn perm(e: impl std::fmt::Display) -> HandlerError {
+    HandlerError::Permanent(e.to_string())
+}
+
+fn row_status(apply: bool) -> RowStatus {
+    if apply {
+        RowStatus::Pending
+    } else {
+        RowStatus::DryRun
+    }
+}
+
+/// 16:00 — what is open, and what is due.
+struct Audit;
+
+#[async_trait]
+impl StageBody for Audit {
+    async fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, HandlerError> {
+        let store = &ctx.msg.cycle_id.store;
+        let open = ctx.ports.catalog.open_windows(store).await?;
+        let due = ctx
+            .ports
+            .catalog
+            .windows_ending_by(store, ctx.msg.cycle_id.day)
+            .await?;
+        Ok(StageOutput {
+            figures: BTreeMap::from([
+                ("open_windows".into(), json!(open.len())),
+                (
+                    "due".into(),
+                    json!(due.iter().map(|w| &w.row_ref).collect::<Vec<_>>()),
+                ),
+            ]),
+            next_chunks: 1,
+        })
+    }
+}
+
+/// 16:15 — PRICE_RESTORE for every window past its TTL, replaying the stored reversal op.
+struct Revert(Vendors);
+
+#[async_trait]
+impl StageBody for Revert {
+    async fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, HandlerError> {
+        let cycle = &ctx.msg.cycle_id;
+        let due = ctx
+            .ports
+            .catalog
+            .windows_ending_by(&cycle.store, cycle.day)
+            .await?;
+        let mut rows = Vec::new();
+        for w in &due {
+            let opened_ref = RowRef::parse(&w.row_ref)?;
+            let Some(opened) = ctx.ports.audit.get(opened_ref).await? else {
+                return Err(perm(format!(
+                    "window of {} points at {} which does not exist",
+                    w.sku, w.row_ref
+                )));
+            };
+            let RowBody::Decision(d) = &opened.body else {
+                return Err(perm("window row is not a decision"));
+            };
+            let Some(ReversalOp::VariantPrice {
+                price,
+                compare_at_price,
+                ..
+            }) = &d.reversal_op
+            else {
+                return Err(perm(format!(
+                    "{opened_ref} has no price reversal op to replay"
+                )));
+            };
+            let discount_price = d
+                .figures
+                .get("target_price")
+                .cloned()
+                .unwrap_or(json!(null));
+            rows.push(NewRow::for_stage(
+                cycle.clone(),
+                Stage::Revert,
+                row_status(ctx.msg.apply),
+                ctx.now,
+                RowBody::Decision(DecisionRow {
+                    sku: w.sku.clone(),
+                    action: Action::PriceRestore,
+                    trigger: Some(Action::OnDiscount),
+                    classification: None,
+                    reasoning: format!(
+                        "window opened by {opened_ref} ended on {}; replaying its reversal op",
+                        w.ends_on
+                    ),
+                    figures: BTreeMap::from([
+                        ("restores".into(), json!(opened_ref.to_string())),
+                        ("expected_price".into(), discount_price),
+                        ("target_price".into(), json!(price)),
+                        ("target_compare_at".into(), json!(compare_at_price)),
+                    ]),
+                    window: d.window.clone(),
+                    reversal_op: None,
+                    hold_reason: None,
+                    result: None,
+                }),
+            ));
+        }
+        let appended = ctx.ports.audit.append(rows, Some(&ctx.msg.fence)).await?;
+        let mut by_status: BTreeMap<String, u32> = BTreeMap::new();
+        for a in &appended {
+            let status = if ctx.msg.apply {
+                apply_price(
+                    ctx.ports,
+                    self.0.shop.as_ref(),
+                    a.row_ref,
+                    Some(&ctx.msg.fence),
+                    ctx.now,
+                )
+                .await?
+            } else {
+                RowStatus::DryRun
+            };
+            *by_status.entry(status.to_string()).or_default() += 1;
+        }
+        Ok(StageOutput {
+            figures: BTreeMap::from([
+                ("restores".into(), json!(appended.len())),
+                ("by_status".into(), json!(by_status)),
+            ]),
+            next_chunks: 1,
+        })
+    }
+}
+
+/// 16:30 — fresh discount tests for the morning's DISCOUNT_TEST SKUs.
+struct Open(Vendors);
+
+#[async_trait]
+impl StageBody for Open {
+    async fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, HandlerError> {
+        let cycle = &ctx.msg.cycle_id;
+        let store = &cycle.store;
+        let policy = otto_store::settings::policy(ctx.ports.settings.as_ref(), store).await?;
+        let open: HashSet<String> = ctx
+            .ports
+            .catalog
+            .open_windows(store)
+            .await?
+            .into_iter()
+            .map(|w| w.sku.to_string())
+            .collect();
+        let mut candidates = Vec::new();
+        let mut page = PageReq::first(500);
+        loop {
+            let p = ctx
+                .ports
+                .audit
+                .by_day_action(
+                    AuditTable::DecisionLog,
+                    store,
+                    cycle.day,
+                    Some(Action::DiscountTest.as_str()),
+                    page.clone(),
+                )
+                .await?;
+            candidates.extend(p.items);
+            match p.next {
+                Some(c) => page.cursor = Some(c),
+                None => break,
+            }
+        }
+        let ends_on = cycle.day.plus_days(i64::from(policy.discount_window_days));
+        let mut rows = Vec::new();
+        let mut skipped = 0u32;
+        for c in &candidates {
+            let RowBody::Decision(d) = &c.body else {
+                continue;
+            };
+            if open.contains(d.sku.as_str()) {
+                continue;
+            }
+            let Some(v) = ctx.ports.catalog.variant(store, &d.sku).await? else {
+                continue;
+            };
+            let window = DiscountWindow {
+                percent_bp: policy.discount_percent_bp,
+                starts_on: cycle.day,
+                ends_on,
+            };
+            let (status, figures, hold_reason, reasoning) = match plan_discount(&v, policy.discount_percent_bp, &policy.margin_tiers) {
+                Ok(p) => (
+                    row_status(ctx.msg.apply),
+                    BTreeMap::from([
+                        ("source".into(), json!(c.row_ref.to_string())),
+                        ("tier".into(), json!(p.tier)),
+                        ("margin_full_bp".into(), json!(p.margin_full_bp)),
+                        ("margin_discounted_bp".into(), json!(p.margin_discounted_bp)),
+                        ("floor_bp".into(), json!(p.floor_bp)),
+                        ("expected_price".into(), json!(p.price_before)),
+                        ("target_price".into(), json!(p.price_after)),
+                        ("target_compare_at".into(), json!(p.compare_at_after)),
+                    ]),
+                    None,
+                    format!(
+                        "{} after {}: −{}.{:02}% for {} days, tier {} margin {}bp → {}bp (floor {}bp)",
+                        Action::DiscountTest,
+                        c.row_ref,
+                        p.percent_bp / 100,
+                        p.percent_bp % 100,
+                        policy.discount_window_days,
+                        p.tier,
+                        p.margin_full_bp,
+                        p.margin_discounted_bp,
+                        p.floor_bp
+                    ),
+                ),
+                Err(why) => {
+                    skipped += 1;
+                    (RowStatus::Skipped, BTreeMap::from([("source".into(), json!(c.row_ref.to_string()))]), Some(why.clone()), format!("not opened: {why}"))
+                }
+            };
+            rows.push(NewRow::for_stage(
+                cycle.clone(),
+                Stage::Open,
+                status,
+                ctx.now,
+                RowBody::Decision(DecisionRow {
+                    sku: d.sku.clone(),
+                    action: Action::OnDiscount,
+                    trigger: Some(Action::DiscountTest),
+                    classification: d.classification,
+                    reasoning,
+                    figures,
+                    window: Some(window),
+                    reversal_op: None,
+                    hold_reason,
+                    result: None,
+                }),
+            ));
+        }
+        let statuses: Vec<RowStatus> = rows.iter().map(|r| r.status).collect();
+        let appended = ctx.ports.audit.append(rows, Some(&ctx.msg.fence)).await?;
+        let mut by_status: BTreeMap<String, u32> = BTreeMap::new();
+        for (a, s) in appended.iter().zip(&statuses) {
+            let now_status = if *s == RowStatus::Pending {
+                apply_price(
+                    ctx.ports,
+                    self.0.shop.as_ref(),
+                    a.row_ref,
+                    Some(&ctx.msg.fence),
+                    ctx.now,
+                )
+                .await?
+            } else {
+                *s
+            };
+            *by_status.entry(now_status.to_string()).or_default() += 1;
+        }
+        Ok(StageOutput {
+            figures: BTreeMap::from([
+                ("candidates".into(), json!(candidates.len())),
+                ("rows".into(), json!(appended.len())),
+                ("skipped_by_margin_gate".into(), json!(skipped)),
+                ("by_status".into(), json!(by_status)),
+                (
+                    "summary".into(),
+                    json!({"opened_or_planned": appended.len() as u32 - skipped, "skipped": skipped, "by_status": by_status}),
+                ),
+            ]),
+            next_chunks: 1,
+        })
+    }
+}
