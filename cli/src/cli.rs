@@ -1,4 +1,4 @@
-use crate::{audit_io, cycle, demo, render};
+use crate::{audit_io, candidates, cycle, demo, render};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use otto_core::audit::{AuditTable, RowRef};
 use otto_core::policy::KillSwitch;
@@ -72,6 +72,11 @@ pub enum Command {
         #[command(subcommand)]
         command: RowsCommand,
     },
+    /// The research queue: list, approve, reject.
+    Candidates {
+        #[command(subcommand)]
+        command: CandidatesCommand,
+    },
     /// Held rows: list them, release one.
     Holds {
         #[command(subcommand)]
@@ -119,6 +124,26 @@ pub enum CycleCommand {
 pub enum RowsCommand {
     /// Show one row: `otto rows show decision_log#84196`.
     Show { row_ref: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CandidatesCommand {
+    /// Candidates waiting for review, best score first.
+    List,
+    /// Approve one: `otto candidates approve research_candidates#12`.
+    Approve {
+        row_ref: String,
+        #[arg(long, env = "USER", default_value = "operator")]
+        by: String,
+    },
+    /// Reject one, optionally saying why.
+    Reject {
+        row_ref: String,
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long, env = "USER", default_value = "operator")]
+        by: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -271,6 +296,43 @@ async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
             }
             Ok(())
         }
+        Command::Candidates { command } => match command {
+            CandidatesCommand::List => candidates::list(&ports, &cfg.store_id, json).await,
+            CandidatesCommand::Approve { row_ref, by } => {
+                let r = RowRef::parse(&row_ref)?;
+                let row = candidates::review(&ports, r, true, &by, None)
+                    .await
+                    .map_err(|e| format!("cannot approve {r}: {e}"))?;
+                println!(
+                    "{}",
+                    if json {
+                        serde_json::to_string_pretty(&row.to_json())?
+                    } else {
+                        format!("{r} → {}", row.status)
+                    }
+                );
+                Ok(())
+            }
+            CandidatesCommand::Reject {
+                row_ref,
+                reason,
+                by,
+            } => {
+                let r = RowRef::parse(&row_ref)?;
+                let row = candidates::review(&ports, r, false, &by, reason)
+                    .await
+                    .map_err(|e| format!("cannot reject {r}: {e}"))?;
+                println!(
+                    "{}",
+                    if json {
+                        serde_json::to_string_pretty(&row.to_json())?
+                    } else {
+                        format!("{r} → {}", row.status)
+                    }
+                );
+                Ok(())
+            }
+        },
         Command::KillSwitch { state, reason, by } => {
             let s = ports.settings.as_ref();
             if state != "status" {

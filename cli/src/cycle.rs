@@ -54,7 +54,26 @@ pub fn registry(kind: CycleKind, v: Vendors) -> Result<StageRegistry, String> {
     match kind {
         CycleKind::Morning => Ok(morning_registry(v)),
         CycleKind::Discount => Ok(otto_stage::discount::with_discount(StageRegistry::new(), v)),
+        CycleKind::Research => Ok(otto_stage::research::with_research(
+            StageRegistry::new(),
+            research_sources(),
+        )),
         other => Err(format!("the {other} cycle's stages are not built yet")),
+    }
+}
+
+/// Research lanes for in-process runs: the seeded simulated lanes (the real clients are used by
+/// the Lambdas when their credentials are configured). `OTTO_LANE_DOWN=<lane>` makes one lane
+/// fail, to see the cycle go on without it.
+pub fn research_sources() -> otto_stage::research::ResearchSources {
+    use otto_connectors::lanes::simulated::{SimulatedLane, SimulatedVolumes};
+    let down = std::env::var("OTTO_LANE_DOWN").ok();
+    otto_stage::research::ResearchSources {
+        lanes: SimulatedLane::all(7, down.as_deref())
+            .into_iter()
+            .map(|l| Arc::new(l) as Arc<dyn otto_connectors::lanes::DiscoveryLane>)
+            .collect(),
+        volumes: Arc::new(SimulatedVolumes { seed: 7 }),
     }
 }
 

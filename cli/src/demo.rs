@@ -54,6 +54,7 @@ pub async fn run(ports: &Ports, cfg: &Config, args: DemoArgs, json: bool) -> Cli
         ads: sim,
     };
     let reg = registry(CycleKind::Morning, vendors.clone())?;
+    let research = registry(CycleKind::Research, vendors.clone())?;
     let discount = registry(CycleKind::Discount, vendors)?;
     let mut runs = Vec::new();
     for back in (0..demo_days).rev() {
@@ -71,6 +72,18 @@ pub async fn run(ports: &Ports, cfg: &Config, args: DemoArgs, json: bool) -> Cli
         .await?;
         runs.push(run);
     }
+    // Today's research cycle (11:00): discovery lanes → scores → the review queue.
+    let run = run_cycle(
+        ports,
+        cfg,
+        &research,
+        CycleKind::Research,
+        &cfg.store_id,
+        today,
+        None,
+    )
+    .await?;
+    runs.push(run);
     // Then today's discount cycle (16:00): restores windows past their TTL, opens the morning's
     // discount tests.
     let run = run_cycle(

@@ -2,6 +2,7 @@
 //! default (`./.otto/`), or on DynamoDB/SQS with `--store dynamodb`.
 
 mod audit_io;
+mod candidates;
 mod cli;
 mod cycle;
 mod demo;

@@ -71,6 +71,22 @@ pub fn cycle_summary(run: &serde_json::Value) -> String {
     if let Some(e) = run["body"]["error"].as_str() {
         out.push_str(&format!("  error: {e}\n"));
     }
+    if run["body"]["kind"] == "research" && s.is_object() {
+        out.push_str(&format!(
+            "  candidates queued: {} new, {} seen before; top: {}\n",
+            s["queued_new"],
+            s["seen_before"],
+            s["top"]
+                .as_array()
+                .map(|a| a
+                    .iter()
+                    .filter_map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "))
+                .unwrap_or_default()
+        ));
+        return out;
+    }
     if run["body"]["kind"] == "discount" && s.is_object() {
         out.push_str(&format!(
             "  discount tests planned/opened: {}, skipped by the margin-tier gate: {}, by status: {}\n",

@@ -93,8 +93,8 @@ async fn demo_runs_the_morning_cycle_and_is_repeatable() {
     let cycles = v["cycles"].as_array().expect("cycles");
     assert_eq!(
         cycles.len(),
-        4,
-        "three mornings, then today's discount cycle"
+        5,
+        "three mornings, then today's research and discount cycles"
     );
     for c in &cycles[..3] {
         assert_eq!(c["status"], "COMPLETED", "{c}");
@@ -102,8 +102,15 @@ async fn demo_runs_the_morning_cycle_and_is_repeatable() {
         assert_eq!(c["body"]["figures"]["summary"]["decision_rows"], 50);
         assert!(c["ref"].as_str().expect("ref").starts_with("cycle_runs#"));
     }
-    assert_eq!(cycles[3]["body"]["kind"], "discount");
-    assert_eq!(cycles[3]["status"], "COMPLETED");
+    assert_eq!(cycles[3]["body"]["kind"], "research");
+    assert!(
+        cycles[3]["body"]["figures"]["summary"]["queued_new"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0
+    );
+    assert_eq!(cycles[4]["body"]["kind"], "discount");
+    assert_eq!(cycles[4]["status"], "COMPLETED");
     // Flags after or before the subcommand; a re-run changes nothing.
     let b = otto(&[
         "--json",
@@ -151,7 +158,7 @@ async fn demo_apply_changes_the_simulated_shop() {
     assert!(a.status.success(), "{}", stderr(&a));
     let v: serde_json::Value = serde_json::from_str(&stdout(&a)).expect("json");
     let last = &v["cycles"][2]["body"]["figures"]["summary"];
-    let discount = &v["cycles"][3]["body"]["figures"]["summary"];
+    let discount = &v["cycles"][4]["body"]["figures"]["summary"];
     assert!(
         discount["by_status"]["APPLIED"].as_u64().unwrap_or(0) > 0,
         "discount tests applied: {discount}"

@@ -7,5 +7,6 @@ pub mod fixtures;
 pub mod harness;
 pub mod morning;
 pub mod pipeline;
+pub mod research;
 
 pub use harness::Harness;

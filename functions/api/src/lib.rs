@@ -1,6 +1,7 @@
 //! The HTTP API: one axum router, served by the API Gateway Lambda (lambda_http) and by
 //! `otto serve`. Today: `/health`, `GET /rows/{table}/{id}`, and the worker endpoints
-//! `POST /jobs/{cycle}` and `POST /jobs/{cycle}/{stage}`; `/chat`, `/holds`, `/slack/*` and
+//! `POST /jobs/{cycle}` and `POST /jobs/{cycle}/{stage}`, the research review (`GET /candidates`,
+//! `POST /candidates/research_candidates/{id}/approve|reject`); `/chat`, `/holds`, `/slack/*` and
 //! `/dashboard` join it as their issues land.
 
 pub mod jobs;
@@ -88,6 +89,11 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/rows/{table}/{id}", get(get_row))
+        .route("/candidates", get(list_candidates))
+        .route(
+            "/candidates/{table}/{id}/{decision}",
+            axum::routing::post(review_candidate),
+        )
         .route("/jobs/{cycle}", axum::routing::post(jobs::start_cycle))
         .route(
             "/jobs/{cycle}/{stage}",
@@ -96,6 +102,64 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .with_state(Arc::new(state))
+}
+
+/// `GET /candidates`: the research queue, best score first.
+async fn list_candidates(
+    State(state): State<Arc<AppState>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let rows = otto_stage::research::queued(&state.ports, &state.store_id).await?;
+    Ok(Json(
+        json!({"candidates": rows.iter().map(|r| r.to_json()).collect::<Vec<_>>()}),
+    ))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ReviewBody {
+    by: Option<String>,
+    reason: Option<String>,
+}
+
+/// `POST /candidates/research_candidates/{id}/approve|reject` `{by?, reason?}`.
+async fn review_candidate(
+    State(state): State<Arc<AppState>>,
+    Path((table, id, decision)): Path<(String, String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let approve = match decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        other => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("{other:?} is not approve or reject"),
+            ))
+        }
+    };
+    let r = RowRef::parse(&format!("{table}#{id}"))
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid", e.to_string()))?;
+    let b: ReviewBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ReviewBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                format!("request body: {e}"),
+            )
+        })?
+    };
+    let row = otto_stage::research::review(
+        &state.ports,
+        r,
+        approve,
+        b.by.as_deref().unwrap_or("operator"),
+        b.reason,
+    )
+    .await?;
+    Ok(Json(row.to_json()))
 }
 
 async fn get_row(

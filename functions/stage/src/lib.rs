@@ -17,6 +17,7 @@ pub mod discount;
 pub mod executor;
 pub mod local;
 pub mod morning;
+pub mod research;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};

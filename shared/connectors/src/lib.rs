@@ -5,6 +5,7 @@
 
 pub mod env;
 pub mod google_ads;
+pub mod lanes;
 pub mod ports;
 pub mod shopify;
 pub mod simulated;

@@ -100,6 +100,10 @@ vocab!(
         Recorded = "RECORDED",
         Completed = "COMPLETED",
         Running = "RUNNING",
+        /// A research candidate awaiting the operator's review.
+        Queued = "QUEUED",
+        Approved = "APPROVED",
+        Rejected = "REJECTED",
     }
 );
 
@@ -118,6 +122,7 @@ impl RowStatus {
                 | (Applied, Reverted)
                 | (Failed, Applying | Pending)
                 | (Running, Completed | Failed)
+                | (Queued, Approved | Rejected)
         )
     }
 }

@@ -6,6 +6,7 @@ pub mod classify;
 pub mod decide;
 pub mod discount;
 pub mod plan;
+pub mod research;
 
 /// Sums per SKU over a window of days.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -1,0 +1,359 @@
+//! DataForSEO keyword search volume ([`KeywordVolumes`]) and the `frequency` discovery lane.
+//!
+//! * `POST {base}/v3/keywords_data/google_ads/search_volume/live`, HTTP Basic auth
+//!   (login:password), body = a JSON **array** holding one task
+//!   `{"keywords": [...], "location_code": N}`. Language is deliberately not set (DataForSEO's own
+//!   advice: language settings make many combinations return `null`). More than 1,000 keywords are
+//!   sent as several requests of ≤ 1,000 (DataForSEO bills per request).
+//! * The outcome is read at **both** levels: the envelope's `status_code` and the task's
+//!   `status_code` must each be 20000; a task error inside a 20000 envelope (e.g. 40101) is an error
+//!   naming the code and message. Code 40202 (rate limit) and 5xxxx codes are `Transient`, other
+//!   codes `Permanent`.
+//! * `tasks[0].result[]` items: `keyword`, `search_volume` (`null` → `None`, never 0),
+//!   `competition_index` 0–100 (→ basis points ×100; `null` → `None`).
+//! * HTTP: 401/402/404 and other 4xx → `Permanent`; 429, 5xx, timeouts and connection errors are
+//!   retried with exponential backoff + jitter ([`LaneHttp`]), then `Transient`.
+//!
+//! [`LaneHttp`] is the small retrying HTTP helper shared by the HTTP lanes (`competitor`,
+//! `meta_ads`).
+
+use super::{DiscoveryLane, KeywordStat, KeywordVolumes, RawCandidate};
+use crate::ports::VendorError;
+use crate::shopify::{tokio_sleeper, Sleeper};
+use async_trait::async_trait;
+use otto_core::Currency;
+use rand::Rng;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+const VENDOR: &str = "dataforseo";
+const PATH: &str = "/v3/keywords_data/google_ads/search_volume/live";
+/// DataForSEO's per-task keyword limit.
+pub const MAX_KEYWORDS_PER_TASK: usize = 1_000;
+const OK: u64 = 20_000;
+const RATE_LIMITED: u64 = 40_202;
+
+/// Retrying HTTP for the discovery lanes: connection errors, timeouts, HTTP 429 and 5xx are retried
+/// up to `max_retries` times with exponential backoff (base × 2^(n−1), capped at 60 s, jitter in
+/// [½, 1]×), then reported `Transient`. Any other answer is handed back as (status, body) for the
+/// lane to classify. Error details never carry the request URL (it may hold an access token).
+#[derive(Clone)]
+pub struct LaneHttp {
+    client: reqwest::Client,
+    sleeper: Sleeper,
+    backoff_base: Duration,
+    max_retries: u32,
+}
+
+impl fmt::Debug for LaneHttp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LaneHttp")
+            .field("backoff_base", &self.backoff_base)
+            .field("max_retries", &self.max_retries)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for LaneHttp {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LaneHttp {
+    /// 60 s request timeout, 3 retries, 1 s backoff base, `tokio::time::sleep`.
+    pub fn new() -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        LaneHttp {
+            client,
+            sleeper: tokio_sleeper(),
+            backoff_base: Duration::from_secs(1),
+            max_retries: 3,
+        }
+    }
+
+    pub fn with_sleeper(mut self, sleeper: Sleeper) -> Self {
+        self.sleeper = sleeper;
+        self
+    }
+
+    pub fn with_backoff_base(mut self, base: Duration) -> Self {
+        self.backoff_base = base;
+        self
+    }
+
+    pub fn with_max_retries(mut self, max_retries: u32) -> Self {
+        self.max_retries = max_retries;
+        self
+    }
+
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        if let Ok(c) = reqwest::Client::builder().timeout(timeout).build() {
+            self.client = c;
+        }
+        self
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .backoff_base
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+            .min(Duration::from_secs(60));
+        exp.mul_f64(rand::thread_rng().gen_range(0.5..=1.0))
+    }
+
+    /// Sends the request `build` makes (rebuilt for each attempt); `what` names it in errors.
+    pub async fn send(
+        &self,
+        vendor: &'static str,
+        what: &str,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<(u16, String), VendorError> {
+        let mut attempt = 0u32;
+        loop {
+            let detail = match build(&self.client).send().await {
+                Err(e) => format!("request failed: {}", e.without_url()),
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    match resp.text().await {
+                        Err(e) => format!("reading the response failed: {}", e.without_url()),
+                        Ok(body) if status == 429 || status >= 500 => {
+                            format!("HTTP {status}: {}", snippet(&body))
+                        }
+                        Ok(body) => return Ok((status, body)),
+                    }
+                }
+            };
+            if attempt >= self.max_retries {
+                return Err(VendorError::Transient {
+                    vendor,
+                    detail: format!("{what}: gave up after {attempt} retries: {detail}"),
+                });
+            }
+            attempt += 1;
+            tracing::warn!(vendor, what, attempt, %detail, "discovery lane: retrying");
+            (self.sleeper)(self.backoff(attempt)).await;
+        }
+    }
+}
+
+/// The first 300 characters of a body, for error messages.
+pub fn snippet(body: &str) -> String {
+    let mut s: String = body.chars().take(300).collect();
+    if body.chars().count() > 300 {
+        s.push('…');
+    }
+    s
+}
+
+fn permanent(detail: impl Into<String>) -> VendorError {
+    VendorError::Permanent {
+        vendor: VENDOR,
+        detail: detail.into(),
+    }
+}
+
+fn transient(detail: impl Into<String>) -> VendorError {
+    VendorError::Transient {
+        vendor: VENDOR,
+        detail: detail.into(),
+    }
+}
+
+pub struct DataForSeoClient {
+    /// `https://api.dataforseo.com`.
+    pub base_url: String,
+    pub login: String,
+    pub password: String,
+    /// DataForSEO location, e.g. 2528 (Netherlands), 2840 (United States).
+    pub location_code: u32,
+    /// The store currency (DataForSEO's own `cpc` is USD and is not used).
+    pub currency: Currency,
+    http: LaneHttp,
+}
+
+impl fmt::Debug for DataForSeoClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DataForSeoClient")
+            .field("base_url", &self.base_url)
+            .field("login", &self.login)
+            .field("password", &"<redacted>")
+            .field("location_code", &self.location_code)
+            .field("currency", &self.currency)
+            .finish()
+    }
+}
+
+impl DataForSeoClient {
+    pub fn new(
+        base_url: impl Into<String>,
+        login: impl Into<String>,
+        password: impl Into<String>,
+        location_code: u32,
+        currency: Currency,
+    ) -> Self {
+        DataForSeoClient {
+            base_url: base_url.into(),
+            login: login.into(),
+            password: password.into(),
+            location_code,
+            currency,
+            http: LaneHttp::new(),
+        }
+    }
+
+    /// Replaces the retrying HTTP helper (tests use tiny backoffs).
+    pub fn with_http(mut self, http: LaneHttp) -> Self {
+        self.http = http;
+        self
+    }
+
+    async fn one_task(
+        &self,
+        keywords: &[String],
+        out: &mut BTreeMap<String, KeywordStat>,
+    ) -> Result<(), VendorError> {
+        let url = format!("{}{PATH}", self.base_url.trim_end_matches('/'));
+        let body = json!([{ "keywords": keywords, "location_code": self.location_code }]);
+        let (status, text) = self
+            .http
+            .send(VENDOR, "search_volume/live", |c| {
+                c.post(&url)
+                    .basic_auth(&self.login, Some(&self.password))
+                    .json(&body)
+            })
+            .await?;
+        if !(200..300).contains(&status) {
+            return Err(permanent(format!("HTTP {status}: {}", snippet(&text))));
+        }
+        let v: Value = serde_json::from_str(&text)
+            .map_err(|e| permanent(format!("response is not JSON ({e}): {}", snippet(&text))))?;
+        check_status("request", &v)?;
+        let task = v
+            .get("tasks")
+            .and_then(Value::as_array)
+            .and_then(|t| t.first())
+            .ok_or_else(|| permanent("response has no tasks[0]"))?;
+        check_status("task", task)?;
+        let items = match task.get("result") {
+            None | Some(Value::Null) => return Ok(()),
+            Some(Value::Array(items)) => items,
+            Some(other) => {
+                return Err(permanent(format!("tasks[0].result is not a list: {other}")))
+            }
+        };
+        for (i, item) in items.iter().enumerate() {
+            let keyword = item
+                .get("keyword")
+                .and_then(Value::as_str)
+                .ok_or_else(|| permanent(format!("result[{i}] has no keyword")))?;
+            let search_volume = match item.get("search_volume") {
+                None | Some(Value::Null) => None,
+                Some(n) => Some(n.as_u64().ok_or_else(|| {
+                    permanent(format!(
+                        "result[{i}] ({keyword}): search_volume {n} is not a whole number"
+                    ))
+                })?),
+            };
+            let competition_bp = match item.get("competition_index") {
+                None | Some(Value::Null) => None,
+                Some(n) => match n.as_u64() {
+                    Some(c) if c <= 100 => Some(c as u32 * 100),
+                    _ => {
+                        return Err(permanent(format!(
+                            "result[{i}] ({keyword}): competition_index {n} is not 0–100"
+                        )))
+                    }
+                },
+            };
+            out.insert(
+                keyword.to_string(),
+                KeywordStat {
+                    search_volume,
+                    competition_bp,
+                },
+            );
+        }
+        Ok(())
+    }
+}
+
+/// `status_code` must be 20000; 40202 and 5xxxx are transient, anything else permanent.
+fn check_status(level: &str, v: &Value) -> Result<(), VendorError> {
+    let code = v
+        .get("status_code")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| permanent(format!("{level} has no status_code")))?;
+    if code == OK {
+        return Ok(());
+    }
+    let message = v
+        .get("status_message")
+        .and_then(Value::as_str)
+        .unwrap_or("(no status_message)");
+    let detail = format!("{level} status {code}: {message}");
+    if code == RATE_LIMITED || (50_000..60_000).contains(&code) {
+        Err(transient(detail))
+    } else {
+        Err(permanent(detail))
+    }
+}
+
+#[async_trait]
+impl KeywordVolumes for DataForSeoClient {
+    async fn volumes(
+        &self,
+        keywords: &[String],
+    ) -> Result<BTreeMap<String, KeywordStat>, VendorError> {
+        let mut out = BTreeMap::new();
+        for chunk in keywords.chunks(MAX_KEYWORDS_PER_TASK) {
+            self.one_task(chunk, &mut out).await?;
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl DiscoveryLane for DataForSeoClient {
+    fn name(&self) -> &'static str {
+        "frequency"
+    }
+
+    /// One candidate per seed keyword (title = the keyword) with its volume and competition;
+    /// DataForSEO may normalise a keyword's case, so the lookup falls back to a case-insensitive
+    /// match. A seed DataForSEO did not answer for keeps `None` for both.
+    async fn discover(&self, seeds: &[String]) -> Result<Vec<RawCandidate>, VendorError> {
+        let stats = self.volumes(seeds).await?;
+        Ok(seeds
+            .iter()
+            .map(|seed| {
+                let stat = stats
+                    .get(seed)
+                    .or_else(|| {
+                        let lower = seed.to_lowercase();
+                        stats
+                            .iter()
+                            .find(|(k, _)| k.to_lowercase() == lower)
+                            .map(|(_, s)| s)
+                    })
+                    .cloned()
+                    .unwrap_or_default();
+                RawCandidate {
+                    title: seed.clone(),
+                    lane: "frequency".to_string(),
+                    source_url: None,
+                    price: None,
+                    unit_cost: None,
+                    search_volume: stat.search_volume,
+                    competition_bp: stat.competition_bp,
+                    signals: BTreeMap::new(),
+                }
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,69 @@
+//! Research discovery lanes behind one trait. Six lanes: Meta Ad Library (`meta_ads`),
+//! AliExpress affiliate product search (`aliexpress`), competitor best sellers from public
+//! storefront product feeds (`competitor`), search frequency via DataForSEO keyword volume
+//! (`dataforseo`), organic terms and spy-tool exports from files (`files`); `simulated` serves the
+//! demo. A lane that fails is recorded by the research cycle, which goes on with the others.
+
+pub mod aliexpress;
+pub mod competitor;
+pub mod dataforseo;
+pub mod files;
+pub mod meta_ads;
+pub mod simulated;
+
+use crate::ports::VendorError;
+use async_trait::async_trait;
+use otto_core::Money;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// A product idea as a lane found it, before scoring.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawCandidate {
+    pub title: String,
+    /// The lane's name (`meta_ads`, `aliexpress`, `competitor`, `frequency`, `organic`, `spy_tools`).
+    pub lane: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_url: Option<String>,
+    /// A market price seen for it (a competitor's price, an ad's price).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Money>,
+    /// A supplier's unit cost (AliExpress price, a spy tool's cost column).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_cost: Option<Money>,
+    /// Monthly searches, when the lane knows them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search_volume: Option<u64>,
+    /// Competition 0–10 000 bp (DataForSEO `competition_index` × 100), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub competition_bp: Option<u32>,
+    /// Anything else the lane saw (ad counts, orders, ratings …), kept with the row.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub signals: BTreeMap<String, Value>,
+}
+
+/// One discovery lane.
+#[async_trait]
+pub trait DiscoveryLane: Send + Sync {
+    /// The lane's name, as stored on candidate rows.
+    fn name(&self) -> &'static str;
+    /// Candidates for the store's seed keywords (e.g. `linen throw`).
+    async fn discover(&self, seeds: &[String]) -> Result<Vec<RawCandidate>, VendorError>;
+}
+
+/// Monthly search volume and competition per keyword (DataForSEO), to enrich candidates.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeywordStat {
+    /// None = "no data" (DataForSEO returns null for some combinations) — never read as 0.
+    pub search_volume: Option<u64>,
+    pub competition_bp: Option<u32>,
+}
+
+#[async_trait]
+pub trait KeywordVolumes: Send + Sync {
+    async fn volumes(
+        &self,
+        keywords: &[String],
+    ) -> Result<BTreeMap<String, KeywordStat>, VendorError>;
+}

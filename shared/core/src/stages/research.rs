@@ -1,0 +1,239 @@
+//! candidate_scorer and supplier_matcher: research candidates ranked by margin × uniqueness ×
+//! market-fit, each factor in basis points and stored with the inputs that produced it. Integer
+//! arithmetic only, so a score is reproducible to the basis point.
+//!
+//! * **Key**: a candidate's normalised title — lower-case words, stop words dropped, sorted and
+//!   de-duplicated — so the same idea from two lanes or two days is one row.
+//! * **supplier_matcher**: the landed cost is the lowest supplier unit cost seen for the key
+//!   (AliExpress, spy tools) plus `landed_uplift_bp` for freight and duties; the market price is
+//!   the median of the prices seen (competitors, ads, spy tools).
+//! * **margin** = (price − landed) ÷ price, clamped to 0…10 000 bp; unknown without both.
+//! * **uniqueness** = 10 000 − the highest word-set Jaccard overlap with the store's own titles.
+//! * **market fit** = √(volume ÷ 100 000) (capped at 1) × (1 − competition); unknown volume → unknown.
+//! * **score** = margin × uniqueness × market fit ÷ 10⁸; None when any factor is unknown (the
+//!   candidate is still queued, ranked after every scored one, with what is missing said).
+
+use crate::money::Money;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+const STOP: [&str; 12] = [
+    "a", "an", "and", "for", "in", "of", "on", "set", "the", "to", "with", "x",
+];
+
+pub fn words(title: &str) -> BTreeSet<String> {
+    title
+        .split(|c: char| !c.is_alphanumeric())
+        .map(str::to_lowercase)
+        .filter(|w| w.len() > 1 && !STOP.contains(&w.as_str()))
+        .collect()
+}
+
+/// The dedup key of a candidate: `cushion-cover-linen-waffle`.
+pub fn candidate_key(title: &str) -> String {
+    words(title).into_iter().collect::<Vec<_>>().join("-")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScoreRules {
+    pub landed_uplift_bp: i64,
+    /// Monthly searches that count as full market fit.
+    pub full_fit_volume: u64,
+}
+
+impl Default for ScoreRules {
+    fn default() -> Self {
+        ScoreRules {
+            landed_uplift_bp: 1_500,
+            full_fit_volume: 100_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Score {
+    pub market_price: Option<Money>,
+    pub landed_cost: Option<Money>,
+    pub margin_bp: Option<i64>,
+    pub closest_own_title_overlap_bp: i64,
+    pub uniqueness_bp: i64,
+    pub search_volume: Option<u64>,
+    pub competition_bp: Option<u32>,
+    pub market_fit_bp: Option<i64>,
+    pub score_bp: Option<i64>,
+    /// What is unknown, when the score is None.
+    pub missing: Vec<String>,
+}
+
+fn isqrt(n: u128) -> u128 {
+    if n < 2 {
+        return n;
+    }
+    let mut x = n;
+    let mut y = x.div_ceil(2);
+    while y < x {
+        x = y;
+        y = (x + n / x) / 2;
+    }
+    x
+}
+
+/// The median of exact amounts (the lower middle for an even count).
+pub fn median(mut prices: Vec<Money>) -> Option<Money> {
+    prices.sort_by_key(|m| m.micros());
+    prices.get(prices.len().saturating_sub(1) / 2).copied()
+}
+
+pub fn score(
+    title: &str,
+    prices: Vec<Money>,
+    unit_costs: Vec<Money>,
+    search_volume: Option<u64>,
+    competition_bp: Option<u32>,
+    own_titles: &[BTreeSet<String>],
+    rules: &ScoreRules,
+) -> Score {
+    let mut missing = Vec::new();
+    let market_price = median(prices);
+    let landed_cost = unit_costs
+        .into_iter()
+        .min_by_key(|m| m.micros())
+        .and_then(|c| c.scale_bp(10_000 + rules.landed_uplift_bp).ok())
+        .map(|c| c.rounded());
+    let margin_bp = match (market_price, landed_cost) {
+        (Some(p), Some(c)) if p.micros() > 0 && p.currency() == c.currency() => Some(
+            (((i128::from(p.micros()) - i128::from(c.micros())) * 10_000 / i128::from(p.micros()))
+                as i64)
+                .clamp(0, 10_000),
+        ),
+        (None, _) => {
+            missing.push("market price".into());
+            None
+        }
+        _ => {
+            missing.push("supplier cost".into());
+            None
+        }
+    };
+    let mine = words(title);
+    let overlap = own_titles
+        .iter()
+        .map(|t| {
+            let inter = mine.intersection(t).count() as i64;
+            let union = mine.union(t).count() as i64;
+            if union == 0 {
+                0
+            } else {
+                inter * 10_000 / union
+            }
+        })
+        .max()
+        .unwrap_or(0);
+    let uniqueness_bp = 10_000 - overlap;
+    let market_fit_bp = match search_volume {
+        Some(v) => {
+            let vol = i64::try_from(isqrt(
+                u128::from(v.min(rules.full_fit_volume)) * 100_000_000
+                    / u128::from(rules.full_fit_volume.max(1)),
+            ))
+            .unwrap_or(10_000);
+            let comp = i64::from(competition_bp.unwrap_or(5_000).min(10_000));
+            Some(vol * (10_000 - comp) / 10_000)
+        }
+        None => {
+            missing.push("search volume".into());
+            None
+        }
+    };
+    let score_bp = match (margin_bp, market_fit_bp) {
+        (Some(m), Some(f)) => {
+            Some((i128::from(m) * i128::from(uniqueness_bp) * i128::from(f) / 100_000_000) as i64)
+        }
+        _ => None,
+    };
+    Score {
+        market_price,
+        landed_cost,
+        margin_bp,
+        closest_own_title_overlap_bp: overlap,
+        uniqueness_bp,
+        search_volume,
+        competition_bp,
+        market_fit_bp,
+        score_bp,
+        missing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+
+    fn eur(s: &str) -> Money {
+        Money::parse(s, Currency::EUR).unwrap()
+    }
+
+    #[test]
+    fn keys_normalise_titles() {
+        assert_eq!(
+            candidate_key("Waffle Linen Throw — XL"),
+            "linen-throw-waffle-xl"
+        );
+        assert_eq!(candidate_key("throw, LINEN waffle"), "linen-throw-waffle");
+        assert_eq!(candidate_key("Set of the Napkins"), "napkins");
+    }
+
+    #[test]
+    fn hand_computed_score() {
+        let own = vec![words("Linen Throw — SND / L")];
+        let s = score(
+            "Waffle Linen Throw",
+            vec![eur("50.00"), eur("60.00"), eur("70.00")],
+            vec![eur("20.00"), eur("18.00")],
+            Some(10_000),
+            Some(2_000),
+            &own,
+            &ScoreRules::default(),
+        );
+        assert_eq!(s.market_price, Some(eur("60.00")));
+        assert_eq!(s.landed_cost, Some(eur("20.70")), "18.00 + 15%");
+        assert_eq!(s.margin_bp, Some(6_550));
+        // {waffle, linen, throw} vs {linen, throw, snd}: 2 shared of 4 → 5 000.
+        assert_eq!(s.closest_own_title_overlap_bp, 5_000);
+        assert_eq!(s.uniqueness_bp, 5_000);
+        // √(10 000 / 100 000) = 0.3162 → 3 162 bp; × (1 − 0.2) = 2 529.
+        assert_eq!(s.market_fit_bp, Some(2_529));
+        assert_eq!(s.score_bp, Some(6_550 * 5_000 * 2_529 / 100_000_000));
+        // Reproducible.
+        let again = score(
+            "Waffle Linen Throw",
+            vec![eur("70.00"), eur("50.00"), eur("60.00")],
+            vec![eur("18.00"), eur("20.00")],
+            Some(10_000),
+            Some(2_000),
+            &own,
+            &ScoreRules::default(),
+        );
+        assert_eq!(again, s);
+    }
+
+    #[test]
+    fn unknowns_are_said_not_guessed() {
+        let s = score(
+            "Velvet Apron",
+            vec![],
+            vec![eur("3.00")],
+            None,
+            None,
+            &[],
+            &ScoreRules::default(),
+        );
+        assert_eq!(s.score_bp, None);
+        assert_eq!(
+            s.missing,
+            vec!["market price".to_string(), "search volume".to_string()]
+        );
+        assert_eq!(s.uniqueness_bp, 10_000);
+    }
+}

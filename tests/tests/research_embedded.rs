@@ -1,0 +1,2 @@
+//! The research cycle end to end on the embedded store.
+otto_tests::research_suite!(otto_tests::harness::embedded);

@@ -1,0 +1,2 @@
+//! The research cycle end to end on DynamoDB + SQS (moto).
+otto_tests::research_suite!(otto_tests::harness::moto);
