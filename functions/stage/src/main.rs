@@ -16,7 +16,11 @@ async fn main() -> Result<(), Error> {
         )?;
     let ports = build_ports(&cfg).await?;
     let vendors = Vendors { shop, ads };
-    let registry = otto_stage::discount::with_discount(morning_registry(vendors.clone()), vendors);
+    let (lanes, volumes) = otto_connectors::env::research_from_lookup(|k| std::env::var(k).ok())?;
+    let registry = otto_stage::research::with_research(
+        otto_stage::discount::with_discount(morning_registry(vendors.clone()), vendors),
+        otto_stage::research::ResearchSources { lanes, volumes },
+    );
     run(service_fn(|ev| {
         otto_stage::handler(&ports, &registry, cfg.clock, stage, ev)
     }))

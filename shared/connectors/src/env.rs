@@ -146,3 +146,146 @@ mod tests {
         assert!(missing.contains("does not exist"), "{missing}");
     }
 }
+
+/// Research lanes and keyword volumes from the environment. Each lane is on when its variables
+/// are set; a lane half-configured is an error naming the missing variable.
+///
+/// | lane | variables |
+/// |---|---|
+/// | `frequency` (+ keyword volumes) | `DATAFORSEO_LOGIN`, `DATAFORSEO_PASSWORD`, `DATAFORSEO_LOCATION_CODE` (default 2528, NL) |
+/// | `competitor` | `OTTO_COMPETITOR_STORES` (comma-separated storefront URLs) |
+/// | `meta_ads` | `META_ACCESS_TOKEN`, `META_COUNTRIES` (default `NL`) |
+/// | `aliexpress` | `ALIEXPRESS_APP_KEY`, `ALIEXPRESS_APP_SECRET`, `ALIEXPRESS_TRACKING_ID` |
+/// | `organic` | `OTTO_ORGANIC_FILE` (CSV/JSON) |
+/// | `spy_tools` | `OTTO_SPY_TOOLS_FILE` (CSV/JSON) |
+pub type ResearchPair = (
+    Vec<Arc<dyn crate::lanes::DiscoveryLane>>,
+    Arc<dyn crate::lanes::KeywordVolumes>,
+);
+
+/// Keyword volumes when no provider is configured: everything "no data".
+pub struct NoVolumes;
+
+#[async_trait::async_trait]
+impl crate::lanes::KeywordVolumes for NoVolumes {
+    async fn volumes(
+        &self,
+        _keywords: &[String],
+    ) -> Result<std::collections::BTreeMap<String, crate::lanes::KeywordStat>, crate::VendorError>
+    {
+        Ok(Default::default())
+    }
+}
+
+pub fn research_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<ResearchPair, String> {
+    use crate::lanes::{
+        aliexpress::AliExpressAffiliate, competitor::CompetitorFeeds, dataforseo::DataForSeoClient,
+        files::FileLane, meta_ads::MetaAdLibrary,
+    };
+    let var = |k: &str| {
+        get(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let all_or_none = |keys: &[&str]| -> Result<Option<Vec<String>>, String> {
+        let vals: Vec<Option<String>> = keys.iter().map(|k| var(k)).collect();
+        if vals.iter().all(Option::is_none) {
+            return Ok(None);
+        }
+        match keys.iter().zip(&vals).find(|(_, v)| v.is_none()) {
+            Some((k, _)) => Err(format!(
+                "configuration: {k}: must be set with {}",
+                keys.join(", ")
+            )),
+            None => Ok(Some(vals.into_iter().flatten().collect())),
+        }
+    };
+    let currency = Currency::new(&var("OTTO_CURRENCY").unwrap_or_else(|| "EUR".into()))
+        .map_err(|e| format!("configuration: OTTO_CURRENCY: {e}"))?;
+    let mut lanes: Vec<Arc<dyn crate::lanes::DiscoveryLane>> = Vec::new();
+    let mut volumes: Arc<dyn crate::lanes::KeywordVolumes> = Arc::new(NoVolumes);
+    if let Some(v) = all_or_none(&["DATAFORSEO_LOGIN", "DATAFORSEO_PASSWORD"])? {
+        let location: u32 = var("DATAFORSEO_LOCATION_CODE")
+            .unwrap_or_else(|| "2528".into())
+            .parse()
+            .map_err(|_| "configuration: DATAFORSEO_LOCATION_CODE: not a number".to_string())?;
+        let client = Arc::new(DataForSeoClient::new(
+            "https://api.dataforseo.com",
+            v[0].clone(),
+            v[1].clone(),
+            location,
+            currency,
+        ));
+        lanes.push(client.clone());
+        volumes = client;
+    }
+    if let Some(stores) = var("OTTO_COMPETITOR_STORES") {
+        let list: Vec<String> = stores
+            .split(',')
+            .map(|s| s.trim().trim_end_matches('/').to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        lanes.push(Arc::new(CompetitorFeeds::new(list, currency, 250)));
+    }
+    if let Some(token) = var("META_ACCESS_TOKEN") {
+        let countries = var("META_COUNTRIES")
+            .unwrap_or_else(|| "NL".into())
+            .split(',')
+            .map(|c| c.trim().to_string())
+            .collect();
+        lanes.push(Arc::new(MetaAdLibrary::new(
+            "https://graph.facebook.com",
+            "v21.0",
+            token,
+            countries,
+        )));
+    }
+    if let Some(v) = all_or_none(&[
+        "ALIEXPRESS_APP_KEY",
+        "ALIEXPRESS_APP_SECRET",
+        "ALIEXPRESS_TRACKING_ID",
+    ])? {
+        lanes.push(Arc::new(AliExpressAffiliate::new(
+            "https://api-sg.aliexpress.com/sync".into(),
+            v[0].clone(),
+            v[1].clone(),
+            v[2].clone(),
+            currency,
+        )));
+    }
+    if let Some(f) = var("OTTO_ORGANIC_FILE") {
+        lanes.push(Arc::new(FileLane::organic(f.into(), currency)));
+    }
+    if let Some(f) = var("OTTO_SPY_TOOLS_FILE") {
+        lanes.push(Arc::new(FileLane::spy_tools(f.into(), currency)));
+    }
+    Ok((lanes, volumes))
+}
+
+#[cfg(test)]
+mod research_env_tests {
+    use super::*;
+
+    #[test]
+    fn lanes_switch_on_by_their_variables() {
+        let m: std::collections::HashMap<&str, &str> = [
+            (
+                "OTTO_COMPETITOR_STORES",
+                "https://a.example, https://b.example/",
+            ),
+            ("META_ACCESS_TOKEN", "t"),
+        ]
+        .into_iter()
+        .collect();
+        let (lanes, _) = research_from_lookup(|k| m.get(k).map(|v| v.to_string())).unwrap();
+        let names: Vec<&str> = lanes.iter().map(|l| l.name()).collect();
+        assert_eq!(names, vec!["competitor", "meta_ads"]);
+        let half: std::collections::HashMap<&str, &str> =
+            [("ALIEXPRESS_APP_KEY", "k")].into_iter().collect();
+        let err = research_from_lookup(|k| half.get(k).map(|v| v.to_string()))
+            .err()
+            .unwrap();
+        assert!(err.contains("ALIEXPRESS_APP_SECRET"), "{err}");
+        assert!(research_from_lookup(|_| None).unwrap().0.is_empty());
+    }
+}
