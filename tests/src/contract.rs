@@ -21,7 +21,7 @@ use std::time::Duration;
 #[macro_export]
 macro_rules! contract_suite {
     ($make:path) => {
-        $crate::contract_suite!(@each $make;
+        $crate::instantiate!(contract, $make;
             audit_append_get_and_refs,
             natural_key_duplicate_append_gives_one_row,
             concurrent_duplicate_appends_give_one_row,
@@ -45,18 +45,6 @@ macro_rules! contract_suite {
             many_rows_by_natural_key,
             discount_windows_by_expiry
         );
-    };
-    (@each $make:path; $($name:ident),+ $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() {
-                let Some(h) = $make().await else {
-                    eprintln!("skipped: adapter not configured");
-                    return;
-                };
-                $crate::contract::$name(&h).await;
-            }
-        )+
     };
 }
 

@@ -20,21 +20,9 @@ use std::sync::Arc;
 #[macro_export]
 macro_rules! discount_suite {
     ($make:path) => {
-        $crate::discount_suite!(@each $make;
+        $crate::instantiate!(discount, $make;
             discount_opens_restores_exactly_and_holds_conflicts
         );
-    };
-    (@each $make:path; $($name:ident),+ $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() {
-                let Some(h) = $make().await else {
-                    eprintln!("skipped: adapter not configured");
-                    return;
-                };
-                $crate::discount::$name(&h).await;
-            }
-        )+
     };
 }
 

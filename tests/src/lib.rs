@@ -10,3 +10,21 @@ pub mod pipeline;
 pub mod research;
 
 pub use harness::Harness;
+
+/// Instantiates a generic suite for one harness: one `#[tokio::test]` per function of `$module`,
+/// skipped (with a line saying so) only when the harness is not configured.
+#[macro_export]
+macro_rules! instantiate {
+    ($module:ident, $make:path; $($name:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                let Some(h) = $make().await else {
+                    eprintln!("skipped: adapter not configured");
+                    return;
+                };
+                $crate::$module::$name(&h).await;
+            }
+        )+
+    };
+}

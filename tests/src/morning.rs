@@ -21,24 +21,12 @@ use std::sync::Arc;
 #[macro_export]
 macro_rules! morning_suite {
     ($make:path) => {
-        $crate::morning_suite!(@each $make;
+        $crate::instantiate!(morning, $make;
             morning_twice_same_date_gives_identical_rows,
             kill_switch_holds_and_release_applies_once,
             budget_rate_limit_holds_under_concurrent_workers,
             executor_crash_between_steps_never_applies_twice
         );
-    };
-    (@each $make:path; $($name:ident),+ $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() {
-                let Some(h) = $make().await else {
-                    eprintln!("skipped: adapter not configured");
-                    return;
-                };
-                $crate::morning::$name(&h).await;
-            }
-        )+
     };
 }
 

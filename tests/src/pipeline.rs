@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 #[macro_export]
 macro_rules! pipeline_suite {
     ($make:path) => {
-        $crate::pipeline_suite!(@each $make;
+        $crate::instantiate!(pipeline, $make;
             morning_cycle_runs_every_stage_once,
             duplicate_deliveries_run_once,
             two_schedulers_firing_at_once_open_one_cycle,
@@ -30,18 +30,6 @@ macro_rules! pipeline_suite {
             stale_fence_message_is_obsolete,
             other_cycle_waits_for_store_lock
         );
-    };
-    (@each $make:path; $($name:ident),+ $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() {
-                let Some(h) = $make().await else {
-                    eprintln!("skipped: adapter not configured");
-                    return;
-                };
-                $crate::pipeline::$name(&h).await;
-            }
-        )+
     };
 }
 

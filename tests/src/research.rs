@@ -21,21 +21,9 @@ use std::sync::Arc;
 #[macro_export]
 macro_rules! research_suite {
     ($make:path) => {
-        $crate::research_suite!(@each $make;
+        $crate::instantiate!(research, $make;
             research_queues_dedupes_and_survives_a_lane_outage
         );
-    };
-    (@each $make:path; $($name:ident),+ $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() {
-                let Some(h) = $make().await else {
-                    eprintln!("skipped: adapter not configured");
-                    return;
-                };
-                $crate::research::$name(&h).await;
-            }
-        )+
     };
 }
 

@@ -70,6 +70,35 @@ async fn hold(
     )
 }
 
+/// Records the vendor's answer on an APPLYING row: APPLIED with the vendor's result, FAILED with
+/// its refusal. A retryable error leaves the row APPLYING; the retry resolves it by reading the
+/// vendor's state.
+async fn record_vendor_answer(
+    ports: &Ports,
+    row_ref: RowRef,
+    mut body: RowBody,
+    answer: Result<serde_json::Value, VendorError>,
+    fence: Option<&Fence>,
+    now: DateTime<Utc>,
+) -> Result<RowStatus, HandlerError> {
+    let (to, result) = match answer {
+        Ok(result) => (RowStatus::Applied, result),
+        Err(e) if e.is_retryable() => return Err(vendor_err(e)),
+        Err(e) => (RowStatus::Failed, json!({"error": e.to_string()})),
+    };
+    match &mut body {
+        RowBody::Decision(d) => d.result = Some(result),
+        RowBody::AdDecision(a) => a.result = Some(result),
+        _ => {}
+    }
+    settle(
+        ports
+            .audit
+            .transition(row_ref, RowStatus::Applying, to, Some(body), now, fence)
+            .await,
+    )
+}
+
 fn settle(r: Result<AuditRow, StoreError>) -> Result<RowStatus, HandlerError> {
     match r {
         Ok(row) => Ok(row.status),
@@ -237,47 +266,22 @@ async fn mutate_and_mark(
     ports: &Ports,
     shop: &dyn ShopCatalog,
     row: &AuditRow,
-    mut body: DecisionRow,
+    body: DecisionRow,
     product_id: &str,
     target: ProductStatus,
     fence: Option<&Fence>,
     now: DateTime<Utc>,
 ) -> Result<RowStatus, HandlerError> {
-    match shop.set_product_status(product_id, target).await {
-        Ok(result) => {
-            body.result = Some(result);
-            settle(
-                ports
-                    .audit
-                    .transition(
-                        row.row_ref,
-                        RowStatus::Applying,
-                        RowStatus::Applied,
-                        Some(RowBody::Decision(body)),
-                        now,
-                        fence,
-                    )
-                    .await,
-            )
-        }
-        Err(e) if e.is_retryable() => Err(vendor_err(e)),
-        Err(e) => {
-            body.result = Some(json!({"error": e.to_string()}));
-            settle(
-                ports
-                    .audit
-                    .transition(
-                        row.row_ref,
-                        RowStatus::Applying,
-                        RowStatus::Failed,
-                        Some(RowBody::Decision(body)),
-                        now,
-                        fence,
-                    )
-                    .await,
-            )
-        }
-    }
+    let answer = shop.set_product_status(product_id, target).await;
+    record_vendor_answer(
+        ports,
+        row.row_ref,
+        RowBody::Decision(body),
+        answer,
+        fence,
+        now,
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -430,47 +434,22 @@ async fn budget_mutate(
     ports: &Ports,
     ads: &dyn AdsAccount,
     row: &AuditRow,
-    mut body: AdDecisionRow,
+    body: AdDecisionRow,
     resource: &str,
     target: otto_core::Money,
     fence: Option<&Fence>,
     now: DateTime<Utc>,
 ) -> Result<RowStatus, HandlerError> {
-    match ads.set_budget(resource, target, false).await {
-        Ok(result) => {
-            body.result = Some(result);
-            settle(
-                ports
-                    .audit
-                    .transition(
-                        row.row_ref,
-                        RowStatus::Applying,
-                        RowStatus::Applied,
-                        Some(RowBody::AdDecision(body)),
-                        now,
-                        fence,
-                    )
-                    .await,
-            )
-        }
-        Err(e) if e.is_retryable() => Err(vendor_err(e)),
-        Err(e) => {
-            body.result = Some(json!({"error": e.to_string()}));
-            settle(
-                ports
-                    .audit
-                    .transition(
-                        row.row_ref,
-                        RowStatus::Applying,
-                        RowStatus::Failed,
-                        Some(RowBody::AdDecision(body)),
-                        now,
-                        fence,
-                    )
-                    .await,
-            )
-        }
-    }
+    let answer = ads.set_budget(resource, target, false).await;
+    record_vendor_answer(
+        ports,
+        row.row_ref,
+        RowBody::AdDecision(body),
+        answer,
+        fence,
+        now,
+    )
+    .await
 }
 
 /// Price moves (ON_DISCOUNT opens a window, PRICE_RESTORE replays a stored reversal op). The row's
@@ -602,51 +581,27 @@ pub async fn apply_price(
             return settle(Err(e));
         }
     }
-    match shop
+    let answer = shop
         .set_variant_price(
             &current.product_id,
             &current.variant_id,
             target,
             target_compare_at,
         )
-        .await
-    {
-        Ok(result) => {
-            body.result = Some(result);
-            let st = settle(
-                ports
-                    .audit
-                    .transition(
-                        row.row_ref,
-                        RowStatus::Applying,
-                        RowStatus::Applied,
-                        Some(RowBody::Decision(body)),
-                        now,
-                        fence,
-                    )
-                    .await,
-            )?;
-            after_price_applied(ports, &row, d, fence, now).await?;
-            Ok(st)
-        }
-        Err(e) if e.is_retryable() => Err(vendor_err(e)),
-        Err(e) => {
-            body.result = Some(json!({"error": e.to_string()}));
-            settle(
-                ports
-                    .audit
-                    .transition(
-                        row.row_ref,
-                        RowStatus::Applying,
-                        RowStatus::Failed,
-                        Some(RowBody::Decision(body)),
-                        now,
-                        fence,
-                    )
-                    .await,
-            )
-        }
+        .await;
+    let st = record_vendor_answer(
+        ports,
+        row.row_ref,
+        RowBody::Decision(body),
+        answer,
+        fence,
+        now,
+    )
+    .await?;
+    if st == RowStatus::Applied {
+        after_price_applied(ports, &row, d, fence, now).await?;
     }
+    Ok(st)
 }
 
 /// What follows an applied price move, whichever path applied it (stage, release, retry): an

@@ -385,42 +385,11 @@ impl DynamoStore {
     async fn batch_get(&self, table: &str, pks: Vec<String>) -> Result<Vec<Item>> {
         let mut out = Vec::with_capacity(pks.len());
         for chunk in pks.chunks(100) {
-            let mut keys: Vec<Item> = chunk
+            let keys: Vec<Item> = chunk
                 .iter()
                 .map(|pk| HashMap::from([("pk".to_string(), s(pk.clone()))]))
                 .collect();
-            let mut attempt = 0;
-            while !keys.is_empty() {
-                let ka = KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(build_err)?;
-                let res = self
-                    .client
-                    .batch_get_item()
-                    .request_items(table, ka)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_err("BatchGetItem", e))?;
-                if let Some(items) = res.responses().and_then(|r| r.get(table)) {
-                    out.extend(items.iter().cloned());
-                }
-                keys = res
-                    .unprocessed_keys()
-                    .and_then(|u| u.get(table))
-                    .map(|k| k.keys().to_vec())
-                    .unwrap_or_default();
-                if !keys.is_empty() {
-                    if attempt > 8 {
-                        return Err(StoreError::Transient(
-                            "BatchGetItem left keys unprocessed".into(),
-                        ));
-                    }
-                    backoff(attempt).await;
-                    attempt += 1;
-                }
-            }
+            out.extend(self.batch_get_keys(table, keys).await?);
         }
         Ok(out)
     }
