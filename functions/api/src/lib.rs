@@ -449,3 +449,102 @@ mod jobs_tests {
         assert_eq!(m.cycle_id.to_string(), "brevard:morning:2026-11-24");
     }
 }
+
+#[cfg(test)]
+mod candidates_tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use otto_core::audit::{NewRow, ResearchCandidateRow, RowBody};
+    use otto_store::embedded::{EmbeddedQueue, EmbeddedStore};
+    use tower::ServiceExt;
+
+    async fn send(app: &Router, req: Request<Body>) -> (StatusCode, serde_json::Value) {
+        let res = app.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    #[tokio::test]
+    async fn list_approve_and_reject() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let queue = Arc::new(EmbeddedQueue::new(store.clone(), 5));
+        let ports = Ports::from_adapter(Arc::new(store), queue);
+        let cycle = otto_core::cycle::CycleId::parse("brevard:research:2026-11-24").unwrap();
+        let rows: Vec<NewRow> = ["apron-linen", "runner-table"]
+            .iter()
+            .enumerate()
+            .map(|(i, k)| NewRow {
+                cycle_id: cycle.clone(),
+                natural_key: format!("candidate|brevard|{k}"),
+                status: otto_core::RowStatus::Queued,
+                created_at: "2026-11-24T11:00:00Z".parse().unwrap(),
+                body: RowBody::ResearchCandidate(ResearchCandidateRow {
+                    candidate_key: k.to_string(),
+                    title: k.replace('-', " "),
+                    lane: "competitor".into(),
+                    score_bp: Some(100 * (i as u32 + 1)),
+                    review: "QUEUED".into(),
+                    figures: Default::default(),
+                }),
+            })
+            .collect();
+        let refs = ports.audit.append(rows, None).await.unwrap();
+        let app = router(super::tests::test_state(ports));
+        let (s, v) = send(
+            &app,
+            Request::get("/candidates").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(
+            v["candidates"][0]["ref"],
+            refs[1].row_ref.to_string(),
+            "best score first"
+        );
+        let uri = format!(
+            "/candidates/research_candidates/{}/approve",
+            refs[1].row_ref.seq
+        );
+        let (s, v) = send(
+            &app,
+            Request::post(&uri)
+                .body(Body::from(r#"{"by":"emma"}"#))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["status"], "APPROVED");
+        let (s, v) = send(&app, Request::post(&uri).body(Body::empty()).unwrap()).await;
+        assert_eq!(s, StatusCode::CONFLICT, "a second review is refused: {v}");
+        let bad = format!(
+            "/candidates/research_candidates/{}/maybe",
+            refs[0].row_ref.seq
+        );
+        assert_eq!(
+            send(&app, Request::post(&bad).body(Body::empty()).unwrap())
+                .await
+                .0,
+            StatusCode::NOT_FOUND
+        );
+        let wrong = "/candidates/decision_log/1/approve";
+        assert_eq!(
+            send(&app, Request::post(wrong).body(Body::empty()).unwrap())
+                .await
+                .0,
+            StatusCode::BAD_REQUEST
+        );
+        let (_, v) = send(
+            &app,
+            Request::get("/candidates").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(v["candidates"].as_array().unwrap().len(), 1);
+    }
+}
