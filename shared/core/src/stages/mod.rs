@@ -3,6 +3,7 @@
 
 pub mod calibrate;
 pub mod classify;
+pub mod cs;
 pub mod decide;
 pub mod discount;
 pub mod plan;
