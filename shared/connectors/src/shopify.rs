@@ -234,21 +234,23 @@ impl ShopifyClient {
         if b.restore_rate <= 0.0 || !b.restore_rate.is_finite() {
             return Duration::ZERO;
         }
-        let cost = state.last_cost.get(op).copied().unwrap_or(estimate);
-        let cost = if b.maximum > 0.0 {
-            cost.min(b.maximum)
+        // Query-cost *points* of Shopify's leaky bucket (reported as floats), not money.
+        let points = state.last_cost.get(op).copied().unwrap_or(estimate);
+        let points = if b.maximum > 0.0 {
+            points.min(b.maximum)
         } else {
-            cost
+            points
         };
         let elapsed = b.seen_at.elapsed().as_secs_f64();
         let mut available = b.available + b.restore_rate * elapsed;
         if b.maximum > 0.0 {
             available = available.min(b.maximum);
         }
-        if cost <= available {
+        if points <= available {
             return Duration::ZERO;
         }
-        Duration::from_secs_f64(((cost - available) / b.restore_rate).min(86_400.0))
+        let wait_secs = (points - available) / b.restore_rate;
+        Duration::from_secs_f64(wait_secs.min(86_400.0))
     }
 
     fn record_cost(&self, op: &'static str, body: &Value) {
