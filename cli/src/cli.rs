@@ -72,6 +72,11 @@ pub enum Command {
         #[command(subcommand)]
         command: RowsCommand,
     },
+    /// Customer-service triage: judge every open thread's draft and log the verdicts.
+    Cs {
+        #[command(subcommand)]
+        command: CsCommand,
+    },
     /// The research queue: list, approve, reject.
     Candidates {
         #[command(subcommand)]
@@ -124,6 +129,19 @@ pub enum CycleCommand {
 pub enum RowsCommand {
     /// Show one row: `otto rows show decision_log#84196`.
     Show { row_ref: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CsCommand {
+    /// `otto cs run [--inbox threads.json] [--apply]`
+    Run {
+        /// A JSON inbox (`{"threads": [...], "approved_replies": [...]}`); default: the demo's.
+        #[arg(long)]
+        inbox: Option<PathBuf>,
+        /// Send the replies judged SEND (file inboxes only mark them ready).
+        #[arg(long)]
+        apply: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -293,6 +311,55 @@ async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
                 if row.status == RowStatus::Held {
                     println!("{}", render::row_line(&row));
                 }
+            }
+            Ok(())
+        }
+        Command::Cs {
+            command: CsCommand::Run { inbox, apply },
+        } => {
+            let path = match inbox {
+                Some(p) => p,
+                None => match &cfg.backend {
+                    Backend::Embedded { dir } => dir.join("demo-inbox.json"),
+                    Backend::Aws(_) => {
+                        return Err("--inbox is required with --store dynamodb".into())
+                    }
+                },
+            };
+            if !path.exists() {
+                return Err(format!(
+                    "no inbox at {} (run `otto demo` first, or pass --inbox FILE)",
+                    path.display()
+                )
+                .into());
+            }
+            let helpdesk = otto_connectors::helpdesk::JsonInbox { path };
+            let cycle = otto_core::cycle::CycleId::new(
+                cfg.store_id.clone(),
+                otto_core::cycle::CycleKind::Cs,
+                cfg.clock.day_of(chrono::Utc::now()),
+            );
+            let out = otto_stage::cs::triage(&ports, &helpdesk, &cycle, apply, chrono::Utc::now())
+                .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                println!(
+                    "cs triage {cycle}: {} threads, {} evaluations ({} new), {} sent",
+                    out["threads"], out["evaluated"], out["new"], out["sent"]
+                );
+                println!("  by verdict: {}", out["by_verdict"]);
+                println!(
+                    "  rows: {}",
+                    out["refs"]
+                        .as_array()
+                        .map(|a| a
+                            .iter()
+                            .filter_map(|v| v.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "))
+                        .unwrap_or_default()
+                );
             }
             Ok(())
         }

@@ -97,11 +97,20 @@ pub async fn run(ports: &Ports, cfg: &Config, args: DemoArgs, json: bool) -> Cli
     )
     .await?;
     runs.push(run);
+    // Customer service: a synthetic inbox next to the data, triaged.
+    let inbox_path = path.with_file_name("demo-inbox.json");
+    std::fs::write(
+        &inbox_path,
+        serde_json::to_string_pretty(&otto_connectors::helpdesk::demo_inbox())?,
+    )?;
+    let helpdesk = otto_connectors::helpdesk::JsonInbox { path: inbox_path };
+    let cs_cycle = otto_core::cycle::CycleId::new(cfg.store_id.clone(), CycleKind::Cs, today);
+    let cs = otto_stage::cs::triage(ports, &helpdesk, &cs_cycle, apply, chrono::Utc::now()).await?;
     if json {
         println!(
             "{}",
             serde_json::to_string_pretty(
-                &serde_json::json!({ "store": cfg.store_id.to_string(), "cycles": runs })
+                &serde_json::json!({ "store": cfg.store_id.to_string(), "cycles": runs, "cs": cs })
             )?
         );
         return Ok(());
@@ -110,6 +119,19 @@ pub async fn run(ports: &Ports, cfg: &Config, args: DemoArgs, json: bool) -> Cli
     for run in &runs {
         print!("{}", render::cycle_summary(run));
     }
+    println!(
+        "cs triage {cs_cycle}: {} threads, by verdict {} — rows {}",
+        cs["threads"],
+        cs["by_verdict"],
+        cs["refs"]
+            .as_array()
+            .map(|a| a
+                .iter()
+                .filter_map(|v| v.as_str())
+                .collect::<Vec<_>>()
+                .join(", "))
+            .unwrap_or_default()
+    );
     println!("Read any row: otto rows show <ref>   ·   held rows: otto holds list   ·   export: otto export --dir out/");
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! adapter), fixtures, and the harnesses that build ports on the embedded store and on moto.
 
 pub mod contract;
+pub mod cs;
 pub mod discount;
 pub mod fixtures;
 pub mod harness;

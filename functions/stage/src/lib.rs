@@ -13,6 +13,7 @@
 //! A permanent failure ends the cycle visibly: the stage_runs row carries the error, the cycle_runs
 //! row becomes FAILED, the lock is released. A retryable failure is left to SQS redelivery.
 
+pub mod cs;
 pub mod discount;
 pub mod executor;
 pub mod local;

@@ -5,6 +5,7 @@
 
 pub mod env;
 pub mod google_ads;
+pub mod helpdesk;
 pub mod lanes;
 pub mod ports;
 pub mod shopify;

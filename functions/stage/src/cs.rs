@@ -1,0 +1,147 @@
+//! Customer-service triage: every open thread with a draft (and every refund request without one)
+//! is judged and logged as a cs_thread_evaluations row, one per (thread, draft version), so
+//! re-evaluating the same draft is a no-op. In Phase 2 a SEND goes to the helpdesk and its answer
+//! is kept on the row. Used by `otto cs run`; the scheduled `cs_triage` stage will call the same
+//! function once CS cycles get their own per-run ids.
+
+use chrono::{DateTime, Utc};
+use otto_connectors::helpdesk::Helpdesk;
+use otto_connectors::VendorError;
+use otto_core::audit::{CsEvaluationRow, NewRow, RowBody};
+use otto_core::cycle::CycleId;
+use otto_core::stages::cs::{centroid, judge, refund_escalation, CsPolicy, Verdict};
+use otto_core::RowStatus;
+use otto_runtime::HandlerError;
+use otto_store::Ports;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+pub const CS_POLICY: &str = "cs_policy";
+
+fn vendor(e: VendorError) -> HandlerError {
+    if e.is_retryable() {
+        HandlerError::Retryable(e.to_string())
+    } else {
+        HandlerError::Permanent(e.to_string())
+    }
+}
+
+/// Judges the inbox; returns the verdict counts and the refs written or found.
+pub async fn triage(
+    ports: &Ports,
+    helpdesk: &dyn Helpdesk,
+    cycle: &CycleId,
+    apply: bool,
+    now: DateTime<Utc>,
+) -> Result<serde_json::Value, HandlerError> {
+    let policy: CsPolicy = match ports.settings.get_setting(&cycle.store, CS_POLICY).await? {
+        Some(v) => serde_json::from_value(v)
+            .map_err(|e| HandlerError::Permanent(format!("setting {CS_POLICY}: {e}")))?,
+        None => CsPolicy::default(),
+    };
+    // Everything read before anything is written: a helpdesk error leaves no half-written rows.
+    let threads = helpdesk.open_threads().await.map_err(vendor)?;
+    let approved = helpdesk.approved_replies().await.map_err(vendor)?;
+    let c = centroid(approved.iter().map(String::as_str));
+    let mut rows = Vec::new();
+    let mut drafts = Vec::new();
+    for t in &threads {
+        let (verdict, reason, language, voice, version) = match &t.draft {
+            Some(d) => {
+                let (v, why, lang, voice) = judge(&d.body, t.refund_amount, &c, &policy);
+                (v, why, Some(lang), Some(voice), d.version.clone())
+            }
+            None => match refund_escalation(t.refund_amount, &policy) {
+                Some(why) => (
+                    Verdict::EscalatedRefund,
+                    why,
+                    None,
+                    None,
+                    "none".to_string(),
+                ),
+                None => continue,
+            },
+        };
+        let mut figures = BTreeMap::from([
+            (
+                "brand_voice_floor_bp".into(),
+                json!(policy.brand_voice_floor_bp),
+            ),
+            (
+                "languages_allowed_for_send".into(),
+                json!(policy.languages_allowed_for_send),
+            ),
+            ("subject".into(), json!(t.subject)),
+        ]);
+        if let Some(v) = voice {
+            figures.insert("brand_voice_bp".into(), json!(v));
+        }
+        if let Some(d) = &t.draft {
+            figures.insert("draft_author".into(), json!(d.author));
+        }
+        rows.push(NewRow {
+            cycle_id: cycle.clone(),
+            natural_key: format!("cs|{}|{}|{version}", cycle.store, t.id),
+            status: match verdict {
+                Verdict::Send if apply => RowStatus::Pending,
+                Verdict::Send => RowStatus::DryRun,
+                Verdict::HoldTone | Verdict::HoldLanguage => RowStatus::Held,
+                Verdict::EscalatedRefund => RowStatus::Recorded,
+            },
+            created_at: now,
+            body: RowBody::CsEvaluation(CsEvaluationRow {
+                thread_id: t.id.clone(),
+                draft_version: Some(version),
+                amount: t.refund_amount,
+                language,
+                category: t.category.clone(),
+                verdict: verdict.as_str().into(),
+                reason,
+                figures,
+                result: None,
+            }),
+        });
+        drafts.push((t.id.clone(), t.draft.clone(), verdict));
+    }
+    let appended = ports.audit.append(rows, None).await?;
+    let mut by_verdict: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut sent = 0u32;
+    for (a, (thread, draft, verdict)) in appended.iter().zip(&drafts) {
+        *by_verdict.entry(verdict.as_str()).or_default() += 1;
+        // Phase 2: a SEND goes out once: PENDING → APPLIED with the helpdesk's answer, conditional
+        // on PENDING, so a retry that finds it APPLIED sends nothing.
+        if let (Verdict::Send, Some(d)) = (verdict, draft) {
+            let Some(row) = ports.audit.get(a.row_ref).await? else {
+                continue;
+            };
+            if row.status != RowStatus::Pending {
+                continue;
+            }
+            let result = helpdesk.send(thread, d).await.map_err(vendor)?;
+            let mut body = row.body.clone();
+            if let RowBody::CsEvaluation(e) = &mut body {
+                e.result = Some(result);
+            }
+            ports
+                .audit
+                .transition(
+                    a.row_ref,
+                    RowStatus::Pending,
+                    RowStatus::Applied,
+                    Some(body),
+                    now,
+                    None,
+                )
+                .await?;
+            sent += 1;
+        }
+    }
+    Ok(json!({
+        "threads": threads.len(),
+        "evaluated": appended.len(),
+        "new": appended.iter().filter(|a| a.inserted).count(),
+        "by_verdict": by_verdict,
+        "sent": sent,
+        "refs": appended.iter().map(|a| a.row_ref.to_string()).collect::<Vec<_>>(),
+    }))
+}
