@@ -451,4 +451,55 @@ pub async fn executor_crash_between_steps_never_applies_twice(h: &Harness) {
         "{:?}",
         d.result
     );
+    // Crash 3: interrupted while the operator flips the kill switch: the retry holds, no call.
+    let c_prod = active
+        .iter()
+        .find(|v| v.product_id != a.product_id && v.product_id != b.product_id)
+        .expect("third product");
+    let r3 = h
+        .ports
+        .audit
+        .append(vec![new(c_prod)], None)
+        .await
+        .expect("append")[0]
+        .row_ref;
+    let row_c = h.ports.audit.get(r3).await.expect("get").expect("row");
+    h.ports
+        .audit
+        .transition(
+            r3,
+            RowStatus::Pending,
+            RowStatus::Applying,
+            Some(row_c.body.clone()),
+            Utc::now(),
+            None,
+        )
+        .await
+        .expect("applying");
+    let ks = otto_core::policy::KillSwitch {
+        on: true,
+        by: Some("emma".into()),
+        at: Some(Utc::now()),
+        reason: None,
+    };
+    otto_store::settings::set_kill_switch(h.ports.settings.as_ref(), &store, &ks)
+        .await
+        .expect("kill switch");
+    assert_eq!(
+        otto_stage::executor::apply_decision(
+            &h.ports,
+            w.vendors.shop.as_ref(),
+            r3,
+            None,
+            Utc::now()
+        )
+        .await
+        .expect("retry"),
+        RowStatus::Held
+    );
+    assert_eq!(
+        w.sim.writes(),
+        2,
+        "the kill switch stops a retried move too"
+    );
 }

@@ -108,6 +108,29 @@ fn settle(r: Result<AuditRow, StoreError>) -> Result<RowStatus, HandlerError> {
     }
 }
 
+/// A row left APPLYING (the vendor call failed or the process died) is retried only while the kill
+/// switch is off; with it on, the row is HELD like any other move.
+async fn kill_switch_holds(
+    ports: &Ports,
+    row: &AuditRow,
+    now: DateTime<Utc>,
+    fence: Option<&Fence>,
+) -> Result<Option<RowStatus>, HandlerError> {
+    let ks = otto_store::settings::kill_switch(ports.settings.as_ref(), row.store()).await?;
+    if ks.on {
+        return hold(
+            ports,
+            row,
+            "kill switch on (a retry of an interrupted move)".into(),
+            now,
+            fence,
+        )
+        .await
+        .map(Some);
+    }
+    Ok(None)
+}
+
 /// Checks kill switch and rate limit; None when the move may go ahead.
 async fn gate(
     ports: &Ports,
@@ -321,6 +344,9 @@ async fn resolve_applying(
                 .await,
         );
     }
+    if let Some(held) = kill_switch_holds(ports, row, now, fence).await? {
+        return Ok(held);
+    }
     mutate_and_mark(
         ports,
         shop,
@@ -385,7 +411,10 @@ pub async fn apply_budget(
             );
         }
         RowStatus::Applying => {
-            return budget_mutate(ports, ads, &row, a.clone(), &resource, target, fence, now).await
+            if let Some(held) = kill_switch_holds(ports, &row, now, fence).await? {
+                return Ok(held);
+            }
+            return budget_mutate(ports, ads, &row, a.clone(), &resource, target, fence, now).await;
         }
         other => return Ok(other),
     }
@@ -523,7 +552,16 @@ pub async fn apply_price(
             after_price_applied(ports, &row, d, fence, now).await?;
             return Ok(st);
         }
-        RowStatus::Applying => {}
+        RowStatus::Applying => {
+            if let Some(held) = kill_switch_holds(ports, &row, now, fence).await? {
+                return Ok(held);
+            }
+        }
+        // Applied, but what follows it (the window) may not have happened: it is idempotent.
+        RowStatus::Applied => {
+            after_price_applied(ports, &row, d, fence, now).await?;
+            return Ok(RowStatus::Applied);
+        }
         other => return Ok(other),
     }
     if row.status != RowStatus::Applying {

@@ -491,8 +491,12 @@ impl StageBody for Decide {
         }
         let mut by_status: BTreeMap<String, u32> = BTreeMap::new();
         // Phase 2: the executor, row by row. Rows found PENDING/APPLYING on a redelivery resume.
-        for (a, status) in appended.iter().zip(&statuses) {
-            let now_status = if *status == RowStatus::Pending {
+        // On a re-run (rows already there) the stored row decides: the executor returns any status
+        // it does not act on unchanged.
+        for ((a, status), action) in appended.iter().zip(&statuses).zip(&actions) {
+            let now_status = if target_status(*action).is_some()
+                && (*status == RowStatus::Pending || !a.inserted)
+            {
                 apply_decision(
                     ctx.ports,
                     self.0.shop.as_ref(),
@@ -661,7 +665,7 @@ impl StageBody for CampaignPlan {
         let mut ad_moves = 0u32;
         let mut held = 0u32;
         for (a, s) in appended.iter().zip(&statuses) {
-            if *s == RowStatus::Pending {
+            if *s == RowStatus::Pending || !a.inserted {
                 match apply_budget(
                     ctx.ports,
                     self.0.ads.as_ref(),
