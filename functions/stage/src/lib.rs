@@ -188,10 +188,23 @@ pub async fn run_stage(
             )))
         }
         Err(IdemError::Store(e)) => return Err(e.into()),
-        Err(e) => return Err(HandlerError::Permanent(e.to_string())),
+        // A payload mismatch or an unreadable stored result cannot heal by retrying: the cycle
+        // ends visibly.
+        Err(e) => {
+            let why = e.to_string();
+            fail_cycle(ports, &msg, &why, now).await?;
+            return Ok(StageResult::CycleFailed(why));
+        }
     };
     // 4. Fan in, then advance.
-    let advanced = fan_in_and_advance(ports, &msg, &out, now).await?;
+    let advanced = match fan_in_and_advance(ports, &msg, &out, now).await {
+        Ok(a) => a,
+        Err(HandlerError::Permanent(why)) => {
+            fail_cycle(ports, &msg, &why, now).await?;
+            return Ok(StageResult::CycleFailed(why));
+        }
+        Err(e) => return Err(e),
+    };
     Ok(if replayed {
         StageResult::Replayed { advanced }
     } else {
