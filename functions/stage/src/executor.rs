@@ -131,6 +131,14 @@ async fn kill_switch_holds(
     Ok(None)
 }
 
+async fn load(ports: &Ports, row_ref: RowRef) -> Result<AuditRow, HandlerError> {
+    ports
+        .audit
+        .get(row_ref)
+        .await?
+        .ok_or_else(|| HandlerError::Permanent(format!("{row_ref} does not exist")))
+}
+
 /// Checks kill switch and rate limit; None when the move may go ahead.
 async fn gate(
     ports: &Ports,
@@ -177,9 +185,7 @@ pub async fn apply_decision(
     fence: Option<&Fence>,
     now: DateTime<Utc>,
 ) -> Result<RowStatus, HandlerError> {
-    let Some(row) = ports.audit.get(row_ref).await? else {
-        return Err(HandlerError::Permanent(format!("{row_ref} does not exist")));
-    };
+    let row = load(ports, row_ref).await?;
     let RowBody::Decision(d) = &row.body else {
         return Err(HandlerError::Permanent(format!(
             "{row_ref} is not a decision_log row"
@@ -368,9 +374,7 @@ pub async fn apply_budget(
     fence: Option<&Fence>,
     now: DateTime<Utc>,
 ) -> Result<RowStatus, HandlerError> {
-    let Some(row) = ports.audit.get(row_ref).await? else {
-        return Err(HandlerError::Permanent(format!("{row_ref} does not exist")));
-    };
+    let row = load(ports, row_ref).await?;
     let RowBody::AdDecision(a) = &row.body else {
         return Err(HandlerError::Permanent(format!(
             "{row_ref} is not an ad_decision_log row"
@@ -492,9 +496,7 @@ pub async fn apply_price(
     fence: Option<&Fence>,
     now: DateTime<Utc>,
 ) -> Result<RowStatus, HandlerError> {
-    let Some(row) = ports.audit.get(row_ref).await? else {
-        return Err(HandlerError::Permanent(format!("{row_ref} does not exist")));
-    };
+    let row = load(ports, row_ref).await?;
     let RowBody::Decision(d) = &row.body else {
         return Err(HandlerError::Permanent(format!(
             "{row_ref} is not a decision_log row"

@@ -28,6 +28,7 @@
 
 use crate::ports::{AdsAccount, VendorError};
 use crate::shopify::{tokio_sleeper, Sleeper};
+use crate::snippet;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDateTime, Timelike, Utc};
 use otto_core::metrics::{CampaignBudget, CampaignDay, DailyMetric, ExternalChange};
@@ -128,14 +129,6 @@ fn transient(detail: impl Into<String>) -> VendorError {
         vendor: VENDOR,
         detail: detail.into(),
     }
-}
-
-fn snippet(body: &str) -> String {
-    let mut s: String = body.chars().take(300).collect();
-    if body.chars().count() > 300 {
-        s.push('…');
-    }
-    s
 }
 
 fn normalize_cid(what: &str, raw: &str) -> Result<String, VendorError> {

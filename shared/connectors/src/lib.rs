@@ -12,3 +12,12 @@ pub mod shopify;
 pub mod simulated;
 
 pub use ports::{AdsAccount, ShopCatalog, VendorError};
+
+/// The first 300 characters of a vendor's body, for error messages (never the whole body).
+pub fn snippet(body: &str) -> String {
+    let mut s: String = body.chars().take(300).collect();
+    if body.chars().count() > 300 {
+        s.push('…');
+    }
+    s
+}

@@ -18,6 +18,7 @@
 //! * Money is parsed from Shopify's decimal strings with [`Money::parse`] (exact); never a float.
 
 use crate::ports::{ShopCatalog, VendorError};
+use crate::snippet;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use otto_core::metrics::{ProductStatus, Variant};
@@ -131,14 +132,6 @@ fn transient(detail: impl Into<String>) -> VendorError {
         vendor: VENDOR,
         detail: detail.into(),
     }
-}
-
-fn snippet(body: &str) -> String {
-    let mut s: String = body.chars().take(200).collect();
-    if body.chars().count() > 200 {
-        s.push('…');
-    }
-    s
 }
 
 const VARIANT_FIELDS: &str = "id sku title price compareAtPrice inventoryQuantity updatedAt \

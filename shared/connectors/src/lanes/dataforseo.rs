@@ -20,6 +20,7 @@
 use super::{DiscoveryLane, KeywordStat, KeywordVolumes, RawCandidate};
 use crate::ports::VendorError;
 use crate::shopify::{tokio_sleeper, Sleeper};
+pub use crate::snippet;
 use async_trait::async_trait;
 use otto_core::Currency;
 use rand::Rng;
@@ -140,15 +141,6 @@ impl LaneHttp {
             (self.sleeper)(self.backoff(attempt)).await;
         }
     }
-}
-
-/// The first 300 characters of a body, for error messages.
-pub fn snippet(body: &str) -> String {
-    let mut s: String = body.chars().take(300).collect();
-    if body.chars().count() > 300 {
-        s.push('…');
-    }
-    s
 }
 
 fn permanent(detail: impl Into<String>) -> VendorError {
