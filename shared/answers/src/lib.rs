@@ -1,0 +1,1 @@
+//! Otto answers in rows.

@@ -1,0 +1,1 @@
+//! Slack: signature check, slash-command and interaction parsing, Block Kit answers.
