@@ -142,6 +142,14 @@ pub enum CsCommand {
         #[arg(long)]
         apply: bool,
     },
+    /// The language policy: `otto cs languages` shows it; `allow nl` whitelists a language for
+    /// sending, `deny nl` takes it off again (ISO 639-1 codes).
+    Languages {
+        #[arg(value_parser = ["show", "allow", "deny"], default_value = "show")]
+        action: String,
+        /// The ISO 639-1 code (two lower-case letters), for allow / deny.
+        code: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -333,36 +341,21 @@ async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
                 )
                 .into());
             }
-            let helpdesk = otto_connectors::helpdesk::JsonInbox { path };
-            let cycle = otto_core::cycle::CycleId::new(
-                cfg.store_id.clone(),
-                otto_core::cycle::CycleKind::Cs,
-                cfg.clock.day_of(chrono::Utc::now()),
-            );
-            let out = otto_stage::cs::triage(&ports, &helpdesk, &cycle, apply, chrono::Utc::now())
-                .await?;
+            let helpdesk = std::sync::Arc::new(otto_connectors::helpdesk::JsonInbox { path });
+            let (run, out) = cycle::run_cs(&ports, &cfg, helpdesk, apply).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&out)?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({"run": run, "triage": out}))?
+                );
             } else {
-                println!(
-                    "cs triage {cycle}: {} threads, {} evaluations ({} new), {} sent",
-                    out["threads"], out["evaluated"], out["new"], out["sent"]
-                );
-                println!("  by verdict: {}", out["by_verdict"]);
-                println!(
-                    "  rows: {}",
-                    out["refs"]
-                        .as_array()
-                        .map(|a| a
-                            .iter()
-                            .filter_map(|v| v.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", "))
-                        .unwrap_or_default()
-                );
+                print!("{}", render::cs_summary(&run, &out));
             }
             Ok(())
         }
+        Command::Cs {
+            command: CsCommand::Languages { action, code },
+        } => cs_languages(&ports, &cfg, &action, code.as_deref(), json).await,
         Command::Candidates { command } => match command {
             CandidatesCommand::List => candidates::list(&ports, &cfg.store_id, json).await,
             CandidatesCommand::Approve { row_ref, by } => {
@@ -450,6 +443,60 @@ async fn holds_list(ports: &Ports, cfg: &Config, json: bool) -> CliResult {
             println!("{}", render::row_line(r));
         }
         println!("Release one with: otto holds release <ref>");
+    }
+    Ok(())
+}
+
+async fn cs_languages(
+    ports: &Ports,
+    cfg: &Config,
+    action: &str,
+    code: Option<&str>,
+    json: bool,
+) -> CliResult {
+    use otto_core::stages::cs::CsPolicy;
+    use otto_stage::cs::CS_POLICY;
+    let mut policy: CsPolicy = match ports.settings.get_setting(&cfg.store_id, CS_POLICY).await? {
+        Some(v) => serde_json::from_value(v).map_err(|e| format!("setting {CS_POLICY}: {e}"))?,
+        None => CsPolicy::default(),
+    };
+    if action != "show" {
+        let code = code.ok_or_else(|| {
+            format!("`otto cs languages {action}` needs a language code, e.g. nl")
+        })?;
+        if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_lowercase()) {
+            return Err(format!(
+                "{code:?} is not an ISO 639-1 code (two lower-case letters, e.g. nl)"
+            )
+            .into());
+        }
+        let langs = &mut policy.languages_allowed_for_send;
+        if action == "allow" && !langs.iter().any(|l| l == code) {
+            langs.push(code.to_string());
+        }
+        if action == "deny" {
+            langs.retain(|l| l != code);
+        }
+        ports
+            .settings
+            .put_setting(&cfg.store_id, CS_POLICY, &serde_json::to_value(&policy)?)
+            .await?;
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"languages_allowed_for_send": policy.languages_allowed_for_send})
+        );
+    } else {
+        println!(
+            "languages_allowed_for_send: {}{}",
+            policy.languages_allowed_for_send.join(", "),
+            if action == "allow" {
+                "  (drafts already HELD for language stay HELD: release them with `otto holds release <ref>`)"
+            } else {
+                ""
+            }
+        );
     }
     Ok(())
 }

@@ -58,7 +58,7 @@ pub fn registry(kind: CycleKind, v: Vendors) -> Result<StageRegistry, String> {
             StageRegistry::new(),
             research_sources(),
         )),
-        other => Err(format!("the {other} cycle's stages are not built yet")),
+        CycleKind::Cs => Err("the cs cycle needs a helpdesk: use `otto cs run`".into()),
     }
 }
 
@@ -87,8 +87,11 @@ pub async fn run_cycle(
     day: StoreDay,
     apply: Option<bool>,
 ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
-    let (h, m) = kind.scheduled_at().unwrap_or((0, 0));
-    let scheduled_time = cfg.clock.at_local(day, h, m)?;
+    // Interval cycles (CS) run now, in the current slot; the daily ones at their local time.
+    let scheduled_time = match kind.scheduled_at() {
+        Some((h, m)) => cfg.clock.at_local(day, h, m)?,
+        None => chrono::Utc::now(),
+    };
     let input = ScheduledInput {
         cycle: kind,
         store: store.clone(),
@@ -96,13 +99,17 @@ pub async fn run_cycle(
         apply,
     };
     let out = open_cycle(ports, &cfg.clock, &input, chrono::Utc::now()).await?;
+    let cycle_id = match &out {
+        OpenOutcome::Opened { cycle_id, .. } | OpenOutcome::AlreadyDone { cycle_id, .. } => {
+            CycleId::parse(cycle_id)?
+        }
+    };
     if let OpenOutcome::Opened { .. } = out {
         let report = drain(ports, registry, cfg.clock, kind, chrono::Utc::now, 1_000).await?;
         if !report.retry_later.is_empty() {
             return Err(format!("stages left for retry: {}", report.retry_later.join("; ")).into());
         }
     }
-    let cycle_id = CycleId::new(store.clone(), kind, day);
     let run = ports
         .audit
         .get_by_natural_key(AuditTable::CycleRuns, &cycle_id.to_string())
@@ -149,4 +156,42 @@ pub async fn run(
         .into());
     }
     Ok(())
+}
+
+/// One CS triage run (the `cs_triage` stage, through the same cycle machinery the schedule uses):
+/// returns the cycle run row and the triage figures of its stage run.
+pub async fn run_cs(
+    ports: &Ports,
+    cfg: &Config,
+    helpdesk: Arc<dyn otto_connectors::helpdesk::Helpdesk>,
+    apply: bool,
+) -> Result<(Value, Value), Box<dyn std::error::Error + Send + Sync>> {
+    let registry = otto_stage::cs::with_cs(StageRegistry::new(), helpdesk);
+    let now = chrono::Utc::now();
+    let run = run_cycle(
+        ports,
+        cfg,
+        &registry,
+        CycleKind::Cs,
+        &cfg.store_id,
+        cfg.clock.day_of(now),
+        Some(apply),
+    )
+    .await?;
+    if run["status"].as_str() == Some("FAILED") {
+        return Err(format!(
+            "{} FAILED: {}",
+            run["ref"].as_str().unwrap_or(""),
+            run["body"]["error"].as_str().unwrap_or("")
+        )
+        .into());
+    }
+    let cycle_id = run["cycle_id"].as_str().unwrap_or_default();
+    let stage = ports
+        .audit
+        .get_by_natural_key(AuditTable::StageRuns, &format!("{cycle_id}|cs_triage|0"))
+        .await?
+        .ok_or("the cs_triage stage run row is missing")?;
+    let figures = stage.to_json()["body"]["figures"].clone();
+    Ok((run, figures))
 }

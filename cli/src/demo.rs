@@ -103,9 +103,8 @@ pub async fn run(ports: &Ports, cfg: &Config, args: DemoArgs, json: bool) -> Cli
         &inbox_path,
         serde_json::to_string_pretty(&otto_connectors::helpdesk::demo_inbox())?,
     )?;
-    let helpdesk = otto_connectors::helpdesk::JsonInbox { path: inbox_path };
-    let cs_cycle = otto_core::cycle::CycleId::new(cfg.store_id.clone(), CycleKind::Cs, today);
-    let cs = otto_stage::cs::triage(ports, &helpdesk, &cs_cycle, apply, chrono::Utc::now()).await?;
+    let helpdesk = std::sync::Arc::new(otto_connectors::helpdesk::JsonInbox { path: inbox_path });
+    let (cs_run, cs) = crate::cycle::run_cs(ports, cfg, helpdesk, apply).await?;
     if json {
         println!(
             "{}",
@@ -119,19 +118,7 @@ pub async fn run(ports: &Ports, cfg: &Config, args: DemoArgs, json: bool) -> Cli
     for run in &runs {
         print!("{}", render::cycle_summary(run));
     }
-    println!(
-        "cs triage {cs_cycle}: {} threads, by verdict {} — rows {}",
-        cs["threads"],
-        cs["by_verdict"],
-        cs["refs"]
-            .as_array()
-            .map(|a| a
-                .iter()
-                .filter_map(|v| v.as_str())
-                .collect::<Vec<_>>()
-                .join(", "))
-            .unwrap_or_default()
-    );
+    print!("{}", render::cs_summary(&cs_run, &cs));
     println!("Read any row: otto rows show <ref>   ·   held rows: otto holds list   ·   export: otto export --dir out/");
     Ok(())
 }

@@ -152,3 +152,27 @@ pub fn cycle_summary(run: &serde_json::Value) -> String {
     }
     out
 }
+
+/// One CS triage run: the cycle line, then verdict counts and the rows written.
+pub fn cs_summary(run: &serde_json::Value, out: &serde_json::Value) -> String {
+    let refs = out["refs"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    format!(
+        "cs triage {} — {} ({})\n  {} threads, {} evaluations ({} new), {} sent\n  by verdict: {}\n  rows: {refs}\n",
+        run["cycle_id"].as_str().unwrap_or(""),
+        run["status"].as_str().unwrap_or(""),
+        run["ref"].as_str().unwrap_or(""),
+        out["threads"],
+        out["evaluated"],
+        out["new"],
+        out["sent"],
+        out["by_verdict"],
+    )
+}

@@ -13,7 +13,8 @@ use otto_store::PageReq;
 macro_rules! cs_suite {
     ($make:path) => {
         $crate::instantiate!(cs, $make;
-            cs_triage_verdicts_idempotent_and_sent_once
+            cs_triage_verdicts_idempotent_and_sent_once,
+            cs_cycle_runs_per_slot_on_schedule
         );
     };
 }
@@ -123,4 +124,67 @@ pub async fn cs_triage_verdicts_idempotent_and_sent_once(h: &Harness) {
     assert!(sent
         .iter()
         .all(|r| matches!(&r.body, RowBody::CsEvaluation(e) if e.result.is_some())));
+}
+
+/// The `cs_triage` stage behind the scheduler: every 15-minute slot is its own cycle run; the
+/// same slot fired twice runs once; a later slot re-judges nothing already judged.
+pub async fn cs_cycle_runs_per_slot_on_schedule(h: &Harness) {
+    use otto_scheduler::{open_cycle, OpenOutcome, ScheduledInput};
+    use otto_stage::local::drain;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("inbox.json");
+    std::fs::write(&path, serde_json::to_string(&demo_inbox()).expect("json")).expect("write");
+    let reg = otto_stage::cs::with_cs(
+        otto_stage::StageRegistry::new(),
+        Arc::new(JsonInbox { path }),
+    );
+    let clock = otto_core::StoreClock::new("Europe/Amsterdam").expect("tz");
+    let store = unique_store();
+    let day = StoreDay::parse("2026-11-24").expect("day");
+    let mut ids = Vec::new();
+    for (h_, m_) in [(9, 0), (9, 7), (9, 15)] {
+        let input = ScheduledInput {
+            cycle: CycleKind::Cs,
+            store: store.clone(),
+            scheduled_time: clock.at_local(day, h_, m_).expect("time"),
+            apply: Some(false),
+        };
+        let out = open_cycle(&h.ports, &clock, &input, Utc::now())
+            .await
+            .expect("open");
+        let id = match out {
+            OpenOutcome::Opened { cycle_id, .. } | OpenOutcome::AlreadyDone { cycle_id, .. } => {
+                cycle_id
+            }
+        };
+        let report = drain(&h.ports, &reg, clock, CycleKind::Cs, Utc::now, 20)
+            .await
+            .expect("drain");
+        assert!(
+            report.failed_cycles.is_empty() && report.retry_later.is_empty(),
+            "{report:?}"
+        );
+        ids.push(id);
+    }
+    let (a, b, c) = (&ids[0], &ids[1], &ids[2]);
+    assert!(a.ends_with(":cs:2026-11-24T0900"), "{a}");
+    assert_eq!(a, b, "09:07 is in the 09:00 slot");
+    assert!(c.ends_with("T0915"), "{c}");
+    let first = rows(h, &CycleId::parse(a).expect("id")).await;
+    assert_eq!(first.len(), 6, "every thread of the demo inbox judged once");
+    assert!(
+        rows(h, &CycleId::parse(c).expect("id")).await.is_empty(),
+        "the 09:15 run found every draft version already judged"
+    );
+    for id in [a, c] {
+        let run = h
+            .ports
+            .audit
+            .get_by_natural_key(otto_core::AuditTable::CycleRuns, id)
+            .await
+            .expect("get")
+            .expect("run row");
+        assert_eq!(run.status, RowStatus::Completed, "{id}");
+    }
 }

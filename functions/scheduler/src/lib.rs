@@ -1,6 +1,6 @@
 //! The EventBridge Scheduler target. A schedule fires with
 //! `{"cycle":"morning","store":"…","scheduled_time":"<aws.scheduler.scheduled-time>"}`; this opens
-//! the cycle run `{store}:{cycle}:{local date}`, takes the store_lock (lease + fencing token) and
+//! the cycle run `{store}:{cycle}:{local date}` (`…T{HHMM}` for interval cycles), takes the store_lock (lease + fencing token) and
 //! enqueues the first stage. A retry after a crash anywhere in between resumes the same cycle: the
 //! lock owner is the cycle id (so the lease and its token come back unchanged), the cycle_runs row
 //! is keyed by the cycle id (so it is not logged twice) and stage runs are idempotent (so a first
@@ -64,7 +64,16 @@ pub async fn open_cycle(
     now: DateTime<Utc>,
 ) -> Result<OpenOutcome, HandlerError> {
     let day = clock.day_of(input.scheduled_time);
-    let cycle_id = CycleId::new(input.store.clone(), input.cycle, day);
+    // Interval cycles (CS every 15 minutes) get one id per run: the local slot it was scheduled in.
+    let cycle_id = match input.cycle.interval_minutes() {
+        Some(_) => CycleId::with_slot(
+            input.store.clone(),
+            input.cycle,
+            day,
+            clock.minute_of_day(input.scheduled_time),
+        ),
+        None => CycleId::new(input.store.clone(), input.cycle, day),
+    };
     let run_key = cycle_id.to_string();
     if let Some(run) = ports
         .audit

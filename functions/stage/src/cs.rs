@@ -1,8 +1,8 @@
 //! Customer-service triage: every open thread with a draft (and every refund request without one)
 //! is judged and logged as a cs_thread_evaluations row, one per (thread, draft version), so
 //! re-evaluating the same draft is a no-op. In Phase 2 a SEND goes to the helpdesk and its answer
-//! is kept on the row. Used by `otto cs run`; the scheduled `cs_triage` stage will call the same
-//! function once CS cycles get their own per-run ids.
+//! is kept on the row. The `cs_triage` stage (scheduled every 15 minutes, one cycle id per run
+//! slot) and `otto cs run` both call [`triage`].
 
 use chrono::{DateTime, Utc};
 use otto_connectors::helpdesk::Helpdesk;
@@ -15,6 +15,42 @@ use otto_runtime::HandlerError;
 use otto_store::Ports;
 use serde_json::json;
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::{StageBody, StageContext, StageOutput, StageRegistry};
+use async_trait::async_trait;
+use otto_core::cycle::Stage;
+
+/// The CS cycle's one stage.
+pub struct CsTriage {
+    pub helpdesk: Arc<dyn Helpdesk>,
+}
+
+pub fn with_cs(reg: StageRegistry, helpdesk: Arc<dyn Helpdesk>) -> StageRegistry {
+    reg.with(Stage::CsTriage, Arc::new(CsTriage { helpdesk }))
+}
+
+#[async_trait]
+impl StageBody for CsTriage {
+    async fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, HandlerError> {
+        let out = triage(
+            ctx.ports,
+            self.helpdesk.as_ref(),
+            &ctx.msg.cycle_id,
+            ctx.msg.apply,
+            ctx.now,
+        )
+        .await?;
+        let figures = match out {
+            serde_json::Value::Object(m) => m.into_iter().collect(),
+            _ => BTreeMap::new(),
+        };
+        Ok(StageOutput {
+            figures,
+            next_chunks: 0,
+        })
+    }
+}
 
 pub const CS_POLICY: &str = "cs_policy";
 

@@ -59,6 +59,14 @@ impl CycleKind {
         }
     }
 
+    /// Interval cycles run every N minutes; each run gets its own id (its local time slot).
+    pub fn interval_minutes(&self) -> Option<u32> {
+        match self {
+            CycleKind::Cs => Some(15),
+            _ => None,
+        }
+    }
+
     /// The name of the lock the cycle takes. The three catalog cycles share the `store_lock`, so
     /// two timers (or a timer and an operator) never act on the catalog at once; CS triage has its
     /// own, as it never touches prices or budgets.
@@ -175,38 +183,82 @@ impl FromStr for Stage {
     }
 }
 
-/// `{store}:{cycle}:{local date}` — one run of one cycle for one store on one store day.
+/// `{store}:{cycle}:{local date}` — one run of one cycle for one store on one store day; interval
+/// cycles (CS triage, every 15 minutes) add the local start slot: `{store}:cs:{date}T{HHMM}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct CycleId {
     pub store: StoreId,
     pub kind: CycleKind,
     pub day: StoreDay,
+    /// Local minute of the day an interval cycle's run started at (a multiple of its interval).
+    pub slot: Option<u16>,
 }
 
 impl CycleId {
     pub fn new(store: StoreId, kind: CycleKind, day: StoreDay) -> Self {
-        CycleId { store, kind, day }
+        CycleId {
+            store,
+            kind,
+            day,
+            slot: None,
+        }
+    }
+    /// A run of an interval cycle: `minute_of_day` is floored to the cycle's interval.
+    pub fn with_slot(store: StoreId, kind: CycleKind, day: StoreDay, minute_of_day: u32) -> Self {
+        let every = kind.interval_minutes().unwrap_or(1).max(1);
+        let m = (minute_of_day.min(24 * 60 - 1) / every) * every;
+        CycleId {
+            store,
+            kind,
+            day,
+            slot: Some(m as u16),
+        }
     }
     pub fn parse(s: &str) -> Result<Self, CoreError> {
+        let bad = || {
+            CoreError::invalid(
+                "cycle id",
+                format!("{s:?} is not {{store}}:{{cycle}}:{{YYYY-MM-DD}}[T{{HHMM}}]"),
+            )
+        };
         let mut parts = s.split(':');
         match (parts.next(), parts.next(), parts.next(), parts.next()) {
-            (Some(store), Some(kind), Some(day), None) => Ok(CycleId {
-                store: StoreId::new(store)?,
-                kind: kind.parse()?,
-                day: StoreDay::parse(day)?,
-            }),
-            _ => Err(CoreError::invalid(
-                "cycle id",
-                format!("{s:?} is not {{store}}:{{cycle}}:{{YYYY-MM-DD}}"),
-            )),
+            (Some(store), Some(kind), Some(day), None) => {
+                let (day, slot) = match day.split_once('T') {
+                    None => (day, None),
+                    Some((d, hhmm)) => {
+                        let ok = hhmm.len() == 4 && hhmm.bytes().all(|b| b.is_ascii_digit());
+                        let (h, m) = if ok {
+                            (hhmm[..2].parse::<u16>().ok(), hhmm[2..].parse::<u16>().ok())
+                        } else {
+                            (None, None)
+                        };
+                        match (h, m) {
+                            (Some(h), Some(m)) if h < 24 && m < 60 => (d, Some(h * 60 + m)),
+                            _ => return Err(bad()),
+                        }
+                    }
+                };
+                Ok(CycleId {
+                    store: StoreId::new(store)?,
+                    kind: kind.parse()?,
+                    day: StoreDay::parse(day)?,
+                    slot,
+                })
+            }
+            _ => Err(bad()),
         }
     }
 }
 
 impl fmt::Display for CycleId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.store, self.kind, self.day)
+        write!(f, "{}:{}:{}", self.store, self.kind, self.day)?;
+        if let Some(m) = self.slot {
+            write!(f, "T{:02}{:02}", m / 60, m % 60)?;
+        }
+        Ok(())
     }
 }
 impl TryFrom<String> for CycleId {
@@ -285,6 +337,20 @@ mod tests {
         assert_eq!(c.to_string(), "brevard:morning:2026-11-24");
         assert!(CycleId::parse("brevard:lunch:2026-11-24").is_err());
         assert!(CycleId::parse("brevard:morning").is_err());
+        let cs = CycleId::with_slot(c.store.clone(), CycleKind::Cs, c.day, 6 * 60 + 29);
+        assert_eq!(
+            cs.to_string(),
+            "brevard:cs:2026-11-24T0615",
+            "floored to 15 minutes"
+        );
+        assert_eq!(CycleId::parse(&cs.to_string()).unwrap(), cs);
+        for bad in [
+            "brevard:cs:2026-11-24T615",
+            "brevard:cs:2026-11-24T2460",
+            "brevard:cs:2026-11-24Tabcd",
+        ] {
+            assert!(CycleId::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! the 06:00 Amsterdam run on 30 March belongs to 30 March even though it is 04:00 UTC.
 
 use crate::error::CoreError;
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Timelike, Utc,
+};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -81,6 +83,12 @@ impl StoreClock {
 
     pub fn day_of(&self, instant: DateTime<Utc>) -> StoreDay {
         StoreDay(instant.with_timezone(&self.tz).date_naive())
+    }
+
+    /// The local minute of the day (0 … 1439) of an instant.
+    pub fn minute_of_day(&self, instant: DateTime<Utc>) -> u32 {
+        let t = instant.with_timezone(&self.tz).time();
+        t.hour() * 60 + t.minute()
     }
 
     /// The instant of a local wall-clock time on a store day. In a DST gap the time is moved
