@@ -1320,6 +1320,21 @@ pub async fn many_rows_by_natural_key(h: &Harness) {
         assert_eq!(g.as_ref().map(|r| r.row_ref), Some(a.row_ref));
     }
     assert!(got[120].is_none());
+    // By ref, batched: order kept, duplicates and missing refs answered in place.
+    let mut refs: Vec<RowRef> = out.iter().map(|a| a.row_ref).rev().collect();
+    refs.push(out[0].row_ref);
+    refs.push(RowRef::parse("decision_log#999999999").expect("ref"));
+    let by_ref = h
+        .ports
+        .audit
+        .get_many(&refs)
+        .await
+        .expect("get many by ref");
+    assert_eq!(by_ref.len(), 122);
+    for (r, g) in refs.iter().zip(&by_ref).take(121) {
+        assert_eq!(g.as_ref().map(|x| x.row_ref), Some(*r));
+    }
+    assert!(by_ref[121].is_none());
 }
 
 pub async fn discount_windows_by_expiry(h: &Harness) {

@@ -52,6 +52,14 @@ pub trait AuditLog: Send + Sync {
     /// returned). With a fence, nothing is written unless the fence's lock still has that version.
     async fn append(&self, rows: Vec<NewRow>, fence: Option<&Fence>) -> Result<Vec<Appended>>;
     async fn get(&self, row_ref: RowRef) -> Result<Option<AuditRow>>;
+    /// Many rows by ref at once (one batched read on DynamoDB), in the order of `refs`.
+    async fn get_many(&self, refs: &[RowRef]) -> Result<Vec<Option<AuditRow>>> {
+        let mut out = Vec::with_capacity(refs.len());
+        for r in refs {
+            out.push(self.get(*r).await?);
+        }
+        Ok(out)
+    }
     async fn get_by_natural_key(
         &self,
         table: AuditTable,

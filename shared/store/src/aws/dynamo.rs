@@ -796,6 +796,19 @@ impl AuditLog for DynamoStore {
         .transpose()
     }
 
+    async fn get_many(&self, refs: &[RowRef]) -> Result<Vec<Option<AuditRow>>> {
+        let mut unique: Vec<String> = refs.iter().map(row_pk).collect();
+        unique.sort();
+        unique.dedup();
+        let rows: HashMap<RowRef, AuditRow> = self
+            .batch_get(&self.audit, unique)
+            .await?
+            .iter()
+            .map(|i| row_from_item(i).map(|r| (r.row_ref, r)))
+            .collect::<Result<_>>()?;
+        Ok(refs.iter().map(|r| rows.get(r).cloned()).collect())
+    }
+
     async fn get_by_natural_key(
         &self,
         table: AuditTable,
