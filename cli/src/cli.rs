@@ -62,6 +62,11 @@ pub enum Command {
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=30))]
         cycles: u32,
     },
+    /// Ask Otto: `otto ask "how did this morning go?"` — answered only from audit rows, with
+    /// their refs; "I don't have a row for that." when none supports an answer.
+    Ask {
+        question: String,
+    },
     /// Run a cycle in this process (the same stages the Lambdas run).
     Cycle {
         #[command(subcommand)]
@@ -409,6 +414,29 @@ async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
                 println!("{}", serde_json::to_string_pretty(&ks)?);
             } else {
                 println!("{}", render::kill_switch(&ks));
+            }
+            Ok(())
+        }
+        Command::Ask { question } => {
+            let engine = otto_answers::Engine::new(&ports, cfg.store_id.clone(), cfg.clock, "");
+            let a = engine
+                .ask(&question, chrono::Utc::now())
+                .await
+                .map_err(|e| e.to_string())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&a)?);
+            } else {
+                println!("{}", a.answer);
+                if !a.citations.is_empty() {
+                    println!(
+                        "rows: {}",
+                        a.citations
+                            .iter()
+                            .map(|c| c.row_ref.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                }
             }
             Ok(())
         }
