@@ -289,3 +289,215 @@ mod research_env_tests {
         assert!(research_from_lookup(|_| None).unwrap().0.is_empty());
     }
 }
+
+/// The helpdesk from the environment; `Ok(None)` when `OTTO_HELPDESK` is unset.
+///
+/// | `OTTO_HELPDESK` | variables |
+/// |---|---|
+/// | `gorgias` | `GORGIAS_BASE_URL` (`https://{domain}.gorgias.com`), `GORGIAS_EMAIL`, `GORGIAS_API_KEY`; optional `GORGIAS_OPEN_VIEW_ID`, `GORGIAS_APPROVED_VIEW_ID`, `GORGIAS_APPROVED_TAG` (default `approved-reply`), `OTTO_CURRENCY` (refund markers without a code; default `EUR`) |
+/// | `json` | `OTTO_HELPDESK_INBOX` (path of a `{"threads", "approved_replies"}` file) |
+pub fn helpdesk_from_lookup(
+    get: impl Fn(&str) -> Option<String>,
+) -> Result<Option<Box<dyn crate::helpdesk::Helpdesk>>, String> {
+    use crate::gorgias::{GorgiasClient, GorgiasConfig};
+    use crate::helpdesk::JsonInbox;
+    let var = |k: &str| {
+        get(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let need = |k: &str, kind: &str| {
+        var(k).ok_or_else(|| format!("configuration: {k}: must be set when OTTO_HELPDESK={kind}"))
+    };
+    let view = |k: &str| -> Result<Option<u64>, String> {
+        var(k)
+            .map(|v| {
+                v.parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("configuration: {k}: {v:?} is not a view id"))
+            })
+            .transpose()
+    };
+    let Some(kind) = var("OTTO_HELPDESK") else {
+        return Ok(None);
+    };
+    match kind.to_ascii_lowercase().as_str() {
+        "gorgias" => {
+            let mut config = GorgiasConfig::new(
+                need("GORGIAS_BASE_URL", "gorgias")?,
+                need("GORGIAS_EMAIL", "gorgias")?,
+                need("GORGIAS_API_KEY", "gorgias")?,
+            );
+            config.open_view_id = view("GORGIAS_OPEN_VIEW_ID")?;
+            config.approved_view_id = view("GORGIAS_APPROVED_VIEW_ID")?;
+            if let Some(tag) = var("GORGIAS_APPROVED_TAG") {
+                config.approved_tag = tag;
+            }
+            if let Some(c) = var("OTTO_CURRENCY") {
+                config.currency =
+                    Currency::new(&c).map_err(|e| format!("configuration: OTTO_CURRENCY: {e}"))?;
+            }
+            let client = GorgiasClient::new(config)
+                .map_err(|e| format!("configuration: GORGIAS_BASE_URL: {e}"))?;
+            Ok(Some(Box::new(client)))
+        }
+        "json" => Ok(Some(Box::new(JsonInbox {
+            path: need("OTTO_HELPDESK_INBOX", "json")?.into(),
+        }))),
+        _ => Err(format!(
+            "configuration: OTTO_HELPDESK: {kind:?} is not a helpdesk (gorgias or json)"
+        )),
+    }
+}
+
+/// The brand-voice scorer from the environment.
+///
+/// | `OTTO_VOICE_PROVIDER` | variables |
+/// |---|---|
+/// | unset or `offline` | none (word-bag cosine, no network) |
+/// | `openai` | `OTTO_EMBEDDINGS_URL` (e.g. `https://api.openai.com`), `OTTO_EMBEDDINGS_API_KEY`, `OTTO_EMBEDDINGS_MODEL` |
+pub fn voice_from_lookup(
+    get: impl Fn(&str) -> Option<String>,
+) -> Result<Box<dyn crate::voice::VoiceScorer>, String> {
+    use crate::voice::{OfflineVoice, OpenAiEmbeddings};
+    let var = |k: &str| {
+        get(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let need = |k: &str| {
+        var(k).ok_or_else(|| {
+            format!("configuration: {k}: must be set when OTTO_VOICE_PROVIDER=openai")
+        })
+    };
+    let provider = var("OTTO_VOICE_PROVIDER").map(|p| p.to_ascii_lowercase());
+    match provider.as_deref() {
+        None | Some("offline") => Ok(Box::new(OfflineVoice)),
+        Some("openai") => {
+            let url = need("OTTO_EMBEDDINGS_URL")?;
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(format!(
+                    "configuration: OTTO_EMBEDDINGS_URL: {url:?} is not an http(s) URL"
+                ));
+            }
+            Ok(Box::new(OpenAiEmbeddings::new(
+                url,
+                need("OTTO_EMBEDDINGS_API_KEY")?,
+                need("OTTO_EMBEDDINGS_MODEL")?,
+            )))
+        }
+        Some(other) => Err(format!(
+            "configuration: OTTO_VOICE_PROVIDER: {other:?} is not a voice provider (offline or openai)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod helpdesk_voice_env_tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| m.get(k).cloned()
+    }
+
+    fn err_of<T>(r: Result<T, String>) -> String {
+        match r {
+            Ok(_) => panic!("expected an error"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn helpdesk_choices() {
+        assert!(helpdesk_from_lookup(lookup(&[])).unwrap().is_none());
+        assert!(helpdesk_from_lookup(lookup(&[("OTTO_HELPDESK", " ")]))
+            .unwrap()
+            .is_none());
+        let gorgias = [
+            ("OTTO_HELPDESK", "gorgias"),
+            ("GORGIAS_BASE_URL", "https://acme.gorgias.com"),
+            ("GORGIAS_EMAIL", "bot@acme.test"),
+            ("GORGIAS_API_KEY", "k"),
+        ];
+        assert!(helpdesk_from_lookup(lookup(&gorgias)).unwrap().is_some());
+        for missing in ["GORGIAS_BASE_URL", "GORGIAS_EMAIL", "GORGIAS_API_KEY"] {
+            let partial: Vec<_> = gorgias
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != missing)
+                .collect();
+            let err = err_of(helpdesk_from_lookup(lookup(&partial)));
+            assert!(err.contains(missing), "{err}");
+        }
+        let mut bad_view = gorgias.to_vec();
+        bad_view.push(("GORGIAS_OPEN_VIEW_ID", "open"));
+        let err = err_of(helpdesk_from_lookup(lookup(&bad_view)));
+        assert!(err.contains("GORGIAS_OPEN_VIEW_ID"), "{err}");
+        let mut bad_url = gorgias.to_vec();
+        bad_url[1] = ("GORGIAS_BASE_URL", "acme.gorgias.com");
+        let err = err_of(helpdesk_from_lookup(lookup(&bad_url)));
+        assert!(err.contains("GORGIAS_BASE_URL"), "{err}");
+
+        let err = err_of(helpdesk_from_lookup(lookup(&[("OTTO_HELPDESK", "json")])));
+        assert!(err.contains("OTTO_HELPDESK_INBOX"), "{err}");
+        assert!(helpdesk_from_lookup(lookup(&[
+            ("OTTO_HELPDESK", "json"),
+            ("OTTO_HELPDESK_INBOX", "/tmp/inbox.json"),
+        ]))
+        .unwrap()
+        .is_some());
+        let err = err_of(helpdesk_from_lookup(lookup(&[(
+            "OTTO_HELPDESK",
+            "zendesk",
+        )])));
+        assert!(
+            err.contains("OTTO_HELPDESK") && err.contains("zendesk"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn voice_choices() {
+        assert_eq!(voice_from_lookup(lookup(&[])).unwrap().name(), "offline");
+        assert_eq!(
+            voice_from_lookup(lookup(&[("OTTO_VOICE_PROVIDER", "offline")]))
+                .unwrap()
+                .name(),
+            "offline"
+        );
+        let openai = [
+            ("OTTO_VOICE_PROVIDER", "openai"),
+            ("OTTO_EMBEDDINGS_URL", "https://api.openai.com"),
+            ("OTTO_EMBEDDINGS_API_KEY", "sk"),
+            ("OTTO_EMBEDDINGS_MODEL", "text-embedding-3-small"),
+        ];
+        assert_eq!(voice_from_lookup(lookup(&openai)).unwrap().name(), "openai");
+        for missing in [
+            "OTTO_EMBEDDINGS_URL",
+            "OTTO_EMBEDDINGS_API_KEY",
+            "OTTO_EMBEDDINGS_MODEL",
+        ] {
+            let partial: Vec<_> = openai
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != missing)
+                .collect();
+            let err = err_of(voice_from_lookup(lookup(&partial)));
+            assert!(err.contains(missing), "{err}");
+        }
+        let err = err_of(voice_from_lookup(lookup(&[(
+            "OTTO_VOICE_PROVIDER",
+            "bert",
+        )])));
+        assert!(
+            err.contains("OTTO_VOICE_PROVIDER") && err.contains("bert"),
+            "{err}"
+        );
+    }
+}

@@ -1,6 +1,7 @@
 //! The helpdesk port (support threads and reply drafts) and its file adapter for stores without a
-//! helpdesk API (`JsonInbox`), plus the demo inbox. A REST adapter (Gorgias-style tickets +
-//! messages) is the next one to add behind the same trait.
+//! helpdesk API (`JsonInbox`), plus the demo inbox. The Gorgias REST adapter is
+//! [`crate::gorgias::GorgiasClient`]; `crate::env::helpdesk_from_lookup` picks one from the
+//! environment.
 
 use crate::ports::VendorError;
 use async_trait::async_trait;

@@ -1,15 +1,23 @@
-//! Vendor ports (what Otto needs from a shop and an ad account) and their adapters:
+//! Vendor ports (what Otto needs from a shop, an ad account and a helpdesk) and their adapters:
 //! * `shopify` — Shopify Admin GraphQL API (cursor pagination, cost-based throttling);
 //! * `google_ads` — Google Ads REST API (`googleAds:searchStream`, `campaignBudgets:mutate`);
-//! * `simulated` — an in-process shop + ad account over the synthetic store, for `otto demo`.
+//! * `simulated` — an in-process shop + ad account over the synthetic store, for `otto demo`;
+//! * `helpdesk` — the helpdesk port (support threads, reply drafts), its JSON-file adapter and the
+//!   demo inbox; `gorgias` — the Gorgias REST adapter (tickets, messages, replies);
+//! * `voice` — the brand-voice scorer port: offline word-bag cosine, or an OpenAI-compatible
+//!   embeddings API;
+//! * `lanes` — research discovery lanes and keyword volumes;
+//! * `env` — clients from the environment.
 
 pub mod env;
 pub mod google_ads;
+pub mod gorgias;
 pub mod helpdesk;
 pub mod lanes;
 pub mod ports;
 pub mod shopify;
 pub mod simulated;
+pub mod voice;
 
 pub use ports::{AdsAccount, ShopCatalog, VendorError};
 
