@@ -1,6 +1,7 @@
 //! Shared test support: the port contract suite (one generic suite, instantiated for every
 //! adapter), fixtures, and the harnesses that build ports on the embedded store and on moto.
 
+pub mod answers;
 pub mod contract;
 pub mod cs;
 pub mod discount;

@@ -133,9 +133,7 @@ pub fn row_line(row: &AuditRow) -> String {
                 ));
             }
             if let Some((n, of)) = a.rate_limit_position {
-                s.push_str(&format!(
-                    "; budget change {n} of {of} allowed this week"
-                ));
+                s.push_str(&format!("; budget change {n} of {of} allowed this week"));
             }
             s.push_str(&format!("; {}", a.reasoning));
             if let Some(h) = &a.hold_reason {
@@ -182,10 +180,7 @@ pub fn row_line(row: &AuditRow) -> String {
             s
         }
         RowBody::StageRun(st) => {
-            let mut s = format!(
-                "{r} stage {} of {} {}",
-                st.stage, row.cycle_id, row.status
-            );
+            let mut s = format!("{r} stage {} of {} {}", st.stage, row.cycle_id, row.status);
             if let Some(e) = &st.error {
                 s.push_str(&format!(": {e}"));
             }
@@ -374,7 +369,14 @@ impl<'a> Engine<'a> {
         if !held_refs.is_empty() {
             held_refs.truncate(20);
             self.q();
-            for row in self.ports.audit.get_many(&held_refs).await?.into_iter().flatten() {
+            for row in self
+                .ports
+                .audit
+                .get_many(&held_refs)
+                .await?
+                .into_iter()
+                .flatten()
+            {
                 d.line(format!("  held: {}", row_line(&row)));
                 if row.status == RowStatus::Held {
                     d.releasable.push(row.row_ref.to_string());
@@ -475,9 +477,9 @@ impl<'a> Engine<'a> {
             .await?
             .items;
         let mut d = Draft::default();
-        let latest_budget = rows.iter().find(|r| {
-            matches!(&r.body, RowBody::AdDecision(a) if a.budget_after.is_some())
-        });
+        let latest_budget = rows
+            .iter()
+            .find(|r| matches!(&r.body, RowBody::AdDecision(a) if a.budget_after.is_some()));
         if let Some(row) = latest_budget.or(rows.first()) {
             d.line(format!("latest: {}", row_line(row)));
             if let RowBody::AdDecision(a) = &row.body {
@@ -635,7 +637,11 @@ impl<'a> Engine<'a> {
             RowBody::ResearchCandidate(c) => c.score_bp.unwrap_or(0),
             _ => 0,
         };
-        rows.sort_by(|a, b| score(b).cmp(&score(a)).then(a.row_ref.seq.cmp(&b.row_ref.seq)));
+        rows.sort_by(|a, b| {
+            score(b)
+                .cmp(&score(a))
+                .then(a.row_ref.seq.cmp(&b.row_ref.seq))
+        });
         let mut d = Draft::default();
         for row in rows.iter().take(10) {
             d.line(format!("queued: {}", row_line(row)));

@@ -175,7 +175,10 @@ impl Support {
                 None => {
                     let lower = bare.to_lowercase();
                     // A number with a unit (`1500bp`, `28d`) is the number.
-                    let unit = UNITS.iter().find_map(|u| lower.strip_suffix(u)).and_then(normalise);
+                    let unit = UNITS
+                        .iter()
+                        .find_map(|u| lower.strip_suffix(u))
+                        .and_then(normalise);
                     let ok = match unit {
                         Some(n) => self.numbers.contains(&n) || self.idents.contains(&lower),
                         None => self.idents.contains(&lower),
@@ -225,13 +228,15 @@ mod tests {
 
     #[test]
     fn every_figure_must_be_in_a_cited_row() {
-        let r = row(r#"{"ref":"ad_decision_log#7","table":"ad_decision_log","ulid":"01M881EAEJ3D912S38QZ3KSKG5",
+        let r = row(
+            r#"{"ref":"ad_decision_log#7","table":"ad_decision_log","ulid":"01M881EAEJ3D912S38QZ3KSKG5",
             "store":"s1","cycle_id":"s1:morning:2026-11-24","day":"2026-11-24","natural_key":"k","status":"APPLIED",
             "created_at":"2026-11-24T05:00:00Z","updated_at":"2026-11-24T05:00:00Z",
             "body":{"channel":"google_ads","campaign":"EU/Linen/Throws","campaign_id":"1001","action":"ADJUST_BUDGET",
               "verdict":"AGREE","reasoning":"ROAS 70746bp ≥ target 40000bp","figures":{"judge_agreement_bp":6666,"spend":{"amount":"7389.138265","currency":"EUR"}},
               "budget_before":{"amount":"647.85","currency":"EUR"},"budget_after":{"amount":"745.03","currency":"EUR"},
-              "rate_limit_position":[2,8]}}"#);
+              "rate_limit_position":[2,8]}}"#,
+        );
         let s = Support::from_rows([&r]);
         let ok = "ad_decision_log#7 EU/Linen/Throws: budget €647.85 → €745.03 (2 of 8 this week), ROAS 70746bp, agreement 66.66%, spend 7389.138265 on 2026-11-24";
         assert!(s.unsupported(ok).is_empty(), "{:?}", s.unsupported(ok));
@@ -239,12 +244,24 @@ mod tests {
         assert_eq!(s.unsupported("3 of 8"), ["3"]);
         assert_eq!(s.unsupported("agreement 66.7%"), ["66.7%"]);
         assert_eq!(s.unsupported("see decision_log#8"), ["decision_log#8"]);
-        let trig = row(&r.to_json().to_string().replace("≥ target", "after decision_log#9, ≥ target"));
-        assert!(Support::from_rows([&trig]).unsupported("trigger decision_log#9").is_empty(), "named in a cited row");
+        let trig = row(&r
+            .to_json()
+            .to_string()
+            .replace("≥ target", "after decision_log#9, ≥ target"));
+        assert!(
+            Support::from_rows([&trig])
+                .unsupported("trigger decision_log#9")
+                .is_empty(),
+            "named in a cited row"
+        );
         assert_eq!(s.unsupported("SKU-LIN-042 moved"), ["SKU-LIN-042"]);
         assert_eq!(s.unsupported("ROAS 70747bp"), ["70747bp"]);
         assert_eq!(s.unsupported("on 2026-11-25"), ["2026-11-25"]);
         assert!(s.unsupported("no figures at all").is_empty());
-        assert_eq!(s.unsupported("€745.030"), Vec::<String>::new(), "trailing zeros are the same amount");
+        assert_eq!(
+            s.unsupported("€745.030"),
+            Vec::<String>::new(),
+            "trailing zeros are the same amount"
+        );
     }
 }

@@ -30,7 +30,9 @@ impl Days {
     /// Every day, newest first.
     pub fn newest_first(&self) -> Vec<StoreDay> {
         let (a, b) = (self.first(), self.last());
-        (0..=b.days_since(a).max(0)).map(|i| b.plus_days(-i)).collect()
+        (0..=b.days_since(a).max(0))
+            .map(|i| b.plus_days(-i))
+            .collect()
     }
 }
 
@@ -39,15 +41,26 @@ impl Days {
 pub enum Intent {
     Help,
     /// "show me decision_log#84196"
-    ShowRow { row_ref: RowRef },
+    ShowRow {
+        row_ref: RowRef,
+    },
     /// "how did this morning go?"
-    CycleSummary { kind: CycleKind, days: Days },
+    CycleSummary {
+        kind: CycleKind,
+        days: Days,
+    },
     /// "what moved on the catalog yesterday?"
-    CatalogMoves { days: Days },
+    CatalogMoves {
+        days: Days,
+    },
     /// "why is spend on EU/Linen/Throws what it is?"
-    Campaign { name: String },
+    Campaign {
+        name: String,
+    },
     /// "what's escalated in CS today?"
-    CustomerService { days: Days },
+    CustomerService {
+        days: Days,
+    },
     /// "what's held?" / "how do I release …"
     Holds,
     /// "which discount windows are open?"
@@ -55,9 +68,13 @@ pub enum Intent {
     /// "what research candidates are queued?"
     Research,
     /// "what happened to SKU-…?"
-    SkuHistory { sku: Sku },
+    SkuHistory {
+        sku: Sku,
+    },
     /// A date after today: nothing can have happened yet.
-    Future { day: StoreDay },
+    Future {
+        day: StoreDay,
+    },
     Unknown,
 }
 
@@ -222,7 +239,14 @@ pub fn parse(question: &str, today: StoreDay) -> Intent {
         return Intent::Help;
     }
     let cs_word = ws.iter().any(|w| w.eq_ignore_ascii_case("cs"));
-    if cs_word || has(&lower, &["escalat", "customer", "support", "refund", "ticket", "thread", "draft"]) {
+    if cs_word
+        || has(
+            &lower,
+            &[
+                "escalat", "customer", "support", "refund", "ticket", "thread", "draft",
+            ],
+        )
+    {
         return Intent::CustomerService { days: on(days) };
     }
     if has(&lower, &["held", "hold", "release", "paused"]) {
@@ -231,25 +255,64 @@ pub fn parse(question: &str, today: StoreDay) -> Intent {
     if let Some(sku) = find_sku(&ws) {
         return Intent::SkuHistory { sku };
     }
-    if has(&lower, &["budget", "spend", "campaign", "ads", "roas", "mer"]) {
+    if has(
+        &lower,
+        &["budget", "spend", "campaign", "ads", "roas", "mer"],
+    ) {
         if let Some(name) = find_campaign(&ws) {
             return Intent::Campaign { name };
         }
     }
-    if has(&lower, &["window", "on discount", "discounts open", "discount open", "open discount", "discounts end", "discount end"]) {
+    if has(
+        &lower,
+        &[
+            "window",
+            "on discount",
+            "discounts open",
+            "discount open",
+            "open discount",
+            "discounts end",
+            "discount end",
+        ],
+    ) {
         return Intent::DiscountWindows;
     }
-    if has(&lower, &["candidate", "research", "queued", "discovery", "new product"]) {
+    if has(
+        &lower,
+        &[
+            "candidate",
+            "research",
+            "queued",
+            "discovery",
+            "new product",
+        ],
+    ) {
         return Intent::Research;
     }
-    if has(&lower, &["moved", "move", "catalog", "price", "changed", "change"]) {
+    if has(
+        &lower,
+        &["moved", "move", "catalog", "price", "changed", "change"],
+    ) {
         return Intent::CatalogMoves { days: on(days) };
     }
     let kind = if lower.contains("discount") {
         Some(CycleKind::Discount)
     } else if lower.contains("research") {
         Some(CycleKind::Research)
-    } else if has(&lower, &["morning", "cycle", "run", "go ", "went", "go?", "happen", "summary", "overnight"]) {
+    } else if has(
+        &lower,
+        &[
+            "morning",
+            "cycle",
+            "run",
+            "go ",
+            "went",
+            "go?",
+            "happen",
+            "summary",
+            "overnight",
+        ],
+    ) {
         Some(CycleKind::Morning)
     } else {
         None
@@ -280,35 +343,62 @@ mod tests {
         let t = today();
         assert_eq!(
             parse("How did this morning go?", t),
-            Intent::CycleSummary { kind: CycleKind::Morning, days: Days::One(t) }
+            Intent::CycleSummary {
+                kind: CycleKind::Morning,
+                days: Days::One(t)
+            }
         );
         assert_eq!(
             parse("how did the morning cycle go yesterday", t),
-            Intent::CycleSummary { kind: CycleKind::Morning, days: Days::One(d("2026-11-24")) }
+            Intent::CycleSummary {
+                kind: CycleKind::Morning,
+                days: Days::One(d("2026-11-24"))
+            }
         );
         assert_eq!(
             parse("what moved on the 24th?", t),
-            Intent::CatalogMoves { days: Days::One(d("2026-11-24")) }
+            Intent::CatalogMoves {
+                days: Days::One(d("2026-11-24"))
+            }
         );
         assert_eq!(
             parse("what moved on the 30th?", t),
-            Intent::CatalogMoves { days: Days::One(d("2026-10-30")) },
+            Intent::CatalogMoves {
+                days: Days::One(d("2026-10-30"))
+            },
             "a day of the month after today is last month's"
         );
         assert_eq!(
             parse("what moved on the 31st?", t),
-            Intent::CatalogMoves { days: Days::One(d("2026-10-31")) }
+            Intent::CatalogMoves {
+                days: Days::One(d("2026-10-31"))
+            }
         );
         assert_eq!(
             parse("what moved this week", t),
-            Intent::CatalogMoves { days: Days::Range(d("2026-11-23"), t) },
+            Intent::CatalogMoves {
+                days: Days::Range(d("2026-11-23"), t)
+            },
             "2026-11-25 is a Wednesday"
         );
-        assert_eq!(parse("what will move tomorrow?", t), Intent::Future { day: d("2026-11-26") });
-        assert_eq!(parse("how did 2027-01-01 go", t), Intent::Future { day: d("2027-01-01") });
+        assert_eq!(
+            parse("what will move tomorrow?", t),
+            Intent::Future {
+                day: d("2026-11-26")
+            }
+        );
+        assert_eq!(
+            parse("how did 2027-01-01 go", t),
+            Intent::Future {
+                day: d("2027-01-01")
+            }
+        );
         assert_eq!(
             parse("how did 2026-11-20 go", t),
-            Intent::CycleSummary { kind: CycleKind::Morning, days: Days::One(d("2026-11-20")) }
+            Intent::CycleSummary {
+                kind: CycleKind::Morning,
+                days: Days::One(d("2026-11-20"))
+            }
         );
     }
 
@@ -317,19 +407,37 @@ mod tests {
         let t = today();
         assert_eq!(
             parse("show me decision_log#84196", t),
-            Intent::ShowRow { row_ref: RowRef::parse("decision_log#84196").unwrap() }
+            Intent::ShowRow {
+                row_ref: RowRef::parse("decision_log#84196").unwrap()
+            }
         );
         assert_eq!(
             parse("Why is spend on EU/Linen/Throws what it is?", t),
-            Intent::Campaign { name: "EU/Linen/Throws".into() }
+            Intent::Campaign {
+                name: "EU/Linen/Throws".into()
+            }
         );
-        assert_eq!(parse("what's escalated in CS today?", t), Intent::CustomerService { days: Days::One(t) });
-        assert_eq!(parse("what is held and how do I release it?", t), Intent::Holds);
-        assert_eq!(parse("which discount windows are open and when do they end?", t), Intent::DiscountWindows);
-        assert_eq!(parse("what research candidates are queued?", t), Intent::Research);
+        assert_eq!(
+            parse("what's escalated in CS today?", t),
+            Intent::CustomerService { days: Days::One(t) }
+        );
+        assert_eq!(
+            parse("what is held and how do I release it?", t),
+            Intent::Holds
+        );
+        assert_eq!(
+            parse("which discount windows are open and when do they end?", t),
+            Intent::DiscountWindows
+        );
+        assert_eq!(
+            parse("what research candidates are queued?", t),
+            Intent::Research
+        );
         assert_eq!(
             parse("what happened to SKU-BAM-009-IVY-S?", t),
-            Intent::SkuHistory { sku: Sku::new("SKU-BAM-009-IVY-S").unwrap() }
+            Intent::SkuHistory {
+                sku: Sku::new("SKU-BAM-009-IVY-S").unwrap()
+            }
         );
         assert_eq!(parse("help", t), Intent::Help);
         assert_eq!(parse("what is the meaning of life", t), Intent::Unknown);
@@ -338,7 +446,18 @@ mod tests {
 
     #[test]
     fn never_panics_on_odd_input() {
-        for q in ["", "#", "decision_log#", "decision_log#-1", "the 0th", "the 99th", "🦀🦀#🦀", "a/b/", "sku", "campaign"] {
+        for q in [
+            "",
+            "#",
+            "decision_log#",
+            "decision_log#-1",
+            "the 0th",
+            "the 99th",
+            "🦀🦀#🦀",
+            "a/b/",
+            "sku",
+            "campaign",
+        ] {
             let _ = parse(q, today());
         }
     }

@@ -1,0 +1,342 @@
+//! Otto's cited answers over a fixed audit plane, generic over the harness: each question's
+//! expected citations, the "I don't have a row for that." cases, every citation resolving to a
+//! row, and the queries each answer took.
+
+use crate::fixtures::unique_store;
+use crate::Harness;
+use chrono::{DateTime, Utc};
+use otto_answers::{Answer, Engine, NO_ROW};
+use otto_core::audit::{AuditTable, NewRow, RowBody};
+use otto_core::cycle::{CycleId, CycleKind, Stage};
+use otto_core::metrics::{CampaignBudget, OpenWindow};
+use otto_core::money::{Currency, Money};
+use otto_core::{RowStatus, Sku, StoreClock, StoreDay, StoreId};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+#[macro_export]
+macro_rules! answers_suite {
+    ($make:path) => {
+        $crate::instantiate!(answers, $make;
+            answers_cite_their_rows,
+            no_row_answers,
+            answers_take_few_queries
+        );
+    };
+}
+
+fn now() -> DateTime<Utc> {
+    "2026-11-25T10:00:00Z".parse().expect("time")
+}
+fn day(s: &str) -> StoreDay {
+    StoreDay::parse(s).expect("day")
+}
+fn clock() -> StoreClock {
+    StoreClock::new("Europe/Amsterdam").expect("tz")
+}
+
+fn body(table: AuditTable, v: serde_json::Value) -> RowBody {
+    RowBody::from_json(table, v).expect("fixture body")
+}
+
+/// The refs of the fixed plane, by name.
+pub struct Plane {
+    pub store: StoreId,
+    pub refs: BTreeMap<&'static str, String>,
+}
+
+/// A small, fixed audit plane: a morning cycle with a held move, an applied discount with its
+/// window and reversal op, a budget move, CS escalations and holds, a queued candidate.
+pub async fn plane(h: &Harness) -> Plane {
+    let store = unique_store();
+    let d24 = day("2026-11-24");
+    let d25 = day("2026-11-25");
+    let morning = CycleId::new(store.clone(), CycleKind::Morning, d24);
+    let discount = CycleId::new(store.clone(), CycleKind::Discount, d24);
+    let cs = CycleId::with_slot(store.clone(), CycleKind::Cs, d25, 9 * 60);
+    let research = CycleId::new(store.clone(), CycleKind::Research, d24);
+    let t = now();
+    let dec = |c: &CycleId, stage: Stage, status: RowStatus, v: serde_json::Value| {
+        NewRow::for_stage(
+            c.clone(),
+            stage,
+            status,
+            t,
+            body(AuditTable::DecisionLog, v),
+        )
+    };
+    let mut rows = vec![
+        dec(
+            &morning,
+            Stage::Decide,
+            RowStatus::Held,
+            json!({
+            "sku": "SKU-LIN-042-NAT", "action": "PUBLISH", "reasoning": "WINNER in DRAFT: publish",
+            "figures": {"roas_bp": 41000}, "hold_reason": "kill switch on (maintenance)"}),
+        ),
+        dec(
+            &morning,
+            Stage::Decide,
+            RowStatus::DryRun,
+            json!({
+            "sku": "SKU-THR-007-GRY", "action": "DISCOUNT_TEST", "reasoning": "LOSER: 2 cycles without lift",
+            "figures": {"roas_bp": 9000}}),
+        ),
+        dec(
+            &discount,
+            Stage::Open,
+            RowStatus::Applied,
+            json!({
+            "sku": "SKU-THR-007-GRY", "action": "ON_DISCOUNT", "trigger": "DISCOUNT_TEST",
+            "reasoning": "discount test: 2000bp off for 7 days",
+            "window": {"percent_bp": 2000, "starts_on": "2026-11-24", "ends_on": "2026-12-01"},
+            "reversal_op": {"op": "variant_price", "product_id": "gid://shopify/Product/1",
+                            "variant_id": "gid://shopify/ProductVariant/11",
+                            "price": {"amount": "59.00", "currency": "EUR"}, "compare_at_price": null}}),
+        ),
+    ];
+    rows.push(NewRow::for_stage(
+        morning.clone(),
+        Stage::CampaignPlan,
+        RowStatus::Applied,
+        t,
+        body(AuditTable::AdDecisionLog, json!({
+            "channel": "google_ads", "campaign": "EU/Linen/Throws", "campaign_id": "2001",
+            "action": "ADJUST_BUDGET", "verdict": "AGREE",
+            "reasoning": "ROAS 52000bp ≥ target 40000bp, 1800bp of search impressions lost to budget",
+            "figures": {"roas_bp": 52000, "target_roas_bp": 40000, "budget_lost_is_bp": 1800, "step_bp": 1500,
+                        "spend": {"amount": "4120.50", "currency": "EUR"}},
+            "budget_before": {"amount": "300.00", "currency": "EUR"},
+            "budget_after": {"amount": "345.00", "currency": "EUR"},
+            "rate_limit_position": [3, 8]})),
+    ));
+    let cs_row = |thread: &str, verdict: &str, status: RowStatus, v: serde_json::Value| {
+        let mut b = json!({"thread_id": thread, "draft_version": "v1", "verdict": verdict});
+        if let (Some(o), Some(extra)) = (b.as_object_mut(), v.as_object()) {
+            o.extend(extra.clone());
+        }
+        NewRow {
+            cycle_id: cs.clone(),
+            natural_key: format!("cs|{}|{thread}|v1", cs.store),
+            status,
+            created_at: t,
+            body: body(AuditTable::CsThreadEvaluations, b),
+        }
+    };
+    rows.push(cs_row("T-9001", "ESCALATED_REFUND", RowStatus::Recorded, json!({
+        "amount": {"amount": "780.00", "currency": "EUR"}, "reason": "refund €780.00 is above €500.00: escalated"})));
+    rows.push(cs_row(
+        "T-9002",
+        "HOLD_LANGUAGE",
+        RowStatus::Held,
+        json!({
+        "language": "nl", "reason": "drafted in nl; languages_allowed_for_send is en + de"}),
+    ));
+    rows.push(NewRow::for_stage(
+        research.clone(),
+        Stage::Queue,
+        RowStatus::Queued,
+        t,
+        body(AuditTable::ResearchCandidates, json!({
+            "candidate_key": "waffle-linen-apron", "title": "Waffle Linen Apron", "lane": "aliexpress",
+            "score_bp": 2184, "review": "QUEUED"})),
+    ));
+    let appended = h
+        .ports
+        .audit
+        .append(rows, None)
+        .await
+        .expect("append plane");
+    let names = [
+        "held",
+        "dtest",
+        "discount",
+        "budget",
+        "escalated",
+        "cs_held",
+        "candidate",
+    ];
+    let mut refs: BTreeMap<&'static str, String> = names
+        .iter()
+        .zip(&appended)
+        .map(|(n, a)| (*n, a.row_ref.to_string()))
+        .collect();
+    // The morning cycle's run row, with its summary naming the held row.
+    let run = NewRow {
+        cycle_id: morning.clone(),
+        natural_key: morning.to_string(),
+        status: RowStatus::Completed,
+        created_at: t,
+        body: body(
+            AuditTable::CycleRuns,
+            json!({
+            "kind": "morning", "apply": true,
+            "figures": {"summary": {"decision_rows": 2, "by_action": {"PUBLISH": 1, "DISCOUNT_TEST": 1},
+                                    "by_status": {"HELD": 1, "DRY_RUN": 1}, "ad_proposals": 3, "ad_agreed": 2,
+                                    "ad_moves": 1, "ad_held": 0, "judge_agreement_bp": 6666,
+                                    "held_rows": [refs["held"]]}}}),
+        ),
+    };
+    let run_ref = h.ports.audit.append(vec![run], None).await.expect("run")[0].row_ref;
+    refs.insert("morning_run", run_ref.to_string());
+    h.ports
+        .catalog
+        .put_budgets(
+            &store,
+            &[CampaignBudget {
+                campaign_id: "2001".into(),
+                campaign: "EU/Linen/Throws".into(),
+                budget_resource: "customers/1/campaignBudgets/2001".into(),
+                amount: Money::parse("345.00", Currency::EUR).expect("money"),
+                explicitly_shared: false,
+            }],
+        )
+        .await
+        .expect("budgets");
+    h.ports
+        .catalog
+        .open_window(
+            &store,
+            &OpenWindow {
+                sku: Sku::new("SKU-THR-007-GRY").expect("sku"),
+                ends_on: day("2026-12-01"),
+                row_ref: refs["discount"].clone(),
+            },
+        )
+        .await
+        .expect("window");
+    Plane { store, refs }
+}
+
+async fn ask(h: &Harness, p: &Plane, q: &str) -> Answer {
+    Engine::new(&h.ports, p.store.clone(), clock(), "https://otto.example")
+        .ask(q, now())
+        .await
+        .expect("answer")
+}
+
+fn cited(a: &Answer) -> Vec<String> {
+    let mut v: Vec<String> = a.citations.iter().map(|c| c.row_ref.clone()).collect();
+    v.sort();
+    v
+}
+
+fn sorted(p: &Plane, names: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = names.iter().map(|n| p.refs[n].clone()).collect();
+    v.sort();
+    v
+}
+
+pub async fn answers_cite_their_rows(h: &Harness) {
+    let p = plane(h).await;
+    let cases: Vec<(&str, Vec<&str>, Vec<&str>)> = vec![
+        (
+            "How did the morning go on the 24th?",
+            vec!["morning_run", "held"],
+            vec!["judge agreed 2 (66.66%)", "kill switch on (maintenance)"],
+        ),
+        (
+            "what moved on the catalog on 2026-11-24?",
+            vec!["morning_run", "discount"],
+            vec!["2000bp", "reversal op stored"],
+        ),
+        (
+            "Why is spend on EU/Linen/Throws what it is?",
+            vec!["budget"],
+            vec!["€300.00 → €345.00", "3 of 8"],
+        ),
+        (
+            "what's escalated in CS today?",
+            vec!["escalated", "cs_held"],
+            vec!["€780.00", "HOLD_LANGUAGE"],
+        ),
+        (
+            "what's held and how do I release it?",
+            vec!["held", "cs_held"],
+            vec!["/holds/"],
+        ),
+        (
+            "which discount windows are open and when do they end?",
+            vec!["discount"],
+            vec!["2026-12-01"],
+        ),
+        (
+            "what research candidates are queued?",
+            vec!["candidate"],
+            vec!["Waffle Linen Apron", "2184bp"],
+        ),
+        (
+            "what happened to SKU-THR-007-GRY?",
+            vec!["dtest", "discount"],
+            vec!["ON_DISCOUNT", "DISCOUNT_TEST"],
+        ),
+    ];
+    for (q, want, says) in cases {
+        let a = ask(h, &p, q).await;
+        assert!(a.grounded, "{q}: {}", a.answer);
+        assert_eq!(cited(&a), sorted(&p, &want), "{q}: {}", a.answer);
+        for s in says {
+            assert!(a.answer.contains(s), "{q}: {s:?} not in {}", a.answer);
+        }
+        for c in &a.citations {
+            let r = otto_core::audit::RowRef::parse(&c.row_ref).expect("ref");
+            assert!(
+                h.ports.audit.get(r).await.expect("get").is_some(),
+                "{q}: {} resolves",
+                c.row_ref
+            );
+            assert_eq!(
+                c.url,
+                format!("https://otto.example/rows/{}/{}", r.table, r.seq)
+            );
+        }
+    }
+    let show = format!("show me {}", p.refs["held"]);
+    let a = ask(h, &p, &show).await;
+    assert_eq!(cited(&a), sorted(&p, &["held"]));
+    assert_eq!(
+        a.releasable,
+        vec![p.refs["held"].clone()],
+        "a held row can be released"
+    );
+}
+
+pub async fn no_row_answers(h: &Harness) {
+    let p = plane(h).await;
+    for q in [
+        "what is the capital of France?",
+        "how will tomorrow's morning go?",
+        "what moved on 2026-12-24?",
+        "what happened to SKU-NOPE-404?",
+        "why is spend on EU/Wool/Blankets what it is?",
+        "show me decision_log#999999999",
+        "how did the morning go on 2026-11-20?",
+    ] {
+        let a = ask(h, &p, q).await;
+        assert_eq!(a.answer, NO_ROW, "{q}");
+        assert!(!a.grounded && a.citations.is_empty(), "{q}");
+    }
+    // Another store's rows are not this store's answer.
+    let other = Engine::new(&h.ports, unique_store(), clock(), "")
+        .ask(&format!("show me {}", p.refs["held"]), now())
+        .await
+        .expect("answer");
+    assert_eq!(other.answer, NO_ROW);
+}
+
+pub async fn answers_take_few_queries(h: &Harness) {
+    let p = plane(h).await;
+    for q in [
+        "how did this morning go?",
+        "why is spend on EU/Linen/Throws what it is?",
+        "what's escalated in CS today?",
+        "what's held?",
+        "which discount windows are open?",
+        "what research candidates are queued?",
+        "what happened to SKU-THR-007-GRY?",
+        "what moved on the catalog yesterday?",
+    ] {
+        let a = ask(h, &p, q).await;
+        assert!(a.queries <= 3, "{q}: {} queries", a.queries);
+    }
+}
