@@ -64,9 +64,7 @@ pub enum Command {
     },
     /// Ask Otto: `otto ask "how did this morning go?"` — answered only from audit rows, with
     /// their refs; "I don't have a row for that." when none supports an answer.
-    Ask {
-        question: String,
-    },
+    Ask { question: String },
     /// Run a cycle in this process (the same stages the Lambdas run).
     Cycle {
         #[command(subcommand)]

@@ -166,7 +166,8 @@ pub async fn run_cs(
     helpdesk: Arc<dyn otto_connectors::helpdesk::Helpdesk>,
     apply: bool,
 ) -> Result<(Value, Value), Box<dyn std::error::Error + Send + Sync>> {
-    let registry = otto_stage::cs::with_cs(StageRegistry::new(), helpdesk);
+    let voice = otto_connectors::env::voice_from_lookup(|k| std::env::var(k).ok())?;
+    let registry = otto_stage::cs::with_cs(StageRegistry::new(), helpdesk, Arc::from(voice));
     let now = chrono::Utc::now();
     let run = run_cycle(
         ports,

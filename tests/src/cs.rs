@@ -4,6 +4,7 @@ use crate::fixtures::unique_store;
 use crate::Harness;
 use chrono::Utc;
 use otto_connectors::helpdesk::{demo_inbox, JsonInbox};
+use otto_connectors::voice::OfflineVoice;
 use otto_core::audit::{AuditRow, RowBody};
 use otto_core::cycle::{CycleId, CycleKind};
 use otto_core::{RowStatus, StoreDay};
@@ -49,13 +50,13 @@ pub async fn cs_triage_verdicts_idempotent_and_sent_once(h: &Harness) {
         path: dir.path().join("missing.json"),
     };
     assert!(
-        otto_stage::cs::triage(&h.ports, &broken, &cycle, true, Utc::now())
+        otto_stage::cs::triage(&h.ports, &broken, &OfflineVoice, &cycle, true, Utc::now())
             .await
             .is_err()
     );
     assert!(rows(h, &cycle).await.is_empty());
 
-    let first = otto_stage::cs::triage(&h.ports, &inbox, &cycle, false, Utc::now())
+    let first = otto_stage::cs::triage(&h.ports, &inbox, &OfflineVoice, &cycle, false, Utc::now())
         .await
         .expect("triage");
     let written = rows(h, &cycle).await;
@@ -92,7 +93,7 @@ pub async fn cs_triage_verdicts_idempotent_and_sent_once(h: &Harness) {
         "nl while en + de"
     );
     // The same draft versions again: no new rows.
-    let again = otto_stage::cs::triage(&h.ports, &inbox, &cycle, false, Utc::now())
+    let again = otto_stage::cs::triage(&h.ports, &inbox, &OfflineVoice, &cycle, false, Utc::now())
         .await
         .expect("again");
     assert_eq!(again["new"], 0);
@@ -107,13 +108,14 @@ pub async fn cs_triage_verdicts_idempotent_and_sent_once(h: &Harness) {
         }
     }
     std::fs::write(&path, serde_json::to_string(&inbox_v2).expect("json")).expect("write");
-    let applied = otto_stage::cs::triage(&h.ports, &inbox, &cycle, true, Utc::now())
+    let applied = otto_stage::cs::triage(&h.ports, &inbox, &OfflineVoice, &cycle, true, Utc::now())
         .await
         .expect("apply");
     assert!(applied["sent"].as_u64().expect("n") >= 1);
-    let sent_twice = otto_stage::cs::triage(&h.ports, &inbox, &cycle, true, Utc::now())
-        .await
-        .expect("apply again");
+    let sent_twice =
+        otto_stage::cs::triage(&h.ports, &inbox, &OfflineVoice, &cycle, true, Utc::now())
+            .await
+            .expect("apply again");
     assert_eq!(sent_twice["sent"], 0, "never sent twice");
     let sent: Vec<AuditRow> = rows(h, &cycle)
         .await
@@ -138,6 +140,7 @@ pub async fn cs_cycle_runs_per_slot_on_schedule(h: &Harness) {
     let reg = otto_stage::cs::with_cs(
         otto_stage::StageRegistry::new(),
         Arc::new(JsonInbox { path }),
+        Arc::new(OfflineVoice),
     );
     let clock = otto_core::StoreClock::new("Europe/Amsterdam").expect("tz");
     let store = unique_store();

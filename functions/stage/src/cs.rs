@@ -6,10 +6,11 @@
 
 use chrono::{DateTime, Utc};
 use otto_connectors::helpdesk::Helpdesk;
+use otto_connectors::voice::VoiceScorer;
 use otto_connectors::VendorError;
 use otto_core::audit::{CsEvaluationRow, NewRow, RowBody};
 use otto_core::cycle::CycleId;
-use otto_core::stages::cs::{centroid, judge, refund_escalation, CsPolicy, Verdict};
+use otto_core::stages::cs::{judge_scored, refund_escalation, CsPolicy, Verdict};
 use otto_core::RowStatus;
 use otto_runtime::HandlerError;
 use otto_store::Ports;
@@ -24,10 +25,15 @@ use otto_core::cycle::Stage;
 /// The CS cycle's one stage.
 pub struct CsTriage {
     pub helpdesk: Arc<dyn Helpdesk>,
+    pub voice: Arc<dyn VoiceScorer>,
 }
 
-pub fn with_cs(reg: StageRegistry, helpdesk: Arc<dyn Helpdesk>) -> StageRegistry {
-    reg.with(Stage::CsTriage, Arc::new(CsTriage { helpdesk }))
+pub fn with_cs(
+    reg: StageRegistry,
+    helpdesk: Arc<dyn Helpdesk>,
+    voice: Arc<dyn VoiceScorer>,
+) -> StageRegistry {
+    reg.with(Stage::CsTriage, Arc::new(CsTriage { helpdesk, voice }))
 }
 
 #[async_trait]
@@ -36,6 +42,7 @@ impl StageBody for CsTriage {
         let out = triage(
             ctx.ports,
             self.helpdesk.as_ref(),
+            self.voice.as_ref(),
             &ctx.msg.cycle_id,
             ctx.msg.apply,
             ctx.now,
@@ -66,6 +73,7 @@ fn vendor(e: VendorError) -> HandlerError {
 pub async fn triage(
     ports: &Ports,
     helpdesk: &dyn Helpdesk,
+    voice: &dyn VoiceScorer,
     cycle: &CycleId,
     apply: bool,
     now: DateTime<Utc>,
@@ -78,14 +86,28 @@ pub async fn triage(
     // Everything read before anything is written: a helpdesk error leaves no half-written rows.
     let threads = helpdesk.open_threads().await.map_err(vendor)?;
     let approved = helpdesk.approved_replies().await.map_err(vendor)?;
-    let c = centroid(approved.iter().map(String::as_str));
+    let bodies: Vec<String> = threads
+        .iter()
+        .filter_map(|t| t.draft.as_ref().map(|d| d.body.clone()))
+        .collect();
+    let scores = voice.score(&approved, &bodies).await.map_err(vendor)?;
+    if scores.len() != bodies.len() {
+        return Err(HandlerError::Permanent(format!(
+            "voice scorer {} returned {} scores for {} drafts",
+            voice.name(),
+            scores.len(),
+            bodies.len()
+        )));
+    }
+    let mut scores = scores.into_iter();
     let mut rows = Vec::new();
     let mut drafts = Vec::new();
     for t in &threads {
-        let (verdict, reason, language, voice, version) = match &t.draft {
+        let (verdict, reason, language, voice_bp, version) = match &t.draft {
             Some(d) => {
-                let (v, why, lang, voice) = judge(&d.body, t.refund_amount, &c, &policy);
-                (v, why, Some(lang), Some(voice), d.version.clone())
+                let bp = scores.next().unwrap_or(0);
+                let (v, why, lang, bp) = judge_scored(&d.body, bp, t.refund_amount, &policy);
+                (v, why, Some(lang), Some(bp), d.version.clone())
             }
             None => match refund_escalation(t.refund_amount, &policy) {
                 Some(why) => (
@@ -109,8 +131,9 @@ pub async fn triage(
             ),
             ("subject".into(), json!(t.subject)),
         ]);
-        if let Some(v) = voice {
+        if let Some(v) = voice_bp {
             figures.insert("brand_voice_bp".into(), json!(v));
+            figures.insert("voice_scorer".into(), json!(voice.name()));
         }
         if let Some(d) = &t.draft {
             figures.insert("draft_author".into(), json!(d.author));

@@ -17,10 +17,15 @@ async fn main() -> Result<(), Error> {
     let ports = build_ports(&cfg).await?;
     let vendors = Vendors { shop, ads };
     let (lanes, volumes) = otto_connectors::env::research_from_lookup(|k| std::env::var(k).ok())?;
-    let registry = otto_stage::research::with_research(
+    let mut registry = otto_stage::research::with_research(
         otto_stage::discount::with_discount(morning_registry(vendors.clone()), vendors),
         otto_stage::research::ResearchSources { lanes, volumes },
     );
+    // CS triage runs when a helpdesk is configured (OTTO_HELPDESK=gorgias|json).
+    if let Some(helpdesk) = otto_connectors::env::helpdesk_from_lookup(|k| std::env::var(k).ok())? {
+        let voice = otto_connectors::env::voice_from_lookup(|k| std::env::var(k).ok())?;
+        registry = otto_stage::cs::with_cs(registry, helpdesk.into(), voice.into());
+    }
     run(service_fn(|ev| {
         otto_stage::handler(&ports, &registry, cfg.clock, stage, ev)
     }))

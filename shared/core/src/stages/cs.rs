@@ -159,15 +159,25 @@ pub fn brand_voice_bp(draft: &str, centroid: &BTreeMap<String, i64>) -> i64 {
     ((dot.max(0) as u128) * 10_000 / denom).min(10_000) as i64
 }
 
-/// The verdict on one draft: refund escalation first, then language, then tone.
+/// The verdict on one draft with the offline brand-voice score.
 pub fn judge(
     draft: &str,
     refund: Option<Money>,
     centroid: &BTreeMap<String, i64>,
     policy: &CsPolicy,
 ) -> (Verdict, String, String, i64) {
+    judge_scored(draft, brand_voice_bp(draft, centroid), refund, policy)
+}
+
+/// The verdict on one draft whose brand-voice score (basis points) was computed by a scorer
+/// (offline, or an embedding provider): refund escalation first, then language, then tone.
+pub fn judge_scored(
+    draft: &str,
+    voice: i64,
+    refund: Option<Money>,
+    policy: &CsPolicy,
+) -> (Verdict, String, String, i64) {
     let language = detect_language(draft);
-    let voice = brand_voice_bp(draft, centroid);
     if let Some(why) = refund_escalation(refund, policy) {
         return (Verdict::EscalatedRefund, why, language, voice);
     }
