@@ -1,10 +1,10 @@
 use crate::{audit_io, candidates, cycle, demo, render};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use otto_core::audit::{AuditTable, RowRef};
+use otto_core::audit::RowRef;
 use otto_core::policy::KillSwitch;
 use otto_core::RowStatus;
 use otto_runtime::{Backend, Config};
-use otto_store::{PageReq, Ports};
+use otto_store::Ports;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -180,7 +180,12 @@ pub enum HoldsCommand {
     /// Held rows in decision_log and ad_decision_log.
     List,
     /// Release a held row (the executor applies it after re-checking policy).
-    Release { row_ref: String },
+    Release {
+        row_ref: String,
+        /// Who releases it (kept on the row).
+        #[arg(long, env = "USER", default_value = "operator")]
+        by: String,
+    },
 }
 
 pub type CliResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
@@ -285,42 +290,35 @@ async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
             command: HoldsCommand::List,
         } => holds_list(&ports, &cfg, json).await,
         Command::Holds {
-            command: HoldsCommand::Release { row_ref },
+            command: HoldsCommand::Release { row_ref, by },
         } => {
             let r = RowRef::parse(&row_ref)?;
-            ports
-                .audit
-                .transition(
-                    r,
-                    RowStatus::Held,
-                    RowStatus::Released,
-                    None,
-                    chrono::Utc::now(),
-                    None,
-                )
-                .await
-                .map_err(|e| format!("cannot release {r}: {e}"))?;
-            // The executor applies it now, re-checking policy (kill switch, rate limits).
-            let outcome = match cycle::vendors(&cfg) {
-                Ok(v) => {
-                    let now = chrono::Utc::now();
-                    let applied = match r.table {
-                        AuditTable::DecisionLog => otto_stage::executor::apply_decision(&ports, v.shop.as_ref(), r, None, now).await,
-                        AuditTable::AdDecisionLog => otto_stage::executor::apply_budget(&ports, v.ads.as_ref(), r, None, now).await,
-                        _ => Ok(RowStatus::Released),
-                    };
-                    applied.map_err(|e| format!("{r} released, but applying it failed: {e}"))?;
-                    "the executor re-checked policy"
-                }
-                Err(_) => "released; no vendor is configured here, so it applies when the executor next runs",
-            };
-            let row = ports.audit.get(r).await?.ok_or("released row vanished")?;
+            let exec = cycle::executors(&cfg)?;
+            let out = otto_stage::holds::release(
+                &ports,
+                &exec,
+                &cfg.store_id,
+                r,
+                &by,
+                chrono::Utc::now(),
+            )
+            .await
+            .map_err(|e| format!("cannot release {r}: {e}"))?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&row.to_json())?);
+                println!("{}", serde_json::to_string_pretty(&out)?);
             } else {
-                println!("{r} → {}: {outcome}", row.status);
-                if row.status == RowStatus::Held {
-                    println!("{}", render::row_line(&row));
+                println!(
+                    "{r} → {}: {}{}",
+                    out.row.status,
+                    out.outcome,
+                    if out.released_now {
+                        ""
+                    } else {
+                        " (it had already been released)"
+                    }
+                );
+                if out.row.status == RowStatus::Held {
+                    println!("{}", render::row_line(&out.row));
                 }
             }
             Ok(())
@@ -444,21 +442,7 @@ async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
 }
 
 async fn holds_list(ports: &Ports, cfg: &Config, json: bool) -> CliResult {
-    let mut rows = Vec::new();
-    for table in [AuditTable::DecisionLog, AuditTable::AdDecisionLog] {
-        let mut page = PageReq::first(500);
-        loop {
-            let p = ports
-                .audit
-                .by_status(table, &cfg.store_id, RowStatus::Held, page.clone())
-                .await?;
-            rows.extend(p.items);
-            match p.next {
-                Some(c) => page.cursor = Some(c),
-                None => break,
-            }
-        }
-    }
+    let rows = otto_stage::holds::held(ports, &cfg.store_id, 10_000).await?;
     if json {
         let v: Vec<_> = rows.iter().map(|r| r.to_json()).collect();
         println!("{}", serde_json::to_string_pretty(&v)?);

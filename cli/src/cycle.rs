@@ -196,3 +196,27 @@ pub async fn run_cs(
     let figures = stage.to_json()["body"]["figures"].clone();
     Ok((run, figures))
 }
+
+/// The executors a release can drive here: the configured (or simulated) shop and ad account,
+/// and the helpdesk (`OTTO_HELPDESK`, or the demo's inbox next to the embedded data).
+pub fn executors(
+    cfg: &Config,
+) -> Result<otto_stage::holds::Executors, Box<dyn std::error::Error + Send + Sync>> {
+    let mut exec = otto_stage::holds::Executors::default();
+    if let Ok(v) = vendors(cfg) {
+        exec.shop = Some(v.shop);
+        exec.ads = Some(v.ads);
+    }
+    exec.helpdesk = match otto_connectors::env::helpdesk_from_lookup(|k| std::env::var(k).ok())? {
+        Some(h) => Some(Arc::from(h)),
+        None => match &cfg.backend {
+            otto_runtime::Backend::Embedded { dir } if dir.join("demo-inbox.json").exists() => {
+                Some(Arc::new(otto_connectors::helpdesk::JsonInbox {
+                    path: dir.join("demo-inbox.json"),
+                }))
+            }
+            _ => None,
+        },
+    };
+    Ok(exec)
+}

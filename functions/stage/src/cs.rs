@@ -167,6 +167,17 @@ pub async fn triage(
     let mut sent = 0u32;
     for (a, (thread, draft, verdict)) in appended.iter().zip(&drafts) {
         *by_verdict.entry(verdict.as_str()).or_default() += 1;
+        // A hold the operator released while no helpdesk could send it goes out now.
+        if !a.inserted && matches!(verdict, Verdict::HoldTone | Verdict::HoldLanguage) {
+            if let Some(row) = ports.audit.get(a.row_ref).await? {
+                if matches!(row.status, RowStatus::Released | RowStatus::Applying)
+                    && send_released(ports, helpdesk, a.row_ref, now).await? == RowStatus::Applied
+                {
+                    sent += 1;
+                }
+            }
+            continue;
+        }
         // Phase 2: a SEND goes out once: PENDING → APPLIED with the helpdesk's answer, conditional
         // on PENDING, so a retry that finds it APPLIED sends nothing.
         if let (Verdict::Send, Some(d)) = (verdict, draft) {
@@ -203,4 +214,86 @@ pub async fn triage(
         "sent": sent,
         "refs": appended.iter().map(|a| a.row_ref.to_string()).collect::<Vec<_>>(),
     }))
+}
+
+/// Sends the draft of a CS row an operator released (RELEASED → APPLYING → APPLIED with the
+/// helpdesk's answer). The draft must still be the version that was judged: if the agent changed
+/// it since, nothing is sent and the row is FAILED with why (the new version is judged on the
+/// next triage run).
+pub async fn send_released(
+    ports: &Ports,
+    helpdesk: &dyn Helpdesk,
+    row_ref: otto_core::audit::RowRef,
+    now: DateTime<Utc>,
+) -> Result<RowStatus, HandlerError> {
+    let row = ports
+        .audit
+        .get(row_ref)
+        .await?
+        .ok_or_else(|| HandlerError::Permanent(format!("{row_ref} does not exist")))?;
+    let RowBody::CsEvaluation(e) = &row.body else {
+        return Err(HandlerError::Permanent(format!(
+            "{row_ref} is not a cs_thread_evaluations row"
+        )));
+    };
+    if !matches!(row.status, RowStatus::Released | RowStatus::Applying) {
+        return Ok(row.status);
+    }
+    let threads = helpdesk.open_threads().await.map_err(vendor)?;
+    let draft = threads
+        .iter()
+        .find(|t| t.id == e.thread_id)
+        .and_then(|t| t.draft.clone())
+        .filter(|d| Some(&d.version) == e.draft_version.as_ref());
+    let Some(draft) = draft else {
+        let mut body = row.body.clone();
+        if let RowBody::CsEvaluation(b) = &mut body {
+            b.result = Some(
+                json!({"sent": false, "why": "the thread is closed or its draft changed since this evaluation; the new version is judged on the next run"}),
+            );
+        }
+        let failed_from = row.status;
+        ports
+            .audit
+            .transition(
+                row_ref,
+                failed_from,
+                RowStatus::Failed,
+                Some(body),
+                now,
+                None,
+            )
+            .await?;
+        return Ok(RowStatus::Failed);
+    };
+    if row.status == RowStatus::Released {
+        ports
+            .audit
+            .transition(
+                row_ref,
+                RowStatus::Released,
+                RowStatus::Applying,
+                None,
+                now,
+                None,
+            )
+            .await?;
+    }
+    let result = helpdesk.send(&e.thread_id, &draft).await.map_err(vendor)?;
+    let mut body = row.body.clone();
+    if let RowBody::CsEvaluation(b) = &mut body {
+        b.result = Some(result);
+    }
+    ports
+        .audit
+        .transition(
+            row_ref,
+            RowStatus::Applying,
+            RowStatus::Applied,
+            Some(body),
+            now,
+            None,
+        )
+        .await?;
+    Ok(RowStatus::Applied)
 }

@@ -16,6 +16,7 @@
 pub mod cs;
 pub mod discount;
 pub mod executor;
+pub mod holds;
 pub mod local;
 pub mod morning;
 pub mod research;

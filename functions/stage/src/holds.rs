@@ -1,0 +1,197 @@
+//! Held rows and their release — one implementation behind `otto holds release`, `POST
+//! /holds/{ref}/release`, the Slack Release button and the dashboard.
+//!
+//! Releasing is HELD → RELEASED (conditional, so two operators clicking at once release once),
+//! then the executor that owns the row applies it, re-checking policy (kill switch, rate limits,
+//! margin gates): a catalog move or price through the shop, a budget through the ad account, a
+//! CS reply through the helpdesk. A release of a row already released or applied is not an
+//! error: it answers with the row as it is (and finishes a release interrupted before it applied).
+
+use crate::executor::{apply_budget, apply_decision};
+use chrono::{DateTime, Utc};
+use otto_connectors::helpdesk::Helpdesk;
+use otto_connectors::{AdsAccount, ShopCatalog};
+use otto_core::audit::{AuditRow, AuditTable, RowBody, RowRef};
+use otto_core::{RowStatus, StoreId};
+use otto_runtime::HandlerError;
+use otto_store::{PageReq, Ports, StoreError};
+use serde::Serialize;
+use serde_json::json;
+use std::sync::Arc;
+
+/// The executors a release can drive; a missing one leaves the row RELEASED, to be applied when
+/// the executor next runs with that vendor configured.
+#[derive(Clone, Default)]
+pub struct Executors {
+    pub shop: Option<Arc<dyn ShopCatalog>>,
+    pub ads: Option<Arc<dyn AdsAccount>>,
+    pub helpdesk: Option<Arc<dyn Helpdesk>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    #[error("I don't have a row for that: {0} does not exist")]
+    NotFound(RowRef),
+    #[error("{0} is {1}, not HELD: there is nothing to release")]
+    NotHeld(RowRef, RowStatus),
+    #[error("{0} rows are never held")]
+    NotReleasable(AuditTable),
+    #[error("{0}")]
+    Failed(HandlerError),
+}
+
+impl From<StoreError> for ReleaseError {
+    fn from(e: StoreError) -> Self {
+        ReleaseError::Failed(e.into())
+    }
+}
+impl From<HandlerError> for ReleaseError {
+    fn from(e: HandlerError) -> Self {
+        ReleaseError::Failed(e)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Released {
+    /// The row after the release (and the executor's attempt).
+    #[serde(serialize_with = "row_json")]
+    pub row: AuditRow,
+    /// False when the row had already been released by someone else (a repeated click).
+    pub released_now: bool,
+    /// What happened after the release, in words.
+    pub outcome: String,
+}
+
+fn row_json<S: serde::Serializer>(r: &AuditRow, s: S) -> Result<S::Ok, S::Error> {
+    r.to_json().serialize(s)
+}
+
+/// Held rows of a store, across the tables that hold rows, oldest first per table.
+pub async fn held(ports: &Ports, store: &StoreId, max: usize) -> Result<Vec<AuditRow>, StoreError> {
+    let mut out = Vec::new();
+    for table in [
+        AuditTable::DecisionLog,
+        AuditTable::AdDecisionLog,
+        AuditTable::CsThreadEvaluations,
+    ] {
+        let mut page = PageReq::first(max.min(500));
+        loop {
+            let p = ports
+                .audit
+                .by_status(table, store, RowStatus::Held, page.clone())
+                .await?;
+            out.extend(p.items);
+            match p.next {
+                Some(c) if out.len() < max => page.cursor = Some(c),
+                _ => break,
+            }
+        }
+    }
+    out.truncate(max);
+    Ok(out)
+}
+
+fn with_release_note(body: &RowBody, by: &str, at: DateTime<Utc>) -> RowBody {
+    let mut b = body.clone();
+    let note = json!({"by": by, "at": at.to_rfc3339()});
+    match &mut b {
+        RowBody::Decision(d) => {
+            d.figures.insert("released".into(), note);
+        }
+        RowBody::AdDecision(a) => {
+            a.figures.insert("released".into(), note);
+        }
+        RowBody::CsEvaluation(c) => {
+            c.figures.insert("released".into(), note);
+        }
+        _ => {}
+    }
+    b
+}
+
+/// Releases one held row of `store` and lets its executor apply it.
+pub async fn release(
+    ports: &Ports,
+    exec: &Executors,
+    store: &StoreId,
+    row_ref: RowRef,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<Released, ReleaseError> {
+    if !matches!(
+        row_ref.table,
+        AuditTable::DecisionLog | AuditTable::AdDecisionLog | AuditTable::CsThreadEvaluations
+    ) {
+        return Err(ReleaseError::NotReleasable(row_ref.table));
+    }
+    let row = ports
+        .audit
+        .get(row_ref)
+        .await?
+        .filter(|r| r.store() == store)
+        .ok_or(ReleaseError::NotFound(row_ref))?;
+    let released_now = match row.status {
+        RowStatus::Held => {
+            match ports
+                .audit
+                .transition(
+                    row_ref,
+                    RowStatus::Held,
+                    RowStatus::Released,
+                    Some(with_release_note(&row.body, by, now)),
+                    now,
+                    None,
+                )
+                .await
+            {
+                Ok(_) => true,
+                // Someone released it between our read and our write: answer as a repeat.
+                Err(StoreError::Conflict(_)) => false,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        RowStatus::Released | RowStatus::Applying | RowStatus::Applied => false,
+        other => return Err(ReleaseError::NotHeld(row_ref, other)),
+    };
+    let current = ports
+        .audit
+        .get(row_ref)
+        .await?
+        .ok_or(ReleaseError::NotFound(row_ref))?;
+    let outcome = match (current.status, row_ref.table) {
+        (RowStatus::Released | RowStatus::Applying, AuditTable::DecisionLog) => {
+            match &exec.shop {
+                Some(shop) => {
+                    apply_decision(ports, shop.as_ref(), row_ref, None, now).await?;
+                    "the executor re-checked policy and ran it".to_string()
+                }
+                None => "released; no shop is configured here, so it applies when the executor next runs".into(),
+            }
+        }
+        (RowStatus::Released | RowStatus::Applying, AuditTable::AdDecisionLog) => match &exec.ads {
+            Some(ads) => {
+                apply_budget(ports, ads.as_ref(), row_ref, None, now).await?;
+                "the executor re-checked policy and ran it".to_string()
+            }
+            None => "released; no ad account is configured here, so it applies when the executor next runs".into(),
+        },
+        (RowStatus::Released, AuditTable::CsThreadEvaluations) => match &exec.helpdesk {
+            Some(h) => {
+                crate::cs::send_released(ports, h.as_ref(), row_ref, now).await?;
+                "the operator's release sent the reply".to_string()
+            }
+            None => "released; no helpdesk is configured here, so it is sent when triage next runs".into(),
+        },
+        (s, _) => format!("already {s}"),
+    };
+    let row = ports
+        .audit
+        .get(row_ref)
+        .await?
+        .ok_or(ReleaseError::NotFound(row_ref))?;
+    Ok(Released {
+        row,
+        released_now,
+        outcome,
+    })
+}
