@@ -1,20 +1,32 @@
 //! The HTTP API: one axum router, served by the API Gateway Lambda (lambda_http) and by
-//! `otto serve`. Today: `/health`, `GET /rows/{table}/{id}`, and the worker endpoints
-//! `POST /jobs/{cycle}` and `POST /jobs/{cycle}/{stage}`, the research review (`GET /candidates`,
-//! `POST /candidates/research_candidates/{id}/approve|reject`); `/chat`, `/holds`, `/slack/*` and
-//! `/dashboard` join it as their issues land.
+//! `otto serve` on the embedded store.
+//!
+//! | route | auth |
+//! |---|---|
+//! | `GET /health`, `GET /openapi.json` | none |
+//! | `POST /chat`, `GET /rows/{table}/{id}`, `GET /holds`, `POST /holds/{ref}/release`, `GET/PUT /kill-switch`, `GET /candidates`, `POST /candidates/{table}/{id}/{approve\|reject}` | operator ([`auth`]) |
+//! | `POST /jobs/{cycle}`, `POST /jobs/{cycle}/{stage}` | `X-Worker-Token` ([`jobs`]) |
+//! | `POST /slack/commands`, `POST /slack/interactions` | Slack signature ([`slack`]) |
+//!
+//! Every error is JSON `{"error":{"code","message"}}` — including the router's own 404, 405 and
+//! 413 — and the routes are described by `openapi.json` (checked against the router by a test).
 
+pub mod auth;
 pub mod jobs;
+pub mod openapi;
+pub mod operator;
+pub mod slack;
 
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use otto_core::audit::{AuditTable, RowRef};
 use otto_store::Ports;
 use serde_json::json;
 use std::sync::Arc;
+
+/// Largest request body accepted (413 above it).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -24,15 +36,56 @@ pub struct AppState {
     pub store_id: otto_core::StoreId,
     /// `X-Worker-Token` for `/jobs/*`; unset = every job call is refused.
     pub worker_token: Option<String>,
+    pub operator_auth: auth::OperatorAuth,
+    /// What a release can drive (shop, ad account, helpdesk).
+    pub executors: otto_stage::holds::Executors,
+    /// Slack signing secret, admins and where jobs go; unset = `/slack/*` answers 503.
+    pub slack: Option<slack::SlackConfig>,
+    /// Prefix of citation links ("" = relative).
+    pub link_base: String,
 }
 
 impl AppState {
-    pub fn from_config(ports: Ports, cfg: &otto_runtime::Config) -> Self {
+    /// The state for a host: operator auth by `OTTO_OPERATOR_TOKEN`, and by the API Gateway JWT
+    /// authorizer's claims when `gateway_jwt` (the Lambda); Slack when its signing secret is set.
+    pub fn from_config(
+        ports: Ports,
+        cfg: &otto_runtime::Config,
+        gateway_jwt: bool,
+        executors: otto_stage::holds::Executors,
+        slack_dispatch: Option<Arc<dyn slack::SlackDispatch>>,
+    ) -> Self {
         AppState {
             ports,
             clock: cfg.clock,
             store_id: cfg.store_id.clone(),
             worker_token: cfg.worker_token.clone(),
+            operator_auth: auth::OperatorAuth {
+                token: cfg.operator_token.clone(),
+                gateway_jwt,
+            },
+            executors,
+            slack: match (&cfg.slack_signing_secret, slack_dispatch) {
+                (Some(secret), Some(dispatch)) => Some(slack::SlackConfig {
+                    signing_secret: secret.clone(),
+                    admins: cfg.slack_admins.clone(),
+                    dispatch,
+                }),
+                _ => None,
+            },
+            link_base: cfg.public_url.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The Slack responder for this state's ports.
+    pub fn responder(&self, client: otto_slack::ResponseUrlClient) -> slack::Responder {
+        slack::Responder {
+            ports: self.ports.clone(),
+            store_id: self.store_id.clone(),
+            clock: self.clock,
+            link_base: self.link_base.clone(),
+            executors: self.executors.clone(),
+            client,
         }
     }
 }
@@ -86,99 +139,72 @@ impl From<otto_store::StoreError> for ApiError {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
-        .route("/rows/{table}/{id}", get(get_row))
-        .route("/candidates", get(list_candidates))
+    let state = Arc::new(state);
+    let operator = Router::new()
+        .route("/chat", post(operator::chat))
+        .route("/rows/{table}/{id}", get(operator::get_row))
+        .route("/holds", get(operator::list_holds))
+        .route("/holds/{ref}/release", post(operator::release_hold))
+        .route(
+            "/kill-switch",
+            get(operator::get_kill_switch).put(operator::set_kill_switch),
+        )
+        .route("/candidates", get(operator::list_candidates))
         .route(
             "/candidates/{table}/{id}/{decision}",
-            axum::routing::post(review_candidate),
+            post(operator::review_candidate),
         )
-        .route("/jobs/{cycle}", axum::routing::post(jobs::start_cycle))
-        .route(
-            "/jobs/{cycle}/{stage}",
-            axum::routing::post(jobs::run_stage),
-        )
-        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_operator,
+        ));
+    Router::new()
+        .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/openapi.json", get(openapi::serve))
+        .route("/jobs/{cycle}", post(jobs::start_cycle))
+        .route("/jobs/{cycle}/{stage}", post(jobs::run_stage))
+        .route("/slack/commands", post(slack::commands))
+        .route("/slack/interactions", post(slack::interactions))
+        .merge(operator)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
-        .with_state(Arc::new(state))
+        .layer(axum::middleware::map_response(json_errors))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
 }
 
-/// `GET /candidates`: the research queue, best score first.
-async fn list_candidates(
-    State(state): State<Arc<AppState>>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let rows = otto_stage::research::queued(&state.ports, &state.store_id).await?;
-    Ok(Json(
-        json!({"candidates": rows.iter().map(|r| r.to_json()).collect::<Vec<_>>()}),
-    ))
-}
-
-#[derive(serde::Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct ReviewBody {
-    by: Option<String>,
-    reason: Option<String>,
-}
-
-/// `POST /candidates/research_candidates/{id}/approve|reject` `{by?, reason?}`.
-async fn review_candidate(
-    State(state): State<Arc<AppState>>,
-    Path((table, id, decision)): Path<(String, String, String)>,
-    body: axum::body::Bytes,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let approve = match decision.as_str() {
-        "approve" => true,
-        "reject" => false,
-        other => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("{other:?} is not approve or reject"),
-            ))
-        }
-    };
-    let r = RowRef::parse(&format!("{table}#{id}"))
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid", e.to_string()))?;
-    let b: ReviewBody = if body.iter().all(u8::is_ascii_whitespace) {
-        ReviewBody::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid",
-                format!("request body: {e}"),
-            )
-        })?
-    };
-    let row = otto_stage::research::review(
-        &state.ports,
-        r,
-        approve,
-        b.by.as_deref().unwrap_or("operator"),
-        b.reason,
-    )
-    .await?;
-    Ok(Json(row.to_json()))
-}
-
-async fn get_row(
-    State(state): State<Arc<AppState>>,
-    Path((table, id)): Path<(String, String)>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let table: AuditTable = table.parse().map_err(|e: otto_core::CoreError| {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
-    })?;
-    let row_ref = RowRef::parse(&format!("{table}#{id}"))
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid", e.to_string()))?;
-    match state.ports.audit.get(row_ref).await? {
-        Some(row) => Ok(Json(row.to_json())),
-        None => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("I don't have a row for that: {row_ref} does not exist"),
-        )),
+/// The router's own rejections (405, 413, a bad path parameter …) come as plain text; every
+/// error leaves as `{"error":{"code","message"}}`.
+async fn json_errors(res: Response) -> Response {
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return res;
     }
+    let code = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        s if s.is_server_error() => "internal",
+        _ => "invalid",
+    };
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            format!("request body is larger than {MAX_BODY_BYTES} bytes")
+        }
+        StatusCode::METHOD_NOT_ALLOWED => "this route does not take that method".to_string(),
+        s => s.canonical_reason().unwrap_or("error").to_string(),
+    };
+    let allow = res.headers().get(axum::http::header::ALLOW).cloned();
+    let mut out = ApiError::new(status, code, message).into_response();
+    if let Some(a) = allow {
+        out.headers_mut().insert(axum::http::header::ALLOW, a);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -196,12 +222,24 @@ mod tests {
             clock: otto_core::StoreClock::new("Europe/Amsterdam").unwrap(),
             store_id: otto_core::StoreId::new("brevard").unwrap(),
             worker_token: Some("s3cret".into()),
+            operator_auth: auth::OperatorAuth {
+                token: Some("op-token".into()),
+                gateway_jwt: false,
+            },
+            executors: Default::default(),
+            slack: None,
+            link_base: String::new(),
         }
     }
 
     async fn call(app: Router, uri: &str) -> (StatusCode, serde_json::Value) {
         let res = app
-            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .oneshot(
+                Request::get(uri)
+                    .header("authorization", "Bearer op-token")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
             .await
             .unwrap();
         let status = res.status();
@@ -255,12 +293,22 @@ mod lambda_event_tests {
         let dir = tempfile::tempdir().unwrap();
         let store = EmbeddedStore::open(dir.path()).unwrap();
         let queue = Arc::new(EmbeddedQueue::new(store.clone(), 5));
-        let app = router(super::tests::test_state(Ports::from_adapter(
-            Arc::new(store),
-            queue,
-        )));
+        let mut state = super::tests::test_state(Ports::from_adapter(Arc::new(store), queue));
+        state.operator_auth.gateway_jwt = true;
+        let app = router(state);
         let (parts, body) = req.into_parts();
         let bytes = body.collect().await.unwrap().to_bytes();
+        // The same request without the authorizer's claims is refused: the Lambda never serves
+        // an operator route the JWT authorizer did not vouch for.
+        let mut bare =
+            axum::http::Request::from_parts(parts.clone(), axum::body::Body::from(bytes.clone()));
+        bare.extensions_mut()
+            .remove::<lambda_http::request::RequestContext>();
+        bare.headers_mut().remove("authorization");
+        assert_eq!(
+            app.clone().oneshot(bare).await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
         let req = axum::http::Request::from_parts(parts, axum::body::Body::from(bytes));
         let res = app.oneshot(req).await.unwrap();
         assert_eq!(
@@ -460,7 +508,9 @@ mod candidates_tests {
     use otto_store::embedded::{EmbeddedQueue, EmbeddedStore};
     use tower::ServiceExt;
 
-    async fn send(app: &Router, req: Request<Body>) -> (StatusCode, serde_json::Value) {
+    async fn send(app: &Router, mut req: Request<Body>) -> (StatusCode, serde_json::Value) {
+        req.headers_mut()
+            .insert("authorization", "Bearer op-token".parse().unwrap());
         let res = app.clone().oneshot(req).await.unwrap();
         let status = res.status();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();

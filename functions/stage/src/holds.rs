@@ -195,3 +195,18 @@ pub async fn release(
         outcome,
     })
 }
+
+/// The executors configured in the environment (the same variables the stage workers read):
+/// Shopify + Google Ads (or the simulated vendor), and the helpdesk (`OTTO_HELPDESK`).
+pub fn executors_from_lookup(
+    get: impl Fn(&str) -> Option<String>,
+    clock: otto_core::StoreClock,
+) -> Result<Executors, String> {
+    let mut exec = Executors::default();
+    if let Some((shop, ads)) = otto_connectors::env::vendors_from_lookup(&get, clock)? {
+        exec.shop = Some(shop);
+        exec.ads = Some(ads);
+    }
+    exec.helpdesk = otto_connectors::env::helpdesk_from_lookup(&get)?.map(Arc::from);
+    Ok(exec)
+}

@@ -30,6 +30,13 @@ pub struct Config {
     /// Bearer token for operator routes when served outside API Gateway (`otto serve`).
     pub operator_token: Option<String>,
     pub slack_signing_secret: Option<String>,
+    /// Slack user ids allowed to release rows and flip the kill switch from Slack.
+    pub slack_admins: Vec<String>,
+    /// The queue the Slack responder Lambda consumes (AWS); in-process when unset.
+    pub slack_responder_queue_url: Option<String>,
+    /// The API's public base URL, for citation links outside the browser (Slack); relative
+    /// links when unset.
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -49,7 +56,10 @@ impl Config {
     /// | `OTTO_AUDIT_TABLE`, `OTTO_STATE_TABLE`, `OTTO_CATALOG_TABLE` | DynamoDB tables | required with dynamodb |
     /// | `OTTO_QUEUE_URL_PREFIX` | stage queue URL prefix | required with dynamodb |
     /// | `OTTO_EVENT_BUS` | EventBridge bus | required with dynamodb |
-    /// | `OTTO_WORKER_TOKEN`, `OTTO_OPERATOR_TOKEN`, `SLACK_SIGNING_SECRET` | secrets | unset |
+    /// | `OTTO_WORKER_TOKEN`, `OTTO_OPERATOR_TOKEN`, `SLACK_SIGNING_SECRET` | secrets (or their SSM parameter names in `…_PARAM`, read at cold start) | unset |
+    /// | `OTTO_SLACK_ADMINS` | comma-separated Slack user ids who may release / flip the kill switch | nobody |
+    /// | `SLACK_RESPONDER_QUEUE_URL` | SQS queue of the Slack responder | in-process |
+    /// | `OTTO_PUBLIC_URL` | base URL of citation links (`https://…`) | relative links |
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var = |k: &str| {
             get(k)
@@ -98,6 +108,24 @@ impl Config {
             worker_token: var("OTTO_WORKER_TOKEN"),
             operator_token: var("OTTO_OPERATOR_TOKEN"),
             slack_signing_secret: var("SLACK_SIGNING_SECRET"),
+            slack_admins: var("OTTO_SLACK_ADMINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            slack_responder_queue_url: var("SLACK_RESPONDER_QUEUE_URL"),
+            public_url: match var("OTTO_PUBLIC_URL") {
+                Some(u) if !(u.starts_with("https://") || u.starts_with("http://")) => {
+                    return Err(ConfigError {
+                        var: "OTTO_PUBLIC_URL",
+                        problem: format!("{u:?} is not an http(s) URL"),
+                    })
+                }
+                u => u.map(|u| u.trim_end_matches('/').to_string()),
+            },
         })
     }
 }

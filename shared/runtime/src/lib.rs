@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod error;
+pub mod secrets;
 pub mod sqs;
 pub mod telemetry;
 

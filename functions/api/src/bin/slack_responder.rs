@@ -1,0 +1,26 @@
+//! The Slack responder Lambda: consumes the slack_responder queue (jobs the API enqueued after
+//! acking Slack), answers each once and posts it to its response_url. Partial batch failures:
+//! only the jobs that failed retryably are redelivered.
+use aws_lambda_events::event::sqs::SqsEvent;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use otto_runtime::{build_ports, telemetry, Config};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init_lambda();
+    let env = |k: &str| std::env::var(k).ok();
+    let cfg = Config::from_env()?;
+    let ports = build_ports(&cfg).await?;
+    let state = otto_api::AppState::from_config(
+        ports,
+        &cfg,
+        false,
+        otto_stage::holds::executors_from_lookup(env, cfg.clock)?,
+        None,
+    );
+    let responder = state.responder(otto_slack::ResponseUrlClient::new());
+    run(service_fn(|ev: LambdaEvent<SqsEvent>| {
+        otto_api::slack::handler(&responder, ev)
+    }))
+    .await
+}
