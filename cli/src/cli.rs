@@ -6,6 +6,7 @@ use otto_core::RowStatus;
 use otto_runtime::{Backend, Config};
 use otto_store::Ports;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -65,6 +66,13 @@ pub enum Command {
     /// Ask Otto: `otto ask "how did this morning go?"` — answered only from audit rows, with
     /// their refs; "I don't have a row for that." when none supports an answer.
     Ask { question: String },
+    /// Serve the HTTP API (the same router as the API Lambda) on this store: `/chat`, `/rows`,
+    /// `/holds`, `/kill-switch`, `/candidates`, `/jobs/*`, `/slack/*`, `/dashboard`.
+    Serve {
+        /// Address to listen on (port 0 picks a free one; the line `listening on …` says which).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+    },
     /// Run a cycle in this process (the same stages the Lambdas run).
     Cycle {
         #[command(subcommand)]
@@ -413,6 +421,7 @@ async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
             }
             Ok(())
         }
+        Command::Serve { addr } => serve(ports, cfg, &addr).await,
         Command::Ask { question } => {
             let engine = otto_answers::Engine::new(&ports, cfg.store_id.clone(), cfg.clock, "");
             let a = engine
@@ -508,5 +517,53 @@ async fn cs_languages(
             }
         );
     }
+    Ok(())
+}
+
+/// `otto serve`: the API router over this store. Without `OTTO_OPERATOR_TOKEN` a random token is
+/// made for this run and printed, so the operator routes are never open.
+async fn serve(ports: Ports, mut cfg: Config, addr: &str) -> CliResult {
+    use rand::Rng;
+    let addr: std::net::SocketAddr = addr
+        .parse()
+        .map_err(|e| format!("--addr {addr:?}: {e} (e.g. 127.0.0.1:8080)"))?;
+    let generated = cfg.operator_token.is_none();
+    if generated {
+        let bytes: [u8; 16] = rand::thread_rng().gen();
+        cfg.operator_token = Some(bytes.iter().map(|b| format!("{b:02x}")).collect());
+    }
+    let executors = cycle::executors(&cfg)?;
+    let mut state = otto_api::AppState::from_config(ports, &cfg, false, executors, None);
+    if let Some(secret) = cfg.slack_signing_secret.clone() {
+        let responder = Arc::new(state.responder(otto_slack::ResponseUrlClient::new()));
+        state.slack = Some(otto_api::slack::SlackConfig {
+            signing_secret: secret,
+            admins: cfg.slack_admins.clone(),
+            dispatch: Arc::new(otto_api::slack::InProcess(responder)),
+        });
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr()?;
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on http://{local}")?;
+        if generated {
+            writeln!(
+                out,
+                "operator token (this run only; set OTTO_OPERATOR_TOKEN to choose one): {}",
+                cfg.operator_token.as_deref().unwrap_or_default()
+            )?;
+        }
+        writeln!(out, "dashboard: http://{local}/dashboard")?;
+        out.flush()?;
+    }
+    axum::serve(listener, otto_api::router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
     Ok(())
 }
