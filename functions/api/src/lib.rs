@@ -12,6 +12,7 @@
 //! 413 — and the routes are described by `openapi.json` (checked against the router by a test).
 
 pub mod auth;
+pub mod dashboard;
 pub mod jobs;
 pub mod openapi;
 pub mod operator;
@@ -166,6 +167,7 @@ pub fn router(state: AppState) -> Router {
         .route("/slack/commands", post(slack::commands))
         .route("/slack/interactions", post(slack::interactions))
         .merge(operator)
+        .merge(dashboard::routes(state.clone()))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .layer(axum::middleware::map_response(json_errors))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
