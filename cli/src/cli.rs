@@ -423,7 +423,10 @@ async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
         }
         Command::Serve { addr } => serve(ports, cfg, &addr).await,
         Command::Ask { question } => {
-            let engine = otto_answers::Engine::new(&ports, cfg.store_id.clone(), cfg.clock, "");
+            let llm = otto_answers::llm::OpenAiChat::from_lookup(|k| std::env::var(k).ok())?
+                .map(|l| Arc::new(l) as Arc<dyn otto_answers::llm::Llm>);
+            let engine = otto_answers::Engine::new(&ports, cfg.store_id.clone(), cfg.clock, "")
+                .with_llm(llm);
             let a = engine
                 .ask(&question, chrono::Utc::now())
                 .await
@@ -534,6 +537,8 @@ async fn serve(ports: Ports, mut cfg: Config, addr: &str) -> CliResult {
     }
     let executors = cycle::executors(&cfg)?;
     let mut state = otto_api::AppState::from_config(ports, &cfg, false, executors, None);
+    state.llm = otto_answers::llm::OpenAiChat::from_lookup(|k| std::env::var(k).ok())?
+        .map(|l| Arc::new(l) as Arc<dyn otto_answers::llm::Llm>);
     if let Some(secret) = cfg.slack_signing_secret.clone() {
         let responder = Arc::new(state.responder(otto_slack::ResponseUrlClient::new()));
         state.slack = Some(otto_api::slack::SlackConfig {

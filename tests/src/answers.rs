@@ -20,7 +20,8 @@ macro_rules! answers_suite {
         $crate::instantiate!(answers, $make;
             answers_cite_their_rows,
             no_row_answers,
-            answers_take_few_queries
+            answers_take_few_queries,
+            llm_maps_intents_and_words_behind_the_guard
         );
     };
 }
@@ -339,4 +340,91 @@ pub async fn answers_take_few_queries(h: &Harness) {
         let a = ask(h, &p, q).await;
         assert!(a.queries <= 3, "{q}: {} queries", a.queries);
     }
+}
+
+/// A local stand-in for an OpenAI-compatible endpoint: intent requests (JSON mode) get
+/// `intent`, wording requests get `wording`; `status` ≠ 200 fails every call.
+#[derive(Clone)]
+struct Stub {
+    intent: std::sync::Arc<std::sync::Mutex<String>>,
+    wording: std::sync::Arc<std::sync::Mutex<String>>,
+    status: std::sync::Arc<std::sync::Mutex<u16>>,
+}
+
+async fn stub_server(stub: Stub) -> String {
+    use axum::http::StatusCode;
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(move |axum::Json(req): axum::Json<serde_json::Value>| {
+            let stub = stub.clone();
+            async move {
+                let status = *stub.status.lock().expect("lock");
+                if status != 200 {
+                    return (StatusCode::from_u16(status).expect("status"), axum::Json(json!({"error": "down"})));
+                }
+                assert_eq!(req["model"], "stub-model");
+                let content = if req.get("response_format").is_some() {
+                    stub.intent.lock().expect("lock").clone()
+                } else {
+                    stub.wording.lock().expect("lock").clone()
+                };
+                (StatusCode::OK, axum::Json(json!({"id": "c1", "object": "chat.completion",
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]})))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+pub async fn llm_maps_intents_and_words_behind_the_guard(h: &Harness) {
+    let p = plane(h).await;
+    let stub = Stub {
+        intent: std::sync::Arc::new(std::sync::Mutex::new(r#"{"intent":"holds"}"#.into())),
+        wording: std::sync::Arc::new(std::sync::Mutex::new(String::new())),
+        status: std::sync::Arc::new(std::sync::Mutex::new(200)),
+    };
+    let base = stub_server(stub.clone()).await;
+    let llm: std::sync::Arc<dyn otto_answers::llm::Llm> =
+        std::sync::Arc::new(otto_answers::llm::OpenAiChat::new(&base, "k", "stub-model"));
+    let engine = || Engine::new(&h.ports, p.store.clone(), clock(), "").with_llm(Some(llm.clone()));
+    let q = "anything stuck waiting on me?";
+    assert_eq!(
+        ask(h, &p, q).await.answer,
+        NO_ROW,
+        "the parser alone cannot place it"
+    );
+    // Wording that keeps the figures is used.
+    *stub.wording.lock().expect("lock") = format!(
+        "Two rows wait for you: {} (kill switch on) and {} (drafted in nl).",
+        p.refs["held"], p.refs["cs_held"]
+    );
+    let a = engine().ask(q, now()).await.expect("answer");
+    assert!(a.grounded && a.worded_by_llm, "{a:?}");
+    assert_eq!(cited(&a), sorted(&p, &["held", "cs_held"]));
+    assert!(a.answer.starts_with("Two rows wait"), "{}", a.answer);
+    // Wording that invents a figure is refused: the deterministic text stands.
+    *stub.wording.lock().expect("lock") =
+        format!("{} is held; it would have saved €999.00.", p.refs["held"]);
+    let a = engine().ask(q, now()).await.expect("answer");
+    assert!(a.grounded && !a.worded_by_llm, "{a:?}");
+    assert!(
+        !a.answer.contains("999") && a.answer.contains("held:"),
+        "{}",
+        a.answer
+    );
+    // An intent the model makes up is validated like any input.
+    *stub.intent.lock().expect("lock") = r#"{"intent":"sku_history","sku":"SKU-NOPE-404"}"#.into();
+    assert_eq!(engine().ask(q, now()).await.expect("answer").answer, NO_ROW);
+    *stub.intent.lock().expect("lock") = "not json".into();
+    assert_eq!(engine().ask(q, now()).await.expect("answer").answer, NO_ROW);
+    // The model down: the deterministic path answers alone.
+    *stub.status.lock().expect("lock") = 503;
+    assert_eq!(engine().ask(q, now()).await.expect("answer").answer, NO_ROW);
+    let a = engine().ask("what's held?", now()).await.expect("answer");
+    assert!(a.grounded && !a.worded_by_llm);
 }

@@ -44,6 +44,8 @@ pub struct AppState {
     pub slack: Option<slack::SlackConfig>,
     /// Prefix of citation links ("" = relative).
     pub link_base: String,
+    /// The optional LLM (`OTTO_LLM`), behind the typed queries and the citation guard.
+    pub llm: Option<Arc<dyn otto_answers::llm::Llm>>,
 }
 
 impl AppState {
@@ -75,7 +77,19 @@ impl AppState {
                 _ => None,
             },
             link_base: cfg.public_url.clone().unwrap_or_default(),
+            llm: None,
         }
+    }
+
+    /// The Otto that answers: the engine over this state's ports, with the LLM when configured.
+    pub fn engine(&self) -> otto_answers::Engine<'_> {
+        otto_answers::Engine::new(
+            &self.ports,
+            self.store_id.clone(),
+            self.clock,
+            &self.link_base,
+        )
+        .with_llm(self.llm.clone())
     }
 
     /// The Slack responder for this state's ports.
@@ -87,6 +101,7 @@ impl AppState {
             link_base: self.link_base.clone(),
             executors: self.executors.clone(),
             client,
+            llm: self.llm.clone(),
         }
     }
 }
@@ -231,6 +246,7 @@ mod tests {
             executors: Default::default(),
             slack: None,
             link_base: String::new(),
+            llm: None,
         }
     }
 

@@ -18,6 +18,8 @@ async fn main() -> Result<(), Error> {
             })),
             None => None,
         };
-    let state = otto_api::AppState::from_config(ports, &cfg, true, executors, dispatch);
+    let mut state = otto_api::AppState::from_config(ports, &cfg, true, executors, dispatch);
+    state.llm = otto_answers::llm::OpenAiChat::from_lookup(env)?
+        .map(|l| Arc::new(l) as Arc<dyn otto_answers::llm::Llm>);
     run(otto_api::router(state)).await
 }

@@ -52,13 +52,7 @@ pub async fn chat(
             "question is empty",
         ));
     }
-    let engine = otto_answers::Engine::new(
-        &state.ports,
-        state.store_id.clone(),
-        state.clock,
-        &state.link_base,
-    );
-    match engine.ask(q, chrono::Utc::now()).await {
+    match state.engine().ask(q, chrono::Utc::now()).await {
         Ok(a) => Ok(Json(serde_json::to_value(a).unwrap_or(Value::Null))),
         Err(otto_answers::AnswerError::BadQuestion(m)) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -78,6 +78,7 @@ pub struct Responder {
     pub link_base: String,
     pub executors: otto_stage::holds::Executors,
     pub client: otto_slack::ResponseUrlClient,
+    pub llm: Option<Arc<dyn otto_answers::llm::Llm>>,
 }
 
 /// Runs jobs in this process (`otto serve`): each on its own task.
@@ -287,7 +288,8 @@ pub async fn message_for(r: &Responder, job: &SlackJob) -> Result<Value, Handler
         })),
         SlackJob::Ask { question, .. } => {
             let engine =
-                otto_answers::Engine::new(&r.ports, r.store_id.clone(), r.clock, &r.link_base);
+                otto_answers::Engine::new(&r.ports, r.store_id.clone(), r.clock, &r.link_base)
+                    .with_llm(r.llm.clone());
             let a = engine
                 .ask(question, chrono::Utc::now())
                 .await

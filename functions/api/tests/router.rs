@@ -79,6 +79,7 @@ async fn ctx() -> Ctx {
             dispatch: jobs.clone(),
         }),
         link_base: "https://otto.example".into(),
+        llm: None,
     };
     Ctx {
         app: router(state.clone()),

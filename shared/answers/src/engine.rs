@@ -35,6 +35,9 @@ pub struct Answer {
     pub releasable: Vec<String>,
     /// Audit-plane / catalog queries the answer took.
     pub queries: u32,
+    /// True when the optional LLM's wording (checked by the guard) replaced the text.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub worded_by_llm: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +60,7 @@ pub struct Engine<'a> {
     /// Prefix of citation URLs ("" for relative links, or the API's public URL).
     link_base: String,
     queries: AtomicU32,
+    llm: Option<std::sync::Arc<dyn crate::llm::Llm>>,
 }
 
 /// An answer before the guard: lines of text and the rows they lean on.
@@ -197,7 +201,14 @@ impl<'a> Engine<'a> {
             clock,
             link_base: link_base.trim_end_matches('/').to_string(),
             queries: AtomicU32::new(0),
+            llm: None,
         }
+    }
+
+    /// Turns the optional LLM on (intent mapping for unplaced questions, wording behind the guard).
+    pub fn with_llm(mut self, llm: Option<std::sync::Arc<dyn crate::llm::Llm>>) -> Self {
+        self.llm = llm;
+        self
     }
 
     fn q(&self) {
@@ -213,8 +224,48 @@ impl<'a> Engine<'a> {
             )));
         }
         let today = self.clock.day_of(now);
-        let intent = parse(question, today);
-        self.answer(&intent, today).await
+        let mut intent = parse(question, today);
+        if let (Intent::Unknown, Some(llm)) = (&intent, &self.llm) {
+            match llm.map_intent(question, today).await {
+                Ok(Some(i)) => intent = i,
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "llm intent mapping failed; answering without it")
+                }
+            }
+        }
+        let mut answer = self.answer(&intent, today).await?;
+        if let (true, Some(llm)) = (answer.grounded, &self.llm) {
+            self.reword(llm.as_ref(), question, &mut answer).await;
+        }
+        Ok(answer)
+    }
+
+    /// The LLM's wording replaces the text only if it passes the guard against the same cited rows.
+    async fn reword(&self, llm: &dyn crate::llm::Llm, question: &str, answer: &mut Answer) {
+        let worded = match llm.reword(question, &answer.answer).await {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::warn!(error = %e, "llm wording failed; the deterministic text stands");
+                return;
+            }
+        };
+        let refs: Vec<RowRef> = answer
+            .citations
+            .iter()
+            .filter_map(|c| RowRef::parse(&c.row_ref).ok())
+            .collect();
+        let rows = match self.ports.audit.get_many(&refs).await {
+            Ok(r) => r.into_iter().flatten().collect::<Vec<_>>(),
+            Err(_) => return,
+        };
+        let bad = Support::from_rows(&rows).unsupported(&worded);
+        if bad.is_empty() {
+            answer.answer = worded;
+            answer.worded_by_llm = true;
+        } else {
+            tracing::warn!(unsupported = ?bad, "llm wording added figures no cited row has; the deterministic text stands");
+        }
     }
 
     /// Answers a parsed intent (the LLM mapper, when on, lands here too).
@@ -255,6 +306,7 @@ impl<'a> Engine<'a> {
                 grounded: false,
                 releasable: vec![],
                 queries,
+                worded_by_llm: false,
             };
         };
         let text = d.lines.join("\n");
@@ -267,6 +319,7 @@ impl<'a> Engine<'a> {
                 grounded: true,
                 releasable: d.releasable,
                 queries,
+                worded_by_llm: false,
             };
         }
         tracing::warn!(intent = intent.name(), unsupported = ?bad, "citation guard replaced an answer");
@@ -289,6 +342,7 @@ impl<'a> Engine<'a> {
             grounded: false,
             releasable: vec![],
             queries,
+            worded_by_llm: false,
         }
     }
 

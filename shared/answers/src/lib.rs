@@ -6,6 +6,7 @@
 
 pub mod engine;
 pub mod guard;
+pub mod llm;
 pub mod question;
 
 pub use engine::{row_line, row_url, Answer, AnswerError, Citation, Engine, NO_ROW};

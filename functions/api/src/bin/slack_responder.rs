@@ -11,13 +11,15 @@ async fn main() -> Result<(), Error> {
     let env = |k: &str| std::env::var(k).ok();
     let cfg = Config::from_env()?;
     let ports = build_ports(&cfg).await?;
-    let state = otto_api::AppState::from_config(
+    let mut state = otto_api::AppState::from_config(
         ports,
         &cfg,
         false,
         otto_stage::holds::executors_from_lookup(env, cfg.clock)?,
         None,
     );
+    state.llm = otto_answers::llm::OpenAiChat::from_lookup(env)?
+        .map(|l| std::sync::Arc::new(l) as std::sync::Arc<dyn otto_answers::llm::Llm>);
     let responder = state.responder(otto_slack::ResponseUrlClient::new());
     run(service_fn(|ev: LambdaEvent<SqsEvent>| {
         otto_api::slack::handler(&responder, ev)

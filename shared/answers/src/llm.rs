@@ -1,0 +1,255 @@
+//! The optional LLM: off by default. When on, it does two things and nothing more:
+//!
+//! 1. **Intent mapping** — only for questions the deterministic parser could not place: the model
+//!    returns a JSON intent (`{"intent": "holds"}`, `{"intent": "sku_history", "sku": "…"}` …),
+//!    which is validated like any input and then runs the *same typed queries*.
+//! 2. **Wording** — the model may rephrase a grounded answer; the rephrased text must pass the
+//!    same citation guard against the same cited rows, or the deterministic text is kept.
+//!
+//! It never sees anything but the question and the answer text, and never adds a row or a
+//! figure. Any failure (network, malformed reply, a reply the guard refuses) falls back to the
+//! deterministic path. The client speaks the OpenAI-compatible `/v1/chat/completions` wire format
+//! (OpenAI, Azure OpenAI, vLLM, Ollama, LiteLLM — and Bedrock through an OpenAI-compatible
+//! gateway); tested against a local stub server.
+
+use crate::question::{Days, Intent};
+use async_trait::async_trait;
+use otto_core::audit::RowRef;
+use otto_core::cycle::CycleKind;
+use otto_core::{Sku, StoreDay};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LlmError {
+    #[error("llm: {0}")]
+    Transport(String),
+    #[error("llm: HTTP {status}: {body}")]
+    Status { status: u16, body: String },
+    #[error("llm: malformed reply: {0}")]
+    Malformed(String),
+}
+
+#[async_trait]
+pub trait Llm: Send + Sync {
+    /// An intent for a question the parser could not place; `None` when the model has none.
+    async fn map_intent(&self, question: &str, today: StoreDay)
+        -> Result<Option<Intent>, LlmError>;
+    /// The answer in friendlier words (the caller guards the result).
+    async fn reword(&self, question: &str, answer: &str) -> Result<String, LlmError>;
+}
+
+/// An OpenAI-compatible chat completions client.
+pub struct OpenAiChat {
+    pub base_url: String,
+    pub api_key: String,
+    pub model: String,
+    http: reqwest::Client,
+}
+
+impl OpenAiChat {
+    pub fn new(base_url: &str, api_key: &str, model: &str) -> Self {
+        OpenAiChat {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            api_key: api_key.to_string(),
+            model: model.to_string(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(8))
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+
+    /// From `OTTO_LLM=openai` + `OTTO_LLM_URL`, `OTTO_LLM_MODEL`, `OTTO_LLM_API_KEY`; `None` when
+    /// `OTTO_LLM` is unset or `off`.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, String> {
+        let var = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        match var("OTTO_LLM").as_deref() {
+            None | Some("off") => Ok(None),
+            Some("openai") => {
+                let need =
+                    |k: &str| var(k).ok_or_else(|| format!("{k} must be set when OTTO_LLM=openai"));
+                let url = need("OTTO_LLM_URL")?;
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err(format!("OTTO_LLM_URL {url:?} is not an http(s) URL"));
+                }
+                Ok(Some(OpenAiChat::new(
+                    &url,
+                    &var("OTTO_LLM_API_KEY").unwrap_or_default(),
+                    &need("OTTO_LLM_MODEL")?,
+                )))
+            }
+            Some(other) => Err(format!("OTTO_LLM {other:?} is not one of off, openai")),
+        }
+    }
+
+    async fn complete(
+        &self,
+        system: &str,
+        user: &str,
+        json_mode: bool,
+    ) -> Result<String, LlmError> {
+        let mut body = json!({
+            "model": self.model,
+            "temperature": 0,
+            "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
+        });
+        if json_mode {
+            body["response_format"] = json!({"type": "json_object"});
+        }
+        let mut req = self
+            .http
+            .post(format!("{}/v1/chat/completions", self.base_url))
+            .json(&body);
+        if !self.api_key.is_empty() {
+            req = req.bearer_auth(&self.api_key);
+        }
+        let res = req
+            .send()
+            .await
+            .map_err(|e| LlmError::Transport(e.without_url().to_string()))?;
+        let status = res.status();
+        let text = res
+            .text()
+            .await
+            .map_err(|e| LlmError::Transport(e.to_string()))?;
+        if !status.is_success() {
+            return Err(LlmError::Status {
+                status: status.as_u16(),
+                body: text.chars().take(200).collect(),
+            });
+        }
+        let v: Value =
+            serde_json::from_str(&text).map_err(|e| LlmError::Malformed(e.to_string()))?;
+        v["choices"][0]["message"]["content"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| LlmError::Malformed("choices[0].message.content is missing".into()))
+    }
+}
+
+const INTENT_PROMPT: &str = "You map an online-store operator's question to one intent for an audit-log query engine. Reply with one JSON object only: {\"intent\": one of \"cycle_summary\", \"catalog_moves\", \"campaign\", \"customer_service\", \"holds\", \"discount_windows\", \"research\", \"sku_history\", \"show_row\", \"unknown\"; optional \"day\" (YYYY-MM-DD), \"cycle\" (morning|research|discount), \"sku\", \"campaign\", \"ref\" (table#number)}. Never answer the question yourself.";
+
+const WORDING_PROMPT: &str = "Rephrase the answer for a busy store operator in at most a few sentences. Keep every number, amount, percentage, date, SKU and row ref exactly as written; add no figure, fact or row that is not in the answer. Reply with the rephrased answer only.";
+
+/// Turns the model's JSON into an intent, validating every field like any other input.
+pub fn intent_from_json(v: &Value, today: StoreDay) -> Option<Intent> {
+    let s = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+    };
+    let day = match s("day").map(StoreDay::parse) {
+        Some(Ok(d)) if d > today => return Some(Intent::Future { day: d }),
+        Some(Ok(d)) => d,
+        Some(Err(_)) => return None,
+        None => today,
+    };
+    let days = Days::One(day);
+    Some(match s("intent")? {
+        "cycle_summary" => Intent::CycleSummary {
+            kind: match s("cycle") {
+                Some(k) => k.parse::<CycleKind>().ok()?,
+                None => CycleKind::Morning,
+            },
+            days,
+        },
+        "catalog_moves" => Intent::CatalogMoves { days },
+        "campaign" => Intent::Campaign {
+            name: s("campaign")?.to_string(),
+        },
+        "customer_service" => Intent::CustomerService { days },
+        "holds" => Intent::Holds,
+        "discount_windows" => Intent::DiscountWindows,
+        "research" => Intent::Research,
+        "sku_history" => Intent::SkuHistory {
+            sku: Sku::new(s("sku")?).ok()?,
+        },
+        "show_row" => Intent::ShowRow {
+            row_ref: RowRef::parse(s("ref")?).ok()?,
+        },
+        _ => return None,
+    })
+}
+
+#[async_trait]
+impl Llm for OpenAiChat {
+    async fn map_intent(
+        &self,
+        question: &str,
+        today: StoreDay,
+    ) -> Result<Option<Intent>, LlmError> {
+        let user = format!("Today is {today}. Question: {question}");
+        let content = self.complete(INTENT_PROMPT, &user, true).await?;
+        let v: Value = serde_json::from_str(content.trim())
+            .map_err(|e| LlmError::Malformed(format!("intent JSON: {e}")))?;
+        Ok(intent_from_json(&v, today))
+    }
+
+    async fn reword(&self, question: &str, answer: &str) -> Result<String, LlmError> {
+        let user = format!("Question: {question}\n\nAnswer:\n{answer}");
+        let out = self.complete(WORDING_PROMPT, &user, false).await?;
+        let out = out.trim();
+        if out.is_empty() {
+            return Err(LlmError::Malformed("empty wording".into()));
+        }
+        Ok(out.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intents_from_the_model_are_validated() {
+        let t = StoreDay::parse("2026-11-25").unwrap();
+        assert_eq!(
+            intent_from_json(&json!({"intent": "holds"}), t),
+            Some(Intent::Holds)
+        );
+        assert_eq!(
+            intent_from_json(
+                &json!({"intent": "cycle_summary", "cycle": "discount", "day": "2026-11-24"}),
+                t
+            ),
+            Some(Intent::CycleSummary {
+                kind: CycleKind::Discount,
+                days: Days::One(StoreDay::parse("2026-11-24").unwrap())
+            })
+        );
+        assert!(matches!(
+            intent_from_json(&json!({"intent": "holds", "day": "2027-01-01"}), t),
+            Some(Intent::Future { .. })
+        ));
+        for bad in [
+            json!({"intent": "sku_history", "sku": "has space"}),
+            json!({"intent": "show_row", "ref": "ledger#1"}),
+            json!({"intent": "cycle_summary", "cycle": "lunch"}),
+            json!({"intent": "campaign"}),
+            json!({"intent": "launch_missiles"}),
+            json!({"intent": "holds", "day": "yesterday"}),
+            json!([1, 2]),
+        ] {
+            assert_eq!(intent_from_json(&bad, t), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn config_is_off_by_default_and_names_what_is_missing() {
+        assert!(OpenAiChat::from_lookup(|_| None).unwrap().is_none());
+        let e = OpenAiChat::from_lookup(|k| (k == "OTTO_LLM").then(|| "openai".to_string()))
+            .err()
+            .unwrap();
+        assert!(e.contains("OTTO_LLM_URL"), "{e}");
+        let e = OpenAiChat::from_lookup(|k| (k == "OTTO_LLM").then(|| "gpt".to_string()))
+            .err()
+            .unwrap();
+        assert!(e.contains("off, openai"), "{e}");
+    }
+}
