@@ -104,3 +104,15 @@ pub async fn moto() -> Option<Harness> {
         _dir: None,
     })
 }
+
+/// Ports on moto's shared tables whose DynamoDB/SQS/EventBridge requests are counted (one
+/// interceptor on every client): for request-count checks and benchmarks.
+pub async fn moto_counted(counter: otto_store::aws::RequestCounter) -> Option<Harness> {
+    let names = moto_names()?;
+    let sdk = otto_store::aws::load_sdk_config().await;
+    Some(Harness {
+        ports: otto_store::aws::ports_counted(&sdk, &names, Some(counter)),
+        name: "moto (counted)",
+        _dir: None,
+    })
+}
