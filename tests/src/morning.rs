@@ -25,7 +25,8 @@ macro_rules! morning_suite {
             morning_twice_same_date_gives_identical_rows,
             kill_switch_holds_and_release_applies_once,
             budget_rate_limit_holds_under_concurrent_workers,
-            executor_crash_between_steps_never_applies_twice
+            executor_crash_between_steps_never_applies_twice,
+            a_permanently_failing_move_is_failed_and_the_rest_go_on
         );
     };
 }
@@ -502,4 +503,59 @@ pub async fn executor_crash_between_steps_never_applies_twice(h: &Harness) {
         2,
         "the kill switch stops a retried move too"
     );
+}
+
+/// A move that can never apply (its SKU is not in the catalog) ends FAILED with why; it does not
+/// stop the rest of its chunk, and a retryable error is passed through untouched.
+pub async fn a_permanently_failing_move_is_failed_and_the_rest_go_on(h: &Harness) {
+    use otto_core::audit::NewRow;
+    let w = world(5);
+    let store = crate::fixtures::unique_store();
+    let cycle = otto_core::cycle::CycleId::new(store.clone(), CycleKind::Morning, today());
+    let row = NewRow::for_stage(
+        cycle,
+        otto_core::cycle::Stage::Decide,
+        RowStatus::Pending,
+        Utc::now(),
+        crate::fixtures::decision("SKU-GONE-404", otto_core::Action::Publish),
+    );
+    let r = h.ports.audit.append(vec![row], None).await.expect("append")[0].row_ref;
+    let res = otto_stage::executor::apply_decision(
+        &h.ports,
+        w.vendors.shop.as_ref(),
+        r,
+        None,
+        Utc::now(),
+    )
+    .await;
+    assert!(matches!(&res, Err(e) if !e.is_retryable()), "{res:?}");
+    let status = otto_stage::executor::or_fail(&h.ports, r, res, None, Utc::now())
+        .await
+        .expect("or_fail");
+    assert_eq!(status, RowStatus::Failed);
+    let row = h.ports.audit.get(r).await.expect("get").expect("row");
+    assert_eq!(row.status, RowStatus::Failed);
+    assert!(
+        row.to_json()["body"]["result"]["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("SKU-GONE-404"),
+        "{}",
+        row.to_json()
+    );
+    let retry = otto_stage::executor::or_fail(
+        &h.ports,
+        r,
+        Err(otto_runtime::HandlerError::Retryable(
+            "vendor timeout".into(),
+        )),
+        None,
+        Utc::now(),
+    )
+    .await;
+    assert!(
+        matches!(retry, Err(e) if e.is_retryable()),
+        "retryable errors go back to SQS"
+    );
+    assert_eq!(w.sim.writes(), 0);
 }

@@ -134,14 +134,18 @@ impl StageBody for Revert {
         let mut by_status: BTreeMap<String, u32> = BTreeMap::new();
         for a in &appended {
             let status = if ctx.msg.apply || !a.inserted {
-                apply_price(
-                    ctx.ports,
-                    self.0.shop.as_ref(),
-                    a.row_ref,
-                    Some(&ctx.msg.fence),
-                    ctx.now,
-                )
-                .await?
+                {
+                    let r = apply_price(
+                        ctx.ports,
+                        self.0.shop.as_ref(),
+                        a.row_ref,
+                        Some(&ctx.msg.fence),
+                        ctx.now,
+                    )
+                    .await;
+                    crate::executor::or_fail(ctx.ports, a.row_ref, r, Some(&ctx.msg.fence), ctx.now)
+                        .await?
+                }
             } else {
                 RowStatus::DryRun
             };
@@ -267,19 +271,24 @@ impl StageBody for Open {
         let appended = ctx.ports.audit.append(rows, Some(&ctx.msg.fence)).await?;
         let mut by_status: BTreeMap<String, u32> = BTreeMap::new();
         for (a, s) in appended.iter().zip(&statuses) {
-            let now_status =
-                if *s == RowStatus::Pending || (!a.inserted && *s != RowStatus::Skipped) {
-                    apply_price(
+            let now_status = if *s == RowStatus::Pending
+                || (!a.inserted && *s != RowStatus::Skipped)
+            {
+                {
+                    let r = apply_price(
                         ctx.ports,
                         self.0.shop.as_ref(),
                         a.row_ref,
                         Some(&ctx.msg.fence),
                         ctx.now,
                     )
-                    .await?
-                } else {
-                    *s
-                };
+                    .await;
+                    crate::executor::or_fail(ctx.ports, a.row_ref, r, Some(&ctx.msg.fence), ctx.now)
+                        .await?
+                }
+            } else {
+                *s
+            };
             *by_status.entry(now_status.to_string()).or_default() += 1;
         }
         Ok(StageOutput {

@@ -70,6 +70,51 @@ async fn hold(
     )
 }
 
+/// Ends one row whose move failed permanently (no catalog entry, a vendor refusal, a malformed
+/// stored row …) as FAILED with why, so the rest of its chunk goes on and the row is visible.
+/// Retryable errors are passed through: SQS redelivers the chunk and the row resumes.
+pub async fn or_fail(
+    ports: &Ports,
+    row_ref: RowRef,
+    result: Result<RowStatus, HandlerError>,
+    fence: Option<&Fence>,
+    now: DateTime<Utc>,
+) -> Result<RowStatus, HandlerError> {
+    let why = match result {
+        Ok(s) => return Ok(s),
+        Err(e) if e.is_retryable() => return Err(e),
+        Err(e) => e.to_string(),
+    };
+    tracing::error!(row = %row_ref, error = %why, "move failed permanently; row marked FAILED");
+    let Some(row) = ports.audit.get(row_ref).await? else {
+        return Err(HandlerError::Permanent(why));
+    };
+    if !row.status.can_become(RowStatus::Failed) {
+        return Ok(row.status);
+    }
+    let mut body = row.body.clone();
+    let err = serde_json::json!({"error": why});
+    match &mut body {
+        RowBody::Decision(d) => d.result = Some(err),
+        RowBody::AdDecision(a) => a.result = Some(err),
+        RowBody::CsEvaluation(c) => c.result = Some(err),
+        _ => {}
+    }
+    settle(
+        ports
+            .audit
+            .transition(
+                row_ref,
+                row.status,
+                RowStatus::Failed,
+                Some(body),
+                now,
+                fence,
+            )
+            .await,
+    )
+}
+
 /// Records the vendor's answer on an APPLYING row: APPLIED with the vendor's result, FAILED with
 /// its refusal. A retryable error leaves the row APPLYING; the retry resolves it by reading the
 /// vendor's state.

@@ -2,7 +2,7 @@
 //! campaign_plan. Each reads what earlier stages stored (catalog, metrics, stage_runs figures) and
 //! writes rows with natural keys, so a re-run never double-logs.
 
-use crate::executor::{apply_budget, apply_decision, budget_counter, target_status};
+use crate::executor::{apply_budget, apply_decision, budget_counter, or_fail, target_status};
 use crate::{StageBody, StageContext, StageOutput, StageRegistry};
 use async_trait::async_trait;
 use otto_connectors::{AdsAccount, ShopCatalog, VendorError};
@@ -497,14 +497,15 @@ impl StageBody for Decide {
             let now_status = if target_status(*action).is_some()
                 && (*status == RowStatus::Pending || !a.inserted)
             {
-                apply_decision(
+                let r = apply_decision(
                     ctx.ports,
                     self.0.shop.as_ref(),
                     a.row_ref,
                     Some(&ctx.msg.fence),
                     ctx.now,
                 )
-                .await?
+                .await;
+                or_fail(ctx.ports, a.row_ref, r, Some(&ctx.msg.fence), ctx.now).await?
             } else {
                 *status
             };
@@ -666,15 +667,15 @@ impl StageBody for CampaignPlan {
         let mut held = 0u32;
         for (a, s) in appended.iter().zip(&statuses) {
             if *s == RowStatus::Pending || !a.inserted {
-                match apply_budget(
+                let r = apply_budget(
                     ctx.ports,
                     self.0.ads.as_ref(),
                     a.row_ref,
                     Some(&ctx.msg.fence),
                     ctx.now,
                 )
-                .await?
-                {
+                .await;
+                match or_fail(ctx.ports, a.row_ref, r, Some(&ctx.msg.fence), ctx.now).await? {
                     RowStatus::Applied => ad_moves += 1,
                     RowStatus::Held => held += 1,
                     _ => {}
