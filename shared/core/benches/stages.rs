@@ -42,7 +42,7 @@ fn stages(c: &mut Criterion) {
                 s.variants
                     .iter()
                     .map(|v| classify(&v.sku, totals.get(&v.sku), black_box(&t)))
-                    .count()
+                    .collect::<Vec<_>>()
             })
         });
         let classified: Vec<_> = store
@@ -70,7 +70,7 @@ fn stages(c: &mut Criterion) {
                             black_box(&rules),
                         )
                     })
-                    .count()
+                    .collect::<Vec<_>>()
             })
         });
     }
