@@ -71,14 +71,19 @@ pub fn parse_ref(table: &str, id: &str) -> Result<RowRef, ApiError> {
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid", e.to_string()))
 }
 
-/// `GET /rows/{table}/{id}`.
+/// `GET /rows/{table}/{id}`: JSON, or the dashboard's row page when a browser asks for HTML.
 pub async fn get_row(
     State(state): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
     Path((table, id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     let row_ref = parse_ref(&table, &id)?;
     match state.ports.audit.get(row_ref).await? {
-        Some(row) if row.store() == &state.store_id => Ok(Json(row.to_json())),
+        Some(row) if row.store() == &state.store_id && crate::dashboard::wants_html(&headers) => {
+            Ok(crate::dashboard::row_html_for_api(&state, &headers, row).await)
+        }
+        Some(row) if row.store() == &state.store_id => Ok(Json(row.to_json()).into_response()),
         _ => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",

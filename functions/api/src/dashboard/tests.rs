@@ -1,0 +1,656 @@
+//! The dashboard through the router, as a browser would call it (cookies, forms, redirects).
+
+use super::*;
+use axum::body::Body;
+use axum::http::Request;
+use http_body_util::BodyExt;
+use otto_connectors::helpdesk::{demo_inbox, JsonInbox};
+use otto_connectors::voice::OfflineVoice;
+use otto_core::audit::{DecisionRow, NewRow, ResearchCandidateRow, RowBody};
+use otto_core::{Action, StoreClock, StoreId};
+use otto_store::embedded::{EmbeddedQueue, EmbeddedStore};
+use otto_store::Ports;
+use tower::ServiceExt;
+
+const TOKEN: &str = "op-token";
+const XSS: &str = "<script>alert(1)</script>";
+
+struct Ctx {
+    app: Router,
+    ports: Ports,
+    _dir: tempfile::TempDir,
+}
+
+fn store() -> StoreId {
+    StoreId::new("brevard").unwrap()
+}
+
+/// A store with hostile text everywhere a vendor or a customer can put it: a SKU, a decision's
+/// reasoning, a CS thread's subject, a candidate's title. Two CS rows are HELD.
+async fn ctx() -> Ctx {
+    let dir = tempfile::tempdir().unwrap();
+    let st = EmbeddedStore::open(dir.path()).unwrap();
+    let queue = Arc::new(EmbeddedQueue::new(st.clone(), 5));
+    let ports = Ports::from_adapter(Arc::new(st), queue);
+    let mut inbox_file = demo_inbox();
+    for t in &mut inbox_file.threads {
+        t.subject = format!("{XSS} {}", t.subject);
+    }
+    let inbox = dir.path().join("inbox.json");
+    std::fs::write(&inbox, serde_json::to_string(&inbox_file).unwrap()).unwrap();
+    let helpdesk = Arc::new(JsonInbox { path: inbox });
+    let clock = StoreClock::new("Europe/Amsterdam").unwrap();
+    let now = chrono::Utc::now();
+    let day = clock.day_of(now);
+    let cs = CycleId::with_slot(store(), CycleKind::Cs, day, 9 * 60);
+    otto_stage::cs::triage(&ports, helpdesk.as_ref(), &OfflineVoice, &cs, false, now)
+        .await
+        .unwrap();
+    let morning = CycleId::new(store(), CycleKind::Morning, day);
+    let research = CycleId::new(store(), CycleKind::Research, day);
+    ports
+        .audit
+        .append(
+            vec![
+                NewRow {
+                    cycle_id: morning.clone(),
+                    natural_key: format!("{morning}|decide|x"),
+                    status: RowStatus::DryRun,
+                    created_at: now,
+                    body: RowBody::Decision(DecisionRow {
+                        sku: otto_core::Sku::new(XSS).unwrap(),
+                        action: Action::Keep,
+                        trigger: None,
+                        classification: None,
+                        reasoning: "<img src=x onerror=alert(2)> keeps".into(),
+                        figures: [
+                            ("note".to_string(), serde_json::json!(XSS)),
+                            ("thresholds_ref".to_string(), serde_json::json!("stage_runs#1")),
+                        ]
+                        .into(),
+                        window: None,
+                        reversal_op: None,
+                        hold_reason: None,
+                        result: None,
+                    }),
+                },
+                NewRow {
+                    cycle_id: morning.clone(),
+                    natural_key: morning.to_string(),
+                    status: RowStatus::Completed,
+                    created_at: now,
+                    body: RowBody::CycleRun(otto_core::audit::CycleRunRow {
+                        kind: CycleKind::Morning,
+                        apply: false,
+                        scheduled_time: None,
+                        figures: [(
+                            "summary".to_string(),
+                            serde_json::json!({"decision_rows": 1, "by_action": {"KEEP": 1},
+                                               "held_rows": ["cs_thread_evaluations#4"], "sku": XSS}),
+                        )]
+                        .into(),
+                        error: None,
+                    }),
+                },
+                NewRow {
+                    cycle_id: morning.clone(),
+                    natural_key: format!("{morning}|calibrate|0"),
+                    status: RowStatus::Completed,
+                    created_at: now,
+                    body: RowBody::StageRun(otto_core::audit::StageRunRow {
+                        stage: otto_core::cycle::Stage::Calibrate,
+                        chunk: 0,
+                        chunks: 1,
+                        figures: [(
+                            "thresholds".to_string(),
+                            serde_json::json!({"winner_floor_roas_bp": 31000, "loser_ceiling_roas_bp": 9000}),
+                        )]
+                        .into(),
+                        error: None,
+                    }),
+                },
+                NewRow {
+                    cycle_id: research.clone(),
+                    natural_key: "candidate|brevard|evil".into(),
+                    status: RowStatus::Queued,
+                    created_at: now,
+                    body: RowBody::ResearchCandidate(ResearchCandidateRow {
+                        candidate_key: "evil".into(),
+                        title: format!("{XSS} apron"),
+                        lane: "competitor".into(),
+                        score_bp: Some(900),
+                        review: "QUEUED".into(),
+                        figures: Default::default(),
+                    }),
+                },
+            ],
+            None,
+        )
+        .await
+        .unwrap();
+    let state = AppState {
+        ports: ports.clone(),
+        clock,
+        store_id: store(),
+        worker_token: None,
+        operator_auth: crate::auth::OperatorAuth {
+            token: Some(TOKEN.into()),
+            gateway_jwt: false,
+        },
+        executors: otto_stage::holds::Executors {
+            helpdesk: Some(helpdesk),
+            ..Default::default()
+        },
+        slack: None,
+        link_base: String::new(),
+        llm: None,
+    };
+    Ctx {
+        app: crate::router(state),
+        ports,
+        _dir: dir,
+    }
+}
+
+struct Res {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+async fn send(app: &Router, req: Request<Body>) -> Res {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    Res {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+const COOKIE: &str = "otto_session=op-token; otto_operator=emma";
+
+fn get(uri: &str) -> Request<Body> {
+    Request::get(uri)
+        .header("cookie", COOKIE)
+        .header("accept", "text/html")
+        .body(Body::empty())
+        .unwrap()
+}
+
+fn post(uri: &str, form: &str) -> Request<Body> {
+    Request::post(uri)
+        .header("cookie", COOKIE)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(form.to_string()))
+        .unwrap()
+}
+
+fn csrf() -> String {
+    session::csrf_for(TOKEN)
+}
+
+fn assert_escaped(page: &str, what: &str) {
+    assert!(!page.contains("<script>alert"), "{what}: raw script tag");
+    assert!(!page.contains("<img src=x"), "{what}: raw img tag");
+    assert!(
+        !page.contains("<script"),
+        "{what}: no script element at all (CSP: files only)"
+    );
+}
+
+#[tokio::test]
+async fn untrusted_text_is_escaped_on_every_page() {
+    let c = ctx().await;
+    let day = StoreClock::new("Europe/Amsterdam")
+        .unwrap()
+        .day_of(chrono::Utc::now());
+    for uri in [
+        "/dashboard".to_string(),
+        format!("/dashboard/rows?table=decision_log&day={day}"),
+        format!("/dashboard/rows?table=cs_thread_evaluations&day={day}"),
+        "/dashboard/rows?table=decision_log&day=&sku=%3Cscript%3Ealert(1)%3C%2Fscript%3E".into(),
+        "/dashboard/rows/decision_log/1".into(),
+        "/dashboard/rows/cs_thread_evaluations/4".into(),
+        "/dashboard/holds".into(),
+        "/dashboard/candidates".into(),
+        "/dashboard/release/cs_thread_evaluations/4".into(),
+        "/dashboard/chat?q=what%27s+held%3F".into(),
+        "/dashboard/chat?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E".into(),
+        "/rows/decision_log/1".into(),
+    ] {
+        let r = send(&c.app, get(&uri)).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}: {}", r.body);
+        assert!(
+            r.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{uri}"
+        );
+        assert!(r.headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src 'self'"));
+        let page = r.body.replace(
+            "<script src=\"/dashboard/static/app.js?v=1\" defer></script>",
+            "",
+        );
+        assert_escaped(&page, &uri);
+        assert!(r.body.contains("name=\"viewport\""), "{uri}");
+    }
+    let row = send(&c.app, get("/dashboard/rows/decision_log/1"))
+        .await
+        .body;
+    assert!(
+        row.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{row}"
+    );
+    assert!(row.contains("&lt;img src=x onerror=alert(2)&gt; keeps"));
+    assert!(row.contains("Thresholds used"), "{row}");
+    assert!(
+        row.contains("winner_<wbr>floor_<wbr>roas_<wbr>bp")
+            && row.contains("/dashboard/rows/stage_runs/1")
+    );
+    assert!(row.contains("Reversal op"));
+    let today = send(&c.app, get("/dashboard")).await.body;
+    assert!(
+        today.contains("morning") && today.contains("decision_<wbr>rows"),
+        "{today}"
+    );
+    assert!(today.contains("href=\"/dashboard/rows/cs_thread_evaluations/4\""));
+    let cs = send(&c.app, get("/dashboard/rows/cs_thread_evaluations/4"))
+        .await
+        .body;
+    assert!(
+        cs.contains("&lt;script&gt;alert(1)&lt;/script&gt; Where is my order?"),
+        "{cs}"
+    );
+}
+
+#[tokio::test]
+async fn login_sets_a_strict_http_only_session_and_pages_need_it() {
+    let c = ctx().await;
+    let bare = |uri: &str| Request::get(uri).body(Body::empty()).unwrap();
+    let r = send(&c.app, bare("/dashboard/holds")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers["location"],
+        "/dashboard/login?next=%2Fdashboard%2Fholds"
+    );
+    let r = send(
+        &c.app,
+        Request::get("/dashboard")
+            .header("cookie", "otto_session=op-tokeN")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::SEE_OTHER,
+        "a wrong cookie is no session"
+    );
+    // The login page and the assets are open.
+    let r = send(&c.app, bare("/dashboard/login?next=%2Fdashboard%2Fholds")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("value=\"/dashboard/holds\""));
+    for (a, t) in [("app.css", "text/css"), ("app.js", "text/javascript")] {
+        let r = send(&c.app, bare(&format!("/dashboard/static/{a}"))).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.headers["content-type"].to_str().unwrap().starts_with(t));
+    }
+    // A wrong token goes back to the form.
+    let login = |form: &str| {
+        Request::post("/dashboard/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(form.to_string()))
+            .unwrap()
+    };
+    let r = send(&c.app, login("token=nope&next=%2Fdashboard%2Fholds")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.headers["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/dashboard/login?error=1"));
+    assert!(r.headers.get("set-cookie").is_none());
+    // The right one sets the session and goes where it was going; never off-site.
+    let r = send(
+        &c.app,
+        login("token=op-token&name=emma&next=https%3A%2F%2Fevil.example%2F"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers["location"], "/dashboard");
+    let r = send(
+        &c.app,
+        login("token=op-token&name=emma&next=%2Fdashboard%2Fholds"),
+    )
+    .await;
+    assert_eq!(r.headers["location"], "/dashboard/holds");
+    let cookies: Vec<&str> = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    let sess = cookies
+        .iter()
+        .find(|c| c.starts_with("otto_session="))
+        .unwrap();
+    assert!(sess.starts_with("otto_session=op-token;"));
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age="] {
+        assert!(sess.contains(attr), "{sess}");
+    }
+    assert!(!sess.contains("Secure"), "plain http on loopback");
+    let r = send(
+        &c.app,
+        Request::post("/dashboard/login")
+            .header("x-forwarded-proto", "https")
+            .body(Body::from("token=op-token"))
+            .unwrap(),
+    )
+    .await;
+    assert!(r.headers["set-cookie"].to_str().unwrap().contains("Secure"));
+    // Logged in, the page shows who.
+    let r = send(&c.app, get("/dashboard/holds")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("dashboard:emma"));
+    // Logging out needs the CSRF token too, and clears the cookie.
+    let r = send(&c.app, post("/dashboard/logout", "")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = send(
+        &c.app,
+        post("/dashboard/logout", &format!("csrf={}", csrf())),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+}
+
+#[tokio::test]
+async fn state_changing_forms_need_the_csrf_token() {
+    let c = ctx().await;
+    let other = session::csrf_for("another-token");
+    for (uri, form) in [
+        ("/dashboard/release/cs_thread_evaluations/4", String::new()),
+        (
+            "/dashboard/release/cs_thread_evaluations/4",
+            format!("csrf={other}"),
+        ),
+        (
+            "/dashboard/candidates/research_candidates/1/approve",
+            "csrf=".into(),
+        ),
+        ("/dashboard/kill-switch", "on=true".into()),
+    ] {
+        let r = send(&c.app, post(uri, &form)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{uri} {form}");
+    }
+    let row = c
+        .ports
+        .audit
+        .get(RowRef::parse("cs_thread_evaluations#4").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, RowStatus::Held, "nothing happened");
+    let ks = otto_store::settings::kill_switch(c.ports.settings.as_ref(), &store())
+        .await
+        .unwrap();
+    assert!(!ks.on);
+    // Without a session a form post goes to the login page, whatever it carries.
+    let r = send(
+        &c.app,
+        Request::post("/dashboard/kill-switch")
+            .body(Body::from(format!("csrf={}&on=true", csrf())))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn release_confirms_applies_and_a_repeat_shows_the_row() {
+    let c = ctx().await;
+    let holds = send(&c.app, get("/dashboard/holds")).await.body;
+    assert!(
+        holds.contains("href=\"/dashboard/release/cs_thread_evaluations/4\""),
+        "{holds}"
+    );
+    let confirm = send(&c.app, get("/dashboard/release/cs_thread_evaluations/4")).await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    assert!(confirm.body.contains("Confirm release"));
+    assert!(confirm.body.contains(&format!("value=\"{}\"", csrf())));
+    let form = format!("csrf={}", csrf());
+    let first = send(
+        &c.app,
+        post("/dashboard/release/cs_thread_evaluations/4", &form),
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert!(
+        first.body.contains("Released by dashboard:emma"),
+        "{}",
+        first.body
+    );
+    assert!(
+        first.body.contains("badge s-applied"),
+        "the helpdesk sent it"
+    );
+    let again = send(
+        &c.app,
+        post("/dashboard/release/cs_thread_evaluations/4", &form),
+    )
+    .await;
+    assert_eq!(
+        again.status,
+        StatusCode::OK,
+        "a double submit is not an error"
+    );
+    assert!(again.body.contains("Already released"), "{}", again.body);
+    let row = c
+        .ports
+        .audit
+        .get(RowRef::parse("cs_thread_evaluations#4").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, RowStatus::Applied);
+    assert_eq!(
+        row.to_json()["body"]["figures"]["released"]["by"],
+        "dashboard:emma"
+    );
+    // After it: the confirm page says there is nothing to release; an escalation never was held.
+    let r = send(&c.app, get("/dashboard/release/cs_thread_evaluations/4")).await;
+    assert!(r.body.contains("not HELD"), "{}", r.body);
+    let r = send(
+        &c.app,
+        post("/dashboard/release/cs_thread_evaluations/1", &form),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("not HELD: there is nothing to release"));
+    let r = send(&c.app, post("/dashboard/release/decision_log/999", &form)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = send(&c.app, post("/dashboard/release/cycle_runs/1", &form)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn candidates_are_approved_once_and_the_kill_switch_records_who() {
+    let c = ctx().await;
+    let page = send(&c.app, get("/dashboard/candidates")).await.body;
+    assert!(page.contains("action=\"/dashboard/candidates/research_candidates/1/approve\""));
+    let form = format!("csrf={}", csrf());
+    let r = send(
+        &c.app,
+        post("/dashboard/candidates/research_candidates/1/approve", &form),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("Approved by dashboard:emma"));
+    assert!(r.body.contains("badge s-approved"));
+    let r = send(
+        &c.app,
+        post("/dashboard/candidates/research_candidates/1/reject", &form),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("Already reviewed"), "{}", r.body);
+    let r = send(
+        &c.app,
+        post("/dashboard/candidates/decision_log/1/approve", &form),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+
+    let r = send(
+        &c.app,
+        post(
+            "/dashboard/kill-switch",
+            &format!(
+                "csrf={}&on=true&reason=supplier+%3Cb%3Eoutage%3C%2Fb%3E",
+                csrf()
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = send(&c.app, get("/dashboard/kill-switch")).await.body;
+    assert!(page.contains(">ON<"), "{page}");
+    assert!(page.contains("by dashboard:emma"));
+    assert!(page.contains("supplier &lt;b&gt;outage&lt;/b&gt;"));
+    let today = send(&c.app, get("/dashboard")).await.body;
+    assert!(
+        today.contains("Kill switch ON"),
+        "the banner is on every page"
+    );
+    let ks = otto_store::settings::kill_switch(c.ports.settings.as_ref(), &store())
+        .await
+        .unwrap();
+    assert!(ks.on);
+    assert_eq!(ks.by.as_deref(), Some("dashboard:emma"));
+}
+
+#[tokio::test]
+async fn chat_links_each_citation_to_its_row_page() {
+    let c = ctx().await;
+    let r = send(&c.app, get("/dashboard/chat?q=what%27s+held%3F")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body.contains(
+            "<a class=\"citation\" href=\"/dashboard/rows/cs_thread_evaluations/4\">cs_thread_evaluations#4</a>"
+        ),
+        "{}",
+        r.body
+    );
+    assert!(r
+        .body
+        .contains("href=\"/dashboard/release/cs_thread_evaluations/4\""));
+    let r = send(&c.app, get("/dashboard/chat?q=what+is+the+weather")).await;
+    assert!(
+        r.body.contains("I don&#39;t have a row for that."),
+        "{}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn rows_negotiate_html_for_browsers_and_json_for_clients() {
+    let c = ctx().await;
+    let r = send(
+        &c.app,
+        Request::get("/rows/cs_thread_evaluations/4")
+            .header("authorization", "Bearer op-token")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(r.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+    let r = send(&c.app, get("/rows/cs_thread_evaluations/4")).await;
+    assert!(r.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(r.body.contains("Release…"));
+    let r = send(
+        &c.app,
+        Request::get("/rows/cs_thread_evaluations/4")
+            .header("accept", "text/html")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "still the operator route"
+    );
+    let h = |v: &str| {
+        let mut m = HeaderMap::new();
+        m.insert(header::ACCEPT, v.parse().unwrap());
+        wants_html(&m)
+    };
+    assert!(h(
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    ));
+    assert!(!h("application/json"));
+    assert!(!h("*/*"));
+    assert!(!h("application/json, text/html;q=0.5"));
+    assert!(!h("text/html;q=0"));
+    assert!(!wants_html(&HeaderMap::new()));
+}
+
+#[tokio::test]
+async fn filters_pick_an_access_path_and_pages_render_for_any_row() {
+    let c = ctx().await;
+    let day = StoreClock::new("Europe/Amsterdam")
+        .unwrap()
+        .day_of(chrono::Utc::now());
+    let r = send(
+        &c.app,
+        get(&format!(
+            "/dashboard/rows?table=cs_thread_evaluations&day={day}&action=hold_tone"
+        )),
+    )
+    .await
+    .body;
+    assert!(r.contains("1 rows on this page (by day and action)"), "{r}");
+    let r = send(
+        &c.app,
+        get("/dashboard/rows?table=cs_thread_evaluations&day=&status=HELD"),
+    )
+    .await
+    .body;
+    assert!(r.contains("2 rows on this page (by status)"), "{r}");
+    let r = send(
+        &c.app,
+        get("/dashboard/rows?table=cs_thread_evaluations&day=&sku=T-3143"),
+    )
+    .await
+    .body;
+    assert!(r.contains("1 rows on this page (by subject)"), "{r}");
+    let r = send(&c.app, get("/dashboard/rows?table=ledger&day=bad")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("notice error"));
+    for (t, n) in [
+        ("cycle_runs", 1),
+        ("stage_runs", 1),
+        ("research_candidates", 1),
+        ("decision_log", 1),
+    ] {
+        let r = send(&c.app, get(&format!("/dashboard/rows/{t}/{n}"))).await;
+        assert_eq!(r.status, StatusCode::OK, "{t}");
+    }
+    let r = send(&c.app, get("/dashboard/rows/decision_log/77")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
