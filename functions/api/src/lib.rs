@@ -190,14 +190,14 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The router's own rejections (405, 413, a bad path parameter …) come as plain text; every
-/// error leaves as `{"error":{"code","message"}}`.
+/// error leaves as `{"error":{"code","message"}}` (the dashboard's HTML error pages stay HTML).
 async fn json_errors(res: Response) -> Response {
     let status = res.status();
     let is_json = res
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return res;
     }

@@ -143,6 +143,32 @@ async fn operator_routes_need_the_token() {
         send(&c.app, op("GET", "/holds", "")).await.0,
         StatusCode::OK
     );
+    // The dashboard's session cookie reads, but never changes state through the JSON routes.
+    let cookie = |m: &str, uri: &str| {
+        Request::builder()
+            .method(m)
+            .uri(uri)
+            .header("cookie", format!("otto_session={TOKEN}"))
+            .body(Body::from(r#"{"on":true}"#))
+            .unwrap()
+    };
+    assert_eq!(
+        send(&c.app, cookie("GET", "/holds")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&c.app, cookie("PUT", "/kill-switch")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        send(
+            &c.app,
+            cookie("POST", "/holds/cs_thread_evaluations%234/release")
+        )
+        .await
+        .0,
+        StatusCode::UNAUTHORIZED
+    );
     let open = Request::get("/health").body(Body::empty()).unwrap();
     assert_eq!(send(&c.app, open).await.0, StatusCode::OK, "health is open");
 }

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Start-up benchmark: the Rust API Lambda binary from process start to its first answered
+request, against Python's `import boto3; boto3.client("dynamodb")`, side by side in one run.
+
+The API binary runs as in Lambda: this script is its Lambda Runtime API (the documented
+`/2018-06-01/runtime/invocation/next` and `/invocation/{id}/response` endpoints), hands it one API
+Gateway HTTP API event (events/apigw-http-get-row.json: GET /rows/decision_log/1 with JWT claims)
+and stops the clock when the response is posted. Both sides are timed from process spawn, so
+both include exec and dynamic loading.
+
+    python3 infra/local/startup_bench.py --binary target/release/api --python .venv/bin/python --runs 20
+"""
+import argparse
+import http.server
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def api_once(binary, event_bytes, data_dir):
+    done = threading.Event()
+    result = {}
+
+    class Runtime(http.server.BaseHTTPRequestHandler):
+        served = False
+
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            if self.path.endswith("/runtime/invocation/next") and not Runtime.served:
+                Runtime.served = True
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Lambda-Runtime-Aws-Request-Id", "req-1")
+                self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30000))
+                self.send_header("Lambda-Runtime-Invoked-Function-Arn",
+                                 "arn:aws:lambda:eu-west-1:123456789012:function:otto-api")
+                self.send_header("Content-Length", str(len(event_bytes)))
+                self.end_headers()
+                self.wfile.write(event_bytes)
+            else:
+                done.wait(10)
+                self.send_response(500)
+                self.end_headers()
+
+        def do_POST(self):
+            n = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(n)
+            result["t"] = time.perf_counter()
+            result["path"] = self.path
+            result["body"] = body
+            self.send_response(202)
+            self.end_headers()
+            done.set()
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Runtime)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    env = dict(os.environ)
+    env.update({
+        "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{srv.server_address[1]}",
+        "AWS_LAMBDA_FUNCTION_NAME": "otto-api",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
+        "AWS_LAMBDA_LOG_GROUP_NAME": "bench",
+        "AWS_REGION": "eu-west-1",
+        "OTTO_STORE": "embedded",
+        "OTTO_DATA_DIR": data_dir,
+        "OTTO_STORE_ID": "demo-store",
+        "RUST_LOG": "warn",
+    })
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ok = done.wait(20)
+    proc.kill()
+    proc.wait()
+    srv.shutdown()
+    if not ok or not result.get("path", "").endswith("/req-1/response"):
+        raise SystemExit(f"api binary did not answer: {result}")
+    answer = json.loads(result["body"])
+    return result["t"] - t0, answer.get("statusCode")
+
+
+def boto3_once(python):
+    t0 = time.perf_counter()
+    subprocess.run([python, "-c", "import boto3; boto3.client('dynamodb', region_name='eu-west-1')"],
+                   check=True)
+    return time.perf_counter() - t0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", default=os.path.join(ROOT, "target/release/api"))
+    ap.add_argument("--python", default=os.path.join(ROOT, ".venv/bin/python"))
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--event", default=os.path.join(ROOT, "events/apigw-http-get-row.json"))
+    a = ap.parse_args()
+    event = open(a.event, "rb").read()
+    api, py, statuses = [], [], set()
+    with tempfile.TemporaryDirectory() as d:
+        for _ in range(a.runs):  # interleaved, so both see the same machine state
+            t, status = api_once(a.binary, event, d)
+            api.append(t)
+            statuses.add(status)
+            py.append(boto3_once(a.python))
+    med_api, med_py = statistics.median(api), statistics.median(py)
+    print(f"runs: {a.runs} each, interleaved; api answered with HTTP {sorted(statuses)}")
+    print(f"api binary: start -> first answered request: median {med_api*1000:.1f} ms "
+          f"(min {min(api)*1000:.1f}, max {max(api)*1000:.1f})")
+    print(f"python: import boto3; boto3.client('dynamodb'): median {med_py*1000:.1f} ms "
+          f"(min {min(py)*1000:.1f}, max {max(py)*1000:.1f})")
+    print(f"ratio api/boto3 (medians): {med_api/med_py:.3f}")
+
+
+if __name__ == "__main__":
+    main()
