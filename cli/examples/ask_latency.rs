@@ -44,6 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let questions = [
         "how did this morning go?".to_string(),
         "what moved on the catalog yesterday?".to_string(),
+        "what moved on the catalog today?".to_string(),
         "why is spend on EU/Cotton/Shopping what it is?".to_string(),
         "what's escalated in CS today?".to_string(),
         "what's held?".to_string(),

@@ -475,32 +475,44 @@ impl<'a> Engine<'a> {
                     d.cite(run);
                 }
             }
-            self.q();
-            let moves = self
-                .ports
-                .audit
-                .by_day_action(
-                    AuditTable::DecisionLog,
-                    &self.store,
-                    day,
-                    Some("ON_DISCOUNT"),
-                    PageReq::first(200),
-                )
-                .await?
-                .items;
-            let largest = moves
-                .iter()
-                .filter(|r| {
-                    !matches!(
-                        r.status,
-                        RowStatus::Skipped | RowStatus::Failed | RowStatus::Rejected
+            // Only moves that happened (APPLIED, or APPLIED then REVERTED) count; a dry run's
+            // planned rows are in the cycle summary above. Applied discounts are rate limited
+            // (a handful a day), so this reads a page or two; at most four pages are read.
+            let mut largest: Option<(u32, AuditRow)> = None;
+            let mut page = PageReq::first(500);
+            for _ in 0..4 {
+                self.q();
+                let p = self
+                    .ports
+                    .audit
+                    .by_day_action(
+                        AuditTable::DecisionLog,
+                        &self.store,
+                        day,
+                        Some("ON_DISCOUNT"),
+                        page.clone(),
                     )
-                })
-                .filter_map(|r| match &r.body {
-                    RowBody::Decision(x) => x.window.as_ref().map(|w| (w.percent_bp, r)),
-                    _ => None,
-                })
-                .max_by_key(|(p, r)| (*p, std::cmp::Reverse(r.row_ref.seq)));
+                    .await?;
+                for r in p.items {
+                    if !matches!(r.status, RowStatus::Applied | RowStatus::Reverted) {
+                        continue;
+                    }
+                    let pct = match &r.body {
+                        RowBody::Decision(x) => x.window.as_ref().map(|w| w.percent_bp),
+                        _ => None,
+                    };
+                    if let Some(pct) = pct {
+                        if largest.as_ref().is_none_or(|(b, _)| pct > *b) {
+                            largest = Some((pct, r));
+                        }
+                    }
+                }
+                match p.next {
+                    Some(c) => page.cursor = Some(c),
+                    None => break,
+                }
+            }
+            let largest = largest.as_ref().map(|(p, r)| (*p, r));
             if let Some((_, row)) = largest {
                 d.line(format!("largest single move: {}", row_line(row)));
                 d.cite(row);
