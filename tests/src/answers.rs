@@ -178,8 +178,19 @@ pub async fn plane(h: &Harness) -> Plane {
                                     "held_rows": [refs["held"]]}}}),
         ),
     };
-    let run_ref = h.ports.audit.append(vec![run], None).await.expect("run")[0].row_ref;
-    refs.insert("morning_run", run_ref.to_string());
+    let discount_run = NewRow {
+        cycle_id: discount.clone(),
+        natural_key: discount.to_string(),
+        status: RowStatus::Completed,
+        created_at: t,
+        body: body(AuditTable::CycleRuns, json!({
+            "kind": "discount", "apply": true,
+            "figures": {"summary": {"opened_or_planned": 1, "skipped": 0, "by_status": {"APPLIED": 1},
+                                    "applied_refs": [refs["discount"]]}}})),
+    };
+    let runs = h.ports.audit.append(vec![run, discount_run], None).await.expect("runs");
+    refs.insert("morning_run", runs[0].row_ref.to_string());
+    refs.insert("discount_run", runs[1].row_ref.to_string());
     h.ports
         .catalog
         .put_budgets(
@@ -238,7 +249,7 @@ pub async fn answers_cite_their_rows(h: &Harness) {
         ),
         (
             "what moved on the catalog on 2026-11-24?",
-            vec!["morning_run", "discount"],
+            vec!["morning_run", "discount_run", "discount"],
             vec!["2000bp", "reversal op stored"],
         ),
         (

@@ -270,6 +270,9 @@ impl StageBody for Open {
         let statuses: Vec<RowStatus> = rows.iter().map(|r| r.status).collect();
         let appended = ctx.ports.audit.append(rows, Some(&ctx.msg.fence)).await?;
         let mut by_status: BTreeMap<String, u32> = BTreeMap::new();
+        // The refs of the discounts this run applied: Otto's "largest single move" reads them
+        // from the cycle summary instead of scanning the day's planned rows.
+        let mut applied: Vec<String> = Vec::new();
         for (a, s) in appended.iter().zip(&statuses) {
             let now_status = if *s == RowStatus::Pending
                 || (!a.inserted && *s != RowStatus::Skipped)
@@ -289,6 +292,9 @@ impl StageBody for Open {
             } else {
                 *s
             };
+            if now_status == RowStatus::Applied {
+                applied.push(a.row_ref.to_string());
+            }
             *by_status.entry(now_status.to_string()).or_default() += 1;
         }
         Ok(StageOutput {
@@ -299,7 +305,7 @@ impl StageBody for Open {
                 ("by_status".into(), json!(by_status)),
                 (
                     "summary".into(),
-                    json!({"opened_or_planned": appended.len() as u32 - skipped, "skipped": skipped, "by_status": by_status}),
+                    json!({"opened_or_planned": appended.len() as u32 - skipped, "skipped": skipped, "by_status": by_status, "applied_refs": applied}),
                 ),
             ]),
             next_chunks: 1,

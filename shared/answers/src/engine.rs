@@ -444,6 +444,7 @@ impl<'a> Engine<'a> {
     async fn catalog_moves(&self, days: &Days) -> Result<Option<Draft>, AnswerError> {
         let mut d = Draft::default();
         for day in days.newest_first() {
+            let mut applied_refs: Vec<RowRef> = Vec::new();
             self.q();
             let runs = self
                 .ports
@@ -465,6 +466,14 @@ impl<'a> Engine<'a> {
                     continue;
                 }
                 if let Some(s) = c.figures.get("summary") {
+                    applied_refs.extend(
+                        s.get("applied_refs")
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten()
+                            .filter_map(Value::as_str)
+                            .filter_map(|r| RowRef::parse(r).ok()),
+                    );
                     d.line(format!(
                         "{} cycle {} ({}): {}",
                         c.kind,
@@ -475,25 +484,20 @@ impl<'a> Engine<'a> {
                     d.cite(run);
                 }
             }
-            // Only moves that happened (APPLIED, or APPLIED then REVERTED) count; a dry run's
-            // planned rows are in the cycle summary above. Applied discounts are rate limited
-            // (a handful a day), so this reads a page or two; at most four pages are read.
+            // The largest single move among the discounts applied that day (the discount cycle's
+            // summary lists their refs): one batched read, however many rows were only planned.
+            let refs: Vec<RowRef> = std::mem::take(&mut applied_refs);
             let mut largest: Option<(u32, AuditRow)> = None;
-            let mut page = PageReq::first(500);
-            for _ in 0..4 {
+            if !refs.is_empty() {
                 self.q();
-                let p = self
+                for r in self
                     .ports
                     .audit
-                    .by_day_action(
-                        AuditTable::DecisionLog,
-                        &self.store,
-                        day,
-                        Some("ON_DISCOUNT"),
-                        page.clone(),
-                    )
-                    .await?;
-                for r in p.items {
+                    .get_many(&refs)
+                    .await?
+                    .into_iter()
+                    .flatten()
+                {
                     if !matches!(r.status, RowStatus::Applied | RowStatus::Reverted) {
                         continue;
                     }
@@ -506,10 +510,6 @@ impl<'a> Engine<'a> {
                             largest = Some((pct, r));
                         }
                     }
-                }
-                match p.next {
-                    Some(c) => page.cursor = Some(c),
-                    None => break,
                 }
             }
             let largest = largest.as_ref().map(|(p, r)| (*p, r));
