@@ -109,6 +109,12 @@ pub enum Command {
         #[arg(long, env = "USER", default_value = "operator")]
         by: String,
     },
+    /// Dead-lettered stage messages: `otto dead-letters sweep` ends their cycles visibly
+    /// (FAILED rows, lock released), as the scheduled sweep does in AWS.
+    DeadLetters {
+        #[arg(value_parser = ["sweep"])]
+        action: String,
+    },
     /// Write the audit plane as NDJSON, one file per table.
     Export {
         #[arg(long)]
@@ -445,6 +451,21 @@ async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
                             .join(", ")
                     );
                 }
+            }
+            Ok(())
+        }
+        Command::DeadLetters { .. } => {
+            let report = otto_stage::dlq::sweep(&ports, chrono::Utc::now()).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else if report.failed.is_empty() {
+                println!("dead letters: {} seen; no cycle to end", report.seen);
+            } else {
+                println!(
+                    "dead letters: {} seen; ended as FAILED: {}",
+                    report.seen,
+                    report.failed.join(", ")
+                );
             }
             Ok(())
         }

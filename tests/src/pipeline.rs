@@ -28,7 +28,8 @@ macro_rules! pipeline_suite {
             permanent_stage_failure_ends_cycle_visibly,
             fan_out_fans_in_once,
             stale_fence_message_is_obsolete,
-            other_cycle_waits_for_store_lock
+            other_cycle_waits_for_store_lock,
+            dead_lettered_stage_ends_cycle_visibly
         );
     };
 }
@@ -470,4 +471,96 @@ pub async fn other_cycle_waits_for_store_lock(h: &Harness) {
         .await
         .expect("cs");
     assert!(matches!(cs, OpenOutcome::Opened { .. }));
+}
+
+/// A stage whose retryable failures never clear is dead-lettered after 5 receives; the sweep then
+/// ends its cycle visibly (FAILED stage row naming it, cycle_runs FAILED, lock released), and a
+/// second sweep changes nothing.
+pub async fn dead_lettered_stage_ends_cycle_visibly(h: &Harness) {
+    let store = unique_store();
+    let out = open_cycle(&h.ports, &clock(), &input(&store, CycleKind::Morning), at())
+        .await
+        .expect("open");
+    assert!(matches!(out, OpenOutcome::Opened { .. }));
+    let cycle = morning(&store);
+    // Five receives without an ack: every attempt failed retryably (a vendor down for good).
+    let mut receives = 0;
+    for _ in 0..40 {
+        let got = h
+            .ports
+            .queue
+            .receive(Stage::Sync, 1, std::time::Duration::ZERO)
+            .await
+            .expect("receive");
+        if got.is_empty() {
+            if !h
+                .ports
+                .queue
+                .dead_letters(Stage::Sync, 10)
+                .await
+                .expect("dlq")
+                .is_empty()
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            continue;
+        }
+        receives += 1;
+    }
+    assert_eq!(receives, 5, "redriven after maxReceiveCount");
+    assert_eq!(
+        run_status(h, &cycle).await,
+        RowStatus::Running,
+        "nothing ended it yet"
+    );
+    let report = otto_stage::dlq::sweep(&h.ports, at()).await.expect("sweep");
+    assert_eq!(report.failed, vec![format!("{cycle} sync#0")], "{report:?}");
+    assert_eq!(run_status(h, &cycle).await, RowStatus::Failed);
+    let run = h
+        .ports
+        .audit
+        .get_by_natural_key(AuditTable::CycleRuns, &cycle.to_string())
+        .await
+        .expect("read")
+        .expect("run");
+    let err = run.to_json()["body"]["error"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        err.contains("sync (chunk 1 of 1) was dead-lettered"),
+        "{err}"
+    );
+    let rows = stage_rows(h, &cycle).await;
+    assert!(
+        rows.iter().any(|r| r.status == RowStatus::Failed),
+        "a FAILED stage row"
+    );
+    assert!(
+        matches!(
+            h.ports
+                .locks
+                .acquire(
+                    &CycleKind::Morning.lock_name(&store),
+                    "next",
+                    60_000,
+                    at().timestamp_millis()
+                )
+                .await
+                .expect("acquire"),
+            Acquire::Acquired(_)
+        ),
+        "the store_lock was released"
+    );
+    let again = otto_stage::dlq::sweep(&h.ports, at())
+        .await
+        .expect("sweep again");
+    assert_eq!(run_status(h, &cycle).await, RowStatus::Failed);
+    assert!(again.seen <= 1);
+    assert_eq!(
+        stage_rows(h, &cycle).await.len(),
+        rows.len(),
+        "nothing logged twice"
+    );
 }

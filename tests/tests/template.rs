@@ -209,3 +209,53 @@ fn every_binary_the_template_builds_exists() {
         }
     }
 }
+
+#[test]
+fn dead_letter_sweep_and_slack_responder_are_wired() {
+    let t = template();
+    let sweep = res(&t, "DeadLetterSweepFunction");
+    assert_eq!(sweep["Metadata"]["BuildProperties"]["Binary"], "stage");
+    assert_eq!(
+        sweep["Properties"]["Environment"]["Variables"]["OTTO_STAGE"], "dead_letters",
+        "the stage binary's sweep mode"
+    );
+    assert_eq!(sweep["Properties"]["Events"]["Sweep"]["Type"], "ScheduleV2");
+    let responder = res(&t, "SlackResponderFunction");
+    assert_eq!(
+        responder["Metadata"]["BuildProperties"]["Binary"],
+        "slack_responder"
+    );
+    let ev = &responder["Properties"]["Events"]["Queue"]["Properties"];
+    assert_eq!(ev["FunctionResponseTypes"][0], "ReportBatchItemFailures");
+    let timeout = responder["Properties"]["Timeout"]
+        .as_u64()
+        .expect("timeout");
+    let vis = res(&t, "SlackResponderQueue")["Properties"]["VisibilityTimeout"]
+        .as_u64()
+        .expect("visibility");
+    assert!(
+        vis >= 6 * timeout,
+        "visibility {vis} < 6 × timeout {timeout}"
+    );
+    for bin in ["api", "slack_responder", "stage", "scheduler"] {
+        let cargo = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../functions/api/Cargo.toml"
+        ))
+        .expect("api manifest")
+            + &std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../functions/stage/Cargo.toml"
+            ))
+            .expect("stage")
+            + &std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../functions/scheduler/Cargo.toml"
+            ))
+            .expect("scheduler");
+        assert!(
+            cargo.contains(&format!("name = \"{bin}\"")),
+            "binary {bin} exists"
+        );
+    }
+}

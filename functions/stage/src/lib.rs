@@ -15,6 +15,7 @@
 
 pub mod cs;
 pub mod discount;
+pub mod dlq;
 pub mod executor;
 pub mod holds;
 pub mod local;

@@ -7,9 +7,18 @@ use otto_stage::morning::{morning_registry, Vendors};
 async fn main() -> Result<(), Error> {
     telemetry::init_lambda();
     let cfg = Config::from_env()?;
-    let stage: Stage = std::env::var("OTTO_STAGE")
-        .map_err(|_| "configuration: OTTO_STAGE: must be set to the stage this function runs")?
-        .parse()?;
+    let name = std::env::var("OTTO_STAGE").map_err(|_| {
+        "configuration: OTTO_STAGE: must be set to the stage this function runs (or dead_letters)"
+    })?;
+    if name == "dead_letters" {
+        // The scheduled dead-letter sweep: ends cycles whose messages were dead-lettered.
+        let ports = build_ports(&cfg).await?;
+        return run(service_fn(
+            |_ev: lambda_runtime::LambdaEvent<serde_json::Value>| otto_stage::dlq::handler(&ports),
+        ))
+        .await;
+    }
+    let stage: Stage = name.parse()?;
     let (shop, ads) =
         otto_connectors::env::vendors_from_lookup(|k| std::env::var(k).ok(), cfg.clock)?.ok_or(
             "configuration: no vendor: set SHOPIFY_* and GOOGLE_ADS_* (or OTTO_SIM_VENDOR)",
