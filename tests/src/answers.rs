@@ -183,12 +183,20 @@ pub async fn plane(h: &Harness) -> Plane {
         natural_key: discount.to_string(),
         status: RowStatus::Completed,
         created_at: t,
-        body: body(AuditTable::CycleRuns, json!({
+        body: body(
+            AuditTable::CycleRuns,
+            json!({
             "kind": "discount", "apply": true,
             "figures": {"summary": {"opened_or_planned": 1, "skipped": 0, "by_status": {"APPLIED": 1},
-                                    "applied_refs": [refs["discount"]]}}})),
+                                    "applied_refs": [refs["discount"]]}}}),
+        ),
     };
-    let runs = h.ports.audit.append(vec![run, discount_run], None).await.expect("runs");
+    let runs = h
+        .ports
+        .audit
+        .append(vec![run, discount_run], None)
+        .await
+        .expect("runs");
     refs.insert("morning_run", runs[0].row_ref.to_string());
     refs.insert("discount_run", runs[1].row_ref.to_string());
     h.ports
