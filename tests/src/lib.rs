@@ -5,6 +5,7 @@ pub mod answers;
 pub mod contract;
 pub mod cs;
 pub mod discount;
+pub mod faults;
 pub mod fixtures;
 pub mod harness;
 pub mod morning;
