@@ -195,3 +195,61 @@ async fn next_cycle_takes_over_a_stalled_cycle() {
         "cargo test -p otto-tests --test faults_embedded -- --ignored next_cycle_takes_over_a_stalled_cycle --nocapture".into()
     });
 }
+
+/// FINDING (not one of the harness's invariants, found while reading its runs): a status move
+/// whose vendor call timed out after succeeding (or whose process died right after it) is
+/// resolved on retry by reading the shop, and marked APPLIED with a result of another shape
+/// (`{"confirmed": …, "updatedAt": …}` instead of `{"product": {"id", "updatedAt"}}`). The next
+/// morning's decide reads Otto's own writes from `/product/updatedAt` only, so it takes that
+/// write for a person's edit and SKIPS the SKU ("edited in Shopify … left alone"). Seed 42:
+/// decision_log#73 (SKU-COT-010-SND-M) is confirmed on 2026-11-23; the 2026-11-24 row for the
+/// SKU is SKIPPED, where the fault-free run of the same seed records it (KEEP). Run with `cargo
+/// test -p otto-tests --test faults_embedded -- --ignored crash_resolved_move --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "product finding: a crash-resolved move is later taken for an external edit (see the comment)"]
+async fn crash_resolved_move_is_mistaken_for_an_external_edit() {
+    use otto_core::audit::{AuditTable, RowBody};
+    use otto_core::cycle::{CycleId, CycleKind};
+    use otto_core::RowStatus;
+    use otto_store::PageReq;
+    let seed = 42;
+    let sp = faults::embedded().await.expect("embedded store");
+    let store = faults::seed_store(seed);
+    let r = faults::run_seed(&sp.ports, store.clone(), seed, Config::embedded()).await;
+    assert!(r.violations.is_empty(), "{:#?}", r.violations);
+    let mut mistaken = Vec::new();
+    let days = [-2i64, -1, 0].map(|d| faults::driver::today().plus_days(d));
+    let mut previous: Vec<otto_core::AuditRow> = Vec::new();
+    for day in days {
+        let c = CycleId::new(store.clone(), CycleKind::Morning, day);
+        let rows = sp
+            .ports
+            .audit
+            .by_cycle(AuditTable::DecisionLog, &c, PageReq::first(500))
+            .await
+            .expect("rows")
+            .items;
+        for row in &rows {
+            let RowBody::Decision(d) = &row.body else {
+                continue;
+            };
+            let edited = d
+                .hold_reason
+                .as_deref()
+                .is_some_and(|h| h.contains("edited in Shopify"));
+            let confirmed_before = previous.iter().any(|p| {
+                matches!(&p.body, RowBody::Decision(pd) if pd.sku == d.sku
+                    && p.status == RowStatus::Applied
+                    && pd.result.as_ref().is_some_and(|x| x.get("confirmed").is_some()))
+            });
+            if edited && confirmed_before {
+                mistaken.push(format!("{} {}: {:?}", row.row_ref, d.sku, d.hold_reason));
+            }
+        }
+        previous = rows;
+    }
+    assert!(
+        mistaken.is_empty(),
+        "Otto's own (crash-resolved) moves taken for external edits: {mistaken:#?}"
+    );
+}
