@@ -157,10 +157,14 @@ async fn fault_free_baseline_holds() {
 /// reads the shop (not yet at target) and applies the move; then the stale process resumes and
 /// makes the same vendor call again: the move is applied twice at the vendor (same absolute
 /// target, so the shop ends up right, but "never applied twice" is broken). The vendor call is
-/// the one step no fence guards. Run with `cargo test -p otto-tests --test faults_embedded --
+/// the one step no fence guards. Since then the executor reads the lock again right before every
+/// vendor call (`still_fenced`), which closes the window up to the vendor call itself; this test
+/// stalls the holder *at* the call, which only vendor-side idempotency could close. In Lambda a
+/// stage times out after ≤ 300 s, far inside the 2 h lease, so only an in-process run (a laptop
+/// suspended mid-cycle) can hit it. Run with `cargo test -p otto-tests --test faults_embedded --
 /// --ignored stale_holder_between_applying_and_vendor_call --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "product finding: the vendor call after APPLYING is not fenced (see the comment)"]
+#[ignore = "known gap: a holder stalled at the vendor call itself (see the comment)"]
 async fn stale_holder_between_applying_and_vendor_call() {
     let cfg = Config {
         faults: false,
@@ -175,13 +179,12 @@ async fn stale_holder_between_applying_and_vendor_call() {
     });
 }
 
-/// FINDING: a morning cycle whose holder stalls past its lease while the next cycle takes the
-/// store_lock (here the next morning; the 16:00 discount cycle after a stalled 06:00 morning is
-/// the same) is never closed: its remaining messages are dropped as obsolete, nothing marks it
-/// FAILED, and its cycle_runs row stays RUNNING for good. Run with `cargo test -p otto-tests
+/// Found by the harness, fixed (`abandon_taken_over` in otto-stage): a morning cycle whose holder
+/// stalls past its lease while the next cycle takes the store_lock used to stay RUNNING for good
+/// (its remaining messages were dropped as obsolete). Now the first obsolete message ends it
+/// FAILED with why. Run with `cargo test -p otto-tests
 /// --test faults_embedded -- --ignored next_cycle_takes_over_a_stalled_cycle --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "product finding: a cycle taken over by another cycle stays RUNNING (see the comment)"]
 async fn next_cycle_takes_over_a_stalled_cycle() {
     let cfg = Config {
         faults: false,
@@ -196,7 +199,8 @@ async fn next_cycle_takes_over_a_stalled_cycle() {
     });
 }
 
-/// FINDING (not one of the harness's invariants, found while reading its runs): a status move
+/// Found by the harness, fixed (the confirm-on-retry result now has the fresh write's shape):
+/// a status move
 /// whose vendor call timed out after succeeding (or whose process died right after it) is
 /// resolved on retry by reading the shop, and marked APPLIED with a result of another shape
 /// (`{"confirmed": …, "updatedAt": …}` instead of `{"product": {"id", "updatedAt"}}`). The next
@@ -206,7 +210,6 @@ async fn next_cycle_takes_over_a_stalled_cycle() {
 /// SKU is SKIPPED, where the fault-free run of the same seed records it (KEEP). Run with `cargo
 /// test -p otto-tests --test faults_embedded -- --ignored crash_resolved_move --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "product finding: a crash-resolved move is later taken for an external edit (see the comment)"]
 async fn crash_resolved_move_is_mistaken_for_an_external_edit() {
     use otto_core::audit::{AuditTable, RowBody};
     use otto_core::cycle::{CycleId, CycleKind};

@@ -71,6 +71,16 @@ struct Revert(Vendors);
 impl StageBody for Revert {
     async fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, HandlerError> {
         let cycle = &ctx.msg.cycle_id;
+        // Moves an earlier cycle left half-way (it lost the lock mid-move) are settled first.
+        let stranded = crate::executor::resolve_stranded(
+            ctx.ports,
+            Some(self.0.shop.as_ref()),
+            None,
+            cycle,
+            Some(&ctx.msg.fence),
+            ctx.now,
+        )
+        .await?;
         let due = ctx
             .ports
             .catalog
@@ -153,6 +163,10 @@ impl StageBody for Revert {
         }
         Ok(StageOutput {
             figures: BTreeMap::from([
+                (
+                    "stranded_resolved".into(),
+                    json!(stranded.iter().map(|r| r.to_string()).collect::<Vec<_>>()),
+                ),
                 ("restores".into(), json!(appended.len())),
                 ("by_status".into(), json!(by_status)),
             ]),

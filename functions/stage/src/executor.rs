@@ -70,6 +70,67 @@ async fn hold(
     )
 }
 
+/// The vendor call is the one step no store write fences, so the lock is read again right before
+/// it: a process that stalled past its lease (and whose cycle was taken over) stops here instead
+/// of repeating a move the new holder already made. Retryable: the redelivery finds its fence
+/// stale and is dropped. (This narrows the window to the vendor call itself.)
+async fn still_fenced(ports: &Ports, fence: Option<&Fence>) -> Result<(), HandlerError> {
+    let Some(f) = fence else {
+        return Ok(());
+    };
+    match ports.locks.current(&f.lock).await? {
+        Some(l) if l.version == f.version => Ok(()),
+        _ => Err(HandlerError::Retryable(format!(
+            "fenced: {} was taken over before the vendor call; the move is left to its holder",
+            f.lock
+        ))),
+    }
+}
+
+/// Moves left APPLYING by a cycle that can no longer finish them (it stalled past its lease and
+/// the next cycle took the store_lock): the vendor may or may not have the change. The next
+/// cycle that holds the lock resolves them first — the executor reads the vendor's state and
+/// marks each APPLIED, or applies it (policy re-checked) — so no move stays half-way. Returns
+/// the refs resolved.
+pub async fn resolve_stranded(
+    ports: &Ports,
+    shop: Option<&dyn ShopCatalog>,
+    ads: Option<&dyn AdsAccount>,
+    cycle: &otto_core::cycle::CycleId,
+    fence: Option<&Fence>,
+    now: DateTime<Utc>,
+) -> Result<Vec<RowRef>, HandlerError> {
+    let mut resolved = Vec::new();
+    use otto_core::audit::AuditTable;
+    for table in [AuditTable::DecisionLog, AuditTable::AdDecisionLog] {
+        let rows = ports
+            .audit
+            .by_status(
+                table,
+                &cycle.store,
+                RowStatus::Applying,
+                otto_store::PageReq::first(200),
+            )
+            .await?
+            .items;
+        for row in rows.into_iter().filter(|r| &r.cycle_id != cycle) {
+            let r = match (table, shop, ads) {
+                (AuditTable::DecisionLog, Some(shop), _) => {
+                    apply_decision(ports, shop, row.row_ref, fence, now).await
+                }
+                (AuditTable::AdDecisionLog, _, Some(ads)) => {
+                    apply_budget(ports, ads, row.row_ref, fence, now).await
+                }
+                _ => continue,
+            };
+            tracing::warn!(row = %row.row_ref, from = %row.cycle_id, "resolving a move another cycle left APPLYING");
+            or_fail(ports, row.row_ref, r, fence, now).await?;
+            resolved.push(row.row_ref);
+        }
+    }
+    Ok(resolved)
+}
+
 /// Ends one row whose move failed permanently (no catalog entry, a vendor refusal, a malformed
 /// stored row …) as FAILED with why, so the rest of its chunk goes on and the row is visible.
 /// Retryable errors are passed through: SQS redelivers the chunk and the row resumes.
@@ -346,6 +407,7 @@ async fn mutate_and_mark(
     fence: Option<&Fence>,
     now: DateTime<Utc>,
 ) -> Result<RowStatus, HandlerError> {
+    still_fenced(ports, fence).await?;
     let answer = shop.set_product_status(product_id, target).await;
     record_vendor_answer(
         ports,
@@ -379,7 +441,10 @@ async fn resolve_applying(
     if current.status == target {
         let mut body = d.clone();
         body.result = Some(
-            json!({"confirmed": "the shop already had the target state on retry", "updatedAt": current.updated_at.to_rfc3339()}),
+            // Same shape as a fresh write's answer (`product.id`, `product.updatedAt`), so the next
+            // morning recognises this as Otto's own write, not a person's edit.
+            json!({"confirmed": "the shop already had the target state on retry",
+                   "product": {"id": current.product_id, "updatedAt": current.updated_at.to_rfc3339()}}),
         );
         return settle(
             ports
@@ -518,6 +583,7 @@ async fn budget_mutate(
     fence: Option<&Fence>,
     now: DateTime<Utc>,
 ) -> Result<RowStatus, HandlerError> {
+    still_fenced(ports, fence).await?;
     let answer = ads.set_budget(resource, target, false).await;
     record_vendor_answer(
         ports,
@@ -666,6 +732,7 @@ pub async fn apply_price(
             return settle(Err(e));
         }
     }
+    still_fenced(ports, fence).await?;
     let answer = shop
         .set_variant_price(
             &current.product_id,

@@ -112,9 +112,10 @@ pub async fn run_stage(
         }
     }
     // 2. The fence: is this still the cycle holding the lock?
-    let lease = ports.locks.current(&msg.fence.lock).await?;
-    let Some(lease) = lease.filter(|l| l.version == msg.fence.version) else {
+    let current = ports.locks.current(&msg.fence.lock).await?;
+    let Some(lease) = current.clone().filter(|l| l.version == msg.fence.version) else {
         tracing::warn!(cycle_id = %msg.cycle_id, stage = %msg.stage, "fence is stale: the cycle's lock was taken over; message dropped");
+        abandon_taken_over(ports, &msg, current.as_ref(), now).await?;
         return Ok(StageResult::Obsolete);
     };
     match ports
@@ -297,6 +298,7 @@ async fn fail_cycle(
         Ok(_) | Err(StoreError::Fenced(_)) => {}
         Err(e) => return Err(e.into()),
     }
+    skip_pending(ports, &msg.cycle_id, &format!("cycle failed: {why}"), now).await?;
     finish_cycle(
         ports,
         &msg.cycle_id,
@@ -307,6 +309,139 @@ async fn fail_cycle(
         now,
     )
     .await
+}
+
+/// A message whose cycle lost its store_lock to *another* cycle (the holder stalled past its
+/// lease and the next cycle took the lock): that cycle can never finish, so its run is ended
+/// visibly — FAILED with why — instead of staying RUNNING. When the lock went to a resumed run of
+/// the same cycle (same owner, new token), the resumed run carries on and nothing is changed.
+async fn abandon_taken_over(
+    ports: &Ports,
+    msg: &StageMessage,
+    current: Option<&otto_core::lock::Lease>,
+    now: DateTime<Utc>,
+) -> Result<(), HandlerError> {
+    let cycle = msg.cycle_id.to_string();
+    if current.is_some_and(|l| l.owner == cycle) {
+        return Ok(());
+    }
+    let Some(run) = ports
+        .audit
+        .get_by_natural_key(AuditTable::CycleRuns, &cycle)
+        .await?
+    else {
+        return Ok(());
+    };
+    if run.status != RowStatus::Running {
+        return Ok(());
+    }
+    let why = match current {
+        Some(l) => format!(
+            "its store_lock was taken over by {} after the lease lapsed (the cycle stalled); {} and later stages did not run",
+            l.owner, msg.stage
+        ),
+        None => format!(
+            "its store_lock lapsed and was released by another run; {} and later stages did not run",
+            msg.stage
+        ),
+    };
+    tracing::error!(cycle_id = %cycle, error = %why, "cycle abandoned; marked FAILED");
+    let row = NewRow {
+        cycle_id: msg.cycle_id.clone(),
+        natural_key: format!("{}|{}|{}", msg.cycle_id, msg.stage, msg.chunk),
+        status: RowStatus::Failed,
+        created_at: now,
+        body: RowBody::StageRun(StageRunRow {
+            stage: msg.stage,
+            chunk: msg.chunk,
+            chunks: msg.chunks,
+            figures: BTreeMap::new(),
+            error: Some(why.clone()),
+        }),
+    };
+    ports.audit.append(vec![row], None).await?;
+    skip_pending(
+        ports,
+        &msg.cycle_id,
+        &format!("cycle abandoned: {why}"),
+        now,
+    )
+    .await?;
+    let mut body = run.body.clone();
+    if let RowBody::CycleRun(r) = &mut body {
+        r.figures
+            .insert("finished_at".into(), Value::String(now.to_rfc3339()));
+        r.error = Some(why.clone());
+    }
+    match ports
+        .audit
+        .transition(
+            run.row_ref,
+            RowStatus::Running,
+            RowStatus::Failed,
+            Some(body),
+            now,
+            None,
+        )
+        .await
+    {
+        Ok(_) | Err(StoreError::Conflict(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let event = OttoEvent {
+        detail_type: "CycleFailed".into(),
+        detail: serde_json::json!({"cycle_id": cycle, "run": run.row_ref.to_string(), "error": why}),
+    };
+    if let Err(e) = ports.events.publish(&[event]).await {
+        tracing::warn!(error = %e, "could not publish the cycle event");
+    }
+    Ok(())
+}
+
+/// The moves a failed or abandoned cycle logged but never started (PENDING) end SKIPPED with why:
+/// the decision was for that run, and nothing may apply it later without its cycle. (A stale
+/// process can no longer take them: its APPLYING write is fenced.)
+async fn skip_pending(
+    ports: &Ports,
+    cycle: &CycleId,
+    why: &str,
+    now: DateTime<Utc>,
+) -> Result<(), HandlerError> {
+    for table in [AuditTable::DecisionLog, AuditTable::AdDecisionLog] {
+        let mut page = otto_store::PageReq::first(500);
+        loop {
+            let p = ports.audit.by_cycle(table, cycle, page.clone()).await?;
+            for row in p.items.iter().filter(|r| r.status == RowStatus::Pending) {
+                let mut body = row.body.clone();
+                let note = serde_json::json!({"skipped": why});
+                match &mut body {
+                    RowBody::Decision(d) => d.result = Some(note),
+                    RowBody::AdDecision(a) => a.result = Some(note),
+                    _ => {}
+                }
+                match ports
+                    .audit
+                    .transition(
+                        row.row_ref,
+                        RowStatus::Pending,
+                        RowStatus::Skipped,
+                        Some(body),
+                        now,
+                        None,
+                    )
+                    .await
+                {
+                    Ok(_) | Err(StoreError::Conflict(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            match p.next {
+                Some(c) => page.cursor = Some(c),
+                None => break,
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Closes the cycle run (RUNNING → COMPLETED/FAILED), releases the lock and publishes the event.

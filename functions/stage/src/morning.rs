@@ -138,6 +138,16 @@ impl StageBody for Sync {
         let store = &ctx.msg.cycle_id.store;
         let day = ctx.msg.cycle_id.day;
         let (from, to) = window(day);
+        // Moves an earlier cycle left half-way (it lost the lock mid-move) are settled first.
+        let stranded = crate::executor::resolve_stranded(
+            ctx.ports,
+            Some(self.0.shop.as_ref()),
+            Some(self.0.ads.as_ref()),
+            &ctx.msg.cycle_id,
+            Some(&ctx.msg.fence),
+            ctx.now,
+        )
+        .await?;
         let previous = previous_cycle(ctx).await?;
         // First cycle: the whole window; later: the restatement backfill only.
         let pull_from = if previous.is_some() {
@@ -198,6 +208,10 @@ impl StageBody for Sync {
             .collect();
         Ok(StageOutput {
             figures: BTreeMap::from([
+                (
+                    "stranded_resolved".into(),
+                    json!(stranded.iter().map(|r| r.to_string()).collect::<Vec<_>>()),
+                ),
                 ("synced_at".into(), json!(ctx.now.to_rfc3339())),
                 ("variants".into(), json!(variants.len())),
                 ("metric_rows".into(), json!(metrics.len())),

@@ -173,7 +173,11 @@ impl Money {
     /// This amount rounded to the nearest minor unit, still as Money.
     pub fn rounded(&self) -> Money {
         Money {
-            micros: self.round_to_minor() * self.currency.micros_per_minor(),
+            // Saturating: an amount within one minor unit of i64::MAX micros (found by fuzzing)
+            // must not panic; it is far beyond any real price or budget.
+            micros: self
+                .round_to_minor()
+                .saturating_mul(self.currency.micros_per_minor()),
             currency: self.currency,
         }
     }
@@ -306,6 +310,13 @@ impl<'de> Deserialize<'de> for Money {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounding_near_the_limit_does_not_overflow() {
+        let m = Money::from_micros(i64::MAX, Currency::EUR);
+        let _ = m.rounded();
+        let _ = Money::from_micros(i64::MIN, Currency::EUR).rounded();
+    }
 
     #[test]
     fn parses_vendor_decimals_exactly() {

@@ -46,6 +46,8 @@ pub enum Takeover {
     SameCycle,
     /// The next scheduled cycle (e.g. the 16:00 discount cycle after a morning that stalled).
     NextCycle,
+    /// Either, drawn per stall from the seed.
+    Either,
 }
 
 /// What one seed's run looks like.
@@ -83,7 +85,7 @@ impl Config {
             restore: true,
             stall_pct: 30,
             stall_before_vendor: false,
-            takeover: Takeover::SameCycle,
+            takeover: Takeover::Either,
             concurrency: true,
             faults: true,
             sabotage: Sabotage::None,
@@ -489,7 +491,12 @@ impl World {
                 }));
                 self.advance(CYCLE_LEASE + Duration::minutes(5));
                 let next = cycle + 1;
-                match self.cfg.takeover {
+                let takeover = match self.cfg.takeover {
+                    Takeover::Either if lock(&self.rng).gen_bool(0.5) => Takeover::NextCycle,
+                    Takeover::Either => Takeover::SameCycle,
+                    t => t,
+                };
+                match takeover {
                     Takeover::NextCycle if next < self.cycles.len() => self.open(next).await,
                     _ => {
                         let (kind, day) = self.cycles[cycle];
