@@ -315,6 +315,7 @@ async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
                 r,
                 &by,
                 chrono::Utc::now(),
+                cfg.clock.day_of(chrono::Utc::now()),
             )
             .await
             .map_err(|e| format!("cannot release {r}: {e}"))?;

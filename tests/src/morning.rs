@@ -26,7 +26,8 @@ macro_rules! morning_suite {
             kill_switch_holds_and_release_applies_once,
             budget_rate_limit_holds_under_concurrent_workers,
             executor_crash_between_steps_never_applies_twice,
-            a_permanently_failing_move_is_failed_and_the_rest_go_on
+            a_permanently_failing_move_is_failed_and_the_rest_go_on,
+            released_moves_count_against_the_day_they_apply
         );
     };
 }
@@ -198,6 +199,7 @@ pub async fn kill_switch_holds_and_release_applies_once(h: &Harness) {
         r,
         None,
         Utc::now(),
+        today(),
     )
     .await
     .expect("apply");
@@ -228,6 +230,7 @@ pub async fn kill_switch_holds_and_release_applies_once(h: &Harness) {
         r,
         None,
         Utc::now(),
+        today(),
     )
     .await
     .expect("apply");
@@ -239,6 +242,7 @@ pub async fn kill_switch_holds_and_release_applies_once(h: &Harness) {
         r,
         None,
         Utc::now(),
+        today(),
     )
     .await
     .expect("apply again");
@@ -302,7 +306,8 @@ pub async fn budget_rate_limit_holds_under_concurrent_workers(h: &Harness) {
         let ports = h.ports.clone();
         let ads = w.vendors.ads.clone();
         tasks.push(tokio::spawn(async move {
-            otto_stage::executor::apply_budget(&ports, ads.as_ref(), r, None, Utc::now()).await
+            otto_stage::executor::apply_budget(&ports, ads.as_ref(), r, None, Utc::now(), today())
+                .await
         }));
     }
     let mut applied = 0;
@@ -319,9 +324,16 @@ pub async fn budget_rate_limit_holds_under_concurrent_workers(h: &Harness) {
     assert_eq!(h.ports.counters.value(&counter).await.expect("value"), 8);
     // Retrying every row (a redelivery) changes nothing.
     for r in refs {
-        otto_stage::executor::apply_budget(&h.ports, w.vendors.ads.as_ref(), r, None, Utc::now())
-            .await
-            .expect("retry");
+        otto_stage::executor::apply_budget(
+            &h.ports,
+            w.vendors.ads.as_ref(),
+            r,
+            None,
+            Utc::now(),
+            today(),
+        )
+        .await
+        .expect("retry");
     }
     assert_eq!(h.ports.counters.value(&counter).await.expect("value"), 8);
 }
@@ -398,7 +410,8 @@ pub async fn executor_crash_between_steps_never_applies_twice(h: &Harness) {
             w.vendors.shop.as_ref(),
             refs[0],
             None,
-            Utc::now()
+            Utc::now(),
+            today()
         )
         .await
         .expect("retry"),
@@ -430,7 +443,8 @@ pub async fn executor_crash_between_steps_never_applies_twice(h: &Harness) {
             w.vendors.shop.as_ref(),
             refs[1],
             None,
-            Utc::now()
+            Utc::now(),
+            today()
         )
         .await
         .expect("retry"),
@@ -492,7 +506,8 @@ pub async fn executor_crash_between_steps_never_applies_twice(h: &Harness) {
             w.vendors.shop.as_ref(),
             r3,
             None,
-            Utc::now()
+            Utc::now(),
+            today()
         )
         .await
         .expect("retry"),
@@ -526,6 +541,7 @@ pub async fn a_permanently_failing_move_is_failed_and_the_rest_go_on(h: &Harness
         r,
         None,
         Utc::now(),
+        today(),
     )
     .await;
     assert!(matches!(&res, Err(e) if !e.is_retryable()), "{res:?}");
@@ -558,4 +574,84 @@ pub async fn a_permanently_failing_move_is_failed_and_the_rest_go_on(h: &Harness
         "retryable errors go back to SQS"
     );
     assert_eq!(w.sim.writes(), 0);
+}
+
+/// Rate limits count the store day a move is *applied*: rows held on day D and released on D+1
+/// use D+1's allowance, not D's (which may already be spent).
+pub async fn released_moves_count_against_the_day_they_apply(h: &Harness) {
+    let w = world(120);
+    let store = unique_store();
+    run_morning(h, &w, &store, today().plus_days(-2), false).await;
+    run_morning(h, &w, &store, today().plus_days(-1), false).await;
+    let on = KillSwitch {
+        on: true,
+        by: Some("emma".into()),
+        at: Some(Utc::now()),
+        reason: None,
+    };
+    otto_store::settings::set_kill_switch(h.ports.settings.as_ref(), &store, &on)
+        .await
+        .expect("kill switch");
+    run_morning(h, &w, &store, today(), true).await;
+    otto_store::settings::set_kill_switch(
+        h.ports.settings.as_ref(),
+        &store,
+        &KillSwitch::default(),
+    )
+    .await
+    .expect("off");
+    let mut policy = otto_store::settings::policy(h.ports.settings.as_ref(), &store)
+        .await
+        .expect("policy");
+    policy.catalog_moves_per_day = 1;
+    otto_store::settings::set_policy(h.ports.settings.as_ref(), &store, &policy)
+        .await
+        .expect("policy");
+    let c = CycleId::new(store.clone(), CycleKind::Morning, today());
+    let held: Vec<AuditRow> = rows(h, AuditTable::DecisionLog, &c)
+        .await
+        .into_iter()
+        .filter(|r| r.status == RowStatus::Held)
+        .collect();
+    assert!(
+        held.len() >= 2,
+        "two held moves to release ({})",
+        held.len()
+    );
+    let release = |r: otto_core::audit::RowRef| async move {
+        h.ports
+            .audit
+            .transition(
+                r,
+                RowStatus::Held,
+                RowStatus::Released,
+                None,
+                Utc::now(),
+                None,
+            )
+            .await
+            .expect("release");
+    };
+    let apply = |r, day: StoreDay| {
+        let shop = w.vendors.shop.clone();
+        async move {
+            otto_stage::executor::apply_decision(&h.ports, shop.as_ref(), r, None, Utc::now(), day)
+                .await
+                .expect("apply")
+        }
+    };
+    release(held[0].row_ref).await;
+    assert_eq!(apply(held[0].row_ref, today()).await, RowStatus::Applied);
+    release(held[1].row_ref).await;
+    assert_eq!(
+        apply(held[1].row_ref, today()).await,
+        RowStatus::Held,
+        "the day's one move is spent"
+    );
+    release(held[1].row_ref).await;
+    assert_eq!(
+        apply(held[1].row_ref, today().plus_days(1)).await,
+        RowStatus::Applied,
+        "released the next day, it counts against the next day"
+    );
 }

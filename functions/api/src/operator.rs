@@ -149,6 +149,7 @@ pub async fn release_hold(
         row_ref,
         &op.0,
         chrono::Utc::now(),
+        state.clock.day_of(chrono::Utc::now()),
     )
     .await?;
     Ok(Json(serde_json::to_value(out).unwrap_or(Value::Null)))

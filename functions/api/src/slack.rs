@@ -324,6 +324,7 @@ pub async fn message_for(r: &Responder, job: &SlackJob) -> Result<Value, Handler
                         rr,
                         &by,
                         chrono::Utc::now(),
+                        r.clock.day_of(chrono::Utc::now()),
                     )
                     .await
                     {

@@ -79,6 +79,7 @@ impl StageBody for Revert {
             cycle,
             Some(&ctx.msg.fence),
             ctx.now,
+            ctx.clock.day_of(ctx.now),
         )
         .await?;
         let due = ctx
@@ -151,6 +152,7 @@ impl StageBody for Revert {
                         a.row_ref,
                         Some(&ctx.msg.fence),
                         ctx.now,
+                        ctx.clock.day_of(ctx.now),
                     )
                     .await;
                     crate::executor::or_fail(ctx.ports, a.row_ref, r, Some(&ctx.msg.fence), ctx.now)
@@ -298,6 +300,7 @@ impl StageBody for Open {
                         a.row_ref,
                         Some(&ctx.msg.fence),
                         ctx.now,
+                        ctx.clock.day_of(ctx.now),
                     )
                     .await;
                     crate::executor::or_fail(ctx.ports, a.row_ref, r, Some(&ctx.msg.fence), ctx.now)

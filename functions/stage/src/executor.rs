@@ -99,6 +99,7 @@ pub async fn resolve_stranded(
     cycle: &otto_core::cycle::CycleId,
     fence: Option<&Fence>,
     now: DateTime<Utc>,
+    today: otto_core::StoreDay,
 ) -> Result<Vec<RowRef>, HandlerError> {
     let mut resolved = Vec::new();
     use otto_core::audit::AuditTable;
@@ -116,10 +117,10 @@ pub async fn resolve_stranded(
         for row in rows.into_iter().filter(|r| &r.cycle_id != cycle) {
             let r = match (table, shop, ads) {
                 (AuditTable::DecisionLog, Some(shop), _) => {
-                    apply_decision(ports, shop, row.row_ref, fence, now).await
+                    apply_decision(ports, shop, row.row_ref, fence, now, today).await
                 }
                 (AuditTable::AdDecisionLog, _, Some(ads)) => {
-                    apply_budget(ports, ads, row.row_ref, fence, now).await
+                    apply_budget(ports, ads, row.row_ref, fence, now, today).await
                 }
                 _ => continue,
             };
@@ -290,6 +291,7 @@ pub async fn apply_decision(
     row_ref: RowRef,
     fence: Option<&Fence>,
     now: DateTime<Utc>,
+    today: otto_core::StoreDay,
 ) -> Result<RowStatus, HandlerError> {
     let row = load(ports, row_ref).await?;
     let RowBody::Decision(d) = &row.body else {
@@ -298,7 +300,7 @@ pub async fn apply_decision(
         )));
     };
     if matches!(d.action, Action::OnDiscount | Action::PriceRestore) {
-        return apply_price(ports, shop, row_ref, fence, now).await;
+        return apply_price(ports, shop, row_ref, fence, now, today).await;
     }
     let Some(target) = target_status(d.action) else {
         return Err(HandlerError::Permanent(format!(
@@ -329,7 +331,9 @@ pub async fn apply_decision(
         other => return Ok(other),
     }
     let policy = otto_store::settings::policy(ports.settings.as_ref(), row.store()).await?;
-    let counter = catalog_counter(row.store(), &row.day().to_string());
+    // Counted on the store day the move is applied (a row held on D and released on D+1
+    // counts against D+1's limit).
+    let counter = catalog_counter(row.store(), &today.to_string());
     let expires = (now + chrono::Duration::days(8)).timestamp();
     if let Some(reason) = gate(
         ports,
@@ -483,6 +487,7 @@ pub async fn apply_budget(
     row_ref: RowRef,
     fence: Option<&Fence>,
     now: DateTime<Utc>,
+    today: otto_core::StoreDay,
 ) -> Result<RowStatus, HandlerError> {
     let row = load(ports, row_ref).await?;
     let RowBody::AdDecision(a) = &row.body else {
@@ -533,7 +538,7 @@ pub async fn apply_budget(
         other => return Ok(other),
     }
     let policy = otto_store::settings::policy(ports.settings.as_ref(), row.store()).await?;
-    let counter = budget_counter(row.store(), &row.day().iso_week());
+    let counter = budget_counter(row.store(), &today.iso_week());
     let expires = (now + chrono::Duration::days(15)).timestamp();
     if let Some(reason) = gate(
         ports,
@@ -606,6 +611,7 @@ pub async fn apply_price(
     row_ref: RowRef,
     fence: Option<&Fence>,
     now: DateTime<Utc>,
+    today: otto_core::StoreDay,
 ) -> Result<RowStatus, HandlerError> {
     let row = load(ports, row_ref).await?;
     let RowBody::Decision(d) = &row.body else {
@@ -680,7 +686,7 @@ pub async fn apply_price(
     if row.status != RowStatus::Applying {
         if d.action == Action::OnDiscount {
             let policy = otto_store::settings::policy(ports.settings.as_ref(), row.store()).await?;
-            let counter = format!("rate#{}#discount_tests#{}", row.store(), row.day());
+            let counter = format!("rate#{}#discount_tests#{}", row.store(), today);
             let expires = (now + chrono::Duration::days(8)).timestamp();
             if let Some(reason) = gate(
                 ports,

@@ -109,7 +109,8 @@ fn with_release_note(body: &RowBody, by: &str, at: DateTime<Utc>) -> RowBody {
     b
 }
 
-/// Releases one held row of `store` and lets its executor apply it.
+/// Releases one held row of `store` and lets its executor apply it. `today` is the store day of
+/// `now` (rate limits count the day a move is applied).
 pub async fn release(
     ports: &Ports,
     exec: &Executors,
@@ -117,6 +118,7 @@ pub async fn release(
     row_ref: RowRef,
     by: &str,
     now: DateTime<Utc>,
+    today: otto_core::StoreDay,
 ) -> Result<Released, ReleaseError> {
     if !matches!(
         row_ref.table,
@@ -162,7 +164,7 @@ pub async fn release(
         (RowStatus::Released | RowStatus::Applying, AuditTable::DecisionLog) => {
             match &exec.shop {
                 Some(shop) => {
-                    apply_decision(ports, shop.as_ref(), row_ref, None, now).await?;
+                    apply_decision(ports, shop.as_ref(), row_ref, None, now, today).await?;
                     "the executor re-checked policy and ran it".to_string()
                 }
                 None => "released; no shop is configured here, so it applies when the executor next runs".into(),
@@ -170,7 +172,7 @@ pub async fn release(
         }
         (RowStatus::Released | RowStatus::Applying, AuditTable::AdDecisionLog) => match &exec.ads {
             Some(ads) => {
-                apply_budget(ports, ads.as_ref(), row_ref, None, now).await?;
+                apply_budget(ports, ads.as_ref(), row_ref, None, now, today).await?;
                 "the executor re-checked policy and ran it".to_string()
             }
             None => "released; no ad account is configured here, so it applies when the executor next runs".into(),

@@ -146,6 +146,7 @@ impl StageBody for Sync {
             &ctx.msg.cycle_id,
             Some(&ctx.msg.fence),
             ctx.now,
+            ctx.clock.day_of(ctx.now),
         )
         .await?;
         let previous = previous_cycle(ctx).await?;
@@ -517,6 +518,7 @@ impl StageBody for Decide {
                     a.row_ref,
                     Some(&ctx.msg.fence),
                     ctx.now,
+                    ctx.clock.day_of(ctx.now),
                 )
                 .await;
                 or_fail(ctx.ports, a.row_ref, r, Some(&ctx.msg.fence), ctx.now).await?
@@ -687,6 +689,7 @@ impl StageBody for CampaignPlan {
                     a.row_ref,
                     Some(&ctx.msg.fence),
                     ctx.now,
+                    ctx.clock.day_of(ctx.now),
                 )
                 .await;
                 match or_fail(ctx.ports, a.row_ref, r, Some(&ctx.msg.fence), ctx.now).await? {

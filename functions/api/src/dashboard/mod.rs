@@ -905,6 +905,7 @@ async fn release(
         r,
         &s.who,
         now,
+        state.clock.day_of(now),
     )
     .await
     {
