@@ -215,6 +215,21 @@ impl StageBody for Open {
             }
         }
         let ends_on = cycle.day.plus_days(i64::from(policy.discount_window_days));
+        // Many candidates: one catalog read (paged) instead of one GetItem each.
+        let catalog: Option<std::collections::HashMap<String, otto_core::metrics::Variant>> =
+            if candidates.len() > 25 {
+                Some(
+                    ctx.ports
+                        .catalog
+                        .variants(store)
+                        .await?
+                        .into_iter()
+                        .map(|v| (v.sku.to_string(), v))
+                        .collect(),
+                )
+            } else {
+                None
+            };
         let mut rows = Vec::new();
         let mut skipped = 0u32;
         for c in &candidates {
@@ -224,7 +239,11 @@ impl StageBody for Open {
             if open.contains(d.sku.as_str()) {
                 continue;
             }
-            let Some(v) = ctx.ports.catalog.variant(store, &d.sku).await? else {
+            let found = match &catalog {
+                Some(all) => all.get(d.sku.as_str()).cloned(),
+                None => ctx.ports.catalog.variant(store, &d.sku).await?,
+            };
+            let Some(v) = found else {
                 continue;
             };
             let window = DiscountWindow {
