@@ -158,6 +158,18 @@ pub fn is_valid_row_ref(s: &str) -> bool {
         && !id.is_empty()
         && id.len() <= MAX_ROW_ID_DIGITS
         && id.bytes().all(|b| b.is_ascii_digit())
+        // Row sequence numbers start at 1 (`RowRef::parse` refuses `#0`): found by fuzzing.
+        && id.bytes().any(|b| b != b'0')
+}
+
+#[cfg(test)]
+mod row_ref_shape {
+    #[test]
+    fn zero_is_not_a_row() {
+        assert!(!super::is_valid_row_ref("decision_log#0"));
+        assert!(!super::is_valid_row_ref("decision_log#000"));
+        assert!(super::is_valid_row_ref("decision_log#10"));
+    }
 }
 
 /// Undoes the three escapes Slack applies to user text (`&amp;`, `&lt;`, `&gt;`), in one pass.
@@ -471,7 +483,7 @@ mod tests {
     #[test]
     fn row_ref_shape() {
         assert!(is_valid_row_ref("decision_log#84196"));
-        assert!(is_valid_row_ref("stage_runs#0"));
+        assert!(!is_valid_row_ref("stage_runs#0"), "row numbers start at 1");
         assert!(!is_valid_row_ref("decision_log#"));
         assert!(!is_valid_row_ref("decision_log#1#2"));
         assert!(!is_valid_row_ref("decision_log#１２")); // full-width digits
