@@ -73,6 +73,35 @@ fn stages(c: &mut Criterion) {
                     .collect::<Vec<_>>()
             })
         });
+        // As the morning cycle runs it: 500-SKU chunks, each chunk's decisions dropped before
+        // the next (the whole-store figure above also measures holding every decision at once).
+        g.bench_with_input(BenchmarkId::new("decide_chunked_500", n), &store, |b, s| {
+            b.iter(|| {
+                let mut n = 0usize;
+                for (vs, cs) in s.variants.chunks(500).zip(classified.chunks(500)) {
+                    let out: Vec<_> = vs
+                        .iter()
+                        .zip(cs)
+                        .map(|(v, c)| {
+                            decide(
+                                &SkuFacts {
+                                    variant: v,
+                                    classified: c,
+                                    lift: Lift::default(),
+                                    carry: Carry::default(),
+                                    today,
+                                    last_sync_at: None,
+                                    otto_wrote_at: None,
+                                },
+                                black_box(&rules),
+                            )
+                        })
+                        .collect();
+                    n += black_box(out).len();
+                }
+                n
+            })
+        });
     }
     g.finish();
 }

@@ -13,7 +13,7 @@ use crate::ids::Sku;
 use crate::metrics::DailyMetric;
 use crate::time::StoreDay;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Settings of the calibrator (part of the policy an operator can change).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,15 +65,19 @@ pub fn window_totals(
     from: StoreDay,
     to: StoreDay,
 ) -> (BTreeMap<Sku, WindowTotals>, usize) {
-    let mut out: BTreeMap<Sku, WindowTotals> = BTreeMap::new();
+    // Accumulate in a hash map keyed by reference (no String per metric row, one probe per
+    // row), then order once: a BTreeMap probe per row costs ~13 key comparisons and, at 10k
+    // SKUs, as many cache misses.
+    let mut acc: HashMap<&Sku, WindowTotals> = HashMap::new();
     let mut provisional = 0;
     for m in metrics.iter().filter(|m| m.day >= from && m.day <= to) {
         if m.provisional {
             provisional += 1;
             continue;
         }
-        out.entry(m.sku.clone()).or_default().add(m);
+        acc.entry(&m.sku).or_default().add(m);
     }
+    let out: BTreeMap<Sku, WindowTotals> = acc.into_iter().map(|(k, v)| (k.clone(), v)).collect();
     (out, provisional)
 }
 
