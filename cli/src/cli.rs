@@ -245,7 +245,7 @@ pub async fn run(cli: Cli) -> CliResult {
     if let Some(c) = counter {
         eprintln!(
             "{}",
-            serde_json::json!({"aws_requests": c.total(), "by_operation": c.snapshot()})
+            serde_json::json!({"aws_requests": c.total(), "by_operation": c.snapshot(), "by_stage": c.by_label()})
         );
     }
     out

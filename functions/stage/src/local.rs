@@ -41,14 +41,17 @@ pub async fn drain(
             for d in batch {
                 any = true;
                 let started = std::time::Instant::now();
-                let result = run_stage(
-                    ports,
-                    registry,
-                    clock,
-                    &d.body,
-                    Some(*stage),
-                    now(),
-                    Duration::from_secs(300),
+                let result = otto_store::aws::labelled(
+                    stage.as_str(),
+                    run_stage(
+                        ports,
+                        registry,
+                        clock,
+                        &d.body,
+                        Some(*stage),
+                        now(),
+                        Duration::from_secs(300),
+                    ),
                 )
                 .await;
                 tracing::info!(stage = %stage, elapsed_ms = started.elapsed().as_millis() as u64, "stage message handled");

@@ -7,7 +7,7 @@ mod dynamo;
 mod eventbridge;
 mod sqs;
 
-pub use counter::RequestCounter;
+pub use counter::{labelled, RequestCounter};
 pub use dynamo::DynamoStore;
 pub use eventbridge::EventBridgeBus;
 pub use sqs::SqsQueue;
