@@ -87,35 +87,41 @@ pub async fn run_cycle(
     day: StoreDay,
     apply: Option<bool>,
 ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
-    // Interval cycles (CS) run now, in the current slot; the daily ones at their local time.
-    let scheduled_time = match kind.scheduled_at() {
-        Some((h, m)) => cfg.clock.at_local(day, h, m)?,
-        None => chrono::Utc::now(),
-    };
-    let input = ScheduledInput {
-        cycle: kind,
-        store: store.clone(),
-        scheduled_time,
-        apply,
-    };
-    let out = open_cycle(ports, &cfg.clock, &input, chrono::Utc::now()).await?;
-    let cycle_id = match &out {
-        OpenOutcome::Opened { cycle_id, .. } | OpenOutcome::AlreadyDone { cycle_id, .. } => {
-            CycleId::parse(cycle_id)?
+    // AWS requests of the whole cycle counted under its name (the stages under theirs).
+    otto_store::aws::labelled(kind.as_str(), async {
+        // Interval cycles (CS) run now, in the current slot; the daily ones at their local time.
+        let scheduled_time = match kind.scheduled_at() {
+            Some((h, m)) => cfg.clock.at_local(day, h, m)?,
+            None => chrono::Utc::now(),
+        };
+        let input = ScheduledInput {
+            cycle: kind,
+            store: store.clone(),
+            scheduled_time,
+            apply,
+        };
+        let out = open_cycle(ports, &cfg.clock, &input, chrono::Utc::now()).await?;
+        let cycle_id = match &out {
+            OpenOutcome::Opened { cycle_id, .. } | OpenOutcome::AlreadyDone { cycle_id, .. } => {
+                CycleId::parse(cycle_id)?
+            }
+        };
+        if let OpenOutcome::Opened { .. } = out {
+            let report = drain(ports, registry, cfg.clock, kind, chrono::Utc::now, 1_000).await?;
+            if !report.retry_later.is_empty() {
+                return Err(
+                    format!("stages left for retry: {}", report.retry_later.join("; ")).into(),
+                );
+            }
         }
-    };
-    if let OpenOutcome::Opened { .. } = out {
-        let report = drain(ports, registry, cfg.clock, kind, chrono::Utc::now, 1_000).await?;
-        if !report.retry_later.is_empty() {
-            return Err(format!("stages left for retry: {}", report.retry_later.join("; ")).into());
-        }
-    }
-    let run = ports
-        .audit
-        .get_by_natural_key(AuditTable::CycleRuns, &cycle_id.to_string())
-        .await?
-        .ok_or("the cycle run row is missing")?;
-    Ok(run.to_json())
+        let run = ports
+            .audit
+            .get_by_natural_key(AuditTable::CycleRuns, &cycle_id.to_string())
+            .await?
+            .ok_or("the cycle run row is missing")?;
+        Ok(run.to_json())
+    })
+    .await
 }
 
 pub async fn run(

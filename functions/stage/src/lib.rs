@@ -111,24 +111,30 @@ pub async fn run_stage(
             )));
         }
     }
-    // 2. The fence: is this still the cycle holding the lock?
-    let current = ports.locks.current(&msg.fence.lock).await?;
-    let Some(lease) = current.clone().filter(|l| l.version == msg.fence.version) else {
-        tracing::warn!(cycle_id = %msg.cycle_id, stage = %msg.stage, "fence is stale: the cycle's lock was taken over; message dropped");
-        abandon_taken_over(ports, &msg, current.as_ref(), now).await?;
-        return Ok(StageResult::Obsolete);
+    // 2. The fence: is this still the cycle holding the lock? Renewing is conditional on the
+    //    fencing token, so it answers that in one request; the lock is read only when it fails.
+    let fenced = otto_core::lock::Lease {
+        name: msg.fence.lock.clone(),
+        owner: String::new(),
+        version: msg.fence.version.clone(),
+        expires_at_ms: 0,
     };
     match ports
         .locks
         .renew(
-            &lease,
+            &fenced,
             otto_scheduler::CYCLE_LEASE.num_milliseconds(),
             now.timestamp_millis(),
         )
         .await
     {
         Ok(_) => {}
-        Err(StoreError::Fenced(_)) => return Ok(StageResult::Obsolete),
+        Err(StoreError::Fenced(_)) => {
+            let current = ports.locks.current(&msg.fence.lock).await?;
+            tracing::warn!(cycle_id = %msg.cycle_id, stage = %msg.stage, "fence is stale: the cycle's lock was taken over; message dropped");
+            abandon_taken_over(ports, &msg, current.as_ref(), now).await?;
+            return Ok(StageResult::Obsolete);
+        }
         Err(e) => return Err(e.into()),
     }
     let Some(stage_body) = registry.get(msg.stage) else {

@@ -262,8 +262,18 @@ impl StageBody for Calibrate {
             .chunks(CHUNK)
             .filter_map(|c| Some((c.first()?.to_string(), c.last()?.to_string())))
             .collect();
+        // The previous morning cycle, fixed once for every chunk of decide.
+        let previous = previous_cycle(ctx).await?;
         Ok(StageOutput {
             figures: BTreeMap::from([
+                (
+                    "previous_cycle".into(),
+                    json!(previous.as_ref().map(|p| p.0.to_string())),
+                ),
+                (
+                    "previous_synced_at".into(),
+                    json!(previous.as_ref().and_then(|p| p.1).map(|t| t.to_rfc3339())),
+                ),
                 ("thresholds".into(), serde_json::to_value(&t).map_err(perm)?),
                 ("skus".into(), json!(n)),
                 ("chunk_bounds".into(), json!(bounds)),
@@ -281,14 +291,66 @@ struct ClassEntry {
     lift: Lift,
 }
 
+/// What self_calibrator fixed for the whole cycle, read once by each classify/decide chunk (one
+/// stage row): the thresholds, each chunk's SKU slice and the previous morning cycle.
+struct CalibrateFacts {
+    row_ref: String,
+    thresholds: Thresholds,
+    bounds: Vec<(String, String)>,
+    previous: Option<(CycleId, Option<chrono::DateTime<chrono::Utc>>)>,
+}
+
+async fn calibrate_facts(ctx: &StageContext<'_>) -> Result<CalibrateFacts, HandlerError> {
+    let nk = format!("{}|{}|0", ctx.msg.cycle_id, Stage::Calibrate);
+    let row = ctx
+        .ports
+        .audit
+        .get_by_natural_key(AuditTable::StageRuns, &nk)
+        .await?
+        .ok_or_else(|| {
+            HandlerError::Retryable(format!("calibrate of {} has not run yet", ctx.msg.cycle_id))
+        })?;
+    let RowBody::StageRun(run) = row.body else {
+        return Err(perm("stage run row has another table's body"));
+    };
+    let figure = |key: &str| {
+        run.figures
+            .get(key)
+            .cloned()
+            .ok_or_else(|| perm(format!("calibrate run lacks {key:?}")))
+    };
+    let thresholds = serde_json::from_value(figure("thresholds")?).map_err(perm)?;
+    let bounds = serde_json::from_value(figure("chunk_bounds")?).map_err(perm)?;
+    // Calibrate records the previous cycle; a run stored before it did is looked up here.
+    let previous = match run.figures.get("previous_cycle") {
+        None => previous_cycle(ctx).await?,
+        Some(Value::Null) => None,
+        Some(v) => {
+            let id = v
+                .as_str()
+                .ok_or_else(|| perm("calibrate's previous_cycle is not a string"))?;
+            let synced_at = run
+                .figures
+                .get("previous_synced_at")
+                .and_then(|t| t.as_str())
+                .and_then(|t| t.parse().ok());
+            Some((CycleId::parse(id).map_err(perm)?, synced_at))
+        }
+    };
+    Ok(CalibrateFacts {
+        row_ref: row.row_ref.to_string(),
+        thresholds,
+        bounds,
+        previous,
+    })
+}
+
 /// The chunk's variants: the SKU slice calibrate fixed for it.
 async fn chunk_skus(
     ctx: &StageContext<'_>,
+    facts: &CalibrateFacts,
 ) -> Result<Vec<otto_core::metrics::Variant>, HandlerError> {
-    let bounds: Vec<(String, String)> =
-        serde_json::from_value(stage_figure(ctx, Stage::Calibrate, 0, "chunk_bounds").await?)
-            .map_err(perm)?;
-    let Some((first, last)) = bounds.get(ctx.msg.chunk as usize) else {
+    let Some((first, last)) = facts.bounds.get(ctx.msg.chunk as usize) else {
         return Ok(vec![]);
     };
     let (first, last) = (
@@ -308,10 +370,9 @@ struct Classify;
 #[async_trait]
 impl StageBody for Classify {
     async fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, HandlerError> {
-        let t: Thresholds =
-            serde_json::from_value(stage_figure(ctx, Stage::Calibrate, 0, "thresholds").await?)
-                .map_err(perm)?;
-        let variants = chunk_skus(ctx).await?;
+        let facts = calibrate_facts(ctx).await?;
+        let variants = chunk_skus(ctx, &facts).await?;
+        let t = facts.thresholds;
         let mut entries: BTreeMap<String, ClassEntry> = BTreeMap::new();
         let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
         if let (Some(first), Some(last)) = (variants.first(), variants.last()) {
@@ -370,14 +431,10 @@ impl StageBody for Decide {
             stage_figure(ctx, Stage::Classify, ctx.msg.chunk, "classes").await?,
         )
         .map_err(perm)?;
-        let calibrate_ref = ctx
-            .ports
-            .audit
-            .get_by_natural_key(AuditTable::StageRuns, &format!("{cycle}|calibrate|0"))
-            .await?
-            .map(|r| r.row_ref.to_string());
-        let variants = chunk_skus(ctx).await?;
-        let previous = previous_cycle(ctx).await?;
+        let facts = calibrate_facts(ctx).await?;
+        let calibrate_ref = Some(facts.row_ref.clone());
+        let variants = chunk_skus(ctx, &facts).await?;
+        let previous = facts.previous;
         let prev_rows = match &previous {
             Some((prev, _)) => {
                 let keys: Vec<String> = variants

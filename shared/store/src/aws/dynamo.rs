@@ -440,34 +440,17 @@ impl DynamoStore {
         from: StoreDay,
         to: StoreDay,
     ) -> Result<Vec<DailyMetric>> {
+        let range = skus.map(|(a, b)| (a.to_string(), b.to_string()));
         let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let mut q = self
-                .client
-                .query()
-                .table_name(&self.catalog)
-                .expression_attribute_values(":pk", s(format!("series#{store}")))
-                .consistent_read(true)
-                .set_exclusive_start_key(start);
-            q = match skus {
-                Some((a, b)) => q
-                    .key_condition_expression("pk = :pk AND sk BETWEEN :a AND :b")
-                    .expression_attribute_values(":a", s(a.as_str()))
-                    .expression_attribute_values(":b", s(b.as_str())),
-                None => q.key_condition_expression("pk = :pk"),
-            };
-            let res = q.send().await.map_err(|e| sdk_err("Query", e))?;
-            for i in res.items() {
-                let sku = Sku::new(get_s(i, "sk")?)?;
-                let series: Series = serde_json::from_str(get_s(i, "series")?)?;
-                out.extend(series.metrics(&sku, from, to)?);
-            }
-            match res.last_evaluated_key() {
-                Some(k) => start = Some(k.clone()),
-                None => return Ok(out),
-            }
+        for i in self
+            .query_range(&self.catalog, format!("series#{store}"), range)
+            .await?
+        {
+            let sku = Sku::new(get_s(&i, "sk")?)?;
+            let series: Series = serde_json::from_str(get_s(&i, "series")?)?;
+            out.extend(series.metrics(&sku, from, to)?);
         }
+        Ok(out)
     }
 
     async fn window_query(
@@ -475,39 +458,24 @@ impl DynamoStore {
         store: &StoreId,
         up_to: Option<String>,
     ) -> Result<Vec<OpenWindow>> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let mut q = self
-                .client
-                .query()
-                .table_name(&self.catalog)
-                .expression_attribute_values(":pk", s(format!("windows#{store}")))
-                .consistent_read(true)
-                .set_exclusive_start_key(start);
-            q = match &up_to {
-                Some(u) => q
-                    .key_condition_expression("pk = :pk AND sk <= :u")
-                    .expression_attribute_values(":u", s(u.clone())),
-                None => q.key_condition_expression("pk = :pk"),
-            };
-            let res = q.send().await.map_err(|e| sdk_err("Query windows", e))?;
-            for i in res.items() {
+        // Keys are `<ends_on>#<sku>`: every window ending on or before `up_to` ("0" sorts
+        // before any date).
+        let range = up_to.map(|u| ("0".to_string(), u));
+        self.query_range(&self.catalog, format!("windows#{store}"), range)
+            .await?
+            .iter()
+            .map(|i| {
                 let sk = get_s(i, "sk")?;
                 let (day, sku) = sk
                     .split_once('#')
                     .ok_or_else(|| StoreError::Invalid(format!("window key {sk:?}")))?;
-                out.push(OpenWindow {
+                Ok(OpenWindow {
                     sku: Sku::new(sku)?,
                     ends_on: StoreDay::parse(day)?,
                     row_ref: get_s(i, "row_ref")?.to_string(),
-                });
-            }
-            match res.last_evaluated_key() {
-                Some(k) => start = Some(k.clone()),
-                None => return Ok(out),
-            }
-        }
+                })
+            })
+            .collect()
     }
 
     /// Writes items with BatchWriteItem (25 a call), retrying UnprocessedItems.
@@ -610,20 +578,35 @@ impl DynamoStore {
     }
 
     async fn query_all(&self, table: &str, pk: String) -> Result<Vec<Item>> {
+        self.query_range(table, pk, None).await
+    }
+
+    /// Every item of partition `pk` — with `sk` between the bounds (inclusive) when given —
+    /// page by page (consistent reads).
+    async fn query_range(
+        &self,
+        table: &str,
+        pk: String,
+        sk_between: Option<(String, String)>,
+    ) -> Result<Vec<Item>> {
         let mut out = Vec::new();
         let mut start: Option<Item> = None;
         loop {
-            let res = self
+            let mut q = self
                 .client
                 .query()
                 .table_name(table)
-                .key_condition_expression("pk = :pk")
                 .expression_attribute_values(":pk", s(pk.clone()))
                 .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| sdk_err("Query", e))?;
+                .set_exclusive_start_key(start);
+            q = match &sk_between {
+                Some((a, b)) => q
+                    .key_condition_expression("pk = :pk AND sk BETWEEN :a AND :b")
+                    .expression_attribute_values(":a", s(a.clone()))
+                    .expression_attribute_values(":b", s(b.clone())),
+                None => q.key_condition_expression("pk = :pk"),
+            };
+            let res = q.send().await.map_err(|e| sdk_err("Query", e))?;
             out.extend(res.items().iter().cloned());
             match res.last_evaluated_key() {
                 Some(k) => start = Some(k.clone()),
@@ -649,17 +632,21 @@ impl AuditLog for DynamoStore {
         for (chunk_no, chunk) in rows.chunks(ROWS_PER_TX).enumerate() {
             let base = chunk_no * ROWS_PER_TX;
             for attempt in 0..5 {
-                // 1. Which natural keys exist already (a retry, or a concurrent appender)?
-                let guard_pks: Vec<String> = chunk
-                    .iter()
-                    .map(|r| nk_pk(r.table(), &r.natural_key))
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
+                // 1. Which natural keys exist already (a retry, or a concurrent appender)? The
+                //    first attempt assumes none (the common case: one read less per 49 rows);
+                //    a guard that exists cancels the transaction, and the retry reads them.
                 let mut known: HashMap<String, RowRef> = HashMap::new();
-                for g in self.batch_get(&self.audit, guard_pks).await? {
-                    let r = RowRef::parse(get_s(&g, "ref")?)?;
-                    known.insert(get_s(&g, "pk")?.to_string(), r);
+                if attempt > 0 {
+                    let guard_pks: Vec<String> = chunk
+                        .iter()
+                        .map(|r| nk_pk(r.table(), &r.natural_key))
+                        .collect::<std::collections::BTreeSet<_>>()
+                        .into_iter()
+                        .collect();
+                    for g in self.batch_get(&self.audit, guard_pks).await? {
+                        let r = RowRef::parse(get_s(&g, "ref")?)?;
+                        known.insert(get_s(&g, "pk")?.to_string(), r);
+                    }
                 }
                 // 2. Reserve refs for the new ones (a natural key repeated within the batch
                 //    gets one row).
@@ -1587,30 +1574,15 @@ impl Catalog for DynamoStore {
     }
 
     async fn variants_in(&self, store: &StoreId, first: &Sku, last: &Sku) -> Result<Vec<Variant>> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let res = self
-                .client
-                .query()
-                .table_name(&self.catalog)
-                .key_condition_expression("pk = :pk AND sk BETWEEN :a AND :b")
-                .expression_attribute_values(":pk", s(format!("variant#{store}")))
-                .expression_attribute_values(":a", s(first.as_str()))
-                .expression_attribute_values(":b", s(last.as_str()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| sdk_err("Query", e))?;
-            for i in res.items() {
-                out.push(serde_json::from_str(get_s(i, "body")?)?);
-            }
-            match res.last_evaluated_key() {
-                Some(k) => start = Some(k.clone()),
-                None => return Ok(out),
-            }
-        }
+        self.query_range(
+            &self.catalog,
+            format!("variant#{store}"),
+            Some((first.to_string(), last.to_string())),
+        )
+        .await?
+        .iter()
+        .map(|i| Ok(serde_json::from_str(get_s(i, "body")?)?))
+        .collect()
     }
 
     async fn put_metrics(&self, store: &StoreId, metrics: &[DailyMetric]) -> Result<()> {
@@ -1676,12 +1648,13 @@ impl Catalog for DynamoStore {
     }
 
     async fn put_campaign_days(&self, store: &StoreId, days: &[CampaignDay]) -> Result<()> {
+        // One partition per store, sorted by day: a window is one Query (sk `<day>#<campaign>`).
         let items = days
             .iter()
             .map(|d| {
                 Ok(catalog_item(
-                    format!("campaigns#{store}#{}", d.day),
-                    &d.campaign_id,
+                    format!("campaigns#{store}"),
+                    &format!("{}#{}", d.day, d.campaign_id),
                     serde_json::to_string(d)?,
                 ))
             })
@@ -1695,18 +1668,16 @@ impl Catalog for DynamoStore {
         from: StoreDay,
         to: StoreDay,
     ) -> Result<Vec<CampaignDay>> {
-        let mut out = Vec::new();
-        let mut day = from;
-        while day <= to {
-            for i in self
-                .query_all(&self.catalog, format!("campaigns#{store}#{day}"))
-                .await?
-            {
-                out.push(serde_json::from_str(get_s(&i, "body")?)?);
-            }
-            day = day.plus_days(1);
-        }
-        Ok(out)
+        // `~` sorts after `#`: the upper bound takes in every campaign of day `to`.
+        self.query_range(
+            &self.catalog,
+            format!("campaigns#{store}"),
+            Some((from.to_string(), format!("{to}~"))),
+        )
+        .await?
+        .iter()
+        .map(|i| Ok(serde_json::from_str(get_s(i, "body")?)?))
+        .collect()
     }
 
     async fn put_budgets(&self, store: &StoreId, budgets: &[CampaignBudget]) -> Result<()> {
