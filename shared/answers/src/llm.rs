@@ -117,19 +117,42 @@ impl OpenAiChat {
             .text()
             .await
             .map_err(|e| LlmError::Transport(e.to_string()))?;
-        if !status.is_success() {
-            return Err(LlmError::Status {
-                status: status.as_u16(),
-                body: text.chars().take(200).collect(),
-            });
-        }
-        let v: Value =
-            serde_json::from_str(&text).map_err(|e| LlmError::Malformed(e.to_string()))?;
-        v["choices"][0]["message"]["content"]
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| LlmError::Malformed("choices[0].message.content is missing".into()))
+        parse_chat_completion(status.as_u16(), &text)
     }
+}
+
+/// The response parser, public for fuzzing: a `/v1/chat/completions` answer (HTTP status + body
+/// text) → `choices[0].message.content`.
+pub fn parse_chat_completion(status: u16, text: &str) -> Result<String, LlmError> {
+    if !(200..300).contains(&status) {
+        return Err(LlmError::Status {
+            status,
+            body: text.chars().take(200).collect(),
+        });
+    }
+    let v: Value = serde_json::from_str(text).map_err(|e| LlmError::Malformed(e.to_string()))?;
+    v["choices"][0]["message"]["content"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| LlmError::Malformed("choices[0].message.content is missing".into()))
+}
+
+/// The response parser, public for fuzzing: the model's intent reply (the completion's content)
+/// → a validated intent ([`intent_from_json`]); `None` when the model has none.
+pub fn parse_intent_reply(content: &str, today: StoreDay) -> Result<Option<Intent>, LlmError> {
+    let v: Value = serde_json::from_str(content.trim())
+        .map_err(|e| LlmError::Malformed(format!("intent JSON: {e}")))?;
+    Ok(intent_from_json(&v, today))
+}
+
+/// The response parser, public for fuzzing: the model's rewording (the completion's content),
+/// trimmed; empty → `Malformed`.
+pub fn parse_wording_reply(content: &str) -> Result<String, LlmError> {
+    let out = content.trim();
+    if out.is_empty() {
+        return Err(LlmError::Malformed("empty wording".into()));
+    }
+    Ok(out.to_string())
 }
 
 const INTENT_PROMPT: &str = "You map an online-store operator's question to one intent for an audit-log query engine. Reply with one JSON object only: {\"intent\": one of \"cycle_summary\", \"catalog_moves\", \"campaign\", \"customer_service\", \"holds\", \"discount_windows\", \"research\", \"sku_history\", \"show_row\", \"unknown\"; optional \"day\" (YYYY-MM-DD), \"cycle\" (morning|research|discount), \"sku\", \"campaign\", \"ref\" (table#number)}. Never answer the question yourself.";
@@ -186,19 +209,13 @@ impl Llm for OpenAiChat {
     ) -> Result<Option<Intent>, LlmError> {
         let user = format!("Today is {today}. Question: {question}");
         let content = self.complete(INTENT_PROMPT, &user, true).await?;
-        let v: Value = serde_json::from_str(content.trim())
-            .map_err(|e| LlmError::Malformed(format!("intent JSON: {e}")))?;
-        Ok(intent_from_json(&v, today))
+        parse_intent_reply(&content, today)
     }
 
     async fn reword(&self, question: &str, answer: &str) -> Result<String, LlmError> {
         let user = format!("Question: {question}\n\nAnswer:\n{answer}");
         let out = self.complete(WORDING_PROMPT, &user, false).await?;
-        let out = out.trim();
-        if out.is_empty() {
-            return Err(LlmError::Malformed("empty wording".into()));
-        }
-        Ok(out.to_string())
+        parse_wording_reply(&out)
     }
 }
 

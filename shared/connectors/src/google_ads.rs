@@ -111,9 +111,14 @@ impl fmt::Debug for GoogleAdsClient {
     }
 }
 
-enum Outcome {
+/// What one HTTP exchange came to ([`parse_response`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The JSON of a 2xx answer with no error element.
     Ok(Value),
+    /// 5xx, 429, temporary quota: back off and retry.
     Retry(String),
+    /// Anything else: not retried.
     Fatal(VendorError),
 }
 
@@ -314,35 +319,7 @@ impl GoogleAdsClient {
             Ok(t) => t,
             Err(e) => return Outcome::Retry(format!("reading the response failed: {e}")),
         };
-        let json: Value = match serde_json::from_str(&text) {
-            Ok(v) => v,
-            Err(_) if code >= 500 || code == 429 => {
-                return Outcome::Retry(format!("HTTP {code}: {}", snippet(&text)))
-            }
-            Err(_) => {
-                return Outcome::Fatal(permanent(format!(
-                    "HTTP {code}: response is not JSON: {}",
-                    snippet(&text)
-                )))
-            }
-        };
-        if !(200..300).contains(&code) {
-            let err = error_object(&json);
-            return classify_error(code, err, mutate, &text);
-        }
-        // A stream can end in an error element after some batches.
-        if let Some(err) = json
-            .as_array()
-            .and_then(|batches| batches.iter().find_map(|b| b.get("error")))
-        {
-            let code = err
-                .get("code")
-                .and_then(Value::as_u64)
-                .and_then(|c| u16::try_from(c).ok())
-                .unwrap_or(500);
-            return classify_error(code, Some(err), mutate, &text);
-        }
-        Outcome::Ok(json)
+        parse_response(code, &text, mutate)
     }
 
     /// Runs a GAQL query through searchStream and returns every row of every batch.
@@ -355,33 +332,70 @@ impl GoogleAdsClient {
                 false,
             )
             .await?;
-        let batches = answer.as_array().ok_or_else(|| {
-            permanent(format!(
-                "{what}: searchStream answer is not an array of batches: {}",
-                snippet(&answer.to_string())
-            ))
-        })?;
-        let mut rows = Vec::new();
-        for (i, batch) in batches.iter().enumerate() {
-            if !batch.is_object() {
-                return Err(permanent(format!("{what}: batch {i} is not an object")));
-            }
-            match batch.get("results") {
-                None | Some(Value::Null) => {}
-                Some(Value::Array(r)) => rows.extend(r.iter().cloned()),
-                Some(_) => {
-                    return Err(permanent(format!(
-                        "{what}: batch {i}: `results` is not a list"
-                    )))
-                }
+        parse_search_rows(what, &answer)
+    }
+}
+
+/// The response parser, public for fuzzing: one Google Ads answer (HTTP status + body text) →
+/// what the client does next. `mutate` is true for `campaignBudgets:mutate` (a 4xx with a
+/// `GoogleAdsFailure` error list is then `Refused`). [`GoogleAdsClient`] calls exactly this.
+pub fn parse_response(code: u16, text: &str, mutate: bool) -> Outcome {
+    let json: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(_) if code >= 500 || code == 429 => {
+            return Outcome::Retry(format!("HTTP {code}: {}", snippet(text)))
+        }
+        Err(_) => {
+            return Outcome::Fatal(permanent(format!(
+                "HTTP {code}: response is not JSON: {}",
+                snippet(text)
+            )))
+        }
+    };
+    if !(200..300).contains(&code) {
+        let err = error_object(&json);
+        return classify_error(code, err, mutate, text);
+    }
+    // A stream can end in an error element after some batches.
+    if let Some(err) = json
+        .as_array()
+        .and_then(|batches| batches.iter().find_map(|b| b.get("error")))
+    {
+        let code = err
+            .get("code")
+            .and_then(Value::as_u64)
+            .and_then(|c| u16::try_from(c).ok())
+            .unwrap_or(500);
+        return classify_error(code, Some(err), mutate, text);
+    }
+    Outcome::Ok(json)
+}
+
+/// The response parser, public for fuzzing: every row of every batch of a `searchStream`
+/// answer (the JSON of [`parse_response`]'s `Ok`), in order.
+pub fn parse_search_rows(what: &str, answer: &Value) -> Result<Vec<Value>, VendorError> {
+    let batches = answer.as_array().ok_or_else(|| {
+        permanent(format!(
+            "{what}: searchStream answer is not an array of batches: {}",
+            snippet(&answer.to_string())
+        ))
+    })?;
+    let mut rows = Vec::new();
+    for (i, batch) in batches.iter().enumerate() {
+        if !batch.is_object() {
+            return Err(permanent(format!("{what}: batch {i} is not an object")));
+        }
+        match batch.get("results") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(r)) => rows.extend(r.iter().cloned()),
+            Some(_) => {
+                return Err(permanent(format!(
+                    "{what}: batch {i}: `results` is not a list"
+                )))
             }
         }
-        Ok(rows)
     }
-
-    fn money_micros(&self, micros: i64) -> Money {
-        Money::from_micros(micros, self.config.currency)
-    }
+    Ok(rows)
 }
 
 /// The `error` object of a Google error body (`{"error": …}` or `[{"error": …}]`).
@@ -612,17 +626,17 @@ struct Metrics {
     conversion_value: Money,
 }
 
-impl GoogleAdsClient {
-    fn metrics(&self, row: &Value, ctx: &str) -> Result<Metrics, VendorError> {
-        Ok(Metrics {
-            impressions: count(row, "metrics.impressions", ctx)?,
-            clicks: count(row, "metrics.clicks", ctx)?,
-            cost: self.money_micros(int64(row, "metrics.costMicros", ctx)?),
-            conversions_milli: scaled(row, "metrics.conversions", 3, ctx)?.unwrap_or(0),
-            conversion_value: self
-                .money_micros(scaled(row, "metrics.conversionsValue", 6, ctx)?.unwrap_or(0)),
-        })
-    }
+fn metrics(row: &Value, ctx: &str, currency: Currency) -> Result<Metrics, VendorError> {
+    Ok(Metrics {
+        impressions: count(row, "metrics.impressions", ctx)?,
+        clicks: count(row, "metrics.clicks", ctx)?,
+        cost: Money::from_micros(int64(row, "metrics.costMicros", ctx)?, currency),
+        conversions_milli: scaled(row, "metrics.conversions", 3, ctx)?.unwrap_or(0),
+        conversion_value: Money::from_micros(
+            scaled(row, "metrics.conversionsValue", 6, ctx)?.unwrap_or(0),
+            currency,
+        ),
+    })
 }
 
 fn add_metric(into: &mut DailyMetric, m: &DailyMetric) -> Result<(), VendorError> {
@@ -647,6 +661,127 @@ fn add_metric(into: &mut DailyMetric, m: &DailyMetric) -> Result<(), VendorError
         .checked_add(&m.conversion_value)
         .map_err(|_| overflow())?;
     Ok(())
+}
+
+/// The response parser, public for fuzzing: `shopping_performance_view` rows → one
+/// [`DailyMetric`] per (SKU, day), duplicates summed, ordered by (SKU, day).
+pub fn parse_sku_rows(rows: &[Value], currency: Currency) -> Result<Vec<DailyMetric>, VendorError> {
+    // Keyed by (sku, day); duplicate keys (should Google split a product across rows) are summed.
+    let mut by_key: BTreeMap<(Sku, StoreDay), DailyMetric> = BTreeMap::new();
+    for (i, row) in rows.iter().enumerate() {
+        let ctx = format!("shopping_performance_view row {i}");
+        let item = required_str(row, "segments.productItemId", &ctx)?;
+        let ctx = format!("{ctx} (item {item})");
+        let sku = Sku::new(item).map_err(|e| permanent(format!("{ctx}: {e}")))?;
+        let day = day(row, &ctx)?;
+        let m = metrics(row, &ctx, currency)?;
+        let metric = DailyMetric {
+            sku: sku.clone(),
+            day,
+            impressions: m.impressions,
+            clicks: m.clicks,
+            cost: m.cost,
+            conversions_milli: m.conversions_milli,
+            conversion_value: m.conversion_value,
+            provisional: false,
+        };
+        match by_key.get_mut(&(sku.clone(), day)) {
+            Some(existing) => add_metric(existing, &metric)?,
+            None => {
+                by_key.insert((sku, day), metric);
+            }
+        }
+    }
+    Ok(by_key.into_values().collect())
+}
+
+/// The response parser, public for fuzzing: `campaign` report rows → [`CampaignDay`]s in row order.
+pub fn parse_campaign_rows(
+    rows: &[Value],
+    currency: Currency,
+) -> Result<Vec<CampaignDay>, VendorError> {
+    let mut out = Vec::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        let ctx = format!("campaign row {i}");
+        if path(row, "campaign.id").is_none() {
+            return Err(permanent(format!("{ctx}: missing `campaign.id`")));
+        }
+        let campaign_id = int64(row, "campaign.id", &ctx)?;
+        let ctx = format!("campaign {campaign_id} row {i}");
+        let name = path(row, "campaign.name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let day = day(row, &ctx)?;
+        let m = metrics(row, &ctx, currency)?;
+        out.push(CampaignDay {
+            campaign_id: campaign_id.to_string(),
+            campaign: name,
+            day,
+            impressions: m.impressions,
+            clicks: m.clicks,
+            cost: m.cost,
+            conversions_milli: m.conversions_milli,
+            conversion_value: m.conversion_value,
+            search_impression_share_bp: share_bp(row, "metrics.searchImpressionShare", &ctx)?,
+            budget_lost_impression_share_bp: share_bp(
+                row,
+                "metrics.searchBudgetLostImpressionShare",
+                &ctx,
+            )?,
+            provisional: false,
+        });
+    }
+    Ok(out)
+}
+
+/// The response parser, public for fuzzing: campaign budget rows → [`CampaignBudget`]s (rows
+/// without a daily `amountMicros` are skipped).
+pub fn parse_budget_rows(
+    rows: &[Value],
+    currency: Currency,
+) -> Result<Vec<CampaignBudget>, VendorError> {
+    let mut out = Vec::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        let ctx = format!("campaign row {i}");
+        if path(row, "campaign.id").is_none() {
+            return Err(permanent(format!("{ctx}: missing `campaign.id`")));
+        }
+        let campaign_id = int64(row, "campaign.id", &ctx)?;
+        let ctx = format!("campaign {campaign_id}");
+        let name = path(row, "campaign.name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let resource = required_str(row, "campaignBudget.resourceName", &ctx)?;
+        if path(row, "campaignBudget.amountMicros").is_none() {
+            // No daily amount (e.g. a campaign-total budget): nothing Otto can adjust.
+            tracing::warn!(
+                campaign = campaign_id,
+                resource,
+                "google_ads: budget without a daily amount skipped"
+            );
+            continue;
+        }
+        let amount = int64(row, "campaignBudget.amountMicros", &ctx)?;
+        let explicitly_shared = match path(row, "campaignBudget.explicitlyShared") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                return Err(permanent(format!(
+                    "{ctx}: `campaignBudget.explicitlyShared` is not a boolean: {other}"
+                )))
+            }
+        };
+        out.push(CampaignBudget {
+            campaign_id: campaign_id.to_string(),
+            campaign: name,
+            budget_resource: resource.to_string(),
+            amount: Money::from_micros(amount, currency),
+            explicitly_shared,
+        });
+    }
+    Ok(out)
 }
 
 // ---- time zone helpers for change_event ---------------------------------------------------
@@ -702,6 +837,60 @@ fn changed_fields(v: Option<&Value>) -> Vec<String> {
     }
 }
 
+/// One page of `change_event` rows ([`parse_change_rows`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangePage {
+    /// The changes at or after `since`, in row order (not yet sorted).
+    pub changes: Vec<ExternalChange>,
+    /// Rows whose event was not seen before (on this page or an earlier one).
+    pub new_rows: usize,
+    /// The raw `changeDateTime` of the last row (the next page's lower bound).
+    pub last_time: Option<String>,
+}
+
+/// The response parser, public for fuzzing: `change_event` rows → the changes at or after
+/// `since` (times converted from the account's time zone with `clock`); `seen` holds the event
+/// resource names of earlier pages (rows repeated at a page boundary are skipped).
+pub fn parse_change_rows(
+    rows: &[Value],
+    clock: &StoreClock,
+    since: DateTime<Utc>,
+    seen: &mut HashSet<String>,
+) -> Result<ChangePage, VendorError> {
+    let mut out = Vec::new();
+    let mut new_rows = 0usize;
+    let mut last_time: Option<String> = None;
+    for (i, row) in rows.iter().enumerate() {
+        let ctx = format!("change_event row {i}");
+        let event = required_str(row, "changeEvent.resourceName", &ctx)?;
+        let ctx = format!("change_event {event}");
+        let raw_time = required_str(row, "changeEvent.changeDateTime", &ctx)?;
+        last_time = Some(raw_time.to_string());
+        if !seen.insert(event.to_string()) {
+            continue;
+        }
+        new_rows += 1;
+        let changed_at = parse_change_time(clock, raw_time, &ctx)?;
+        if changed_at < since {
+            continue;
+        }
+        out.push(ExternalChange {
+            resource: required_str(row, "changeEvent.changeResourceName", &ctx)?.to_string(),
+            changed_at,
+            client_type: path(row, "changeEvent.clientType")
+                .and_then(Value::as_str)
+                .unwrap_or("UNSPECIFIED")
+                .to_string(),
+            changed_fields: changed_fields(path(row, "changeEvent.changedFields")),
+        });
+    }
+    Ok(ChangePage {
+        changes: out,
+        new_rows,
+        last_time,
+    })
+}
+
 #[async_trait]
 impl AdsAccount for GoogleAdsClient {
     async fn sku_performance(
@@ -715,33 +904,7 @@ impl AdsAccount for GoogleAdsClient {
              FROM shopping_performance_view WHERE segments.date BETWEEN '{from}' AND '{to}'"
         );
         let rows = self.search("sku_performance", &gaql).await?;
-        // Keyed by (sku, day); duplicate keys (should Google split a product across rows) are summed.
-        let mut by_key: BTreeMap<(Sku, StoreDay), DailyMetric> = BTreeMap::new();
-        for (i, row) in rows.iter().enumerate() {
-            let ctx = format!("shopping_performance_view row {i}");
-            let item = required_str(row, "segments.productItemId", &ctx)?;
-            let ctx = format!("{ctx} (item {item})");
-            let sku = Sku::new(item).map_err(|e| permanent(format!("{ctx}: {e}")))?;
-            let day = day(row, &ctx)?;
-            let m = self.metrics(row, &ctx)?;
-            let metric = DailyMetric {
-                sku: sku.clone(),
-                day,
-                impressions: m.impressions,
-                clicks: m.clicks,
-                cost: m.cost,
-                conversions_milli: m.conversions_milli,
-                conversion_value: m.conversion_value,
-                provisional: false,
-            };
-            match by_key.get_mut(&(sku.clone(), day)) {
-                Some(existing) => add_metric(existing, &metric)?,
-                None => {
-                    by_key.insert((sku, day), metric);
-                }
-            }
-        }
-        Ok(by_key.into_values().collect())
+        parse_sku_rows(&rows, self.config.currency)
     }
 
     async fn campaign_performance(
@@ -757,39 +920,7 @@ impl AdsAccount for GoogleAdsClient {
              FROM campaign WHERE segments.date BETWEEN '{from}' AND '{to}'"
         );
         let rows = self.search("campaign_performance", &gaql).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (i, row) in rows.iter().enumerate() {
-            let ctx = format!("campaign row {i}");
-            if path(row, "campaign.id").is_none() {
-                return Err(permanent(format!("{ctx}: missing `campaign.id`")));
-            }
-            let campaign_id = int64(row, "campaign.id", &ctx)?;
-            let ctx = format!("campaign {campaign_id} row {i}");
-            let name = path(row, "campaign.name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            let day = day(row, &ctx)?;
-            let m = self.metrics(row, &ctx)?;
-            out.push(CampaignDay {
-                campaign_id: campaign_id.to_string(),
-                campaign: name,
-                day,
-                impressions: m.impressions,
-                clicks: m.clicks,
-                cost: m.cost,
-                conversions_milli: m.conversions_milli,
-                conversion_value: m.conversion_value,
-                search_impression_share_bp: share_bp(row, "metrics.searchImpressionShare", &ctx)?,
-                budget_lost_impression_share_bp: share_bp(
-                    row,
-                    "metrics.searchBudgetLostImpressionShare",
-                    &ctx,
-                )?,
-                provisional: false,
-            });
-        }
-        Ok(out)
+        parse_campaign_rows(&rows, self.config.currency)
     }
 
     async fn budgets(&self) -> Result<Vec<CampaignBudget>, VendorError> {
@@ -797,47 +928,7 @@ impl AdsAccount for GoogleAdsClient {
                     campaign_budget.amount_micros, campaign_budget.explicitly_shared \
                     FROM campaign WHERE campaign.status != 'REMOVED'";
         let rows = self.search("budgets", gaql).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (i, row) in rows.iter().enumerate() {
-            let ctx = format!("campaign row {i}");
-            if path(row, "campaign.id").is_none() {
-                return Err(permanent(format!("{ctx}: missing `campaign.id`")));
-            }
-            let campaign_id = int64(row, "campaign.id", &ctx)?;
-            let ctx = format!("campaign {campaign_id}");
-            let name = path(row, "campaign.name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            let resource = required_str(row, "campaignBudget.resourceName", &ctx)?;
-            if path(row, "campaignBudget.amountMicros").is_none() {
-                // No daily amount (e.g. a campaign-total budget): nothing Otto can adjust.
-                tracing::warn!(
-                    campaign = campaign_id,
-                    resource,
-                    "google_ads: budget without a daily amount skipped"
-                );
-                continue;
-            }
-            let amount = int64(row, "campaignBudget.amountMicros", &ctx)?;
-            let explicitly_shared = match path(row, "campaignBudget.explicitlyShared") {
-                None => false,
-                Some(Value::Bool(b)) => *b,
-                Some(other) => {
-                    return Err(permanent(format!(
-                        "{ctx}: `campaignBudget.explicitlyShared` is not a boolean: {other}"
-                    )))
-                }
-            };
-            out.push(CampaignBudget {
-                campaign_id: campaign_id.to_string(),
-                campaign: name,
-                budget_resource: resource.to_string(),
-                amount: self.money_micros(amount),
-                explicitly_shared,
-            });
-        }
-        Ok(out)
+        parse_budget_rows(&rows, self.config.currency)
     }
 
     async fn changes_since(
@@ -865,33 +956,10 @@ impl AdsAccount for GoogleAdsClient {
             );
             let rows = self.search("changes_since", &gaql).await?;
             let full = rows.len() >= CHANGE_EVENT_LIMIT;
-            let mut new_rows = 0usize;
-            let mut last_time: Option<String> = None;
-            for (i, row) in rows.iter().enumerate() {
-                let ctx = format!("change_event row {i}");
-                let event = required_str(row, "changeEvent.resourceName", &ctx)?;
-                let ctx = format!("change_event {event}");
-                let raw_time = required_str(row, "changeEvent.changeDateTime", &ctx)?;
-                last_time = Some(raw_time.to_string());
-                if !seen.insert(event.to_string()) {
-                    continue;
-                }
-                new_rows += 1;
-                let changed_at = parse_change_time(&clock, raw_time, &ctx)?;
-                if changed_at < since {
-                    continue;
-                }
-                out.push(ExternalChange {
-                    resource: required_str(row, "changeEvent.changeResourceName", &ctx)?
-                        .to_string(),
-                    changed_at,
-                    client_type: path(row, "changeEvent.clientType")
-                        .and_then(Value::as_str)
-                        .unwrap_or("UNSPECIFIED")
-                        .to_string(),
-                    changed_fields: changed_fields(path(row, "changeEvent.changedFields")),
-                });
-            }
+            let page = parse_change_rows(&rows, &clock, since, &mut seen)?;
+            let new_rows = page.new_rows;
+            let last_time = page.last_time;
+            out.extend(page.changes);
             if !full {
                 out.sort_by_key(|c| c.changed_at);
                 return Ok(out);

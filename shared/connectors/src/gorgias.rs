@@ -213,14 +213,24 @@ enum Attempt {
 
 /// `Retry-After` in seconds (Gorgias sends whole seconds); an HTTP date is not used.
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let raw = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    parse_retry_after(headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?)
+}
+
+/// The response parser, public for fuzzing: a `Retry-After` header value in seconds (at most a
+/// day); `None` for an HTTP date or anything else.
+pub fn parse_retry_after(raw: &str) -> Option<Duration> {
     let secs: f64 = raw.trim().parse().ok()?;
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0)))
 }
 
 /// `X-Gorgias-Account-Api-Call-Limit: used/limit`.
 fn call_limit(headers: &reqwest::header::HeaderMap) -> Option<(u32, u32)> {
-    let raw = headers.get(CALL_LIMIT_HEADER)?.to_str().ok()?;
+    parse_call_limit(headers.get(CALL_LIMIT_HEADER)?.to_str().ok()?)
+}
+
+/// The response parser, public for fuzzing: an `X-Gorgias-Account-Api-Call-Limit` value
+/// (`used/limit`).
+pub fn parse_call_limit(raw: &str) -> Option<(u32, u32)> {
     let (used, limit) = raw.trim().split_once('/')?;
     Some((used.trim().parse().ok()?, limit.trim().parse().ok()?))
 }
@@ -430,31 +440,7 @@ impl GorgiasClient {
             query.push(("cursor", c.to_string()));
         }
         let body = self.get_json(what, path, &query).await?;
-        let data = match body.get("data") {
-            Some(Value::Array(items)) => items.clone(),
-            Some(other) => {
-                return Err(permanent(format!(
-                    "{what} page: `data` is not a list: {}",
-                    snippet(&other.to_string())
-                )))
-            }
-            None => return Err(permanent(format!("{what} page: missing `data`"))),
-        };
-        let meta = body
-            .get("meta")
-            .filter(|m| m.is_object())
-            .ok_or_else(|| permanent(format!("{what} page: missing `meta`")))?;
-        let next = match meta.get("next_cursor") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s.is_empty() => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(other) => {
-                return Err(permanent(format!(
-                    "{what} page: `meta.next_cursor` is not a string: {other}"
-                )))
-            }
-        };
-        Ok((data, next))
+        parse_page(what, &body)
     }
 
     fn ticket_query(&self, view: Option<u64>) -> Vec<(&'static str, String)> {
@@ -503,31 +489,6 @@ impl GorgiasClient {
         )))
     }
 
-    fn thread(&self, t: &Ticket, msgs: &[Msg]) -> Result<Thread, VendorError> {
-        let refund_amount = refund_amount(t, self.config.currency)?;
-        let category = t
-            .tags
-            .iter()
-            .find_map(|tag| {
-                tag.strip_prefix("category:")
-                    .map(|c| c.trim().to_string())
-                    .filter(|c| !c.is_empty())
-            })
-            .or_else(|| refund_amount.map(|_| "refund".to_string()))
-            .or_else(|| t.channel.clone());
-        Ok(Thread {
-            id: t.id.to_string(),
-            subject: t.subject.clone(),
-            category,
-            refund_amount,
-            draft: current_draft(msgs).map(|m| Draft {
-                version: m.version(),
-                author: m.author.clone(),
-                body: m.body.clone(),
-            }),
-        })
-    }
-
     fn send_summary(ticket: u64, version: &str, key: &str, msg: &Value, already: bool) -> Value {
         json!({
             "sent": true,
@@ -542,8 +503,39 @@ impl GorgiasClient {
     }
 }
 
-/// Classifies a final (non-429, non-5xx) answer; returns the JSON of a 2xx.
-fn parse_answer(what: &str, status: u16, body: &str) -> Result<Value, VendorError> {
+/// The response parser, public for fuzzing: one page of a cursor-paginated listing (the JSON of
+/// [`parse_answer`]) → (`data`, `meta.next_cursor`); an empty or null cursor is the last page.
+pub fn parse_page(what: &str, body: &Value) -> Result<(Vec<Value>, Option<String>), VendorError> {
+    let data = match body.get("data") {
+        Some(Value::Array(items)) => items.clone(),
+        Some(other) => {
+            return Err(permanent(format!(
+                "{what} page: `data` is not a list: {}",
+                snippet(&other.to_string())
+            )))
+        }
+        None => return Err(permanent(format!("{what} page: missing `data`"))),
+    };
+    let meta = body
+        .get("meta")
+        .filter(|m| m.is_object())
+        .ok_or_else(|| permanent(format!("{what} page: missing `meta`")))?;
+    let next = match meta.get("next_cursor") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.is_empty() => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => {
+            return Err(permanent(format!(
+                "{what} page: `meta.next_cursor` is not a string: {other}"
+            )))
+        }
+    };
+    Ok((data, next))
+}
+
+/// The response parser, public for fuzzing: classifies a final (non-429, non-5xx) answer;
+/// returns the JSON of a 2xx.
+pub fn parse_answer(what: &str, status: u16, body: &str) -> Result<Value, VendorError> {
     match status {
         200..=299 => serde_json::from_str(body).map_err(|e| {
             permanent(format!(
@@ -559,9 +551,37 @@ fn parse_answer(what: &str, status: u16, body: &str) -> Result<Value, VendorErro
     }
 }
 
-/// The fields of a ticket Otto reads.
+/// The response parser, public for fuzzing: a ticket and its messages (from [`parse_ticket`] and
+/// [`parse_message`]) → the [`Thread`] Otto triages (refund amount in `currency` unless the
+/// marker names one, category, current draft).
+pub fn parse_thread(t: &Ticket, msgs: &[Msg], currency: Currency) -> Result<Thread, VendorError> {
+    let refund_amount = refund_amount(t, currency)?;
+    let category = t
+        .tags
+        .iter()
+        .find_map(|tag| {
+            tag.strip_prefix("category:")
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+        })
+        .or_else(|| refund_amount.map(|_| "refund".to_string()))
+        .or_else(|| t.channel.clone());
+    Ok(Thread {
+        id: t.id.to_string(),
+        subject: t.subject.clone(),
+        category,
+        refund_amount,
+        draft: current_draft(msgs).map(|m| Draft {
+            version: m.version(),
+            author: m.author.clone(),
+            body: m.body.clone(),
+        }),
+    })
+}
+
+/// The fields of a ticket Otto reads ([`parse_ticket`]).
 #[derive(Debug, Clone)]
-struct Ticket {
+pub struct Ticket {
     id: u64,
     subject: String,
     status: String,
@@ -602,7 +622,27 @@ fn req_id(v: &Value, key: &str, ctx: &str) -> Result<u64, VendorError> {
     }
 }
 
+/// The response parser, public for fuzzing: ticket `i` of a tickets page.
+pub fn parse_ticket(v: &Value, i: usize) -> Result<Ticket, VendorError> {
+    Ticket::parse(v, i)
+}
+
+/// The response parser, public for fuzzing: message `i` of a page of `ticket`'s messages.
+pub fn parse_message(v: &Value, ticket: u64, i: usize) -> Result<Msg, VendorError> {
+    Msg::parse(v, ticket, i)
+}
+
 impl Ticket {
+    /// The ticket id.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Open, not spam, not trashed.
+    pub fn is_open(&self) -> bool {
+        self.status.eq_ignore_ascii_case("open") && !self.spam && !self.trashed
+    }
+
     fn parse(v: &Value, i: usize) -> Result<Ticket, VendorError> {
         if !v.is_object() {
             return Err(permanent(format!("ticket #{i} is not an object")));
@@ -645,10 +685,6 @@ impl Ticket {
             tags,
             meta_refund,
         })
-    }
-
-    fn is_open(&self) -> bool {
-        self.status.eq_ignore_ascii_case("open") && !self.spam && !self.trashed
     }
 }
 
@@ -699,9 +735,9 @@ fn refund_amount(t: &Ticket, default: Currency) -> Result<Option<Money>, VendorE
     Ok(found.map(|(m, _)| m))
 }
 
-/// The fields of a message Otto reads.
+/// The fields of a message Otto reads ([`parse_message`]).
 #[derive(Debug, Clone)]
-struct Msg {
+pub struct Msg {
     id: u64,
     from_agent: bool,
     public: bool,
@@ -777,6 +813,16 @@ fn text_hash(text: &str) -> String {
 }
 
 impl Msg {
+    /// The message id.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The text Otto reads (`body_text`, else `body_html` stripped of tags).
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
     fn parse(v: &Value, ticket: u64, i: usize) -> Result<Msg, VendorError> {
         let ctx0 = format!("ticket {ticket} message #{i}");
         if !v.is_object() {
@@ -970,7 +1016,7 @@ impl Helpdesk for GorgiasClient {
         let mut threads = Vec::with_capacity(open.len());
         for t in &open {
             let msgs = self.messages(t.id).await?;
-            threads.push(self.thread(t, &msgs)?);
+            threads.push(parse_thread(t, &msgs, self.config.currency)?);
         }
         tracing::info!(threads = threads.len(), pages, "gorgias: open tickets read");
         Ok(threads)

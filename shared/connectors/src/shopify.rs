@@ -112,12 +112,50 @@ impl fmt::Debug for ShopifyClient {
     }
 }
 
-/// What one HTTP exchange came to.
-enum Outcome {
+/// What one HTTP exchange came to ([`parse_response`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The `data` object of a successful answer.
     Data(Value),
+    /// `errors[].extensions.code == "THROTTLED"`: wait per `throttleStatus` and retry.
     Throttled(String),
+    /// 5xx or 429: back off and retry.
     Retry(String),
+    /// Anything else: not retried.
     Fatal(VendorError),
+}
+
+/// `extensions.cost` of a response: query-cost *points* of Shopify's leaky bucket (reported as
+/// floats), not money.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct QueryCost {
+    /// `requestedQueryCost`.
+    pub requested: Option<f64>,
+    /// `throttleStatus`: (`maximumAvailable` (0 when absent), `currentlyAvailable`, `restoreRate`).
+    pub throttle: Option<(f64, f64, f64)>,
+}
+
+/// The response parser, public for fuzzing: `extensions.cost` of a response (absent → default).
+pub fn parse_cost(body: &Value) -> QueryCost {
+    let Some(cost) = body.pointer("/extensions/cost") else {
+        return QueryCost::default();
+    };
+    let requested = cost.get("requestedQueryCost").and_then(Value::as_f64);
+    let throttle = cost.get("throttleStatus").and_then(|ts| {
+        let num = |k: &str| ts.get(k).and_then(Value::as_f64);
+        match (num("currentlyAvailable"), num("restoreRate")) {
+            (Some(available), Some(restore_rate)) => Some((
+                num("maximumAvailable").unwrap_or(0.0),
+                available,
+                restore_rate,
+            )),
+            _ => None,
+        }
+    });
+    QueryCost {
+        requested,
+        throttle,
+    }
 }
 
 fn permanent(detail: impl Into<String>) -> VendorError {
@@ -246,26 +284,21 @@ impl ShopifyClient {
         Duration::from_secs_f64(wait_secs.min(86_400.0))
     }
 
-    fn record_cost(&self, op: &'static str, body: &Value) {
-        let Some(cost) = body.pointer("/extensions/cost") else {
+    fn record_cost(&self, op: &'static str, cost: QueryCost) {
+        if cost == QueryCost::default() {
             return;
-        };
+        }
         let mut state = self.throttle.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(requested) = cost.get("requestedQueryCost").and_then(Value::as_f64) {
+        if let Some(requested) = cost.requested {
             state.last_cost.insert(op, requested);
         }
-        if let Some(ts) = cost.get("throttleStatus") {
-            let num = |k: &str| ts.get(k).and_then(Value::as_f64);
-            if let (Some(available), Some(restore_rate)) =
-                (num("currentlyAvailable"), num("restoreRate"))
-            {
-                state.bucket = Some(Bucket {
-                    maximum: num("maximumAvailable").unwrap_or(0.0),
-                    available,
-                    restore_rate,
-                    seen_at: Instant::now(),
-                });
-            }
+        if let Some((maximum, available, restore_rate)) = cost.throttle {
+            state.bucket = Some(Bucket {
+                maximum,
+                available,
+                restore_rate,
+                seen_at: Instant::now(),
+            });
         }
     }
 
@@ -346,110 +379,11 @@ impl ShopifyClient {
             Ok(t) => t,
             Err(e) => return Outcome::Retry(format!("reading the response failed: {e}")),
         };
-        let code = status.as_u16();
-        if status.is_server_error() {
-            return Outcome::Retry(format!("HTTP {code}: {}", snippet(&text)));
+        let (cost, outcome) = parse_response(op, status.as_u16(), &text);
+        if let Some(cost) = cost {
+            self.record_cost(op, cost);
         }
-        if matches!(code, 401 | 403 | 404) {
-            return Outcome::Fatal(permanent(format!(
-                "{op}: HTTP {code} (check the shop URL, API version, token and scopes): {}",
-                snippet(&text)
-            )));
-        }
-        let parsed: Result<Value, _> = serde_json::from_str(&text);
-        let json = match parsed {
-            Ok(v) if v.is_object() => v,
-            _ if code == 429 => return Outcome::Retry(format!("HTTP 429: {}", snippet(&text))),
-            _ => {
-                return Outcome::Fatal(permanent(format!(
-                    "{op}: HTTP {code}: response is not a JSON object: {}",
-                    snippet(&text)
-                )))
-            }
-        };
-        self.record_cost(op, &json);
-        let errors: &[Value] = json
-            .get("errors")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        if errors
-            .iter()
-            .any(|e| e.pointer("/extensions/code").and_then(Value::as_str) == Some("THROTTLED"))
-        {
-            return Outcome::Throttled(format!("HTTP {code}: THROTTLED"));
-        }
-        if code == 429 {
-            return Outcome::Retry(format!("HTTP 429: {}", snippet(&text)));
-        }
-        if !status.is_success() {
-            return Outcome::Fatal(permanent(format!("{op}: HTTP {code}: {}", snippet(&text))));
-        }
-        if let Some(e) = json.get("errors").filter(|e| !e.is_null()) {
-            let messages: Vec<String> = match e.as_array() {
-                Some(list) => list
-                    .iter()
-                    .map(|x| {
-                        x.get("message")
-                            .and_then(Value::as_str)
-                            .map(str::to_string)
-                            .unwrap_or_else(|| x.to_string())
-                    })
-                    .collect(),
-                None => vec![e.to_string()],
-            };
-            if !messages.is_empty() {
-                return Outcome::Fatal(permanent(format!(
-                    "{op}: GraphQL errors: {}",
-                    messages.join("; ")
-                )));
-            }
-        }
-        match json.get("data") {
-            Some(d) if d.is_object() => Outcome::Data(d.clone()),
-            _ => Outcome::Fatal(permanent(format!(
-                "{op}: response has no `data` object: {}",
-                snippet(&text)
-            ))),
-        }
-    }
-
-    fn map_variant(&self, node: &Value) -> Result<MappedVariant, VendorError> {
-        map_variant(node, self.config.currency)
-    }
-
-    fn mutation_payload(&self, data: &Value, field: &str) -> Result<Value, VendorError> {
-        let payload = data
-            .get(field)
-            .filter(|p| p.is_object())
-            .ok_or_else(|| permanent(format!("{field}: response has no `{field}` payload")))?;
-        let user_errors = payload
-            .get("userErrors")
-            .and_then(Value::as_array)
-            .ok_or_else(|| permanent(format!("{field}: payload has no `userErrors` list")))?;
-        if !user_errors.is_empty() {
-            let errors = user_errors
-                .iter()
-                .map(|e| {
-                    let msg = e
-                        .get("message")
-                        .and_then(Value::as_str)
-                        .unwrap_or("(no message)");
-                    match e.get("field").and_then(Value::as_array) {
-                        Some(path) if !path.is_empty() => {
-                            let path: Vec<&str> = path.iter().filter_map(Value::as_str).collect();
-                            format!("{}: {msg}", path.join("."))
-                        }
-                        _ => msg.to_string(),
-                    }
-                })
-                .collect();
-            return Err(VendorError::Refused {
-                vendor: VENDOR,
-                errors,
-            });
-        }
-        Ok(payload.clone())
+        outcome
     }
 
     fn check_currency(&self, what: &str, m: &Money) -> Result<(), VendorError> {
@@ -461,6 +395,89 @@ impl ShopifyClient {
             )));
         }
         Ok(())
+    }
+}
+
+/// The response parser, public for fuzzing: one GraphQL answer (HTTP status + body text) →
+/// what the client does next, and the `extensions.cost` to record (when the body is a JSON
+/// object). [`ShopifyClient`] calls exactly this for every response.
+pub fn parse_response(op: &str, code: u16, text: &str) -> (Option<QueryCost>, Outcome) {
+    if (500..600).contains(&code) {
+        return (
+            None,
+            Outcome::Retry(format!("HTTP {code}: {}", snippet(text))),
+        );
+    }
+    if matches!(code, 401 | 403 | 404) {
+        let detail = format!(
+            "{op}: HTTP {code} (check the shop URL, API version, token and scopes): {}",
+            snippet(text)
+        );
+        return (None, Outcome::Fatal(permanent(detail)));
+    }
+    let parsed: Result<Value, _> = serde_json::from_str(text);
+    let json = match parsed {
+        Ok(v) if v.is_object() => v,
+        _ if code == 429 => {
+            return (None, Outcome::Retry(format!("HTTP 429: {}", snippet(text))));
+        }
+        _ => {
+            let detail = format!(
+                "{op}: HTTP {code}: response is not a JSON object: {}",
+                snippet(text)
+            );
+            return (None, Outcome::Fatal(permanent(detail)));
+        }
+    };
+    let cost = Some(parse_cost(&json));
+    (cost, classify_object(op, code, text, &json))
+}
+
+/// The rest of [`parse_response`], once the body is a JSON object.
+fn classify_object(op: &str, code: u16, text: &str, json: &Value) -> Outcome {
+    let errors: &[Value] = json
+        .get("errors")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    if errors
+        .iter()
+        .any(|e| e.pointer("/extensions/code").and_then(Value::as_str) == Some("THROTTLED"))
+    {
+        return Outcome::Throttled(format!("HTTP {code}: THROTTLED"));
+    }
+    if code == 429 {
+        return Outcome::Retry(format!("HTTP 429: {}", snippet(text)));
+    }
+    if !(200..300).contains(&code) {
+        return Outcome::Fatal(permanent(format!("{op}: HTTP {code}: {}", snippet(text))));
+    }
+    if let Some(e) = json.get("errors").filter(|e| !e.is_null()) {
+        let messages: Vec<String> = match e.as_array() {
+            Some(list) => list
+                .iter()
+                .map(|x| {
+                    x.get("message")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| x.to_string())
+                })
+                .collect(),
+            None => vec![e.to_string()],
+        };
+        if !messages.is_empty() {
+            return Outcome::Fatal(permanent(format!(
+                "{op}: GraphQL errors: {}",
+                messages.join("; ")
+            )));
+        }
+    }
+    match json.get("data") {
+        Some(d) if d.is_object() => Outcome::Data(d.clone()),
+        _ => Outcome::Fatal(permanent(format!(
+            "{op}: response has no `data` object: {}",
+            snippet(text)
+        ))),
     }
 }
 
@@ -601,6 +618,111 @@ fn map_variant(node: &Value, currency: Currency) -> Result<MappedVariant, Vendor
     })))
 }
 
+/// The response parser, public for fuzzing: a mutation's payload (`productUpdate`,
+/// `productVariantsBulkUpdate`) out of the `data` object; non-empty `userErrors` → `Refused`.
+pub fn parse_mutation_payload(data: &Value, field: &str) -> Result<Value, VendorError> {
+    let payload = data
+        .get(field)
+        .filter(|p| p.is_object())
+        .ok_or_else(|| permanent(format!("{field}: response has no `{field}` payload")))?;
+    let user_errors = payload
+        .get("userErrors")
+        .and_then(Value::as_array)
+        .ok_or_else(|| permanent(format!("{field}: payload has no `userErrors` list")))?;
+    if !user_errors.is_empty() {
+        let errors = user_errors
+            .iter()
+            .map(|e| {
+                let msg = e
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("(no message)");
+                match e.get("field").and_then(Value::as_array) {
+                    Some(path) if !path.is_empty() => {
+                        let path: Vec<&str> = path.iter().filter_map(Value::as_str).collect();
+                        format!("{}: {msg}", path.join("."))
+                    }
+                    _ => msg.to_string(),
+                }
+            })
+            .collect();
+        return Err(VendorError::Refused {
+            vendor: VENDOR,
+            errors,
+        });
+    }
+    Ok(payload.clone())
+}
+
+/// One `productVariants` page ([`parse_variants_page`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VariantsPage {
+    /// The variants with a usable SKU, in page order.
+    pub variants: Vec<Variant>,
+    /// (variant id, why) of the variants skipped for having no usable SKU.
+    pub skipped: Vec<(String, String)>,
+    /// `pageInfo.hasNextPage`.
+    pub has_next: bool,
+    /// `pageInfo.endCursor`; read (and required) only when `has_next`.
+    pub end_cursor: Option<String>,
+}
+
+/// The response parser, public for fuzzing: one `productVariants` page out of the `data` object,
+/// every node mapped to a [`Variant`] in the shop's currency.
+pub fn parse_variants_page(data: &Value, currency: Currency) -> Result<VariantsPage, VendorError> {
+    let conn = field(data, "productVariants", "productVariants page")?;
+    let nodes = field(conn, "nodes", "productVariants page")?
+        .as_array()
+        .ok_or_else(|| permanent("productVariants page: `nodes` is not a list"))?;
+    let page_info = field(conn, "pageInfo", "productVariants page")?;
+    let has_next = field(page_info, "hasNextPage", "productVariants pageInfo")?
+        .as_bool()
+        .ok_or_else(|| permanent("productVariants pageInfo: `hasNextPage` is not a boolean"))?;
+    let mut variants = Vec::new();
+    let mut skipped = Vec::new();
+    for node in nodes {
+        match map_variant(node, currency)? {
+            MappedVariant::Variant(v) => variants.push(*v),
+            MappedVariant::Skipped(why) => {
+                let variant = node.get("id").and_then(|v| v.as_str()).unwrap_or("?");
+                skipped.push((variant.to_string(), why));
+            }
+        }
+    }
+    let end_cursor = if has_next {
+        Some(str_field(page_info, "endCursor", "productVariants pageInfo")?.to_string())
+    } else {
+        None
+    };
+    Ok(VariantsPage {
+        variants,
+        skipped,
+        has_next,
+        end_cursor,
+    })
+}
+
+/// The response parser, public for fuzzing: the `productVariant` answer for `variant_id` out of
+/// the `data` object (`null` → `None`; a variant without a usable SKU is an error).
+pub fn parse_variant(
+    data: &Value,
+    variant_id: &str,
+    currency: Currency,
+) -> Result<Option<Variant>, VendorError> {
+    match data.get("productVariant") {
+        None => Err(permanent(format!(
+            "productVariant {variant_id}: response has no `productVariant` field"
+        ))),
+        Some(Value::Null) => Ok(None),
+        Some(node) => match map_variant(node, currency)? {
+            MappedVariant::Variant(v) => Ok(Some(*v)),
+            MappedVariant::Skipped(why) => Err(permanent(format!(
+                "variant {variant_id} has no usable SKU ({why})"
+            ))),
+        },
+    }
+}
+
 fn status_name(status: ProductStatus) -> &'static str {
     match status {
         ProductStatus::Active => "ACTIVE",
@@ -629,30 +751,15 @@ impl ShopCatalog for ShopifyClient {
                 )
                 .await?;
             pages += 1;
-            let conn = field(&data, "productVariants", "productVariants page")?;
-            let nodes = field(conn, "nodes", "productVariants page")?
-                .as_array()
-                .ok_or_else(|| permanent("productVariants page: `nodes` is not a list"))?;
-            let page_info = field(conn, "pageInfo", "productVariants page")?;
-            let has_next = field(page_info, "hasNextPage", "productVariants pageInfo")?
-                .as_bool()
-                .ok_or_else(|| {
-                    permanent("productVariants pageInfo: `hasNextPage` is not a boolean")
-                })?;
-            for node in nodes {
-                match self.map_variant(node)? {
-                    MappedVariant::Variant(v) => out.push(*v),
-                    MappedVariant::Skipped(why) => {
-                        skipped += 1;
-                        let variant = node.get("id").and_then(|v| v.as_str()).unwrap_or("?");
-                        tracing::debug!(variant, why, "shopify: variant skipped");
-                    }
-                }
+            let page = parse_variants_page(&data, self.config.currency)?;
+            out.extend(page.variants);
+            for (variant, why) in &page.skipped {
+                skipped += 1;
+                tracing::debug!(variant, why, "shopify: variant skipped");
             }
-            if !has_next {
+            let Some(next) = page.end_cursor.filter(|_| page.has_next) else {
                 break;
-            }
-            let next = str_field(page_info, "endCursor", "productVariants pageInfo")?.to_string();
+            };
             if cursor.as_deref() == Some(next.as_str()) {
                 return Err(permanent(format!(
                     "productVariants pageInfo: endCursor {next:?} did not advance"
@@ -680,18 +787,7 @@ impl ShopCatalog for ShopifyClient {
                 4.0,
             )
             .await?;
-        match data.get("productVariant") {
-            None => Err(permanent(format!(
-                "productVariant {variant_id}: response has no `productVariant` field"
-            ))),
-            Some(Value::Null) => Ok(None),
-            Some(node) => match self.map_variant(node)? {
-                MappedVariant::Variant(v) => Ok(Some(*v)),
-                MappedVariant::Skipped(why) => Err(permanent(format!(
-                    "variant {variant_id} has no usable SKU ({why})"
-                ))),
-            },
-        }
+        parse_variant(&data, variant_id, self.config.currency)
     }
 
     async fn set_product_status(
@@ -703,7 +799,7 @@ impl ShopCatalog for ShopifyClient {
         let data = self
             .graphql("productUpdate", PRODUCT_UPDATE, variables, 10.0)
             .await?;
-        self.mutation_payload(&data, "productUpdate")
+        parse_mutation_payload(&data, "productUpdate")
     }
 
     async fn set_variant_price(
@@ -733,6 +829,6 @@ impl ShopCatalog for ShopifyClient {
                 10.0,
             )
             .await?;
-        self.mutation_payload(&data, "productVariantsBulkUpdate")
+        parse_mutation_payload(&data, "productVariantsBulkUpdate")
     }
 }

@@ -112,96 +112,104 @@ impl OpenAiEmbeddings {
                 c.post(&url).bearer_auth(&self.api_key).json(&body)
             })
             .await?;
-        let answer: Option<Value> = serde_json::from_str(&text).ok();
-        if !(200..300).contains(&status) {
-            let message = answer
-                .as_ref()
-                .and_then(|a| a.pointer("/error/message"))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .unwrap_or_else(|| snippet(&text));
-            let what = if status == 401 || status == 403 {
-                "authentication refused (check the embeddings API key)"
-            } else {
-                "request refused"
-            };
-            return Err(permanent(format!("HTTP {status}: {what}: {message}")));
-        }
-        let answer =
-            answer.ok_or_else(|| permanent(format!("response is not JSON: {}", snippet(&text))))?;
-        let data = match answer.get("data") {
-            Some(Value::Array(d)) => d,
-            Some(_) => return Err(permanent("`data` is not a list")),
-            None => return Err(permanent("response has no `data`")),
+        parse_embeddings(status, &text, input.len())
+    }
+}
+
+/// The response parser, public for fuzzing: an `/v1/embeddings` answer (HTTP status + body text)
+/// for `inputs` inputs → one embedding per input, in input order (all of one non-zero dimension).
+pub fn parse_embeddings(
+    status: u16,
+    text: &str,
+    inputs: usize,
+) -> Result<Vec<Vec<f64>>, VendorError> {
+    let answer: Option<Value> = serde_json::from_str(text).ok();
+    if !(200..300).contains(&status) {
+        let message = answer
+            .as_ref()
+            .and_then(|a| a.pointer("/error/message"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| snippet(text));
+        let what = if status == 401 || status == 403 {
+            "authentication refused (check the embeddings API key)"
+        } else {
+            "request refused"
         };
-        if data.len() != input.len() {
+        return Err(permanent(format!("HTTP {status}: {what}: {message}")));
+    }
+    let answer =
+        answer.ok_or_else(|| permanent(format!("response is not JSON: {}", snippet(text))))?;
+    let data = match answer.get("data") {
+        Some(Value::Array(d)) => d,
+        Some(_) => return Err(permanent("`data` is not a list")),
+        None => return Err(permanent("response has no `data`")),
+    };
+    if data.len() != inputs {
+        return Err(permanent(format!(
+            "sent {} inputs but got {} embeddings",
+            inputs,
+            data.len()
+        )));
+    }
+    let mut out: Vec<Option<Vec<f64>>> = vec![None; inputs];
+    let mut dims: Option<usize> = None;
+    for (i, item) in data.iter().enumerate() {
+        let index = match item.get("index") {
+            None | Some(Value::Null) => {
+                return Err(permanent(format!("data[{i}]: missing `index`")))
+            }
+            Some(x) => x
+                .as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| permanent(format!("data[{i}]: `index` is not an integer: {x}")))?,
+        };
+        let slot = out.get_mut(index).ok_or_else(|| {
+            permanent(format!(
+                "data[{i}]: `index` {index} is outside the {} inputs sent",
+                inputs
+            ))
+        })?;
+        if slot.is_some() {
             return Err(permanent(format!(
-                "sent {} inputs but got {} embeddings",
-                input.len(),
-                data.len()
+                "data[{i}]: `index` {index} appears twice"
             )));
         }
-        let mut out: Vec<Option<Vec<f64>>> = vec![None; input.len()];
-        let mut dims: Option<usize> = None;
-        for (i, item) in data.iter().enumerate() {
-            let index = match item.get("index") {
-                None | Some(Value::Null) => {
-                    return Err(permanent(format!("data[{i}]: missing `index`")))
-                }
-                Some(x) => x
-                    .as_u64()
-                    .and_then(|n| usize::try_from(n).ok())
-                    .ok_or_else(|| {
-                        permanent(format!("data[{i}]: `index` is not an integer: {x}"))
-                    })?,
-            };
-            let slot = out.get_mut(index).ok_or_else(|| {
-                permanent(format!(
-                    "data[{i}]: `index` {index} is outside the {} inputs sent",
-                    input.len()
-                ))
-            })?;
-            if slot.is_some() {
-                return Err(permanent(format!(
-                    "data[{i}]: `index` {index} appears twice"
-                )));
-            }
-            let vector: Vec<f64> = match item.get("embedding") {
-                Some(Value::Array(xs)) => xs
-                    .iter()
-                    .enumerate()
-                    .map(|(j, x)| {
-                        x.as_f64().ok_or_else(|| {
-                            permanent(format!("data[{i}]: `embedding[{j}]` is not a number: {x}"))
-                        })
+        let vector: Vec<f64> = match item.get("embedding") {
+            Some(Value::Array(xs)) => xs
+                .iter()
+                .enumerate()
+                .map(|(j, x)| {
+                    x.as_f64().ok_or_else(|| {
+                        permanent(format!("data[{i}]: `embedding[{j}]` is not a number: {x}"))
                     })
-                    .collect::<Result<_, _>>()?,
-                Some(_) => {
-                    return Err(permanent(format!(
-                        "data[{i}]: `embedding` is not a list of numbers (base64 encoding is not supported)"
-                    )))
-                }
-                None => return Err(permanent(format!("data[{i}]: missing `embedding`"))),
-            };
-            match dims {
-                _ if vector.is_empty() => {
-                    return Err(permanent(format!("data[{i}]: `embedding` is empty")))
-                }
-                Some(d) if d != vector.len() => {
-                    return Err(permanent(format!(
-                        "data[{i}]: `embedding` has {} dimensions, earlier ones {d}",
-                        vector.len()
-                    )))
-                }
-                _ => dims = Some(vector.len()),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => {
+                return Err(permanent(format!(
+                    "data[{i}]: `embedding` is not a list of numbers (base64 encoding is not supported)"
+                )))
             }
-            *slot = Some(vector);
+            None => return Err(permanent(format!("data[{i}]: missing `embedding`"))),
+        };
+        match dims {
+            _ if vector.is_empty() => {
+                return Err(permanent(format!("data[{i}]: `embedding` is empty")))
+            }
+            Some(d) if d != vector.len() => {
+                return Err(permanent(format!(
+                    "data[{i}]: `embedding` has {} dimensions, earlier ones {d}",
+                    vector.len()
+                )))
+            }
+            _ => dims = Some(vector.len()),
         }
-        out.into_iter()
-            .enumerate()
-            .map(|(i, v)| v.ok_or_else(|| permanent(format!("no embedding for input {i}"))))
-            .collect()
+        *slot = Some(vector);
     }
+    out.into_iter()
+        .enumerate()
+        .map(|(i, v)| v.ok_or_else(|| permanent(format!("no embedding for input {i}"))))
+        .collect()
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {

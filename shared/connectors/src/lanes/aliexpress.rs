@@ -98,71 +98,85 @@ impl AliExpressAffiliate {
             detail: detail.into(),
         }
     }
+}
 
-    fn parse(&self, seed: &str, body: &str) -> Result<Vec<RawCandidate>, VendorError> {
-        let v: Value = serde_json::from_str(body).map_err(|e| {
-            Self::permanent(format!("response is not JSON ({e}): {}", snippet(body)))
-        })?;
-        if let Some(err) = v.get("error_response") {
-            return Err(Self::permanent(format!(
-                "{}: {}",
-                err["code"],
-                err["msg"].as_str().unwrap_or("")
-            )));
-        }
-        let resp = &v["aliexpress_affiliate_product_query_response"]["resp_result"];
-        let code = resp["resp_code"]
-            .as_i64()
-            .ok_or_else(|| Self::permanent("response lacks resp_result.resp_code"))?;
-        if code != 200 {
-            return Err(Self::permanent(format!(
-                "resp_code {code}: {}",
-                resp["resp_msg"].as_str().unwrap_or("")
-            )));
-        }
-        let products = resp["result"]["products"]["product"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        products
-            .iter()
-            .map(|p| {
-                let title = p["product_title"]
-                    .as_str()
-                    .filter(|t| !t.is_empty())
-                    .ok_or_else(|| Self::permanent("a product lacks product_title"))?;
-                let price_text = match &p["target_sale_price"] {
-                    Value::String(s) => s.clone(),
-                    Value::Number(n) => n.to_string(),
-                    _ => {
-                        return Err(Self::permanent(format!(
-                            "{title:?} lacks target_sale_price"
-                        )))
-                    }
-                };
-                let cost = Money::parse(&price_text, self.currency)
-                    .map_err(|e| Self::permanent(format!("{title:?}: {e}")))?;
-                let mut signals = BTreeMap::new();
-                signals.insert("seed".into(), Value::String(seed.to_string()));
-                if let Some(orders) = p.get("lastest_volume") {
-                    signals.insert("orders".into(), orders.clone());
-                }
-                if let Some(rating) = p.get("evaluate_rate") {
-                    signals.insert("rating".into(), rating.clone());
-                }
-                Ok(RawCandidate {
-                    title: title.to_string(),
-                    lane: VENDOR.into(),
-                    source_url: p["product_detail_url"].as_str().map(str::to_string),
-                    price: None,
-                    unit_cost: Some(cost),
-                    search_volume: None,
-                    competition_bp: None,
-                    signals,
-                })
-            })
-            .collect()
+/// The response parser, public for fuzzing: an `aliexpress.affiliate.product.query` answer (HTTP
+/// status + body text) for `seed` → one candidate per product, its `target_sale_price` as the
+/// unit cost in `currency`.
+pub fn parse_products(
+    seed: &str,
+    status: u16,
+    body: &str,
+    currency: Currency,
+) -> Result<Vec<RawCandidate>, VendorError> {
+    if !(200..300).contains(&status) {
+        return Err(AliExpressAffiliate::permanent(format!(
+            "HTTP {status}: {}",
+            snippet(body)
+        )));
     }
+    let v: Value = serde_json::from_str(body).map_err(|e| {
+        AliExpressAffiliate::permanent(format!("response is not JSON ({e}): {}", snippet(body)))
+    })?;
+    if let Some(err) = v.get("error_response") {
+        return Err(AliExpressAffiliate::permanent(format!(
+            "{}: {}",
+            err["code"],
+            err["msg"].as_str().unwrap_or("")
+        )));
+    }
+    let resp = &v["aliexpress_affiliate_product_query_response"]["resp_result"];
+    let code = resp["resp_code"]
+        .as_i64()
+        .ok_or_else(|| AliExpressAffiliate::permanent("response lacks resp_result.resp_code"))?;
+    if code != 200 {
+        return Err(AliExpressAffiliate::permanent(format!(
+            "resp_code {code}: {}",
+            resp["resp_msg"].as_str().unwrap_or("")
+        )));
+    }
+    let products = resp["result"]["products"]["product"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    products
+        .iter()
+        .map(|p| {
+            let title = p["product_title"]
+                .as_str()
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| AliExpressAffiliate::permanent("a product lacks product_title"))?;
+            let price_text = match &p["target_sale_price"] {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => {
+                    return Err(AliExpressAffiliate::permanent(format!(
+                        "{title:?} lacks target_sale_price"
+                    )))
+                }
+            };
+            let cost = Money::parse(&price_text, currency)
+                .map_err(|e| AliExpressAffiliate::permanent(format!("{title:?}: {e}")))?;
+            let mut signals = BTreeMap::new();
+            signals.insert("seed".into(), Value::String(seed.to_string()));
+            if let Some(orders) = p.get("lastest_volume") {
+                signals.insert("orders".into(), orders.clone());
+            }
+            if let Some(rating) = p.get("evaluate_rate") {
+                signals.insert("rating".into(), rating.clone());
+            }
+            Ok(RawCandidate {
+                title: title.to_string(),
+                lane: VENDOR.into(),
+                source_url: p["product_detail_url"].as_str().map(str::to_string),
+                price: None,
+                unit_cost: Some(cost),
+                search_volume: None,
+                competition_bp: None,
+                signals,
+            })
+        })
+        .collect()
 }
 
 #[async_trait]
@@ -181,13 +195,7 @@ impl DiscoveryLane for AliExpressAffiliate {
                     c.get(&self.base_url).query(&params)
                 })
                 .await?;
-            if !(200..300).contains(&status) {
-                return Err(Self::permanent(format!(
-                    "HTTP {status}: {}",
-                    snippet(&body)
-                )));
-            }
-            out.extend(self.parse(seed, &body)?);
+            out.extend(parse_products(seed, status, &body, self.currency)?);
         }
         Ok(out)
     }
@@ -225,21 +233,19 @@ mod tests {
         let body = r#"{"aliexpress_affiliate_product_query_response":{"resp_result":{"resp_code":200,"resp_msg":"Call succeeds",
             "result":{"products":{"product":[{"product_title":"Waffle Linen Throw","target_sale_price":"14.37",
             "product_detail_url":"https://www.aliexpress.com/item/1.html","lastest_volume":1520,"evaluate_rate":"96.4%"}]}}}}}"#;
-        let got = lane.parse("linen throw", body).unwrap();
+        let got = parse_products("linen throw", 200, body, lane.currency).unwrap();
         assert_eq!(got[0].unit_cost.unwrap().amount_string(), "14.37");
         assert_eq!(got[0].signals["orders"], 1520);
         let refused = r#"{"aliexpress_affiliate_product_query_response":{"resp_result":{"resp_code":405,"resp_msg":"The number of calls exceeds the limit"}}}"#;
-        assert!(lane
-            .parse("x", refused)
+        assert!(parse_products("x", 200, refused, lane.currency)
             .unwrap_err()
             .to_string()
             .contains("405"));
         let err = r#"{"error_response":{"code":"IncompleteSignature","msg":"The request signature does not conform to platform standards"}}"#;
-        assert!(lane
-            .parse("x", err)
+        assert!(parse_products("x", 200, err, lane.currency)
             .unwrap_err()
             .to_string()
             .contains("IncompleteSignature"));
-        assert!(lane.parse("x", "<html>").is_err());
+        assert!(parse_products("x", 200, "<html>", lane.currency).is_err());
     }
 }

@@ -85,82 +85,104 @@ impl CompetitorFeeds {
         let base = base.trim_end_matches('/');
         let url = format!("{base}/products.json?limit=250");
         let (status, text) = self.http.send(VENDOR, base, |c| c.get(&url)).await?;
-        if !(200..300).contains(&status) {
-            return Err(permanent(format!(
-                "{base}: HTTP {status}: {}",
-                snippet(&text)
-            )));
-        }
-        let v: Value = serde_json::from_str(&text).map_err(|e| {
-            permanent(format!(
-                "{base}: feed is not JSON ({e}): {}",
-                snippet(&text)
-            ))
-        })?;
-        let products = v
-            .get("products")
-            .and_then(Value::as_array)
-            .ok_or_else(|| permanent(format!("{base}: feed has no products list")))?;
-        let mut out = Vec::new();
-        for (i, p) in products.iter().enumerate() {
-            if out.len() >= self.max_products {
-                break;
-            }
-            let bad = |what: String| permanent(format!("{base}: products[{i}]: {what}"));
-            let title = p
-                .get("title")
-                .and_then(Value::as_str)
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .ok_or_else(|| bad("no title".into()))?;
-            if words(title).is_disjoint(seed_words) {
-                continue;
-            }
-            let handle = p
-                .get("handle")
-                .and_then(Value::as_str)
-                .ok_or_else(|| bad("no handle".into()))?;
-            let variants = match p.get("variants") {
-                None | Some(Value::Null) => &[][..],
-                Some(Value::Array(v)) => v.as_slice(),
-                Some(_) => return Err(bad("variants is not a list".into())),
-            };
-            let mut price: Option<Money> = None;
-            let mut available = false;
-            for (j, var) in variants.iter().enumerate() {
-                let m = money(var.get("price").unwrap_or(&Value::Null), self.currency)
-                    .map_err(|e| bad(format!("variants[{j}]: {e}")))?;
-                if let Some(m) = m {
-                    if price.is_none_or(|p| m.micros() < p.micros()) {
-                        price = Some(m);
-                    }
-                }
-                available |= var.get("available").and_then(Value::as_bool) == Some(true);
-            }
-            let mut signals = BTreeMap::new();
-            signals.insert("store".to_string(), Value::String(base.to_string()));
-            for key in ["vendor", "product_type"] {
-                if let Some(s) = p.get(key).and_then(Value::as_str) {
-                    if !s.is_empty() {
-                        signals.insert(key.to_string(), Value::String(s.to_string()));
-                    }
-                }
-            }
-            signals.insert("variants".to_string(), Value::from(variants.len()));
-            signals.insert("available".to_string(), Value::Bool(available));
-            out.push(RawCandidate {
-                title: title.to_string(),
-                lane: VENDOR.to_string(),
-                source_url: Some(format!("{base}/products/{handle}")),
-                price,
-                unit_cost: None,
-                search_volume: None,
-                competition_bp: None,
-                signals,
-            });
-        }
-        Ok(out)
+        parse_products_json(
+            base,
+            status,
+            &text,
+            self.currency,
+            seed_words,
+            self.max_products,
+        )
     }
+}
+
+/// The words a seed list is matched by (alphanumeric runs of 3+ characters, lower-cased).
+pub fn seed_words(seeds: &[String]) -> BTreeSet<String> {
+    seeds.iter().flat_map(|s| words(s)).collect()
+}
+
+/// The response parser, public for fuzzing: a store's `products.json` answer (HTTP status + body
+/// text) → at most `max_products` candidates whose title shares a word with `seed_words`, each
+/// priced at its cheapest variant in `currency`.
+pub fn parse_products_json(
+    base: &str,
+    status: u16,
+    text: &str,
+    currency: Currency,
+    seed_words: &BTreeSet<String>,
+    max_products: usize,
+) -> Result<Vec<RawCandidate>, VendorError> {
+    if !(200..300).contains(&status) {
+        return Err(permanent(format!(
+            "{base}: HTTP {status}: {}",
+            snippet(text)
+        )));
+    }
+    let v: Value = serde_json::from_str(text)
+        .map_err(|e| permanent(format!("{base}: feed is not JSON ({e}): {}", snippet(text))))?;
+    let products = v
+        .get("products")
+        .and_then(Value::as_array)
+        .ok_or_else(|| permanent(format!("{base}: feed has no products list")))?;
+    let mut out = Vec::new();
+    for (i, p) in products.iter().enumerate() {
+        if out.len() >= max_products {
+            break;
+        }
+        let bad = |what: String| permanent(format!("{base}: products[{i}]: {what}"));
+        let title = p
+            .get("title")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| bad("no title".into()))?;
+        if words(title).is_disjoint(seed_words) {
+            continue;
+        }
+        let handle = p
+            .get("handle")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("no handle".into()))?;
+        let variants = match p.get("variants") {
+            None | Some(Value::Null) => &[][..],
+            Some(Value::Array(v)) => v.as_slice(),
+            Some(_) => return Err(bad("variants is not a list".into())),
+        };
+        let mut price: Option<Money> = None;
+        let mut available = false;
+        for (j, var) in variants.iter().enumerate() {
+            let m = money(var.get("price").unwrap_or(&Value::Null), currency)
+                .map_err(|e| bad(format!("variants[{j}]: {e}")))?;
+            if let Some(m) = m {
+                if price.is_none_or(|p| m.micros() < p.micros()) {
+                    price = Some(m);
+                }
+            }
+            available |= var.get("available").and_then(Value::as_bool) == Some(true);
+        }
+        let mut signals = BTreeMap::new();
+        signals.insert("store".to_string(), Value::String(base.to_string()));
+        for key in ["vendor", "product_type"] {
+            if let Some(s) = p.get(key).and_then(Value::as_str) {
+                if !s.is_empty() {
+                    signals.insert(key.to_string(), Value::String(s.to_string()));
+                }
+            }
+        }
+        signals.insert("variants".to_string(), Value::from(variants.len()));
+        signals.insert("available".to_string(), Value::Bool(available));
+        out.push(RawCandidate {
+            title: title.to_string(),
+            lane: VENDOR.to_string(),
+            source_url: Some(format!("{base}/products/{handle}")),
+            price,
+            unit_cost: None,
+            search_volume: None,
+            competition_bp: None,
+            signals,
+        });
+    }
+    Ok(out)
 }
 
 #[async_trait]
@@ -170,7 +192,7 @@ impl DiscoveryLane for CompetitorFeeds {
     }
 
     async fn discover(&self, seeds: &[String]) -> Result<Vec<RawCandidate>, VendorError> {
-        let seed_words: BTreeSet<String> = seeds.iter().flat_map(|s| words(s)).collect();
+        let seed_words = seed_words(seeds);
         let mut out = Vec::new();
         let mut errors = Vec::new();
         let mut any_ok = false;

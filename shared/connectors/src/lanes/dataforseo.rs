@@ -220,62 +220,71 @@ impl DataForSeoClient {
                     .json(&body)
             })
             .await?;
-        if !(200..300).contains(&status) {
-            return Err(permanent(format!("HTTP {status}: {}", snippet(&text))));
-        }
-        let v: Value = serde_json::from_str(&text)
-            .map_err(|e| permanent(format!("response is not JSON ({e}): {}", snippet(&text))))?;
-        check_status("request", &v)?;
-        let task = v
-            .get("tasks")
-            .and_then(Value::as_array)
-            .and_then(|t| t.first())
-            .ok_or_else(|| permanent("response has no tasks[0]"))?;
-        check_status("task", task)?;
-        let items = match task.get("result") {
-            None | Some(Value::Null) => return Ok(()),
-            Some(Value::Array(items)) => items,
-            Some(other) => {
-                return Err(permanent(format!("tasks[0].result is not a list: {other}")))
-            }
-        };
-        for (i, item) in items.iter().enumerate() {
-            let keyword = item
-                .get("keyword")
-                .and_then(Value::as_str)
-                .ok_or_else(|| permanent(format!("result[{i}] has no keyword")))?;
-            let search_volume = match item.get("search_volume") {
-                None | Some(Value::Null) => None,
-                Some(n) => Some(n.as_u64().ok_or_else(|| {
-                    permanent(format!(
-                        "result[{i}] ({keyword}): search_volume {n} is not a whole number"
-                    ))
-                })?),
-            };
-            let competition_bp = match item.get("competition_index") {
-                None | Some(Value::Null) => None,
-                Some(n) => match n.as_u64() {
-                    Some(c) if c <= 100 => Some(c as u32 * 100),
-                    _ => {
-                        return Err(permanent(format!(
-                            "result[{i}] ({keyword}): competition_index {n} is not 0–100"
-                        )))
-                    }
-                },
-            };
-            out.insert(
-                keyword.to_string(),
-                KeywordStat {
-                    search_volume,
-                    competition_bp,
-                },
-            );
-        }
+        out.extend(parse_volumes(status, &text)?);
         Ok(())
     }
 }
 
-/// `status_code` must be 20000; 40202 and 5xxxx are transient, anything else permanent.
+/// The response parser, public for fuzzing: a `search_volume/live` answer (HTTP status + body
+/// text) → the keyword stats of `tasks[0].result` (a null result is no stats). Request- and
+/// task-level `status_code`s other than 20000 are errors (40202 and 5xxxx `Transient`).
+pub fn parse_volumes(
+    status: u16,
+    text: &str,
+) -> Result<BTreeMap<String, KeywordStat>, VendorError> {
+    let mut out = BTreeMap::new();
+    if !(200..300).contains(&status) {
+        return Err(permanent(format!("HTTP {status}: {}", snippet(text))));
+    }
+    let v: Value = serde_json::from_str(text)
+        .map_err(|e| permanent(format!("response is not JSON ({e}): {}", snippet(text))))?;
+    check_status("request", &v)?;
+    let task = v
+        .get("tasks")
+        .and_then(Value::as_array)
+        .and_then(|t| t.first())
+        .ok_or_else(|| permanent("response has no tasks[0]"))?;
+    check_status("task", task)?;
+    let items = match task.get("result") {
+        None | Some(Value::Null) => return Ok(out),
+        Some(Value::Array(items)) => items,
+        Some(other) => return Err(permanent(format!("tasks[0].result is not a list: {other}"))),
+    };
+    for (i, item) in items.iter().enumerate() {
+        let keyword = item
+            .get("keyword")
+            .and_then(Value::as_str)
+            .ok_or_else(|| permanent(format!("result[{i}] has no keyword")))?;
+        let search_volume = match item.get("search_volume") {
+            None | Some(Value::Null) => None,
+            Some(n) => Some(n.as_u64().ok_or_else(|| {
+                permanent(format!(
+                    "result[{i}] ({keyword}): search_volume {n} is not a whole number"
+                ))
+            })?),
+        };
+        let competition_bp = match item.get("competition_index") {
+            None | Some(Value::Null) => None,
+            Some(n) => match n.as_u64() {
+                Some(c) if c <= 100 => Some(c as u32 * 100),
+                _ => {
+                    return Err(permanent(format!(
+                        "result[{i}] ({keyword}): competition_index {n} is not 0–100"
+                    )))
+                }
+            },
+        };
+        out.insert(
+            keyword.to_string(),
+            KeywordStat {
+                search_volume,
+                competition_bp,
+            },
+        );
+    }
+    Ok(out)
+}
+
 fn check_status(level: &str, v: &Value) -> Result<(), VendorError> {
     let code = v
         .get("status_code")

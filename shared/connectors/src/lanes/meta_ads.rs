@@ -60,7 +60,9 @@ fn permanent(detail: impl Into<String>) -> VendorError {
 }
 
 /// Maps a Graph answer to its JSON, or to the error it carries.
-fn graph_answer(status: u16, text: &str) -> Result<Value, VendorError> {
+/// The response parser, public for fuzzing: a Graph API answer (HTTP status + body text) → its
+/// JSON; a Graph `error` object → `Transient` for rate-limit codes 4, 17, 613, else `Permanent`.
+pub fn parse_graph_answer(status: u16, text: &str) -> Result<Value, VendorError> {
     let v: Value = serde_json::from_str(text).map_err(|e| {
         permanent(format!(
             "HTTP {status}: response is not JSON ({e}): {}",
@@ -93,7 +95,8 @@ fn graph_answer(status: u16, text: &str) -> Result<Value, VendorError> {
 }
 
 /// `ad_snapshot_url` carries the caller's `access_token`; it is removed before the URL is stored.
-fn strip_token(url: &str) -> String {
+/// An ad snapshot URL without its `access_token` query parameter.
+pub fn strip_token(url: &str) -> String {
     let Some((path, query)) = url.split_once('?') else {
         return url.to_string();
     };
@@ -149,23 +152,15 @@ impl MetaAdLibrary {
                 ])
             })
             .await?;
-        let mut page = graph_answer(status, &text)?;
+        let mut page = parse_graph_answer(status, &text)?;
         let mut ads = Vec::new();
         for n in 1..=MAX_PAGES {
-            let data = page
-                .get("data")
-                .and_then(Value::as_array)
-                .ok_or_else(|| permanent(format!("seed {seed:?}: page {n} has no data list")))?;
-            ads.extend(data.iter().cloned());
+            let (data, next) = parse_ads_page(seed, n, &page)?;
+            ads.extend(data);
             if n == MAX_PAGES {
                 break;
             }
-            let Some(next) = page
-                .get("paging")
-                .and_then(|p| p.get("next"))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-            else {
+            let Some(next) = next else {
                 break;
             };
             if !next.starts_with(&format!("{base}/")) {
@@ -179,9 +174,94 @@ impl MetaAdLibrary {
                 .http
                 .send(VENDOR, "ads_archive (next page)", |c| c.get(&next))
                 .await?;
-            page = graph_answer(status, &text)?;
+            page = parse_graph_answer(status, &text)?;
         }
         Ok(ads)
+    }
+}
+
+/// The response parser, public for fuzzing: page `n` of a seed's `ads_archive` listing (the JSON
+/// of [`parse_graph_answer`]) → (`data`, `paging.next`).
+pub fn parse_ads_page(
+    seed: &str,
+    n: usize,
+    page: &Value,
+) -> Result<(Vec<Value>, Option<String>), VendorError> {
+    let data = page
+        .get("data")
+        .and_then(Value::as_array)
+        .ok_or_else(|| permanent(format!("seed {seed:?}: page {n} has no data list")))?;
+    let next = page
+        .get("paging")
+        .and_then(|p| p.get("next"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Ok((data.clone(), next))
+}
+
+/// The ads of all seeds → candidates, deduped by lower-cased link title ([`AdCandidates::add`]).
+#[derive(Debug, Default)]
+pub struct AdCandidates {
+    out: Vec<RawCandidate>,
+    index: BTreeMap<String, usize>,
+}
+
+impl AdCandidates {
+    /// The response parser, public for fuzzing: one candidate per ad with a link title, the
+    /// first ad of a title kept and later ones counted in its `ads` signal.
+    pub fn add(&mut self, seed: &str, ads: &[Value]) {
+        let (out, index) = (&mut self.out, &mut self.index);
+        for ad in ads {
+            let Some(title) = ad
+                .get("ad_creative_link_titles")
+                .and_then(Value::as_array)
+                .and_then(|t| t.first())
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+            else {
+                continue;
+            };
+            let key = title.to_lowercase();
+            if let Some(&i) = index.get(&key) {
+                let ads = out[i]
+                    .signals
+                    .get("ads")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(1);
+                out[i]
+                    .signals
+                    .insert("ads".to_string(), Value::from(ads + 1));
+                continue;
+            }
+            let mut signals = BTreeMap::new();
+            for field in ["page_name", "ad_delivery_start_time"] {
+                if let Some(s) = ad.get(field).and_then(Value::as_str) {
+                    signals.insert(field.to_string(), Value::String(s.to_string()));
+                }
+            }
+            signals.insert("seed".to_string(), Value::String(seed.to_string()));
+            signals.insert("ads".to_string(), Value::from(1u64));
+            index.insert(key, out.len());
+            out.push(RawCandidate {
+                title: title.to_string(),
+                lane: VENDOR.to_string(),
+                source_url: ad
+                    .get("ad_snapshot_url")
+                    .and_then(Value::as_str)
+                    .map(strip_token),
+                price: None,
+                unit_cost: None,
+                search_volume: None,
+                competition_bp: None,
+                signals,
+            });
+        }
+    }
+
+    /// The candidates, in the order first seen.
+    pub fn finish(self) -> Vec<RawCandidate> {
+        self.out
     }
 }
 
@@ -192,56 +272,11 @@ impl DiscoveryLane for MetaAdLibrary {
     }
 
     async fn discover(&self, seeds: &[String]) -> Result<Vec<RawCandidate>, VendorError> {
-        let mut out: Vec<RawCandidate> = Vec::new();
-        let mut index: BTreeMap<String, usize> = BTreeMap::new();
+        let mut found = AdCandidates::default();
         for seed in seeds {
-            for ad in self.ads_for(seed).await? {
-                let Some(title) = ad
-                    .get("ad_creative_link_titles")
-                    .and_then(Value::as_array)
-                    .and_then(|t| t.first())
-                    .and_then(Value::as_str)
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                else {
-                    continue;
-                };
-                let key = title.to_lowercase();
-                if let Some(&i) = index.get(&key) {
-                    let ads = out[i]
-                        .signals
-                        .get("ads")
-                        .and_then(Value::as_u64)
-                        .unwrap_or(1);
-                    out[i]
-                        .signals
-                        .insert("ads".to_string(), Value::from(ads + 1));
-                    continue;
-                }
-                let mut signals = BTreeMap::new();
-                for field in ["page_name", "ad_delivery_start_time"] {
-                    if let Some(s) = ad.get(field).and_then(Value::as_str) {
-                        signals.insert(field.to_string(), Value::String(s.to_string()));
-                    }
-                }
-                signals.insert("seed".to_string(), Value::String(seed.clone()));
-                signals.insert("ads".to_string(), Value::from(1u64));
-                index.insert(key, out.len());
-                out.push(RawCandidate {
-                    title: title.to_string(),
-                    lane: VENDOR.to_string(),
-                    source_url: ad
-                        .get("ad_snapshot_url")
-                        .and_then(Value::as_str)
-                        .map(strip_token),
-                    price: None,
-                    unit_cost: None,
-                    search_volume: None,
-                    competition_bp: None,
-                    signals,
-                });
-            }
+            let ads = self.ads_for(seed).await?;
+            found.add(seed, &ads);
         }
-        Ok(out)
+        Ok(found.finish())
     }
 }
