@@ -95,17 +95,29 @@ pub fn parse_graph_answer(status: u16, text: &str) -> Result<Value, VendorError>
 }
 
 /// `ad_snapshot_url` carries the caller's `access_token`; it is removed before the URL is stored.
-/// An ad snapshot URL without its `access_token` query parameter.
+/// An ad snapshot URL without its `access_token` query parameter. A malformed URL can carry
+/// `&access_token=…` before (or without) a `?`: that is dropped as well (found by fuzzing:
+/// fuzz/artifacts-found/vendor_responses/).
 pub fn strip_token(url: &str) -> String {
-    let Some((path, query)) = url.split_once('?') else {
-        return url.to_string();
+    let is_token = |p: &&str| p.starts_with("access_token=");
+    let (path, query) = match url.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (url, None),
+    };
+    let path = path
+        .split('&')
+        .filter(|p| !is_token(p))
+        .collect::<Vec<_>>()
+        .join("&");
+    let Some(query) = query else {
+        return path;
     };
     let kept: Vec<&str> = query
         .split('&')
-        .filter(|p| !p.is_empty() && !p.starts_with("access_token="))
+        .filter(|p| !p.is_empty() && !is_token(p))
         .collect();
     if kept.is_empty() {
-        path.to_string()
+        path
     } else {
         format!("{path}?{}", kept.join("&"))
     }
@@ -278,5 +290,32 @@ impl DiscoveryLane for MetaAdLibrary {
             found.add(seed, &ads);
         }
         Ok(found.finish())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fuzz finding (vendor_responses): a snapshot URL with the token but no `?` kept the token.
+    #[test]
+    fn the_token_is_stripped_even_from_a_malformed_url() {
+        assert_eq!(
+            strip_token("https://www.facebook.com/ads/archive/render_ad/?id=1&access_token=T"),
+            "https://www.facebook.com/ads/archive/render_ad/?id=1"
+        );
+        assert_eq!(strip_token("https://x/render_ad/?access_token=T"), "https://x/render_ad/");
+        assert_eq!(strip_token("httpid=3&access_token=TOKEN123"), "httpid=3");
+        assert_eq!(strip_token("access_token=T"), "");
+        assert_eq!(strip_token("https://x/a&b?c=1&&d=2"), "https://x/a&b?c=1&d=2");
+        assert_eq!(strip_token("https://x/a&&b"), "https://x/a&&b");
+        let mut found = AdCandidates::default();
+        let ad = serde_json::json!({
+            "ad_creative_link_titles": ["Linen"],
+            "ad_snapshot_url": "httpid=3&access_token=TOKEN123",
+        });
+        found.add("linen", &[ad]);
+        let got = found.finish();
+        assert_eq!(got[0].source_url.as_deref(), Some("httpid=3"));
     }
 }
