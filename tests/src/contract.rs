@@ -37,6 +37,7 @@ macro_rules! contract_suite {
             counter_tokens_count_once,
             settings_and_kill_switch,
             catalog_variants_and_metrics,
+            metrics_by_sku_range_after_reshuffles,
             queue_send_receive_ack,
             queue_poison_message_goes_to_dead_letters,
             list_table_and_import,
@@ -998,6 +999,87 @@ pub async fn catalog_variants_and_metrics(h: &Harness) {
         .iter()
         .filter(|m| m.day == day())
         .all(|m| m.provisional));
+}
+
+/// Metrics of many SKUs read back by SKU range, after writes that add SKUs in between (the
+/// DynamoDB adapter stores them in blocks of SKUs that such writes re-cut) and restate days.
+pub async fn metrics_by_sku_range_after_reshuffles(h: &Harness) {
+    use std::collections::BTreeMap;
+    let store = unique_store();
+    let eur = Currency::EUR;
+    let metric = |sku: &str, d: i64, value: i64| DailyMetric {
+        sku: Sku::new(sku).expect("sku"),
+        day: day().plus_days(-d),
+        impressions: 10 + d as u64,
+        clicks: 1,
+        cost: Money::from_micros(1_000_000 + value, eur),
+        conversions_milli: 0,
+        conversion_value: Money::from_micros(value, eur),
+        provisional: false,
+    };
+    let mut model: BTreeMap<(String, otto_core::StoreDay), DailyMetric> = BTreeMap::new();
+    let mut write = Vec::new();
+    for i in (0..60).step_by(2) {
+        for d in 0..3 {
+            write.push(metric(&format!("SKU-R-{i:03}"), d, i * 10 + d));
+        }
+    }
+    // Three writes: even SKUs; odd SKUs in between (every block boundary moves) with day 0 of
+    // the even ones restated; then one SKU's older day alone.
+    let mut second = Vec::new();
+    for i in (1..60).step_by(2) {
+        second.push(metric(&format!("SKU-R-{i:03}"), 1, 7_000 + i));
+    }
+    for i in (0..60).step_by(2) {
+        second.push(metric(&format!("SKU-R-{i:03}"), 0, 9_000 + i));
+    }
+    let third = vec![metric("SKU-R-031", 5, 123)];
+    for batch in [write, second, third] {
+        for m in &batch {
+            model.insert((m.sku.to_string(), m.day), m.clone());
+        }
+        h.ports
+            .catalog
+            .put_metrics(&store, &batch)
+            .await
+            .expect("put metrics");
+    }
+    let (from, to) = (day().plus_days(-10), day());
+    let all = h
+        .ports
+        .catalog
+        .metrics(&store, from, to)
+        .await
+        .expect("all");
+    assert_eq!(
+        all,
+        model.values().cloned().collect::<Vec<_>>(),
+        "every day kept, restated ones replaced"
+    );
+    for (a, b) in [
+        ("SKU-R-000", "SKU-R-059"),
+        ("SKU-R-005", "SKU-R-020"),
+        ("SKU-R-031", "SKU-R-031"),
+        ("SKU-R-0155", "SKU-R-017"),
+        ("SKU-R-016", "SKU-R-016"),
+        ("SKU-R-058", "SKU-R-999"),
+        ("SKU-R-0600", "SKU-R-0700"),
+        ("A", "B"),
+    ] {
+        let (first, last) = (Sku::new(a).expect("sku"), Sku::new(b).expect("sku"));
+        let got = h
+            .ports
+            .catalog
+            .metrics_for_skus(&store, from, to, &first, &last)
+            .await
+            .expect("range");
+        let want: Vec<DailyMetric> = model
+            .values()
+            .filter(|m| m.sku.as_str() >= a && m.sku.as_str() <= b)
+            .cloned()
+            .collect();
+        assert_eq!(got, want, "SKUs {a}..={b}");
+    }
 }
 
 pub async fn queue_send_receive_ack(h: &Harness) {

@@ -786,41 +786,38 @@ async fn cycle_summary(
     let mut by_action: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_status: BTreeMap<String, u64> = BTreeMap::new();
     let mut rows = 0u64;
-    let mut page = PageReq::first(1000);
-    loop {
-        let p = ctx
-            .ports
-            .audit
-            .by_cycle(AuditTable::StageRuns, cycle, page.clone())
-            .await?;
-        for r in &p.items {
-            if let RowBody::StageRun(s) = &r.body {
-                if s.stage == Stage::Decide {
-                    for (k, v) in s
-                        .figures
-                        .get("by_action")
-                        .and_then(|v| v.as_object())
-                        .into_iter()
-                        .flatten()
-                    {
-                        *by_action.entry(k.clone()).or_default() += v.as_u64().unwrap_or(0);
-                    }
-                    for (k, v) in s
-                        .figures
-                        .get("by_status")
-                        .and_then(|v| v.as_object())
-                        .into_iter()
-                        .flatten()
-                    {
-                        *by_status.entry(k.clone()).or_default() += v.as_u64().unwrap_or(0);
-                    }
-                    rows += s.figures.get("rows").and_then(|v| v.as_u64()).unwrap_or(0);
-                }
+    // Decide's chunk rows only, by natural key (two batched reads), not every stage row of the
+    // cycle (classify's rows carry each SKU's class and are by far the largest).
+    let facts = calibrate_facts(ctx).await?;
+    let keys: Vec<String> = (0..facts.bounds.len().max(1))
+        .map(|chunk| format!("{cycle}|{}|{chunk}", Stage::Decide))
+        .collect();
+    let decided = ctx
+        .ports
+        .audit
+        .get_many_by_natural_key(AuditTable::StageRuns, &keys)
+        .await?;
+    for r in decided.iter().flatten() {
+        if let RowBody::StageRun(s) = &r.body {
+            for (k, v) in s
+                .figures
+                .get("by_action")
+                .and_then(|v| v.as_object())
+                .into_iter()
+                .flatten()
+            {
+                *by_action.entry(k.clone()).or_default() += v.as_u64().unwrap_or(0);
             }
-        }
-        match p.next {
-            Some(c) => page.cursor = Some(c),
-            None => break,
+            for (k, v) in s
+                .figures
+                .get("by_status")
+                .and_then(|v| v.as_object())
+                .into_iter()
+                .flatten()
+            {
+                *by_status.entry(k.clone()).or_default() += v.as_u64().unwrap_or(0);
+            }
+            rows += s.figures.get("rows").and_then(|v| v.as_u64()).unwrap_or(0);
         }
     }
     let held = ctx

@@ -16,8 +16,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, ConditionCheck, KeysAndAttributes, Put, PutRequest,
-    ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update, WriteRequest,
+    AttributeValue, CancellationReason, ConditionCheck, DeleteRequest, KeysAndAttributes, Put,
+    PutRequest, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -201,9 +202,27 @@ fn build_err(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     StoreError::Invalid(e.to_string())
 }
 
-/// Days of metrics kept per SKU series item (the 28-day window plus the restatement backfill,
-/// with room to spare; an item stays far below DynamoDB's 400 KB).
+/// Days of metrics kept per SKU series (the 28-day window plus the restatement backfill, with
+/// room to spare).
 const SERIES_DAYS: usize = 120;
+
+/// SKUs per series block item: ≤ 16 × 120 days × ~60 bytes ≈ 115 KB, far below DynamoDB's
+/// 400 KB item limit; a morning's metrics are written (and read back by a chunk) 16 SKUs a item.
+const SERIES_BLOCK: usize = 16;
+
+/// The series blocks of a store: pk `series#<store>`, sk = the block's *last* SKU, `first` = its
+/// first SKU, `block` = JSON `{sku: Series}` (SKUs in order, blocks disjoint). Keyed by the last
+/// SKU so the blocks overlapping a SKU range are one Query from `sk >= first`, stopping at the
+/// first block that starts after the range. (An item with `series` instead of `block` is the
+/// earlier one-SKU-per-item layout; it reads as a block of one and is replaced on the next write.)
+fn series_block(item: &Item) -> Result<(String, BTreeMap<String, Series>)> {
+    let sk = get_s(item, "sk")?.to_string();
+    let block = match item.get("block") {
+        Some(_) => serde_json::from_str(get_s(item, "block")?)?,
+        None => BTreeMap::from([(sk.clone(), serde_json::from_str(get_s(item, "series")?)?)]),
+    };
+    Ok((sk, block))
+}
 
 /// A SKU's daily metrics in one item: day → [impressions, clicks, cost µ, conversions ‰,
 /// value µ, provisional 0/1], plus the currency.
@@ -432,7 +451,47 @@ impl DynamoStore {
         Ok(out)
     }
 
-    /// Metrics from the series items, optionally of a SKU range, by SKU then day.
+    /// The series block items of a store, or those overlapping a SKU range.
+    async fn series_items(&self, store: &StoreId, skus: Option<(&Sku, &Sku)>) -> Result<Vec<Item>> {
+        let pk = format!("series#{store}");
+        let Some((first, last)) = skus else {
+            return self.query_all(&self.catalog, pk).await;
+        };
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let res = self
+                .client
+                .query()
+                .table_name(&self.catalog)
+                .key_condition_expression("pk = :pk AND sk >= :a")
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":a", s(first.as_str()))
+                .consistent_read(true)
+                // A chunk's SKUs fill this many blocks, plus one either side.
+                .limit(64)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| sdk_err("Query", e))?;
+            for i in res.items() {
+                let block_first = match i.get("first") {
+                    Some(_) => get_s(i, "first")?,
+                    None => get_s(i, "sk")?,
+                };
+                if block_first > last.as_str() {
+                    return Ok(out);
+                }
+                out.push(i.clone());
+            }
+            match res.last_evaluated_key() {
+                Some(k) => start = Some(k.clone()),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Metrics from the series blocks, optionally of a SKU range, by SKU then day.
     async fn series_range(
         &self,
         store: &StoreId,
@@ -440,15 +499,16 @@ impl DynamoStore {
         from: StoreDay,
         to: StoreDay,
     ) -> Result<Vec<DailyMetric>> {
-        let range = skus.map(|(a, b)| (a.to_string(), b.to_string()));
+        let mut by_sku: BTreeMap<String, Series> = BTreeMap::new();
+        for i in self.series_items(store, skus).await? {
+            by_sku.extend(series_block(&i)?.1);
+        }
         let mut out = Vec::new();
-        for i in self
-            .query_range(&self.catalog, format!("series#{store}"), range)
-            .await?
-        {
-            let sku = Sku::new(get_s(&i, "sk")?)?;
-            let series: Series = serde_json::from_str(get_s(&i, "series")?)?;
-            out.extend(series.metrics(&sku, from, to)?);
+        for (sku, series) in by_sku {
+            if skus.is_some_and(|(a, b)| sku.as_str() < a.as_str() || sku.as_str() > b.as_str()) {
+                continue;
+            }
+            out.extend(series.metrics(&Sku::new(sku)?, from, to)?);
         }
         Ok(out)
     }
@@ -480,20 +540,43 @@ impl DynamoStore {
 
     /// Writes items with BatchWriteItem (25 a call), retrying UnprocessedItems.
     async fn batch_put(&self, table: &str, items: Vec<Item>) -> Result<()> {
-        for chunk in items.chunks(25) {
-            let mut reqs: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|i| {
-                    Ok(WriteRequest::builder()
-                        .put_request(
-                            PutRequest::builder()
-                                .set_item(Some(i.clone()))
-                                .build()
-                                .map_err(build_err)?,
-                        )
-                        .build())
-                })
-                .collect::<Result<_>>()?;
+        let reqs = items
+            .into_iter()
+            .map(|i| {
+                Ok(WriteRequest::builder()
+                    .put_request(
+                        PutRequest::builder()
+                            .set_item(Some(i))
+                            .build()
+                            .map_err(build_err)?,
+                    )
+                    .build())
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.batch_write(table, reqs).await
+    }
+
+    /// Deletes items by key with BatchWriteItem (25 a call), retrying UnprocessedItems.
+    async fn batch_delete(&self, table: &str, keys: Vec<Item>) -> Result<()> {
+        let reqs = keys
+            .into_iter()
+            .map(|k| {
+                Ok(WriteRequest::builder()
+                    .delete_request(
+                        DeleteRequest::builder()
+                            .set_key(Some(k))
+                            .build()
+                            .map_err(build_err)?,
+                    )
+                    .build())
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.batch_write(table, reqs).await
+    }
+
+    async fn batch_write(&self, table: &str, all: Vec<WriteRequest>) -> Result<()> {
+        for chunk in all.chunks(25) {
+            let mut reqs: Vec<WriteRequest> = chunk.to_vec();
             let mut attempt = 0;
             while !reqs.is_empty() {
                 let res = self
@@ -1586,44 +1669,73 @@ impl Catalog for DynamoStore {
     }
 
     async fn put_metrics(&self, store: &StoreId, metrics: &[DailyMetric]) -> Result<()> {
-        // One series item per SKU (pk `series#<store>`, sk = SKU): a morning writes one item per
-        // SKU instead of one per SKU-day. Existing days are merged, not lost.
-        let mut by_sku: BTreeMap<&Sku, Vec<&DailyMetric>> = BTreeMap::new();
-        for m in metrics {
-            by_sku.entry(&m.sku).or_default().push(m);
+        // Series blocks of SERIES_BLOCK SKUs (see `series_block`): read the store's blocks, merge
+        // the new days in (existing days are kept), cut the SKUs into blocks again and write only
+        // the blocks that changed, then delete the items no block is keyed by any more.
+        if metrics.is_empty() {
+            return Ok(());
         }
         let pk = format!("series#{store}");
-        let skus: Vec<&Sku> = by_sku.keys().copied().collect();
-        let mut items = Vec::with_capacity(skus.len());
-        for chunk in skus.chunks(100) {
-            let keys: Vec<Item> = chunk
-                .iter()
-                .map(|sku| {
-                    HashMap::from([
-                        ("pk".to_string(), s(pk.clone())),
-                        ("sk".to_string(), s(sku.as_str())),
-                    ])
-                })
-                .collect();
-            let mut existing: HashMap<String, Series> = HashMap::new();
-            for item in self.batch_get_keys(&self.catalog, keys).await? {
-                let sku = get_s(&item, "sk")?.to_string();
-                existing.insert(sku, serde_json::from_str(get_s(&item, "series")?)?);
-            }
-            for sku in chunk {
-                let mut series = existing.remove(sku.as_str()).unwrap_or_default();
-                for m in &by_sku[sku] {
-                    series.put(m)?;
-                }
+        let mut all: BTreeMap<String, Series> = BTreeMap::new();
+        let mut existing: HashMap<String, String> = HashMap::new();
+        for item in self.query_all(&self.catalog, pk.clone()).await? {
+            let (sk, block) = series_block(&item)?;
+            existing.insert(
+                sk,
+                item.get("block")
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+            all.extend(block);
+        }
+        let mut touched: std::collections::BTreeSet<&str> = Default::default();
+        for m in metrics {
+            all.entry(m.sku.to_string()).or_default().put(m)?;
+            touched.insert(m.sku.as_str());
+        }
+        for sku in touched {
+            if let Some(series) = all.get_mut(sku) {
                 series.trim(SERIES_DAYS);
-                items.push(HashMap::from([
+            }
+        }
+        let skus: Vec<&String> = all.keys().collect();
+        let mut puts = Vec::new();
+        let mut keep: std::collections::HashSet<&str> = Default::default();
+        for chunk in skus.chunks(SERIES_BLOCK) {
+            let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+                continue;
+            };
+            let block: BTreeMap<&str, &Series> = chunk
+                .iter()
+                .filter_map(|k| all.get(k.as_str()).map(|v| (k.as_str(), v)))
+                .collect();
+            let json = serde_json::to_string(&block)?;
+            keep.insert(last.as_str());
+            let unchanged = existing.get(last.as_str()).is_some_and(|old| *old == json);
+            if !unchanged {
+                puts.push(HashMap::from([
                     ("pk".to_string(), s(pk.clone())),
-                    ("sk".to_string(), s(sku.as_str())),
-                    ("series".to_string(), s(serde_json::to_string(&series)?)),
+                    ("sk".to_string(), s(last.as_str())),
+                    ("first".to_string(), s(first.as_str())),
+                    ("block".to_string(), s(json)),
                 ]));
             }
         }
-        self.batch_put(&self.catalog, items).await
+        let deletes: Vec<Item> = existing
+            .keys()
+            .filter(|sk| !keep.contains(sk.as_str()))
+            .map(|sk| {
+                HashMap::from([
+                    ("pk".to_string(), s(pk.clone())),
+                    ("sk".to_string(), s(sk.as_str())),
+                ])
+            })
+            .collect();
+        // New blocks first: a reader between the two steps sees a SKU twice (the same days),
+        // never not at all.
+        self.batch_put(&self.catalog, puts).await?;
+        self.batch_delete(&self.catalog, deletes).await
     }
 
     async fn metrics(
