@@ -205,31 +205,12 @@ impl GoogleAdsClient {
             .send()
             .await
             .map_err(|e| Outcome::Retry(format!("OAuth token request failed: {e}")))?;
-        let status = resp.status();
-        let body: Value = resp.json().await.map_err(|e| {
+        let status = resp.status().as_u16();
+        let text = resp.text().await.map_err(|e| {
             Outcome::Fatal(permanent(format!("OAuth token response is not JSON: {e}")))
         })?;
-        if status.is_server_error() {
-            return Err(Outcome::Retry(format!(
-                "OAuth token endpoint answered {status}"
-            )));
-        }
-        let token = body["access_token"]
-            .as_str()
-            .filter(|_| status.is_success())
-            .ok_or_else(|| {
-                Outcome::Fatal(permanent(format!(
-                    "OAuth refresh refused ({status}): {}",
-                    body["error_description"]
-                        .as_str()
-                        .or(body["error"].as_str())
-                        .unwrap_or("no access_token")
-                )))
-            })?;
-        let lifetime = body["expires_in"]
-            .as_u64()
-            .unwrap_or(3600)
-            .saturating_sub(60);
+        let (token, lifetime) = parse_token_response(status, &text)?;
+        let lifetime = lifetime.saturating_sub(60);
         *cached = Some((
             token.to_string(),
             std::time::Instant::now() + Duration::from_secs(lifetime),
@@ -396,6 +377,37 @@ pub fn parse_search_rows(what: &str, answer: &Value) -> Result<Vec<Value>, Vendo
         }
     }
     Ok(rows)
+}
+
+/// The response parser, public for fuzzing: an OAuth 2.0 token endpoint answer (HTTP status +
+/// body text) → (`access_token`, `expires_in` seconds, default 3600), or what the client does
+/// instead (a body that is not JSON or a refusal → `Fatal`, a 5xx with a JSON body → `Retry`).
+pub fn parse_token_response(status: u16, text: &str) -> Result<(String, u64), Outcome> {
+    let body: Value = serde_json::from_str(text)
+        .map_err(|e| Outcome::Fatal(permanent(format!("OAuth token response is not JSON: {e}"))))?;
+    // As reqwest shows a status ("503 Service Unavailable").
+    let shown = reqwest::StatusCode::from_u16(status)
+        .map(|s| s.to_string())
+        .unwrap_or_else(|_| status.to_string());
+    if (500..600).contains(&status) {
+        return Err(Outcome::Retry(format!(
+            "OAuth token endpoint answered {shown}"
+        )));
+    }
+    let token = body["access_token"]
+        .as_str()
+        .filter(|t| !t.is_empty() && (200..300).contains(&status))
+        .ok_or_else(|| {
+            Outcome::Fatal(permanent(format!(
+                "OAuth refresh refused ({shown}): {}",
+                body["error_description"]
+                    .as_str()
+                    .or(body["error"].as_str())
+                    .unwrap_or("no access_token")
+            )))
+        })?;
+    let lifetime = body["expires_in"].as_u64().unwrap_or(3600);
+    Ok((token.to_string(), lifetime))
 }
 
 /// The `error` object of a Google error body (`{"error": …}` or `[{"error": …}]`).
@@ -1037,6 +1049,38 @@ mod tests {
             decimal_text(&json!(0.1 + 0.2)).as_deref(),
             Some("0.30000000000000004")
         );
+    }
+
+    #[test]
+    fn token_answers() {
+        let ok = parse_token_response(200, r#"{"access_token":"ya29.x","expires_in":3599}"#);
+        assert_eq!(ok, Ok(("ya29.x".to_string(), 3599)));
+        let default = parse_token_response(200, r#"{"access_token":"ya29.x"}"#);
+        assert_eq!(default, Ok(("ya29.x".to_string(), 3600)));
+        // An empty token is no token (it would be sent as an empty bearer).
+        assert!(matches!(
+            parse_token_response(200, r#"{"access_token":""}"#),
+            Err(Outcome::Fatal(VendorError::Permanent { .. }))
+        ));
+        assert!(matches!(
+            parse_token_response(503, r#"{"error":"backend_error"}"#),
+            Err(Outcome::Retry(d)) if d.contains("503 Service Unavailable")
+        ));
+        match parse_token_response(
+            400,
+            r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#,
+        ) {
+            Err(Outcome::Fatal(e)) => assert!(
+                e.to_string()
+                    .contains("400 Bad Request): Token has been expired"),
+                "{e}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse_token_response(503, "<html>"),
+            Err(Outcome::Fatal(_))
+        ));
     }
 
     #[test]

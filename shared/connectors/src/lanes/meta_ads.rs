@@ -304,10 +304,16 @@ mod tests {
             strip_token("https://www.facebook.com/ads/archive/render_ad/?id=1&access_token=T"),
             "https://www.facebook.com/ads/archive/render_ad/?id=1"
         );
-        assert_eq!(strip_token("https://x/render_ad/?access_token=T"), "https://x/render_ad/");
+        assert_eq!(
+            strip_token("https://x/render_ad/?access_token=T"),
+            "https://x/render_ad/"
+        );
         assert_eq!(strip_token("httpid=3&access_token=TOKEN123"), "httpid=3");
         assert_eq!(strip_token("access_token=T"), "");
-        assert_eq!(strip_token("https://x/a&b?c=1&&d=2"), "https://x/a&b?c=1&d=2");
+        assert_eq!(
+            strip_token("https://x/a&b?c=1&&d=2"),
+            "https://x/a&b?c=1&d=2"
+        );
         assert_eq!(strip_token("https://x/a&&b"), "https://x/a&&b");
         let mut found = AdCandidates::default();
         let ad = serde_json::json!({
