@@ -1,10 +1,12 @@
 """Prints the AWS request counts of `scripts/bench-aws-requests` for one catalog size.
 
-Usage: aws_requests_report.py N FIRST.json NEXT.json FIRST_WALL_S NEXT_WALL_S MOTO_RSS_KB
+Usage: aws_requests_report.py N OUT_DIR MOTO_RSS_KB
 
-FIRST.json / NEXT.json are the `--count-aws-requests` lines of `otto demo` and of the next day's
-`otto cycle run morning`: {"aws_requests", "by_operation", "by_stage": {label: {op: n}}}. Labels
-are a cycle's name (its scheduler start and the local driver's queue polling) and its stages'.
+OUT_DIR/count-N-<run>.json (run = first, next, research, discount, cs) are the
+`--count-aws-requests` lines of one `otto cycle run` each: {"aws_requests", "by_operation",
+"by_stage": {label: {op: n}}}. Labels are a cycle's name (its scheduler start and the local
+driver's queue polling) and its stages'. OUT_DIR/time-N-<run> hold the wall times (moto's, not
+DynamoDB's: not a measure of anything but the emulator).
 """
 
 import json
@@ -34,22 +36,23 @@ def cycle_counts(by_stage, cycle):
 
 def main():
     n = int(sys.argv[1])
-    first = json.load(open(sys.argv[2]))["by_stage"]
-    nxt = json.load(open(sys.argv[3]))["by_stage"]
-    print(f"== {n} variants (moto RSS at the end: {int(sys.argv[6]) // 1024} MB; wall: demo {sys.argv[4]} s, next morning {sys.argv[5]} s)")
-    rows = [("morning, first (28-day sync)", first, "morning"),
-            ("morning, next day (7-day backfill)", nxt, "morning"),
-            ("research", first, "research"),
-            ("discount (dry run)", first, "discount"),
-            ("cs triage", first, "cs")]
-    print(f"{'cycle':36} {'all':>7} {'per var':>8} {'code':>7} {'per var':>8}  by stage")
-    for name, data, cycle in rows:
-        total, driver, stages, ops = cycle_counts(data, cycle)
+    out = sys.argv[2]
+    load = lambda run: json.load(open(f"{out}/count-{n}-{run}.json"))["by_stage"]
+    wall = lambda run: open(f"{out}/time-{n}-{run}").read().strip().splitlines()[-1]
+    print(f"== {n} variants (moto RSS at the end: {int(sys.argv[3]) // 1024} MB)")
+    rows = [("morning, first (28-day sync)", "first", "morning"),
+            ("morning, next day (new day + backfill)", "next", "morning"),
+            ("research", "research", "research"),
+            ("discount (dry run)", "discount", "discount"),
+            ("cs triage", "cs", "cs")]
+    print(f"{'cycle':40} {'all':>7} {'per var':>8} {'code':>7} {'per var':>8}  by stage")
+    for name, run, cycle in rows:
+        total, driver, stages, ops = cycle_counts(load(run), cycle)
         code = total - driver
         st = ", ".join(f"{k} {v}" for k, v in stages.items())
-        print(f"{name:36} {total:7} {total / n:8.3f} {code:7} {code / n:8.3f}  {st}")
-    for name, data, cycle in rows[:2]:
-        _, _, _, ops = cycle_counts(data, cycle)
+        print(f"{name:40} {total:7} {total / n:8.3f} {code:7} {code / n:8.3f}  {st}  [{wall(run)} s]")
+    for name, run, cycle in rows[:2]:
+        _, _, _, ops = cycle_counts(load(run), cycle)
         print(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in sorted(ops.items(), key=lambda kv: -kv[1])))
 
 
