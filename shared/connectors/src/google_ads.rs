@@ -442,6 +442,7 @@ fn failure_errors(err: &Value) -> Vec<(String, String)> {
             let msg = e
                 .get("message")
                 .and_then(Value::as_str)
+                .filter(|m| !m.trim().is_empty())
                 .unwrap_or("(no message)")
                 .to_string();
             out.push((code, msg));
@@ -1049,6 +1050,23 @@ mod tests {
             decimal_text(&json!(0.1 + 0.2)).as_deref(),
             Some("0.30000000000000004")
         );
+    }
+
+    /// A refusal always says something, even when Google's `message` is empty.
+    #[test]
+    fn failures_without_a_message_still_name_the_refusal() {
+        let body = json!({ "error": { "code": 400, "message": "", "status": "INVALID_ARGUMENT",
+            "details": [{ "errors": [{ "message": "" }, { "errorCode": { "rangeError": "TOO_LOW" }, "message": " " }] }] } });
+        match parse_response(400, &body.to_string(), true) {
+            Outcome::Fatal(VendorError::Refused { errors, .. }) => assert_eq!(
+                errors,
+                vec![
+                    "(no message)".to_string(),
+                    "rangeError:TOO_LOW: (no message)".to_string()
+                ]
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -636,6 +636,7 @@ pub fn parse_mutation_payload(data: &Value, field: &str) -> Result<Value, Vendor
                 let msg = e
                     .get("message")
                     .and_then(Value::as_str)
+                    .filter(|m| !m.trim().is_empty())
                     .unwrap_or("(no message)");
                 match e.get("field").and_then(Value::as_array) {
                     Some(path) if !path.is_empty() => {
@@ -830,5 +831,33 @@ impl ShopCatalog for ShopifyClient {
             )
             .await?;
         parse_mutation_payload(&data, "productVariantsBulkUpdate")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A refusal always says something, even when Shopify's `message` is empty or missing.
+    #[test]
+    fn user_errors_without_a_message_still_name_the_refusal() {
+        let data = json!({ "productUpdate": { "product": null, "userErrors": [
+            { "field": null, "message": "" },
+            { "field": ["id"], "message": "  " },
+            { "message": "Product does not exist" },
+            {},
+        ] } });
+        assert_eq!(
+            parse_mutation_payload(&data, "productUpdate"),
+            Err(VendorError::Refused {
+                vendor: VENDOR,
+                errors: vec![
+                    "(no message)".to_string(),
+                    "id: (no message)".to_string(),
+                    "Product does not exist".to_string(),
+                    "(no message)".to_string(),
+                ],
+            })
+        );
     }
 }
