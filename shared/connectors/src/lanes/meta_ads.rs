@@ -95,26 +95,37 @@ pub fn parse_graph_answer(status: u16, text: &str) -> Result<Value, VendorError>
 }
 
 /// `ad_snapshot_url` carries the caller's `access_token`; it is removed before the URL is stored.
-/// An ad snapshot URL without its `access_token` query parameter. A malformed URL can carry
-/// `&access_token=…` before (or without) a `?`: that is dropped as well (found by fuzzing:
-/// fuzz/artifacts-found/vendor_responses/).
+/// An ad snapshot URL without its `access_token` query parameter. A malformed URL can carry the
+/// token before (or without) a `?`, or after a second `?`: that is dropped as well (found by
+/// fuzzing: fuzz/artifacts-found/vendor_responses/). The token's value runs to the next `&`.
 pub fn strip_token(url: &str) -> String {
-    let is_token = |p: &&str| p.starts_with("access_token=");
+    // One `&`-separated piece without the token: dropped if it is the token, cut before a
+    // `?access_token=` inside it.
+    let clean = |p: &str| -> Option<String> {
+        if p.starts_with("access_token=") {
+            return None;
+        }
+        Some(match p.find("?access_token=") {
+            Some(i) => p[..i].to_string(),
+            None => p.to_string(),
+        })
+    };
     let (path, query) = match url.split_once('?') {
         Some((path, query)) => (path, Some(query)),
         None => (url, None),
     };
     let path = path
         .split('&')
-        .filter(|p| !is_token(p))
+        .filter_map(clean)
         .collect::<Vec<_>>()
         .join("&");
     let Some(query) = query else {
         return path;
     };
-    let kept: Vec<&str> = query
+    let kept: Vec<String> = query
         .split('&')
-        .filter(|p| !p.is_empty() && !is_token(p))
+        .filter_map(clean)
+        .filter(|p| !p.is_empty())
         .collect();
     if kept.is_empty() {
         path
@@ -315,6 +326,16 @@ mod tests {
             "https://x/a&b?c=1&d=2"
         );
         assert_eq!(strip_token("https://x/a&&b"), "https://x/a&&b");
+        assert_eq!(strip_token("https://x/a?a=1?b=2"), "https://x/a?a=1?b=2");
+        // Second finding: the token after a second `?`.
+        assert_eq!(
+            strip_token("https://x/render_ad/?id=2&x??access_token=T&id=4"),
+            "https://x/render_ad/?id=2&x?&id=4"
+        );
+        assert_eq!(
+            strip_token("https://x/?a=1?access_token=T"),
+            "https://x/?a=1"
+        );
         let mut found = AdCandidates::default();
         let ad = serde_json::json!({
             "ad_creative_link_titles": ["Linen"],
