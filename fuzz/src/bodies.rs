@@ -674,3 +674,483 @@ pub fn question(data: &[u8]) {
         assert!(bad.chars().any(|c| c.is_ascii_digit()));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// vendor_responses
+// ---------------------------------------------------------------------------------------------
+
+/// The parsers `vendor_responses` selects from, by the name on the input's first line (or, when
+/// that line names none, by the first byte modulo their number).
+pub const VENDOR_PARSERS: [&str; 12] = [
+    "shopify",
+    "google_ads",
+    "google_ads_mutate",
+    "google_oauth",
+    "gorgias",
+    "gorgias_headers",
+    "dataforseo",
+    "aliexpress",
+    "competitor",
+    "meta_ads",
+    "embeddings",
+    "chat",
+];
+
+/// `vendor_responses`: (parser, HTTP status, body). The first line is `"<parser>[ <status>]"`
+/// (status default 200); when it names no parser, the first byte modulo 12 picks one, status 200,
+/// and the body is the rest.
+fn split_vendor_input(data: &[u8]) -> (&'static str, u16, String) {
+    if let Some(nl) = data.iter().position(|b| *b == b'\n') {
+        let head = String::from_utf8_lossy(&data[..nl]);
+        let mut words = head.split_whitespace();
+        if let Some(name) = words.next() {
+            if let Some(p) = VENDOR_PARSERS.iter().find(|p| **p == name) {
+                let status = words.next().and_then(|s| s.parse().ok()).unwrap_or(200);
+                let body = String::from_utf8_lossy(&data[nl + 1..]).into_owned();
+                return (p, status, body);
+            }
+        }
+    }
+    match data.split_first() {
+        Some((b, rest)) => (
+            VENDOR_PARSERS[usize::from(*b) % VENDOR_PARSERS.len()],
+            200,
+            String::from_utf8_lossy(rest).into_owned(),
+        ),
+        None => ("shopify", 200, String::new()),
+    }
+}
+
+/// A vendor error names what was wrong: a non-empty detail, or refusals that each say something.
+fn check_vendor_error(e: &otto_connectors::VendorError) {
+    use otto_connectors::VendorError;
+    match e {
+        VendorError::Transient { vendor, detail } | VendorError::Permanent { vendor, detail } => {
+            assert!(!vendor.is_empty());
+            assert!(!detail.trim().is_empty(), "{e:?} has an empty detail");
+        }
+        VendorError::Refused { vendor, errors } => {
+            assert!(!vendor.is_empty());
+            assert!(!errors.is_empty(), "{e:?} refuses without a reason");
+            for m in errors {
+                assert!(!m.trim().is_empty(), "{e:?} has an empty refusal");
+            }
+        }
+    }
+    assert!(!e.to_string().is_empty());
+}
+
+/// Money read from a vendor: in the currency asked for, exact (re-parses to itself).
+fn check_vendor_money(m: &Money, currency: Currency) {
+    assert_eq!(m.currency(), currency, "{m:?}");
+    check_money(*m);
+}
+
+fn check_candidate(c: &otto_connectors::lanes::RawCandidate, lane: &str, currency: Currency) {
+    assert_eq!(c.lane, lane);
+    assert!(!c.title.trim().is_empty(), "{c:?}");
+    for m in c.price.iter().chain(c.unit_cost.iter()) {
+        check_vendor_money(m, currency);
+    }
+    if let Some(bp) = c.competition_bp {
+        assert!(bp <= 10_000, "{c:?}");
+    }
+    assert_eq!(&json_round_trip(c), c);
+}
+
+const SHOP_CURRENCY: Currency = Currency::EUR;
+
+fn vendor_shopify(status: u16, body: &str) {
+    use otto_connectors::shopify::{
+        parse_mutation_payload, parse_response, parse_variant, parse_variants_page, Outcome,
+    };
+    let (cost, outcome) = parse_response("productVariants", status, body);
+    if let Some(cost) = cost {
+        // Query-cost points, not money; only sanity: what was read is what the JSON held.
+        if let Some((max, available, restore)) = cost.throttle {
+            assert!(max.is_finite() && available.is_finite() && restore.is_finite());
+        }
+    }
+    let data = match outcome {
+        Outcome::Data(d) => d,
+        Outcome::Fatal(e) => return check_vendor_error(&e),
+        Outcome::Throttled(d) | Outcome::Retry(d) => return assert!(!d.is_empty()),
+    };
+    assert!(data.is_object());
+    assert!((200..300).contains(&status), "data from HTTP {status}");
+    let check_variant = |v: &otto_core::metrics::Variant| {
+        assert_eq!(Sku::new(v.sku.as_str()).ok().as_ref(), Some(&v.sku));
+        assert!(!v.variant_id.is_empty() && !v.title.is_empty(), "{v:?}");
+        check_vendor_money(&v.price, SHOP_CURRENCY);
+        for m in v.compare_at_price.iter().chain(v.unit_cost.iter()) {
+            check_vendor_money(m, SHOP_CURRENCY);
+        }
+        assert_eq!(&json_round_trip(v), v);
+    };
+    match parse_variants_page(&data, SHOP_CURRENCY) {
+        Ok(page) => {
+            page.variants.iter().for_each(check_variant);
+            for (id, why) in &page.skipped {
+                assert!(!id.is_empty() && !why.is_empty());
+            }
+            match (&page.end_cursor, page.has_next) {
+                (Some(c), true) => assert!(!c.is_empty(), "hasNextPage with an empty endCursor"),
+                (None, false) => {}
+                other => panic!("cursor {other:?}"),
+            }
+        }
+        Err(e) => check_vendor_error(&e),
+    }
+    match parse_variant(&data, "gid://shopify/ProductVariant/1", SHOP_CURRENCY) {
+        Ok(Some(v)) => check_variant(&v),
+        Ok(None) => {}
+        Err(e) => check_vendor_error(&e),
+    }
+    for field in ["productUpdate", "productVariantsBulkUpdate"] {
+        match parse_mutation_payload(&data, field) {
+            Ok(p) => assert!(p.is_object()),
+            Err(e) => check_vendor_error(&e),
+        }
+    }
+}
+
+fn vendor_google_ads(status: u16, body: &str, mutate: bool) {
+    use otto_connectors::google_ads::{
+        parse_budget_rows, parse_campaign_rows, parse_change_rows, parse_response,
+        parse_search_rows, parse_sku_rows, Outcome,
+    };
+    let answer = match parse_response(status, body, mutate) {
+        Outcome::Ok(v) => v,
+        Outcome::Retry(d) => return assert!(!d.is_empty()),
+        Outcome::Fatal(e) => {
+            if let otto_connectors::VendorError::Refused { .. } = e {
+                assert!(mutate, "a report refused: {e:?}");
+            }
+            return check_vendor_error(&e);
+        }
+    };
+    assert!((200..300).contains(&status), "an answer from HTTP {status}");
+    if mutate {
+        return;
+    }
+    let rows = match parse_search_rows("report", &answer) {
+        Ok(rows) => rows,
+        Err(e) => return check_vendor_error(&e),
+    };
+    match parse_sku_rows(&rows, SHOP_CURRENCY) {
+        Ok(metrics) => {
+            assert!(metrics.len() <= rows.len());
+            for w in metrics.windows(2) {
+                assert!(
+                    (&w[0].sku, w[0].day) < (&w[1].sku, w[1].day),
+                    "not unique and sorted"
+                );
+            }
+            for m in &metrics {
+                assert_eq!(Sku::new(m.sku.as_str()).ok().as_ref(), Some(&m.sku));
+                check_vendor_money(&m.cost, SHOP_CURRENCY);
+                check_vendor_money(&m.conversion_value, SHOP_CURRENCY);
+                assert!(!m.provisional);
+                assert_eq!(&json_round_trip(m), m);
+            }
+        }
+        Err(e) => check_vendor_error(&e),
+    }
+    match parse_campaign_rows(&rows, SHOP_CURRENCY) {
+        Ok(days) => {
+            assert_eq!(days.len(), rows.len());
+            for d in &days {
+                assert!(d.campaign_id.parse::<i64>().is_ok(), "{d:?}");
+                check_vendor_money(&d.cost, SHOP_CURRENCY);
+                check_vendor_money(&d.conversion_value, SHOP_CURRENCY);
+                assert_eq!(&json_round_trip(d), d);
+            }
+        }
+        Err(e) => check_vendor_error(&e),
+    }
+    match parse_budget_rows(&rows, SHOP_CURRENCY) {
+        Ok(budgets) => {
+            assert!(budgets.len() <= rows.len());
+            for b in &budgets {
+                assert!(b.campaign_id.parse::<i64>().is_ok() && !b.budget_resource.is_empty());
+                check_vendor_money(&b.amount, SHOP_CURRENCY);
+                assert_eq!(&json_round_trip(b), b);
+            }
+        }
+        Err(e) => check_vendor_error(&e),
+    }
+    let clock = otto_core::StoreClock::new("Europe/Amsterdam").expect("a known time zone");
+    let since = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    match parse_change_rows(&rows, &clock, since, &mut seen) {
+        Ok(page) => {
+            assert!(page.new_rows <= rows.len() && page.changes.len() <= page.new_rows);
+            assert_eq!(page.last_time.is_some(), !rows.is_empty());
+            for c in &page.changes {
+                assert!(c.changed_at >= since, "{c:?}");
+                assert!(!c.resource.is_empty() && !c.client_type.is_empty());
+                assert!(c.changed_fields.iter().all(|f| !f.is_empty()), "{c:?}");
+            }
+            // The same rows again are all repeats.
+            let again = parse_change_rows(&rows, &clock, since, &mut seen).expect("read once");
+            assert_eq!(again.new_rows, 0);
+            assert!(again.changes.is_empty());
+        }
+        Err(e) => check_vendor_error(&e),
+    }
+}
+
+fn vendor_google_oauth(status: u16, body: &str) {
+    use otto_connectors::google_ads::{parse_token_response, Outcome};
+    match parse_token_response(status, body) {
+        Ok((token, _lifetime)) => {
+            assert!((200..300).contains(&status), "a token from HTTP {status}");
+            assert!(!token.is_empty(), "an empty access_token");
+        }
+        Err(Outcome::Retry(d)) => assert!(!d.is_empty() && (500..600).contains(&status)),
+        Err(Outcome::Fatal(e)) => check_vendor_error(&e),
+        Err(Outcome::Ok(v)) => panic!("a token error that is an answer: {v}"),
+    }
+}
+
+fn vendor_gorgias(status: u16, body: &str) {
+    use otto_connectors::gorgias::{
+        parse_answer, parse_message, parse_page, parse_thread, parse_ticket,
+    };
+    let answer = match parse_answer("tickets", status, body) {
+        Ok(v) => v,
+        Err(e) => return check_vendor_error(&e),
+    };
+    let (data, next) = match parse_page("tickets", &answer) {
+        Ok(p) => p,
+        Err(e) => return check_vendor_error(&e),
+    };
+    if let Some(c) = &next {
+        assert!(!c.is_empty(), "an empty next_cursor is the last page");
+    }
+    // The page read as messages of the ticket the first one names (else ticket 1) …
+    let ticket_id = data
+        .first()
+        .and_then(|m| m.get("ticket_id"))
+        .and_then(Value::as_u64)
+        .unwrap_or(1);
+    let msgs: Result<Vec<_>, _> = data
+        .iter()
+        .enumerate()
+        .map(|(i, m)| parse_message(m, ticket_id, i))
+        .collect();
+    let msgs = match msgs {
+        Ok(m) => m,
+        Err(e) => {
+            check_vendor_error(&e);
+            Vec::new()
+        }
+    };
+    // … and as tickets, each with those messages.
+    for (i, t) in data.iter().enumerate() {
+        let t = match parse_ticket(t, i) {
+            Ok(t) => t,
+            Err(e) => {
+                check_vendor_error(&e);
+                continue;
+            }
+        };
+        match parse_thread(&t, &msgs, SHOP_CURRENCY) {
+            Ok(thread) => {
+                assert_eq!(thread.id, t.id().to_string());
+                if let Some(m) = &thread.refund_amount {
+                    assert!(m.micros() > 0, "refund {m:?}");
+                    check_money(*m);
+                }
+                if let Some(d) = &thread.draft {
+                    assert!(!d.body.is_empty() && !d.author.is_empty(), "{d:?}");
+                    let (id, hash) = d.version.split_once('@').expect("id@hash");
+                    let id: u64 = id.parse().expect("a message id");
+                    assert!(msgs.iter().any(|m| m.id() == id && m.body() == d.body));
+                    assert!(hash.len() == 12 && hash.bytes().all(|b| b.is_ascii_hexdigit()));
+                }
+                assert_eq!(&json_round_trip(&thread), &thread);
+            }
+            Err(e) => check_vendor_error(&e),
+        }
+    }
+}
+
+fn vendor_gorgias_headers(body: &str) {
+    use otto_connectors::gorgias::{parse_call_limit, parse_retry_after};
+    for line in body.lines().chain(std::iter::once(body)) {
+        if let Some(d) = parse_retry_after(line) {
+            assert!(d.as_secs() <= 86_400, "{line:?} → {d:?}");
+        }
+        if parse_call_limit(line).is_some() {
+            assert!(line.contains('/'));
+        }
+    }
+}
+
+fn vendor_dataforseo(status: u16, body: &str) {
+    match otto_connectors::lanes::dataforseo::parse_volumes(status, body) {
+        Ok(stats) => {
+            assert!((200..300).contains(&status));
+            for s in stats.values() {
+                if let Some(bp) = s.competition_bp {
+                    assert!(bp <= 10_000 && bp % 100 == 0, "{s:?}");
+                }
+                assert_eq!(&json_round_trip(s), s);
+            }
+        }
+        Err(e) => check_vendor_error(&e),
+    }
+}
+
+fn vendor_aliexpress(status: u16, body: &str) {
+    match otto_connectors::lanes::aliexpress::parse_products(
+        "linen throw",
+        status,
+        body,
+        SHOP_CURRENCY,
+    ) {
+        Ok(found) => {
+            for c in &found {
+                check_candidate(c, "aliexpress", SHOP_CURRENCY);
+                assert!(c.unit_cost.is_some() && c.price.is_none());
+                assert_eq!(c.signals["seed"], "linen throw");
+            }
+        }
+        Err(e) => check_vendor_error(&e),
+    }
+}
+
+fn vendor_competitor(status: u16, body: &str) {
+    use otto_connectors::lanes::competitor::{parse_products_json, seed_words};
+    // Seeds from the feed's own titles (else nothing would match): every product is a candidate.
+    let titles: Vec<String> = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("products").and_then(Value::as_array).cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| p.get("title").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    let words = seed_words(&titles);
+    let base = "https://shop.example";
+    for max in [3, 250] {
+        match parse_products_json(base, status, body, SHOP_CURRENCY, &words, max) {
+            Ok(found) => {
+                assert!(found.len() <= max);
+                for c in &found {
+                    check_candidate(c, "competitor", SHOP_CURRENCY);
+                    assert_eq!(c.title.trim(), c.title);
+                    let url = c.source_url.as_deref().expect("a product URL");
+                    assert!(url.starts_with("https://shop.example/products/"), "{url}");
+                }
+            }
+            Err(e) => check_vendor_error(&e),
+        }
+    }
+}
+
+fn vendor_meta_ads(status: u16, body: &str) {
+    use otto_connectors::lanes::meta_ads::{parse_ads_page, parse_graph_answer, AdCandidates};
+    let page = match parse_graph_answer(status, body) {
+        Ok(v) => v,
+        Err(e) => return check_vendor_error(&e),
+    };
+    let (ads, next) = match parse_ads_page("linen", 1, &page) {
+        Ok(p) => p,
+        Err(e) => return check_vendor_error(&e),
+    };
+    let _ = next;
+    let mut found = AdCandidates::default();
+    found.add("linen", &ads);
+    found.add("throw", &ads);
+    let found = found.finish();
+    let mut titles = std::collections::BTreeSet::new();
+    let mut counted = 0u64;
+    for c in &found {
+        check_candidate(c, "meta_ads", SHOP_CURRENCY);
+        assert!(titles.insert(c.title.to_lowercase()), "{:?} twice", c.title);
+        if let Some(url) = &c.source_url {
+            assert!(
+                !url.starts_with("access_token=")
+                    && !url.contains("?access_token=")
+                    && !url.contains("&access_token="),
+                "the token leaks: {url}"
+            );
+        }
+        counted += c.signals["ads"].as_u64().expect("an ads count");
+    }
+    assert!(counted <= 2 * ads.len() as u64);
+}
+
+fn vendor_embeddings(status: u16, body: &str) {
+    use otto_connectors::voice::{cosine_bp, parse_embeddings};
+    let n = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("data").and_then(Value::as_array).map(Vec::len))
+        .unwrap_or(1)
+        .min(1_000);
+    for inputs in [n, n + 1] {
+        match parse_embeddings(status, body, inputs) {
+            Ok(vectors) => {
+                assert_eq!(vectors.len(), inputs);
+                // The scorer never asks for zero inputs (it answers 0s without a call).
+                let Some(first) = vectors.first() else {
+                    continue;
+                };
+                let dims = first.len();
+                assert!(dims > 0 && vectors.iter().all(|v| v.len() == dims));
+                for v in &vectors {
+                    let bp = cosine_bp(&vectors[0], v);
+                    assert!((0..=10_000).contains(&bp), "{bp}");
+                }
+            }
+            Err(e) => check_vendor_error(&e),
+        }
+    }
+}
+
+fn vendor_chat(status: u16, body: &str) {
+    use otto_answers::llm::{parse_chat_completion, parse_intent_reply, parse_wording_reply};
+    let content = match parse_chat_completion(status, body) {
+        Ok(c) => c,
+        Err(e) => return assert!(!e.to_string().is_empty()),
+    };
+    let today = default_today();
+    match parse_intent_reply(&content, today) {
+        Ok(Some(intent)) => check_intent(None, &intent, today),
+        Ok(None) => {}
+        Err(e) => assert!(!e.to_string().is_empty()),
+    }
+    match parse_wording_reply(&content) {
+        Ok(w) => assert!(!w.is_empty() && w.trim() == w),
+        Err(e) => assert!(content.trim().is_empty() && !e.to_string().is_empty()),
+    }
+}
+
+/// `vendor_responses`: input = `"<parser>[ <status>]\n<response body>"`, parser one of
+/// [`VENDOR_PARSERS`] (or, when the first line names none, the first byte picks the parser and
+/// the rest is the body, status 200). Runs the vendor clients' response parsers — the very
+/// functions the HTTP clients call — on the body and asserts: errors name what was wrong
+/// (non-empty details and refusals), money is in the shop's currency and re-parses exactly,
+/// SKUs re-parse, cursors are non-empty when there is a next page, keyed rows are unique and
+/// sorted, shares and competition are basis points ≤ 10 000, drafts carry `<id>@<12 hex>`
+/// versions of a message they came from, refunds are positive, and parsed values survive a
+/// serde round trip.
+pub fn vendor_responses(data: &[u8]) {
+    let (parser, status, body) = split_vendor_input(data);
+    match parser {
+        "shopify" => vendor_shopify(status, &body),
+        "google_ads" => vendor_google_ads(status, &body, false),
+        "google_ads_mutate" => vendor_google_ads(status, &body, true),
+        "google_oauth" => vendor_google_oauth(status, &body),
+        "gorgias" => vendor_gorgias(status, &body),
+        "gorgias_headers" => vendor_gorgias_headers(&body),
+        "dataforseo" => vendor_dataforseo(status, &body),
+        "aliexpress" => vendor_aliexpress(status, &body),
+        "competitor" => vendor_competitor(status, &body),
+        "meta_ads" => vendor_meta_ads(status, &body),
+        "embeddings" => vendor_embeddings(status, &body),
+        "chat" => vendor_chat(status, &body),
+        other => unreachable!("{other}"),
+    }
+}

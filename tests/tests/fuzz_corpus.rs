@@ -76,6 +76,11 @@ fn vendor_json_corpus() {
 }
 
 #[test]
+fn vendor_responses_corpus() {
+    replay("vendor_responses", bodies::vendor_responses);
+}
+
+#[test]
 fn question_corpus() {
     replay("question", bodies::question);
 }
