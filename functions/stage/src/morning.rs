@@ -238,14 +238,6 @@ impl StageBody for Calibrate {
     async fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, HandlerError> {
         let store = &ctx.msg.cycle_id.store;
         let (from, to) = window(ctx.msg.cycle_id.day);
-        let metrics = ctx.ports.catalog.metrics(store, from, to).await?;
-        let (totals, provisional) = window_totals(&metrics, from, to);
-        let t = calibrate(
-            &totals,
-            provisional,
-            ctx.msg.cycle_id.day,
-            CalibrationRules::default(),
-        );
         let mut skus: Vec<otto_core::Sku> = ctx
             .ports
             .catalog
@@ -262,6 +254,42 @@ impl StageBody for Calibrate {
             .chunks(CHUNK)
             .filter_map(|c| Some((c.first()?.to_string(), c.last()?.to_string())))
             .collect();
+        // Window totals slice by slice (one chunk's SKUs at a time, so the whole window's metrics
+        // are never in memory at once). The slices tile every SKU — also metrics whose SKU is
+        // not in the catalog — as (previous chunk's last SKU, this chunk's last SKU].
+        let mut totals = BTreeMap::new();
+        let mut provisional = 0;
+        let lowest = otto_core::Sku::new("!")?;
+        let highest = otto_core::Sku::new("\u{10FFFF}")?;
+        let lasts: Vec<otto_core::Sku> = skus
+            .chunks(CHUNK)
+            .filter_map(|c| c.last().cloned())
+            .collect();
+        for i in 0..lasts.len().max(1) {
+            let lo = if i == 0 { &lowest } else { &lasts[i - 1] };
+            let hi = if i + 1 >= lasts.len() {
+                &highest
+            } else {
+                &lasts[i]
+            };
+            let mut slice = ctx
+                .ports
+                .catalog
+                .metrics_for_skus(store, from, to, lo, hi)
+                .await?;
+            if i > 0 {
+                slice.retain(|m| &m.sku != lo);
+            }
+            let (t, p) = window_totals(&slice, from, to);
+            totals.extend(t);
+            provisional += p;
+        }
+        let t = calibrate(
+            &totals,
+            provisional,
+            ctx.msg.cycle_id.day,
+            CalibrationRules::default(),
+        );
         // The previous morning cycle, fixed once for every chunk of decide.
         let previous = previous_cycle(ctx).await?;
         Ok(StageOutput {
