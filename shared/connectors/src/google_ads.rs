@@ -619,9 +619,16 @@ fn scaled(row: &Value, p: &str, scale: u32, ctx: &str) -> Result<Option<i64>, Ve
     }
 }
 
+/// An impression share: a fraction 0.0–1.0 (Google reports "< 10 %" as 0.0999), in basis points.
 fn share_bp(row: &Value, p: &str, ctx: &str) -> Result<Option<u32>, VendorError> {
     scaled(row, p, 4, ctx)?
-        .map(|bp| u32::try_from(bp).map_err(|_| permanent(format!("{ctx}: `{p}` is negative"))))
+        .map(|bp| match u32::try_from(bp) {
+            Err(_) => Err(permanent(format!("{ctx}: `{p}` is negative"))),
+            Ok(bp) if bp > 10_000 => Err(permanent(format!(
+                "{ctx}: `{p}` is above 1.0 (a share is a fraction)"
+            ))),
+            Ok(bp) => Ok(bp),
+        })
         .transpose()
 }
 
@@ -1050,6 +1057,22 @@ mod tests {
             decimal_text(&json!(0.1 + 0.2)).as_deref(),
             Some("0.30000000000000004")
         );
+    }
+
+    /// Impression shares are fractions: 1.0 is the most, above it is a bad answer named by field.
+    #[test]
+    fn impression_shares_are_fractions() {
+        let row = |v: Value| json!({ "metrics": { "searchImpressionShare": v } });
+        let p = "metrics.searchImpressionShare";
+        assert_eq!(share_bp(&row(json!(0.0999)), p, "row 1"), Ok(Some(999)));
+        assert_eq!(share_bp(&row(json!(1.0)), p, "row 1"), Ok(Some(10_000)));
+        assert_eq!(share_bp(&json!({}), p, "row 1"), Ok(None));
+        for bad in [json!(5.0), json!(1.0001), json!(-0.1)] {
+            match share_bp(&row(bad.clone()), p, "row 1") {
+                Err(e) => assert!(e.to_string().contains("searchImpressionShare"), "{e}"),
+                ok => panic!("{bad} gave {ok:?}"),
+            }
+        }
     }
 
     /// A refusal always says something, even when Google's `message` is empty.

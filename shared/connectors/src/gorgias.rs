@@ -565,7 +565,14 @@ pub fn parse_thread(t: &Ticket, msgs: &[Msg], currency: Currency) -> Result<Thre
                 .filter(|c| !c.is_empty())
         })
         .or_else(|| refund_amount.map(|_| "refund".to_string()))
-        .or_else(|| t.channel.clone());
+        // A blank channel is no category (the thread then has none, rather than "").
+        .or_else(|| {
+            t.channel
+                .as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+        });
     Ok(Thread {
         id: t.id.to_string(),
         subject: t.subject.clone(),
@@ -1524,6 +1531,16 @@ mod tests {
         assert!(query_has(&seen[2].query, "ticket_id=101"));
         assert!(query_has(&seen[3].query, "cursor=m2"));
         assert!(query_has(&seen[4].query, "ticket_id=103"));
+    }
+
+    /// The category falls back to the channel; a blank channel gives no category, not "".
+    #[test]
+    fn blank_channel_is_no_category() {
+        for (channel, want) in [("email", Some("email")), ("", None), ("  ", None)] {
+            let t = parse_ticket(&ticket(7, "open", channel, &[]), 0).expect("ticket");
+            let th = parse_thread(&t, &[], Currency::EUR).expect("thread");
+            assert_eq!(th.category.as_deref(), want, "channel {channel:?}");
+        }
     }
 
     #[test]
