@@ -27,7 +27,8 @@ macro_rules! morning_suite {
             budget_rate_limit_holds_under_concurrent_workers,
             executor_crash_between_steps_never_applies_twice,
             a_permanently_failing_move_is_failed_and_the_rest_go_on,
-            released_moves_count_against_the_day_they_apply
+            released_moves_count_against_the_day_they_apply,
+            calibrate_reads_every_sku_slice_and_orphans
         );
     };
 }
@@ -654,4 +655,75 @@ pub async fn released_moves_count_against_the_day_they_apply(h: &Harness) {
         RowStatus::Applied,
         "released the next day, it counts against the next day"
     );
+}
+
+/// self_calibrator reads the window one chunk's SKU slice at a time: its thresholds must equal
+/// those over every metric of the window at once — also metrics of SKUs not in the catalog (before
+/// the first SKU, after the last, and between two chunks).
+pub async fn calibrate_reads_every_sku_slice_and_orphans(h: &Harness) {
+    use otto_core::metrics::DailyMetric;
+    use otto_core::stages::calibrate::{calibrate, window_totals, CalibrationRules, Thresholds};
+    let w = world(1_100); // three chunks of ≤ 500 SKUs
+    let store = unique_store();
+    let variants = otto_connectors::ShopCatalog::fetch_variants(w.sim.as_ref())
+        .await
+        .expect("variants");
+    let mut skus: Vec<String> = variants.iter().map(|v| v.sku.to_string()).collect();
+    skus.sort();
+    let between = format!("{}~orphan", skus[otto_stage::morning::CHUNK - 1]);
+    let orphans = [
+        "!orphan-first".to_string(),
+        between,
+        "~~orphan-last".to_string(),
+    ];
+    let (from, to) = (today().plus_days(-28), today().plus_days(-1));
+    let mut metrics = Vec::new();
+    for (i, sku) in orphans.iter().enumerate() {
+        for d in 1..=28 {
+            metrics.push(DailyMetric {
+                sku: otto_core::Sku::new(sku.as_str()).expect("sku"),
+                day: today().plus_days(-d),
+                impressions: 5_000,
+                clicks: 90,
+                cost: otto_core::Money::from_micros(4_000_000, Currency::EUR),
+                conversions_milli: 2_000,
+                conversion_value: otto_core::Money::from_micros(
+                    90_000_000 * (i as i64 + 1),
+                    Currency::EUR,
+                ),
+                provisional: false,
+            });
+        }
+    }
+    h.ports
+        .catalog
+        .put_metrics(&store, &metrics)
+        .await
+        .expect("orphans");
+    run_morning(h, &w, &store, today(), false).await;
+    let c = CycleId::new(store.clone(), CycleKind::Morning, today());
+    let run = h
+        .ports
+        .audit
+        .get_by_natural_key(AuditTable::StageRuns, &format!("{c}|calibrate|0"))
+        .await
+        .expect("read")
+        .expect("calibrate ran");
+    let RowBody::StageRun(s) = &run.body else {
+        panic!("stage run")
+    };
+    assert_eq!(s.figures["chunks"], 3);
+    let got: Thresholds = serde_json::from_value(s.figures["thresholds"].clone()).expect("t");
+    let all = h
+        .ports
+        .catalog
+        .metrics(&store, from, to)
+        .await
+        .expect("all");
+    assert!(orphans
+        .iter()
+        .all(|o| all.iter().any(|m| m.sku.as_str() == o)));
+    let (totals, provisional) = window_totals(&all, from, to);
+    let want = calibrate(&totals, provisional, today(), CalibrationRules::default());
+    assert_eq!(got, want);
 }
