@@ -55,13 +55,12 @@ fn perm(e: impl std::fmt::Display) -> HandlerError {
     HandlerError::Permanent(e.to_string())
 }
 
-/// A figure an earlier stage of this cycle stored.
-async fn stage_figure(
+/// The row an earlier stage (chunk) of this cycle stored, with its ref; retryable until it ran.
+async fn stage_run(
     ctx: &StageContext<'_>,
     stage: Stage,
     chunk: u32,
-    key: &str,
-) -> Result<Value, HandlerError> {
+) -> Result<(String, otto_core::audit::StageRunRow), HandlerError> {
     let nk = format!("{}|{}|{}", ctx.msg.cycle_id, stage, chunk);
     let row = ctx
         .ports
@@ -75,13 +74,23 @@ async fn stage_figure(
             ))
         })?;
     match row.body {
-        RowBody::StageRun(s) => s
-            .figures
-            .get(key)
-            .cloned()
-            .ok_or_else(|| perm(format!("{stage} run lacks {key:?}"))),
+        RowBody::StageRun(s) => Ok((row.row_ref.to_string(), s)),
         _ => Err(perm("stage run row has another table's body")),
     }
+}
+
+/// A figure an earlier stage of this cycle stored.
+async fn stage_figure(
+    ctx: &StageContext<'_>,
+    stage: Stage,
+    chunk: u32,
+    key: &str,
+) -> Result<Value, HandlerError> {
+    let (_, run) = stage_run(ctx, stage, chunk).await?;
+    run.figures
+        .get(key)
+        .cloned()
+        .ok_or_else(|| perm(format!("{stage} run lacks {key:?}")))
 }
 
 /// The latest completed morning cycle before this one, with the time its sync ran.
@@ -329,18 +338,7 @@ struct CalibrateFacts {
 }
 
 async fn calibrate_facts(ctx: &StageContext<'_>) -> Result<CalibrateFacts, HandlerError> {
-    let nk = format!("{}|{}|0", ctx.msg.cycle_id, Stage::Calibrate);
-    let row = ctx
-        .ports
-        .audit
-        .get_by_natural_key(AuditTable::StageRuns, &nk)
-        .await?
-        .ok_or_else(|| {
-            HandlerError::Retryable(format!("calibrate of {} has not run yet", ctx.msg.cycle_id))
-        })?;
-    let RowBody::StageRun(run) = row.body else {
-        return Err(perm("stage run row has another table's body"));
-    };
+    let (row_ref, run) = stage_run(ctx, Stage::Calibrate, 0).await?;
     let figure = |key: &str| {
         run.figures
             .get(key)
@@ -366,7 +364,7 @@ async fn calibrate_facts(ctx: &StageContext<'_>) -> Result<CalibrateFacts, Handl
         }
     };
     Ok(CalibrateFacts {
-        row_ref: row.row_ref.to_string(),
+        row_ref,
         thresholds,
         bounds,
         previous,
