@@ -1249,7 +1249,8 @@ pub async fn list_table_and_import(h: &Harness) {
     let mut conflicting = imported[0].clone();
     conflicting.status = RowStatus::Held;
     let fresh = AuditRow {
-        row_ref: RowRef::new(AuditTable::DecisionLog, base + 7),
+        // Far above any ref a concurrently running test may take (refs are per table, not per store).
+        row_ref: RowRef::new(AuditTable::DecisionLog, base + 1_000_000),
         natural_key: format!("imported|{store}|7"),
         ..imported[1].clone()
     };
