@@ -52,6 +52,7 @@ async fn seed_rows(dir: &Path, n: usize) -> Vec<String> {
                     reasoning: "seeded".into(),
                     figures: BTreeMap::new(),
                     window: None,
+                    r#move: None,
                     reversal_op: None,
                     hold_reason: (i == 0).then(|| "kill switch was on".to_string()),
                     result: None,

@@ -27,6 +27,7 @@ macro_rules! contract_suite {
             concurrent_duplicate_appends_give_one_row,
             audit_access_paths_and_pages,
             status_transitions_are_conditional,
+            applying_rows_are_owned_by_one_attempt,
             stale_fence_rejects_writes,
             idempotency_sixteen_racers_one_execution,
             idempotency_payload_mismatch_and_failure,
@@ -279,6 +280,114 @@ pub async fn audit_access_paths_and_pages(h: &Harness) {
         )
         .await;
     assert!(matches!(bad, Err(StoreError::Invalid(_))), "{bad:?}");
+}
+
+/// APPLYING belongs to one executor attempt: a second claim loses, only the owner settles, an
+/// expired attempt is taken over, letting go frees the row at once, and plain transitions can
+/// neither enter nor leave APPLYING.
+pub async fn applying_rows_are_owned_by_one_attempt(h: &Harness) {
+    use otto_core::Attempt;
+    let c = cycle(&unique_store());
+    let out = h
+        .ports
+        .audit
+        .append(
+            vec![row(&c, "SKU-ATT-1", Action::Publish, RowStatus::Pending, 0)],
+            None,
+        )
+        .await
+        .expect("append");
+    let r = out[0].row_ref;
+    let now = t0() + ChronoDuration::hours(1);
+    let a = Attempt {
+        id: "attempt-a".into(),
+        until: now + ChronoDuration::minutes(5),
+    };
+    let b = Attempt {
+        id: "attempt-b".into(),
+        until: now + ChronoDuration::minutes(5),
+    };
+    let into = h
+        .ports
+        .audit
+        .transition(r, RowStatus::Pending, RowStatus::Applying, None, now, None)
+        .await;
+    assert!(matches!(into, Err(StoreError::Invalid(_))), "{into:?}");
+    let claimed = h
+        .ports
+        .audit
+        .claim(r, RowStatus::Pending, &a, None, now, None)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.status, RowStatus::Applying);
+    assert_eq!(claimed.attempt.as_ref(), Some(&a));
+    assert_eq!(
+        h.ports
+            .audit
+            .get(r)
+            .await
+            .expect("get")
+            .expect("row")
+            .attempt,
+        Some(a.clone())
+    );
+    // A second caller that read PENDING loses; one that read APPLYING finds a live owner.
+    for from in [RowStatus::Pending, RowStatus::Applying] {
+        let lost = h.ports.audit.claim(r, from, &b, None, now, None).await;
+        assert!(
+            matches!(lost, Err(StoreError::Conflict(_))),
+            "{from}: {lost:?}"
+        );
+    }
+    let out_of = h
+        .ports
+        .audit
+        .transition(r, RowStatus::Applying, RowStatus::Applied, None, now, None)
+        .await;
+    assert!(matches!(out_of, Err(StoreError::Invalid(_))), "{out_of:?}");
+    let wrong = h
+        .ports
+        .audit
+        .settle_attempt(r, &b.id, RowStatus::Applied, None, now, None)
+        .await;
+    assert!(matches!(wrong, Err(StoreError::Conflict(_))), "{wrong:?}");
+    // After A's expiry, B takes over; A can no longer settle.
+    let later = a.until + ChronoDuration::seconds(1);
+    h.ports
+        .audit
+        .claim(r, RowStatus::Applying, &b, None, later, None)
+        .await
+        .expect("takeover after expiry");
+    let stale = h
+        .ports
+        .audit
+        .settle_attempt(r, &a.id, RowStatus::Applied, None, later, None)
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    // B lets go (a vendor timeout): the row stays APPLYING and is free at once.
+    let freed = h
+        .ports
+        .audit
+        .settle_attempt(r, &b.id, RowStatus::Applying, None, later, None)
+        .await
+        .expect("let go");
+    assert_eq!(freed.status, RowStatus::Applying);
+    assert_eq!(freed.attempt.as_ref().map(|x| x.until), Some(later));
+    h.ports
+        .audit
+        .claim(r, RowStatus::Applying, &a, None, later, None)
+        .await
+        .expect("claim a freed row at once");
+    let done = h
+        .ports
+        .audit
+        .settle_attempt(r, &a.id, RowStatus::Applied, None, later, None)
+        .await
+        .expect("settle");
+    assert_eq!(done.status, RowStatus::Applied);
+    // The attempt is kept on the row and survives export → import.
+    let back = AuditRow::from_json(&done.to_json()).expect("export shape");
+    assert_eq!(back.attempt.map(|x| x.id), Some(a.id));
 }
 
 pub async fn status_transitions_are_conditional(h: &Harness) {

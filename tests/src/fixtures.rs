@@ -30,6 +30,7 @@ pub fn decision(sku: &str, action: Action) -> RowBody {
         reasoning: format!("test {action} on {sku}"),
         figures: BTreeMap::from([("n".to_string(), serde_json::json!(1))]),
         window: None,
+        r#move: None,
         reversal_op: None,
         hold_reason: None,
         result: None,
@@ -45,4 +46,52 @@ pub fn row(cycle: &CycleId, sku: &str, action: Action, status: RowStatus, minute
         t0() + Duration::minutes(minutes),
         decision(sku, action),
     )
+}
+
+/// An attempt whose process died: it owned a row, and its lease has already lapsed.
+pub fn crashed_attempt() -> otto_core::Attempt {
+    otto_core::Attempt {
+        id: "crashed-attempt".into(),
+        until: chrono::Utc::now() - chrono::Duration::seconds(1),
+    }
+}
+
+/// Runs the one executor over a row with just the shop (status, prices) configured.
+pub async fn exec_shop(
+    ports: &otto_store::Ports,
+    shop: &dyn otto_connectors::ShopCatalog,
+    row_ref: otto_core::RowRef,
+    fence: Option<&otto_core::Fence>,
+    now: DateTime<Utc>,
+    today: StoreDay,
+) -> Result<otto_core::RowStatus, otto_runtime::HandlerError> {
+    let via = otto_stage::executor::Via {
+        shop: Some(shop),
+        ..Default::default()
+    };
+    let run = otto_stage::executor::Run { fence, now, today };
+    Ok(otto_stage::executor::execute(ports, via, row_ref, &run)
+        .await?
+        .row
+        .status)
+}
+
+/// Runs the one executor over a row with just the ad account configured.
+pub async fn exec_ads(
+    ports: &otto_store::Ports,
+    ads: &dyn otto_connectors::AdsAccount,
+    row_ref: otto_core::RowRef,
+    fence: Option<&otto_core::Fence>,
+    now: DateTime<Utc>,
+    today: StoreDay,
+) -> Result<otto_core::RowStatus, otto_runtime::HandlerError> {
+    let via = otto_stage::executor::Via {
+        ads: Some(ads),
+        ..Default::default()
+    };
+    let run = otto_stage::executor::Run { fence, now, today };
+    Ok(otto_stage::executor::execute(ports, via, row_ref, &run)
+        .await?
+        .row
+        .status)
 }

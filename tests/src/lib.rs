@@ -8,6 +8,7 @@ pub mod discount;
 pub mod faults;
 pub mod fixtures;
 pub mod harness;
+pub mod holds;
 pub mod morning;
 pub mod pipeline;
 pub mod research;

@@ -37,17 +37,17 @@ fn clock() -> StoreClock {
     StoreClock::new("Europe/Amsterdam").expect("tz")
 }
 
-fn today() -> StoreDay {
+pub(crate) fn today() -> StoreDay {
     StoreDay::parse("2026-11-24").expect("day")
 }
 
-struct World {
-    sim: Arc<SimulatedVendor>,
-    vendors: Vendors,
+pub(crate) struct World {
+    pub(crate) sim: Arc<SimulatedVendor>,
+    pub(crate) vendors: Vendors,
     _dir: tempfile::TempDir,
 }
 
-fn world(variants: usize) -> World {
+pub(crate) fn world(variants: usize) -> World {
     let dir = tempfile::tempdir().expect("tmp");
     let spec = SimSpec {
         variants,
@@ -194,7 +194,7 @@ pub async fn kill_switch_holds_and_release_applies_once(h: &Harness) {
         )
         .await
         .expect("release");
-    let again = otto_stage::executor::apply_decision(
+    let again = crate::fixtures::exec_shop(
         &h.ports,
         w.vendors.shop.as_ref(),
         r,
@@ -225,7 +225,7 @@ pub async fn kill_switch_holds_and_release_applies_once(h: &Harness) {
         )
         .await
         .expect("release");
-    let applied = otto_stage::executor::apply_decision(
+    let applied = crate::fixtures::exec_shop(
         &h.ports,
         w.vendors.shop.as_ref(),
         r,
@@ -237,7 +237,7 @@ pub async fn kill_switch_holds_and_release_applies_once(h: &Harness) {
     .expect("apply");
     assert_eq!(applied, RowStatus::Applied);
     assert_eq!(w.sim.writes(), 1);
-    let twice = otto_stage::executor::apply_decision(
+    let twice = crate::fixtures::exec_shop(
         &h.ports,
         w.vendors.shop.as_ref(),
         r,
@@ -287,6 +287,7 @@ pub async fn budget_rate_limit_holds_under_concurrent_workers(h: &Harness) {
                 budget_before: Some(b.amount),
                 budget_after: Some(b.amount.scale_bp(10_500).expect("scale").rounded()),
                 rate_limit_position: None,
+                r#move: None,
                 reversal_op: None,
                 hold_reason: None,
                 result: None,
@@ -307,8 +308,7 @@ pub async fn budget_rate_limit_holds_under_concurrent_workers(h: &Harness) {
         let ports = h.ports.clone();
         let ads = w.vendors.ads.clone();
         tasks.push(tokio::spawn(async move {
-            otto_stage::executor::apply_budget(&ports, ads.as_ref(), r, None, Utc::now(), today())
-                .await
+            crate::fixtures::exec_ads(&ports, ads.as_ref(), r, None, Utc::now(), today()).await
         }));
     }
     let mut applied = 0;
@@ -325,7 +325,7 @@ pub async fn budget_rate_limit_holds_under_concurrent_workers(h: &Harness) {
     assert_eq!(h.ports.counters.value(&counter).await.expect("value"), 8);
     // Retrying every row (a redelivery) changes nothing.
     for r in refs {
-        otto_stage::executor::apply_budget(
+        crate::fixtures::exec_ads(
             &h.ports,
             w.vendors.ads.as_ref(),
             r,
@@ -377,6 +377,7 @@ pub async fn executor_crash_between_steps_never_applies_twice(h: &Harness) {
             reasoning: "test".into(),
             figures: BTreeMap::new(),
             window: None,
+            r#move: None,
             reversal_op: None,
             hold_reason: None,
             result: None,
@@ -395,10 +396,10 @@ pub async fn executor_crash_between_steps_never_applies_twice(h: &Harness) {
     let row_a = h.ports.audit.get(refs[0]).await.expect("get").expect("row");
     h.ports
         .audit
-        .transition(
+        .claim(
             refs[0],
             RowStatus::Pending,
-            RowStatus::Applying,
+            &crate::fixtures::crashed_attempt(),
             Some(row_a.body.clone()),
             Utc::now(),
             None,
@@ -406,7 +407,7 @@ pub async fn executor_crash_between_steps_never_applies_twice(h: &Harness) {
         .await
         .expect("applying");
     assert_eq!(
-        otto_stage::executor::apply_decision(
+        crate::fixtures::exec_shop(
             &h.ports,
             w.vendors.shop.as_ref(),
             refs[0],
@@ -423,10 +424,10 @@ pub async fn executor_crash_between_steps_never_applies_twice(h: &Harness) {
     let row_b = h.ports.audit.get(refs[1]).await.expect("get").expect("row");
     h.ports
         .audit
-        .transition(
+        .claim(
             refs[1],
             RowStatus::Pending,
-            RowStatus::Applying,
+            &crate::fixtures::crashed_attempt(),
             Some(row_b.body.clone()),
             Utc::now(),
             None,
@@ -439,7 +440,7 @@ pub async fn executor_crash_between_steps_never_applies_twice(h: &Harness) {
         .expect("vendor call that succeeded");
     assert_eq!(w.sim.writes(), 2);
     assert_eq!(
-        otto_stage::executor::apply_decision(
+        crate::fixtures::exec_shop(
             &h.ports,
             w.vendors.shop.as_ref(),
             refs[1],
@@ -482,10 +483,10 @@ pub async fn executor_crash_between_steps_never_applies_twice(h: &Harness) {
     let row_c = h.ports.audit.get(r3).await.expect("get").expect("row");
     h.ports
         .audit
-        .transition(
+        .claim(
             r3,
             RowStatus::Pending,
-            RowStatus::Applying,
+            &crate::fixtures::crashed_attempt(),
             Some(row_c.body.clone()),
             Utc::now(),
             None,
@@ -502,7 +503,7 @@ pub async fn executor_crash_between_steps_never_applies_twice(h: &Harness) {
         .await
         .expect("kill switch");
     assert_eq!(
-        otto_stage::executor::apply_decision(
+        crate::fixtures::exec_shop(
             &h.ports,
             w.vendors.shop.as_ref(),
             r3,
@@ -536,7 +537,7 @@ pub async fn a_permanently_failing_move_is_failed_and_the_rest_go_on(h: &Harness
         crate::fixtures::decision("SKU-GONE-404", otto_core::Action::Publish),
     );
     let r = h.ports.audit.append(vec![row], None).await.expect("append")[0].row_ref;
-    let res = otto_stage::executor::apply_decision(
+    let status = crate::fixtures::exec_shop(
         &h.ports,
         w.vendors.shop.as_ref(),
         r,
@@ -544,11 +545,8 @@ pub async fn a_permanently_failing_move_is_failed_and_the_rest_go_on(h: &Harness
         Utc::now(),
         today(),
     )
-    .await;
-    assert!(matches!(&res, Err(e) if !e.is_retryable()), "{res:?}");
-    let status = otto_stage::executor::or_fail(&h.ports, r, res, None, Utc::now())
-        .await
-        .expect("or_fail");
+    .await
+    .expect("a permanent failure ends the row, not the chunk");
     assert_eq!(status, RowStatus::Failed);
     let row = h.ports.audit.get(r).await.expect("get").expect("row");
     assert_eq!(row.status, RowStatus::Failed);
@@ -559,20 +557,6 @@ pub async fn a_permanently_failing_move_is_failed_and_the_rest_go_on(h: &Harness
             .contains("SKU-GONE-404"),
         "{}",
         row.to_json()
-    );
-    let retry = otto_stage::executor::or_fail(
-        &h.ports,
-        r,
-        Err(otto_runtime::HandlerError::Retryable(
-            "vendor timeout".into(),
-        )),
-        None,
-        Utc::now(),
-    )
-    .await;
-    assert!(
-        matches!(retry, Err(e) if e.is_retryable()),
-        "retryable errors go back to SQS"
     );
     assert_eq!(w.sim.writes(), 0);
 }
@@ -636,7 +620,7 @@ pub async fn released_moves_count_against_the_day_they_apply(h: &Harness) {
     let apply = |r, day: StoreDay| {
         let shop = w.vendors.shop.clone();
         async move {
-            otto_stage::executor::apply_decision(&h.ports, shop.as_ref(), r, None, Utc::now(), day)
+            crate::fixtures::exec_shop(&h.ports, shop.as_ref(), r, None, Utc::now(), day)
                 .await
                 .expect("apply")
         }

@@ -4,6 +4,7 @@
 //! is kept on the row. The `cs_triage` stage (scheduled every 15 minutes, one cycle id per run
 //! slot) and `otto cs run` both call [`triage`].
 
+use crate::executor::{execute, Note, Run, Via};
 use chrono::{DateTime, Utc};
 use otto_connectors::helpdesk::Helpdesk;
 use otto_connectors::voice::VoiceScorer;
@@ -11,7 +12,7 @@ use otto_connectors::VendorError;
 use otto_core::audit::{CsEvaluationRow, NewRow, RowBody};
 use otto_core::cycle::CycleId;
 use otto_core::stages::cs::{judge_scored, refund_escalation, CsPolicy, Verdict};
-use otto_core::RowStatus;
+use otto_core::{Move, RowStatus};
 use otto_runtime::HandlerError;
 use otto_store::Ports;
 use serde_json::json;
@@ -101,7 +102,7 @@ pub async fn triage(
     }
     let mut scores = scores.into_iter();
     let mut rows = Vec::new();
-    let mut drafts = Vec::new();
+    let mut verdicts = Vec::new();
     for t in &threads {
         let (verdict, reason, language, voice_bp, version) = match &t.draft {
             Some(d) => {
@@ -150,6 +151,11 @@ pub async fn triage(
             created_at: now,
             body: RowBody::CsEvaluation(CsEvaluationRow {
                 thread_id: t.id.clone(),
+                r#move: t.draft.as_ref().map(|_| Move::CsReply {
+                    thread_id: t.id.clone(),
+                    draft_version: version.clone(),
+                }),
+                hold_reason: None,
                 draft_version: Some(version),
                 amount: t.refund_amount,
                 language,
@@ -160,49 +166,28 @@ pub async fn triage(
                 result: None,
             }),
         });
-        drafts.push((t.id.clone(), t.draft.clone(), verdict));
+        verdicts.push(verdict);
     }
     let appended = ports.audit.append(rows, None).await?;
     let mut by_verdict: BTreeMap<&str, u32> = BTreeMap::new();
     let mut sent = 0u32;
-    for (a, (thread, draft, verdict)) in appended.iter().zip(&drafts) {
+    let via = Via {
+        helpdesk: Some(helpdesk),
+        ..Via::default()
+    };
+    let run = Run {
+        fence: None,
+        now,
+        today: cycle.day,
+    };
+    for (a, verdict) in appended.iter().zip(&verdicts) {
         *by_verdict.entry(verdict.as_str()).or_default() += 1;
-        // A hold the operator released while no helpdesk could send it goes out now.
-        if !a.inserted && matches!(verdict, Verdict::HoldTone | Verdict::HoldLanguage) {
-            if let Some(row) = ports.audit.get(a.row_ref).await? {
-                if matches!(row.status, RowStatus::Released | RowStatus::Applying)
-                    && send_released(ports, helpdesk, a.row_ref, now).await? == RowStatus::Applied
-                {
-                    sent += 1;
-                }
-            }
-            continue;
-        }
-        // Phase 2: a SEND goes out once: PENDING → APPLIED with the helpdesk's answer, conditional
-        // on PENDING, so a retry that finds it APPLIED sends nothing.
-        if let (Verdict::Send, Some(d)) = (verdict, draft) {
-            let Some(row) = ports.audit.get(a.row_ref).await? else {
-                continue;
-            };
-            if row.status != RowStatus::Pending {
-                continue;
-            }
-            let result = helpdesk.send(thread, d).await.map_err(vendor)?;
-            let mut body = row.body.clone();
-            if let RowBody::CsEvaluation(e) = &mut body {
-                e.result = Some(result);
-            }
-            ports
-                .audit
-                .transition(
-                    a.row_ref,
-                    RowStatus::Pending,
-                    RowStatus::Applied,
-                    Some(body),
-                    now,
-                    None,
-                )
-                .await?;
+        // Phase 2 SENDs (PENDING), and holds an operator released while no helpdesk could send
+        // them, go through the one executor: the kill switch holds them, and only the attempt
+        // that owns the row sends it.
+        let resumable = a.inserted && *verdict == Verdict::Send && apply;
+        let resumable = resumable || !a.inserted && *verdict != Verdict::EscalatedRefund;
+        if resumable && execute(ports, via, a.row_ref, &run).await?.note == Note::Applied {
             sent += 1;
         }
     }
@@ -214,86 +199,4 @@ pub async fn triage(
         "sent": sent,
         "refs": appended.iter().map(|a| a.row_ref.to_string()).collect::<Vec<_>>(),
     }))
-}
-
-/// Sends the draft of a CS row an operator released (RELEASED → APPLYING → APPLIED with the
-/// helpdesk's answer). The draft must still be the version that was judged: if the agent changed
-/// it since, nothing is sent and the row is FAILED with why (the new version is judged on the
-/// next triage run).
-pub async fn send_released(
-    ports: &Ports,
-    helpdesk: &dyn Helpdesk,
-    row_ref: otto_core::audit::RowRef,
-    now: DateTime<Utc>,
-) -> Result<RowStatus, HandlerError> {
-    let row = ports
-        .audit
-        .get(row_ref)
-        .await?
-        .ok_or_else(|| HandlerError::Permanent(format!("{row_ref} does not exist")))?;
-    let RowBody::CsEvaluation(e) = &row.body else {
-        return Err(HandlerError::Permanent(format!(
-            "{row_ref} is not a cs_thread_evaluations row"
-        )));
-    };
-    if !matches!(row.status, RowStatus::Released | RowStatus::Applying) {
-        return Ok(row.status);
-    }
-    let threads = helpdesk.open_threads().await.map_err(vendor)?;
-    let draft = threads
-        .iter()
-        .find(|t| t.id == e.thread_id)
-        .and_then(|t| t.draft.clone())
-        .filter(|d| Some(&d.version) == e.draft_version.as_ref());
-    let Some(draft) = draft else {
-        let mut body = row.body.clone();
-        if let RowBody::CsEvaluation(b) = &mut body {
-            b.result = Some(
-                json!({"sent": false, "why": "the thread is closed or its draft changed since this evaluation; the new version is judged on the next run"}),
-            );
-        }
-        let failed_from = row.status;
-        ports
-            .audit
-            .transition(
-                row_ref,
-                failed_from,
-                RowStatus::Failed,
-                Some(body),
-                now,
-                None,
-            )
-            .await?;
-        return Ok(RowStatus::Failed);
-    };
-    if row.status == RowStatus::Released {
-        ports
-            .audit
-            .transition(
-                row_ref,
-                RowStatus::Released,
-                RowStatus::Applying,
-                None,
-                now,
-                None,
-            )
-            .await?;
-    }
-    let result = helpdesk.send(&e.thread_id, &draft).await.map_err(vendor)?;
-    let mut body = row.body.clone();
-    if let RowBody::CsEvaluation(b) = &mut body {
-        b.result = Some(result);
-    }
-    ports
-        .audit
-        .transition(
-            row_ref,
-            RowStatus::Applying,
-            RowStatus::Applied,
-            Some(body),
-            now,
-            None,
-        )
-        .await?;
-    Ok(RowStatus::Applied)
 }

@@ -3,7 +3,7 @@
 //! (ON_DISCOUNT) for the morning's OPTIMIZE_CYCLE_FAILED SKUs, margin-tier gated and rate limited.
 //! Every open, restore and skip is a decision_log row.
 
-use crate::executor::apply_price;
+use crate::executor::{execute, move_of};
 use crate::morning::Vendors;
 use crate::{StageBody, StageContext, StageOutput, StageRegistry};
 use async_trait::async_trait;
@@ -12,7 +12,7 @@ use otto_core::audit::{
 };
 use otto_core::cycle::Stage;
 use otto_core::stages::discount::plan_discount;
-use otto_core::{Action, RowStatus};
+use otto_core::{Action, Move, RowStatus};
 use otto_runtime::HandlerError;
 use otto_store::PageReq;
 use serde_json::json;
@@ -72,16 +72,8 @@ impl StageBody for Revert {
     async fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, HandlerError> {
         let cycle = &ctx.msg.cycle_id;
         // Moves an earlier cycle left half-way (it lost the lock mid-move) are settled first.
-        let stranded = crate::executor::resolve_stranded(
-            ctx.ports,
-            Some(self.0.shop.as_ref()),
-            None,
-            cycle,
-            Some(&ctx.msg.fence),
-            ctx.now,
-            ctx.clock.day_of(ctx.now),
-        )
-        .await?;
+        let stranded =
+            crate::executor::resolve_stranded(ctx.ports, self.0.via(), cycle, &ctx.run()).await?;
         let due = ctx
             .ports
             .catalog
@@ -109,11 +101,14 @@ impl StageBody for Revert {
                     "{opened_ref} has no price reversal op to replay"
                 )));
             };
-            let discount_price = d
-                .figures
-                .get("target_price")
-                .cloned()
-                .unwrap_or(json!(null));
+            // What the discount set is what the restore expects to find.
+            let Ok(Some(Move::VariantPrice {
+                price: discount_price,
+                ..
+            })) = move_of(&opened)
+            else {
+                return Err(perm(format!("{opened_ref} has no price move to restore")));
+            };
             rows.push(NewRow::for_stage(
                 cycle.clone(),
                 Stage::Revert,
@@ -130,11 +125,18 @@ impl StageBody for Revert {
                     ),
                     figures: BTreeMap::from([
                         ("restores".into(), json!(opened_ref.to_string())),
-                        ("expected_price".into(), discount_price),
+                        ("expected_price".into(), json!(discount_price)),
                         ("target_price".into(), json!(price)),
                         ("target_compare_at".into(), json!(compare_at_price)),
                     ]),
                     window: d.window.clone(),
+                    r#move: Some(Move::VariantPrice {
+                        sku: w.sku.clone(),
+                        expected_price: discount_price,
+                        price: *price,
+                        compare_at: *compare_at_price,
+                        restores: Some(opened_ref),
+                    }),
                     reversal_op: None,
                     hold_reason: None,
                     result: None,
@@ -142,22 +144,14 @@ impl StageBody for Revert {
             ));
         }
         let appended = ctx.ports.audit.append(rows, Some(&ctx.msg.fence)).await?;
+        let via = self.0.via();
         let mut by_status: BTreeMap<String, u32> = BTreeMap::new();
         for a in &appended {
             let status = if ctx.msg.apply || !a.inserted {
-                {
-                    let r = apply_price(
-                        ctx.ports,
-                        self.0.shop.as_ref(),
-                        a.row_ref,
-                        Some(&ctx.msg.fence),
-                        ctx.now,
-                        ctx.clock.day_of(ctx.now),
-                    )
-                    .await;
-                    crate::executor::or_fail(ctx.ports, a.row_ref, r, Some(&ctx.msg.fence), ctx.now)
-                        .await?
-                }
+                execute(ctx.ports, via, a.row_ref, &ctx.run())
+                    .await?
+                    .row
+                    .status
             } else {
                 RowStatus::DryRun
             };
@@ -251,7 +245,15 @@ impl StageBody for Open {
                 starts_on: cycle.day,
                 ends_on,
             };
-            let (status, figures, hold_reason, reasoning) = match plan_discount(&v, policy.discount_percent_bp, &policy.margin_tiers) {
+            let planned = plan_discount(&v, policy.discount_percent_bp, &policy.margin_tiers);
+            let r#move = planned.as_ref().ok().map(|p| Move::VariantPrice {
+                sku: d.sku.clone(),
+                expected_price: p.price_before,
+                price: p.price_after,
+                compare_at: Some(p.compare_at_after),
+                restores: None,
+            });
+            let (status, figures, hold_reason, reasoning) = match planned {
                 Ok(p) => (
                     row_status(ctx.msg.apply),
                     BTreeMap::from([
@@ -296,6 +298,7 @@ impl StageBody for Open {
                     reasoning,
                     figures,
                     window: Some(window),
+                    r#move,
                     reversal_op: None,
                     hold_reason,
                     result: None,
@@ -304,30 +307,21 @@ impl StageBody for Open {
         }
         let statuses: Vec<RowStatus> = rows.iter().map(|r| r.status).collect();
         let appended = ctx.ports.audit.append(rows, Some(&ctx.msg.fence)).await?;
+        let via = self.0.via();
         let mut by_status: BTreeMap<String, u32> = BTreeMap::new();
         // The refs of the discounts this run applied: Otto's "largest single move" reads them
         // from the cycle summary instead of scanning the day's planned rows.
         let mut applied: Vec<String> = Vec::new();
         for (a, s) in appended.iter().zip(&statuses) {
-            let now_status = if *s == RowStatus::Pending
-                || (!a.inserted && *s != RowStatus::Skipped)
-            {
-                {
-                    let r = apply_price(
-                        ctx.ports,
-                        self.0.shop.as_ref(),
-                        a.row_ref,
-                        Some(&ctx.msg.fence),
-                        ctx.now,
-                        ctx.clock.day_of(ctx.now),
-                    )
-                    .await;
-                    crate::executor::or_fail(ctx.ports, a.row_ref, r, Some(&ctx.msg.fence), ctx.now)
+            let now_status =
+                if *s == RowStatus::Pending || (!a.inserted && *s != RowStatus::Skipped) {
+                    execute(ctx.ports, via, a.row_ref, &ctx.run())
                         .await?
-                }
-            } else {
-                *s
-            };
+                        .row
+                        .status
+                } else {
+                    *s
+                };
             if now_status == RowStatus::Applied {
                 applied.push(a.row_ref.to_string());
             }

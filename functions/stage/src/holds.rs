@@ -7,11 +7,9 @@
 //! CS reply through the helpdesk. A release of a row already released or applied is not an
 //! error: it answers with the row as it is (and finishes a release interrupted before it applied).
 
-use crate::executor::{apply_budget, apply_decision};
+use crate::executor::{execute, Note, Run};
 use chrono::{DateTime, Utc};
-use otto_connectors::helpdesk::Helpdesk;
-use otto_connectors::{AdsAccount, ShopCatalog};
-use otto_core::audit::{AuditRow, AuditTable, RowBody, RowRef};
+use otto_core::audit::{AuditRow, AuditTable, RowRef};
 use otto_core::{RowStatus, StoreId};
 use otto_runtime::HandlerError;
 use otto_store::{PageReq, Ports, StoreError};
@@ -19,14 +17,8 @@ use serde::Serialize;
 use serde_json::json;
 use std::sync::Arc;
 
-/// The executors a release can drive; a missing one leaves the row RELEASED, to be applied when
-/// the executor next runs with that vendor configured.
-#[derive(Clone, Default)]
-pub struct Executors {
-    pub shop: Option<Arc<dyn ShopCatalog>>,
-    pub ads: Option<Arc<dyn AdsAccount>>,
-    pub helpdesk: Option<Arc<dyn Helpdesk>>,
-}
+/// The executors a release can drive (the one executor's vendors).
+pub use crate::executor::Executors;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
@@ -91,24 +83,6 @@ pub async fn held(ports: &Ports, store: &StoreId, max: usize) -> Result<Vec<Audi
     Ok(out)
 }
 
-fn with_release_note(body: &RowBody, by: &str, at: DateTime<Utc>) -> RowBody {
-    let mut b = body.clone();
-    let note = json!({"by": by, "at": at.to_rfc3339()});
-    match &mut b {
-        RowBody::Decision(d) => {
-            d.figures.insert("released".into(), note);
-        }
-        RowBody::AdDecision(a) => {
-            a.figures.insert("released".into(), note);
-        }
-        RowBody::CsEvaluation(c) => {
-            c.figures.insert("released".into(), note);
-        }
-        _ => {}
-    }
-    b
-}
-
 /// Releases one held row of `store` and lets its executor apply it. `today` is the store day of
 /// `now` (rate limits count the day a move is applied).
 pub async fn release(
@@ -134,13 +108,15 @@ pub async fn release(
         .ok_or(ReleaseError::NotFound(row_ref))?;
     let released_now = match row.status {
         RowStatus::Held => {
+            let note = json!({"by": by, "at": now.to_rfc3339()});
+            let body = row.body.clone().with_note("released", note);
             match ports
                 .audit
                 .transition(
                     row_ref,
                     RowStatus::Held,
                     RowStatus::Released,
-                    Some(with_release_note(&row.body, by, now)),
+                    Some(body),
                     now,
                     None,
                 )
@@ -155,44 +131,21 @@ pub async fn release(
         RowStatus::Released | RowStatus::Applying | RowStatus::Applied => false,
         other => return Err(ReleaseError::NotHeld(row_ref, other)),
     };
-    let current = ports
-        .audit
-        .get(row_ref)
-        .await?
-        .ok_or(ReleaseError::NotFound(row_ref))?;
-    let outcome = match (current.status, row_ref.table) {
-        (RowStatus::Released | RowStatus::Applying, AuditTable::DecisionLog) => {
-            match &exec.shop {
-                Some(shop) => {
-                    apply_decision(ports, shop.as_ref(), row_ref, None, now, today).await?;
-                    "the executor re-checked policy and ran it".to_string()
-                }
-                None => "released; no shop is configured here, so it applies when the executor next runs".into(),
-            }
-        }
-        (RowStatus::Released | RowStatus::Applying, AuditTable::AdDecisionLog) => match &exec.ads {
-            Some(ads) => {
-                apply_budget(ports, ads.as_ref(), row_ref, None, now, today).await?;
-                "the executor re-checked policy and ran it".to_string()
-            }
-            None => "released; no ad account is configured here, so it applies when the executor next runs".into(),
-        },
-        (RowStatus::Released, AuditTable::CsThreadEvaluations) => match &exec.helpdesk {
-            Some(h) => {
-                crate::cs::send_released(ports, h.as_ref(), row_ref, now).await?;
-                "the operator's release sent the reply".to_string()
-            }
-            None => "released; no helpdesk is configured here, so it is sent when triage next runs".into(),
-        },
-        (s, _) => format!("already {s}"),
+    // Every caller runs the one executor: exactly one attempt can own the row, the others
+    // answer with the row as it is (and a repeat finishes a release interrupted before it
+    // applied).
+    let run = Run {
+        fence: None,
+        now,
+        today,
     };
-    let row = ports
-        .audit
-        .get(row_ref)
-        .await?
-        .ok_or(ReleaseError::NotFound(row_ref))?;
+    let out = execute(ports, exec.via(), row_ref, &run).await?;
+    let outcome = match (&out.note, released_now) {
+        (Note::AsItWas, false) => format!("already {}", out.row.status),
+        _ => out.describe(),
+    };
     Ok(Released {
-        row,
+        row: out.row,
         released_now,
         outcome,
     })

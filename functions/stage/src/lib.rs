@@ -43,6 +43,17 @@ pub struct StageContext<'a> {
     pub now: DateTime<Utc>,
 }
 
+impl StageContext<'_> {
+    /// The executor's run: fenced by this cycle's lock, counted on today's store day.
+    pub fn run(&self) -> executor::Run<'_> {
+        executor::Run {
+            fence: Some(&self.msg.fence),
+            now: self.now,
+            today: self.clock.day_of(self.now),
+        }
+    }
+}
+
 /// What a stage body reports.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StageOutput {

@@ -2,7 +2,7 @@
 //! campaign_plan. Each reads what earlier stages stored (catalog, metrics, stage_runs figures) and
 //! writes rows with natural keys, so a re-run never double-logs.
 
-use crate::executor::{apply_budget, apply_decision, budget_counter, or_fail, target_status};
+use crate::executor::{budget_counter, execute, target_status, Via};
 use crate::{StageBody, StageContext, StageOutput, StageRegistry};
 use async_trait::async_trait;
 use otto_connectors::{AdsAccount, ShopCatalog, VendorError};
@@ -12,7 +12,7 @@ use otto_core::stages::calibrate::{calibrate, window_totals, CalibrationRules, T
 use otto_core::stages::classify::{classify, Classified};
 use otto_core::stages::decide::{decide, Carry, DecisionRules, Lift, SkuFacts};
 use otto_core::stages::plan::{judge, propose, JudgeInputs, MerTrend, PlanRules, Verdict};
-use otto_core::{Action, RowStatus, StoreDay};
+use otto_core::{Action, Move, RowStatus, StoreDay};
 use otto_runtime::HandlerError;
 use otto_store::PageReq;
 use serde::{Deserialize, Serialize};
@@ -32,6 +32,17 @@ pub const PROVISIONAL_DAYS: i64 = 2;
 pub struct Vendors {
     pub shop: Arc<dyn ShopCatalog>,
     pub ads: Arc<dyn AdsAccount>,
+}
+
+impl Vendors {
+    /// The executor's view of these vendors.
+    pub fn via(&self) -> Via<'_> {
+        Via {
+            shop: Some(self.shop.as_ref()),
+            ads: Some(self.ads.as_ref()),
+            helpdesk: None,
+        }
+    }
 }
 
 pub fn morning_registry(v: Vendors) -> StageRegistry {
@@ -150,12 +161,9 @@ impl StageBody for Sync {
         // Moves an earlier cycle left half-way (it lost the lock mid-move) are settled first.
         let stranded = crate::executor::resolve_stranded(
             ctx.ports,
-            Some(self.0.shop.as_ref()),
-            Some(self.0.ads.as_ref()),
+            self.0.via(),
             &ctx.msg.cycle_id,
-            Some(&ctx.msg.fence),
-            ctx.now,
-            ctx.clock.day_of(ctx.now),
+            &ctx.run(),
         )
         .await?;
         let previous = previous_cycle(ctx).await?;
@@ -568,6 +576,10 @@ impl StageBody for Decide {
                     reasoning: d.reasoning,
                     figures,
                     window: None,
+                    r#move: target_status(d.action).map(|to| Move::ProductStatus {
+                        sku: v.sku.clone(),
+                        to,
+                    }),
                     reversal_op: None,
                     hold_reason: d.skip,
                     result: None,
@@ -588,6 +600,7 @@ impl StageBody for Decide {
             *by_action.entry(a.to_string()).or_default() += 1;
         }
         let mut by_status: BTreeMap<String, u32> = BTreeMap::new();
+        let via = self.0.via();
         // Phase 2: the executor, row by row. Rows found PENDING/APPLYING on a redelivery resume.
         // On a re-run (rows already there) the stored row decides: the executor returns any status
         // it does not act on unchanged.
@@ -595,16 +608,10 @@ impl StageBody for Decide {
             let now_status = if target_status(*action).is_some()
                 && (*status == RowStatus::Pending || !a.inserted)
             {
-                let r = apply_decision(
-                    ctx.ports,
-                    self.0.shop.as_ref(),
-                    a.row_ref,
-                    Some(&ctx.msg.fence),
-                    ctx.now,
-                    ctx.clock.day_of(ctx.now),
-                )
-                .await;
-                or_fail(ctx.ports, a.row_ref, r, Some(&ctx.msg.fence), ctx.now).await?
+                execute(ctx.ports, via, a.row_ref, &ctx.run())
+                    .await?
+                    .row
+                    .status
             } else {
                 *status
             };
@@ -751,6 +758,11 @@ impl StageBody for CampaignPlan {
                     budget_before: Some(p.budget_before),
                     budget_after: Some(p.budget_after),
                     rate_limit_position: Some(position),
+                    r#move: matches!(verdict, Verdict::Agree).then(|| Move::CampaignBudget {
+                        budget_resource: b.budget_resource.clone(),
+                        expected: Some(p.budget_before),
+                        amount: p.budget_after,
+                    }),
                     reversal_op: None,
                     hold_reason: match verdict {
                         Verdict::Disagree(w) => Some(w),
@@ -763,19 +775,12 @@ impl StageBody for CampaignPlan {
         let statuses: Vec<RowStatus> = rows.iter().map(|r| r.status).collect();
         let appended = ctx.ports.audit.append(rows, Some(&ctx.msg.fence)).await?;
         let mut ad_moves = 0u32;
+        let via = self.0.via();
         let mut held = 0u32;
         for (a, s) in appended.iter().zip(&statuses) {
             if *s == RowStatus::Pending || !a.inserted {
-                let r = apply_budget(
-                    ctx.ports,
-                    self.0.ads.as_ref(),
-                    a.row_ref,
-                    Some(&ctx.msg.fence),
-                    ctx.now,
-                    ctx.clock.day_of(ctx.now),
-                )
-                .await;
-                match or_fail(ctx.ports, a.row_ref, r, Some(&ctx.msg.fence), ctx.now).await? {
+                let out = execute(ctx.ports, via, a.row_ref, &ctx.run()).await?;
+                match out.row.status {
                     RowStatus::Applied => ad_moves += 1,
                     RowStatus::Held => held += 1,
                     _ => {}

@@ -9,6 +9,7 @@ use crate::cycle::{CycleId, CycleKind, Stage};
 use crate::error::CoreError;
 use crate::ids::{Sku, StoreId};
 use crate::money::Money;
+use crate::moves::{Attempt, Move};
 use crate::time::StoreDay;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -165,6 +166,9 @@ pub struct DecisionRow {
     pub figures: BTreeMap<String, Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<DiscountWindow>,
+    /// What the executor changes, typed (None for rows that move nothing).
+    #[serde(default, rename = "move", skip_serializing_if = "Option::is_none")]
+    pub r#move: Option<Move>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reversal_op: Option<ReversalOp>,
     /// Why it is held / skipped / refused, when it is.
@@ -192,6 +196,9 @@ pub struct AdDecisionRow {
     pub budget_before: Option<Money>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget_after: Option<Money>,
+    /// What the executor changes, typed (None for rows that move nothing).
+    #[serde(default, rename = "move", skip_serializing_if = "Option::is_none")]
+    pub r#move: Option<Move>,
     /// Position in the weekly rate limit when decided: (used, limit), e.g. (3, 8).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit_position: Option<(u32, u32)>,
@@ -218,8 +225,15 @@ pub struct CsEvaluationRow {
     /// SEND, HOLD_TONE, HOLD_LANGUAGE, ESCALATED_REFUND …
     pub verdict: String,
     pub reason: String,
+    /// What the executor changes, typed (None for rows that move nothing).
+    #[serde(default, rename = "move", skip_serializing_if = "Option::is_none")]
+    pub r#move: Option<Move>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub figures: BTreeMap<String, Value>,
+    /// Why the executor holds or refused the reply, when it does (the verdict's own reason
+    /// stays in `reason`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<Value>,
 }
@@ -313,6 +327,63 @@ impl RowBody {
         }
     }
 
+    /// The typed move a row asks for, if it moves something.
+    pub fn planned_move(&self) -> Option<&Move> {
+        match self {
+            RowBody::Decision(r) => r.r#move.as_ref(),
+            RowBody::AdDecision(r) => r.r#move.as_ref(),
+            RowBody::CsEvaluation(r) => r.r#move.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The same row with why it is held (or `None` to clear it); rows that move nothing are
+    /// returned unchanged.
+    pub fn with_hold_reason(mut self, why: Option<String>) -> Self {
+        match &mut self {
+            RowBody::Decision(r) => r.hold_reason = why,
+            RowBody::AdDecision(r) => r.hold_reason = why,
+            RowBody::CsEvaluation(r) => r.hold_reason = why,
+            _ => {}
+        }
+        self
+    }
+
+    /// The same row with the vendor's answer (or the refusal) recorded.
+    pub fn with_result(mut self, result: Value) -> Self {
+        match &mut self {
+            RowBody::Decision(r) => r.result = Some(result),
+            RowBody::AdDecision(r) => r.result = Some(result),
+            RowBody::CsEvaluation(r) => r.result = Some(result),
+            _ => {}
+        }
+        self
+    }
+
+    /// The same row with its reversal op stored (CS replies have none: a sent reply stays sent).
+    pub fn with_reversal_op(mut self, op: Option<ReversalOp>) -> Self {
+        match &mut self {
+            RowBody::Decision(r) => r.reversal_op = op,
+            RowBody::AdDecision(r) => r.reversal_op = op,
+            _ => {}
+        }
+        self
+    }
+
+    /// The same row with a note (who released it, when) under `figures[key]`.
+    pub fn with_note(mut self, key: &str, note: Value) -> Self {
+        let figures = match &mut self {
+            RowBody::Decision(r) => &mut r.figures,
+            RowBody::AdDecision(r) => &mut r.figures,
+            RowBody::CsEvaluation(r) => &mut r.figures,
+            RowBody::ResearchCandidate(r) => &mut r.figures,
+            RowBody::CycleRun(r) => &mut r.figures,
+            RowBody::StageRun(r) => &mut r.figures,
+        };
+        figures.insert(key.to_string(), note);
+        self
+    }
+
     pub fn to_json(&self) -> Value {
         let v = match self {
             RowBody::Decision(r) => serde_json::to_value(r),
@@ -391,6 +462,8 @@ pub struct AuditRow {
     /// When the status last moved (equals created_at until it does).
     pub updated_at: DateTime<Utc>,
     pub body: RowBody,
+    /// The executor attempt that owns an APPLYING row (kept after it settles, for the record).
+    pub attempt: Option<Attempt>,
 }
 
 impl AuditRow {
@@ -433,6 +506,12 @@ impl AuditRow {
             Value::String(self.updated_at.to_rfc3339()),
         );
         obj.insert("body".into(), self.body.to_json());
+        if let Some(a) = &self.attempt {
+            obj.insert(
+                "attempt".into(),
+                serde_json::to_value(a).unwrap_or(Value::Null),
+            );
+        }
         Value::Object(obj)
     }
 
@@ -479,6 +558,15 @@ impl AuditRow {
         if natural_key.is_empty() {
             return Err(CoreError::invalid("row", "natural_key is empty"));
         }
+        let attempt = match obj.get("attempt") {
+            None | Some(Value::Null) => None,
+            Some(a) => {
+                let a: Attempt = serde_json::from_value(a.clone())
+                    .map_err(|e| CoreError::invalid("row", format!("attempt: {e}")))?;
+                a.validate()?;
+                Some(a)
+            }
+        };
         Ok(AuditRow {
             row_ref,
             ulid,
@@ -488,6 +576,7 @@ impl AuditRow {
             created_at,
             updated_at,
             body,
+            attempt,
         })
     }
 }
@@ -505,6 +594,7 @@ mod tests {
             reasoning: "seasonal window opens".into(),
             figures: BTreeMap::new(),
             window: None,
+            r#move: None,
             reversal_op: None,
             hold_reason: Some("kill switch on".into()),
             result: None,
@@ -535,6 +625,7 @@ mod tests {
             created_at: now,
             updated_at: now,
             body: decision(),
+            attempt: None,
         };
         let back = AuditRow::from_json(&row.to_json()).unwrap();
         assert_eq!(back, row);

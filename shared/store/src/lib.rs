@@ -1,6 +1,7 @@
 //! Ports and adapters. `embedded` is the durable local default (SQLite in `./.otto/`), `aws` the
 //! DynamoDB / SQS / EventBridge one. Both implement every port and pass the same contract suite.
 
+pub mod attempts;
 pub mod aws;
 pub mod embedded;
 pub mod error;

@@ -8,7 +8,7 @@ use otto_core::audit::{AuditRow, AuditTable, NewRow, RowBody, RowRef};
 use otto_core::cycle::{CycleId, Stage, StageMessage};
 use otto_core::lock::{Fence, Lease};
 use otto_core::metrics::{CampaignBudget, CampaignDay, DailyMetric, OpenWindow, Variant};
-use otto_core::{RowStatus, Sku, StoreDay, StoreId};
+use otto_core::{Attempt, RowStatus, Sku, StoreDay, StoreId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
@@ -104,12 +104,38 @@ pub trait AuditLog: Send + Sync {
         page: PageReq,
     ) -> Result<Page<AuditRow>>;
     /// Moves a row's status from `from` to `to` (conditional on `from`), optionally replacing
-    /// its body (e.g. to store the reversal op or the vendor's result). Refuses transitions that
-    /// [`RowStatus::can_become`] forbids.
+    /// its body. Refuses transitions that [`RowStatus::can_become`] forbids, and any transition
+    /// into or out of APPLYING: those belong to an attempt ([`AuditLog::claim`],
+    /// [`AuditLog::settle_attempt`]).
     async fn transition(
         &self,
         row_ref: RowRef,
         from: RowStatus,
+        to: RowStatus,
+        body: Option<RowBody>,
+        at: DateTime<Utc>,
+        fence: Option<&Fence>,
+    ) -> Result<AuditRow>;
+    /// Takes ownership of a row for one executor attempt: `from` (PENDING, RELEASED, or APPLYING
+    /// whose owning attempt expired before `now`) → APPLYING owned by `attempt`, optionally
+    /// replacing the body (the reversal op is stored here, before the vendor call). `Conflict`
+    /// when the row is no longer in `from`, or a live attempt owns it.
+    async fn claim(
+        &self,
+        row_ref: RowRef,
+        from: RowStatus,
+        attempt: &Attempt,
+        body: Option<RowBody>,
+        now: DateTime<Utc>,
+        fence: Option<&Fence>,
+    ) -> Result<AuditRow>;
+    /// Ends an attempt: APPLYING → `to` (APPLIED, FAILED, HELD), conditional on the row still
+    /// being owned by `attempt_id`. `to == APPLYING` keeps the status and lets go of the row (the
+    /// attempt expires at `at`), so a retry may take it over at once and read the vendor.
+    async fn settle_attempt(
+        &self,
+        row_ref: RowRef,
+        attempt_id: &str,
         to: RowStatus,
         body: Option<RowBody>,
         at: DateTime<Utc>,

@@ -495,6 +495,7 @@ mod tests {
             created_at: t(),
             updated_at: t(),
             body,
+            attempt: None,
         }
     }
     fn run(status: RowStatus, error: Option<&str>) -> AuditRow {
@@ -526,6 +527,7 @@ mod tests {
                 reasoning: "test".into(),
                 figures: Default::default(),
                 window: None,
+                r#move: None,
                 reversal_op: reversal.then(|| ReversalOp::ProductStatus {
                     product_id: format!("p-{sku}"),
                     status: "ACTIVE".into(),
@@ -552,6 +554,7 @@ mod tests {
                 budget_before: Some(eur("10")),
                 budget_after: Some(eur("11")),
                 rate_limit_position: None,
+                r#move: None,
                 reversal_op: Some(ReversalOp::CampaignBudget {
                     customer_id: "1".into(),
                     budget_resource: format!("b/{campaign}"),

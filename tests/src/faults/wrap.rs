@@ -14,7 +14,7 @@ use otto_core::lock::{Fence, Lease};
 use otto_core::metrics::{
     CampaignBudget, CampaignDay, DailyMetric, ExternalChange, OpenWindow, ProductStatus, Variant,
 };
-use otto_core::{Money, RowStatus, Sku, StoreDay, StoreId};
+use otto_core::{Attempt, Money, RowStatus, Sku, StoreDay, StoreId};
 use otto_store::{
     Acquire, Appended, AuditLog, Begin, Catalog, CounterAdd, Counters, Delivery, EventBus,
     IdemRecord, IdempotencyStore, ImportStats, LockStore, OttoEvent, Page, PageReq, Ports,
@@ -531,13 +531,42 @@ impl AuditLog for Faulty<dyn AuditLog> {
         at: DateTime<Utc>,
         fence: Option<&Fence>,
     ) -> Result<AuditRow> {
-        if to == RowStatus::Applying {
-            self.p.touch_row(row_ref);
-        }
         write_op!(
             self.p,
             OpKind::Transition(to),
             self.inner.transition(row_ref, from, to, body, at, fence)
+        )
+    }
+    async fn claim(
+        &self,
+        row_ref: RowRef,
+        from: RowStatus,
+        attempt: &Attempt,
+        body: Option<RowBody>,
+        now: DateTime<Utc>,
+        fence: Option<&Fence>,
+    ) -> Result<AuditRow> {
+        self.p.touch_row(row_ref);
+        write_op!(
+            self.p,
+            OpKind::Transition(RowStatus::Applying),
+            self.inner.claim(row_ref, from, attempt, body, now, fence)
+        )
+    }
+    async fn settle_attempt(
+        &self,
+        row_ref: RowRef,
+        attempt_id: &str,
+        to: RowStatus,
+        body: Option<RowBody>,
+        at: DateTime<Utc>,
+        fence: Option<&Fence>,
+    ) -> Result<AuditRow> {
+        write_op!(
+            self.p,
+            OpKind::Transition(to),
+            self.inner
+                .settle_attempt(row_ref, attempt_id, to, body, at, fence)
         )
     }
     async fn list_table(&self, table: AuditTable, page: PageReq) -> Result<Page<AuditRow>> {

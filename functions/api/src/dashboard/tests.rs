@@ -69,6 +69,7 @@ async fn ctx() -> Ctx {
                         ]
                         .into(),
                         window: None,
+                        r#move: None,
                         reversal_op: None,
                         hold_reason: None,
                         result: None,

@@ -10,6 +10,7 @@
 //! (`list_table`) scans.
 
 use super::{backoff, sdk_err};
+use crate::attempts;
 use crate::error::StoreError;
 use crate::ports::*;
 use async_trait::async_trait;
@@ -26,7 +27,7 @@ use otto_core::audit::{AuditRow, AuditTable, NewRow, RowBody, RowRef};
 use otto_core::cycle::CycleId;
 use otto_core::lock::{Fence, Lease};
 use otto_core::metrics::{CampaignBudget, CampaignDay, DailyMetric, OpenWindow, Variant};
-use otto_core::{RowStatus, Sku, StoreDay, StoreId};
+use otto_core::{Attempt, RowStatus, Sku, StoreDay, StoreId};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use tokio::sync::Mutex;
@@ -95,7 +96,7 @@ fn row_item(row: &AuditRow) -> Item {
     let store = row.store();
     let subject = row.subject();
     let action = row.action_key();
-    HashMap::from([
+    let mut item: Item = HashMap::from([
         ("pk".into(), s(row_pk(&row.row_ref))),
         ("tbl".into(), s(t.as_str())),
         ("seq".into(), n(seq)),
@@ -121,7 +122,15 @@ fn row_item(row: &AuditRow) -> Item {
         ("gsi_day_sk".into(), s(format!("{action}#{seq:012}"))),
         ("gsi_status_pk".into(), s(status_pk(t, store, row.status))),
         ("gsi_status_sk".into(), n(seq)),
-    ])
+    ]);
+    if let Some(a) = &row.attempt {
+        item.insert("attempt_id".into(), s(a.id.clone()));
+        item.insert(
+            "attempt".into(),
+            s(serde_json::to_string(a).unwrap_or_default()),
+        );
+    }
+    item
 }
 
 fn row_from_item(item: &Item) -> Result<AuditRow> {
@@ -138,6 +147,11 @@ fn row_from_item(item: &Item) -> Result<AuditRow> {
         created_at: parse_ts(get_s(item, "created_at")?)?,
         updated_at: parse_ts(get_s(item, "updated_at")?)?,
         body: RowBody::from_json(table, body)?,
+        attempt: item
+            .get("attempt")
+            .and_then(|v| v.as_s().ok())
+            .map(|a| serde_json::from_str(a))
+            .transpose()?,
     })
 }
 
@@ -296,7 +310,76 @@ enum TxResult {
     Cancelled(Vec<CancellationReason>),
 }
 
+/// What a row rewrite is conditional on.
+enum RowCondition {
+    Status(RowStatus),
+    /// The status, and the attempt id the row had when read (None: no attempt yet).
+    StatusAndAttempt(RowStatus, Option<String>),
+}
+
 impl DynamoStore {
+    async fn must_get(&self, row_ref: RowRef) -> Result<AuditRow> {
+        self.get(row_ref)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(row_ref.to_string()))
+    }
+
+    /// Rewrites a whole row item (its index keys follow the new status/body), conditional on
+    /// `cond` and, with a fence, on the lock's token in the same transaction.
+    async fn rewrite_row(
+        &self,
+        updated: &AuditRow,
+        cond: RowCondition,
+        fence: Option<&Fence>,
+    ) -> Result<AuditRow> {
+        let row_ref = updated.row_ref;
+        let mut put = Put::builder()
+            .table_name(&self.audit)
+            .set_item(Some(row_item(updated)))
+            .expression_attribute_names("#st", "status");
+        let (from, expr) = match &cond {
+            RowCondition::Status(from) => (*from, "attribute_exists(pk) AND #st = :from"),
+            RowCondition::StatusAndAttempt(from, None) => (
+                *from,
+                "attribute_exists(pk) AND #st = :from AND attribute_not_exists(attempt_id)",
+            ),
+            RowCondition::StatusAndAttempt(from, Some(id)) => {
+                put = put.expression_attribute_values(":att", s(id.clone()));
+                (
+                    *from,
+                    "attribute_exists(pk) AND #st = :from AND attempt_id = :att",
+                )
+            }
+        };
+        let put = put
+            .condition_expression(expr)
+            .expression_attribute_values(":from", s(from.as_str()))
+            .build()
+            .map_err(build_err)?;
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        if let Some(f) = fence {
+            items.push(fence_check(&self.state, f)?);
+        }
+        match self.transact(items).await? {
+            TxResult::Ok => Ok(updated.clone()),
+            TxResult::Cancelled(reasons) => {
+                if fence.is_some() && reasons.get(1).is_some_and(is_ccf) {
+                    return Err(StoreError::Fenced(format!(
+                        "{row_ref}: the fencing token is stale"
+                    )));
+                }
+                let now = self
+                    .get(row_ref)
+                    .await?
+                    .map(|r| r.status.to_string())
+                    .unwrap_or_default();
+                Err(StoreError::Conflict(format!(
+                    "{row_ref} is {now}: another writer moved it first (expected {from})"
+                )))
+            }
+        }
+    }
+
     pub fn new(client: Client, audit: String, state: String, catalog: String) -> Self {
         DynamoStore {
             client,
@@ -782,6 +865,7 @@ impl AuditLog for DynamoStore {
                         created_at: r.created_at,
                         updated_at: r.created_at,
                         body: r.body.clone(),
+                        attempt: None,
                     };
                     items.push(
                         TransactWriteItem::builder()
@@ -1011,28 +1095,14 @@ impl AuditLog for DynamoStore {
         at: DateTime<Utc>,
         fence: Option<&Fence>,
     ) -> Result<AuditRow> {
-        if !from.can_become(to) {
-            return Err(StoreError::Invalid(format!(
-                "{row_ref}: {from} cannot become {to}"
-            )));
-        }
-        let current = self
-            .get(row_ref)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(row_ref.to_string()))?;
+        attempts::check_transition(row_ref, from, to)?;
+        attempts::check_body(row_ref, body.as_ref())?;
+        let current = self.must_get(row_ref).await?;
         if current.status != from {
             return Err(StoreError::Conflict(format!(
                 "{row_ref} is {}, not {from}",
                 current.status
             )));
-        }
-        if let Some(b) = &body {
-            if b.table() != row_ref.table {
-                return Err(StoreError::Invalid(format!(
-                    "{row_ref}: body is a {} row",
-                    b.table()
-                )));
-            }
         }
         let updated = AuditRow {
             status: to,
@@ -1040,38 +1110,44 @@ impl AuditLog for DynamoStore {
             body: body.unwrap_or(current.body.clone()),
             ..current
         };
-        // The whole item is rewritten (its index keys follow the new status/body), conditional
-        // on the status it had.
-        let put = Put::builder()
-            .table_name(&self.audit)
-            .set_item(Some(row_item(&updated)))
-            .condition_expression("attribute_exists(pk) AND #st = :from")
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_values(":from", s(from.as_str()))
-            .build()
-            .map_err(build_err)?;
-        let mut items = vec![TransactWriteItem::builder().put(put).build()];
-        if let Some(f) = fence {
-            items.push(fence_check(&self.state, f)?);
-        }
-        match self.transact(items).await? {
-            TxResult::Ok => Ok(updated),
-            TxResult::Cancelled(reasons) => {
-                if fence.is_some() && reasons.get(1).is_some_and(is_ccf) {
-                    return Err(StoreError::Fenced(format!(
-                        "{row_ref}: the fencing token is stale"
-                    )));
-                }
-                let now = self
-                    .get(row_ref)
-                    .await?
-                    .map(|r| r.status.to_string())
-                    .unwrap_or_default();
-                Err(StoreError::Conflict(format!(
-                    "{row_ref} is {now}, not {from}"
-                )))
-            }
-        }
+        let cond = RowCondition::Status(from);
+        self.rewrite_row(&updated, cond, fence).await
+    }
+
+    async fn claim(
+        &self,
+        row_ref: RowRef,
+        from: RowStatus,
+        attempt: &Attempt,
+        body: Option<RowBody>,
+        now: DateTime<Utc>,
+        fence: Option<&Fence>,
+    ) -> Result<AuditRow> {
+        attempts::check_body(row_ref, body.as_ref())?;
+        let current = self.must_get(row_ref).await?;
+        attempts::check_claim(&current, from, attempt, now)?;
+        // Conditional on what was read: the status, and the (expired) attempt it had.
+        let cond = RowCondition::StatusAndAttempt(from, current.attempt.clone().map(|a| a.id));
+        let updated = attempts::claimed(current, attempt, body, now);
+        self.rewrite_row(&updated, cond, fence).await
+    }
+
+    async fn settle_attempt(
+        &self,
+        row_ref: RowRef,
+        attempt_id: &str,
+        to: RowStatus,
+        body: Option<RowBody>,
+        at: DateTime<Utc>,
+        fence: Option<&Fence>,
+    ) -> Result<AuditRow> {
+        attempts::check_body(row_ref, body.as_ref())?;
+        let current = self.must_get(row_ref).await?;
+        attempts::check_settle(&current, attempt_id, to)?;
+        let updated = attempts::settled(current, to, body, at);
+        let cond =
+            RowCondition::StatusAndAttempt(RowStatus::Applying, Some(attempt_id.to_string()));
+        self.rewrite_row(&updated, cond, fence).await
     }
 
     async fn list_table(&self, table: AuditTable, page: PageReq) -> Result<Page<AuditRow>> {

@@ -1,4 +1,5 @@
 use super::{sql_err, EmbeddedStore};
+use crate::attempts;
 use crate::error::StoreError;
 use crate::ports::*;
 use async_trait::async_trait;
@@ -6,10 +7,11 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use otto_core::audit::{AuditRow, AuditTable, NewRow, RowBody, RowRef};
 use otto_core::cycle::CycleId;
 use otto_core::lock::Fence;
-use otto_core::{RowStatus, StoreDay, StoreId};
+use otto_core::{Attempt, RowStatus, StoreDay, StoreId};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 
-const COLS: &str = "tbl, seq, ulid, cycle_id, natural_key, status, created_at, updated_at, body";
+const COLS: &str =
+    "tbl, seq, ulid, cycle_id, natural_key, status, created_at, updated_at, body, attempt";
 
 pub(crate) fn ts(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
@@ -31,6 +33,7 @@ type RawRow = (
     String,
     String,
     String,
+    Option<String>,
 );
 
 fn raw(r: &Row<'_>) -> rusqlite::Result<RawRow> {
@@ -44,11 +47,12 @@ fn raw(r: &Row<'_>) -> rusqlite::Result<RawRow> {
         r.get(6)?,
         r.get(7)?,
         r.get(8)?,
+        r.get(9)?,
     ))
 }
 
 fn decode(r: RawRow) -> std::result::Result<AuditRow, StoreError> {
-    let (tbl, seq, ulid, cycle_id, natural_key, status, created_at, updated_at, body) = r;
+    let (tbl, seq, ulid, cycle_id, natural_key, status, created_at, updated_at, body, attempt) = r;
     let table: AuditTable = tbl.parse()?;
     Ok(AuditRow {
         row_ref: RowRef::new(table, seq as u64),
@@ -61,7 +65,48 @@ fn decode(r: RawRow) -> std::result::Result<AuditRow, StoreError> {
         created_at: parse_ts(&created_at)?,
         updated_at: parse_ts(&updated_at)?,
         body: RowBody::from_json(table, serde_json::from_str(&body)?)?,
+        attempt: attempt.map(|a| serde_json::from_str(&a)).transpose()?,
     })
+}
+
+fn attempt_json(row: &AuditRow) -> Option<String> {
+    row.attempt
+        .as_ref()
+        .map(|a| serde_json::to_string(a).unwrap_or_default())
+}
+
+/// Rewrites a row's moving parts (status, body and the fields derived from it, attempt).
+fn update(tx: &Transaction<'_>, row: &AuditRow) -> std::result::Result<(), StoreError> {
+    tx.execute(
+        "UPDATE audit_rows SET status = ?1, updated_at = ?2, body = ?3, subject = ?4, action = ?5, attempt = ?6
+         WHERE tbl = ?7 AND seq = ?8",
+        params![
+            row.status.as_str(),
+            ts(&row.updated_at),
+            row.body.to_json().to_string(),
+            row.subject(),
+            row.action_key(),
+            attempt_json(row),
+            row.row_ref.table.as_str(),
+            row.row_ref.seq as i64
+        ],
+    )
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+fn read(tx: &Transaction<'_>, row_ref: RowRef) -> std::result::Result<AuditRow, StoreError> {
+    let sql = format!("SELECT {COLS} FROM audit_rows WHERE tbl = ?1 AND seq = ?2");
+    let raw = tx
+        .query_row(
+            &sql,
+            params![row_ref.table.as_str(), row_ref.seq as i64],
+            raw,
+        )
+        .optional()
+        .map_err(sql_err)?
+        .ok_or_else(|| StoreError::NotFound(row_ref.to_string()))?;
+    decode(raw)
 }
 
 pub(crate) fn check_fence(
@@ -89,8 +134,8 @@ pub(crate) fn check_fence(
 
 fn insert(tx: &Transaction<'_>, row: &AuditRow) -> std::result::Result<(), StoreError> {
     tx.execute(
-        "INSERT INTO audit_rows (tbl, seq, ulid, store, cycle_id, day, natural_key, status, subject, action, created_at, updated_at, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        "INSERT INTO audit_rows (tbl, seq, ulid, store, cycle_id, day, natural_key, status, subject, action, created_at, updated_at, body, attempt)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         params![
             row.row_ref.table.as_str(),
             row.row_ref.seq as i64,
@@ -105,6 +150,7 @@ fn insert(tx: &Transaction<'_>, row: &AuditRow) -> std::result::Result<(), Store
             ts(&row.created_at),
             ts(&row.updated_at),
             row.body.to_json().to_string(),
+            attempt_json(row),
         ],
     )
     .map_err(sql_err)?;
@@ -203,6 +249,7 @@ impl AuditLog for EmbeddedStore {
                     created_at: row.created_at,
                     updated_at: row.created_at,
                     body: row.body,
+                    attempt: None,
                 };
                 insert(tx, &stored)?;
                 out.push(Appended {
@@ -411,63 +458,66 @@ impl AuditLog for EmbeddedStore {
         at: DateTime<Utc>,
         fence: Option<&Fence>,
     ) -> Result<AuditRow> {
-        if !from.can_become(to) {
-            return Err(StoreError::Invalid(format!(
-                "{row_ref}: {from} cannot become {to}"
-            )));
-        }
-        if let Some(b) = &body {
-            if b.table() != row_ref.table {
-                return Err(StoreError::Invalid(format!(
-                    "{row_ref}: body is a {} row",
-                    b.table()
-                )));
-            }
-        }
+        attempts::check_transition(row_ref, from, to)?;
+        attempts::check_body(row_ref, body.as_ref())?;
         self.write_tx(|tx| {
             check_fence(tx, fence)?;
-            let current: Option<String> = tx
-                .query_row(
-                    "SELECT status FROM audit_rows WHERE tbl = ?1 AND seq = ?2",
-                    params![row_ref.table.as_str(), row_ref.seq as i64],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(sql_err)?;
-            match current {
-                None => return Err(StoreError::NotFound(row_ref.to_string())),
-                Some(s) if s != from.as_str() => {
-                    return Err(StoreError::Conflict(format!(
-                        "{row_ref} is {s}, not {from}"
-                    )))
-                }
-                Some(_) => {}
+            let current = read(tx, row_ref)?;
+            if current.status != from {
+                return Err(StoreError::Conflict(format!(
+                    "{row_ref} is {}, not {from}",
+                    current.status
+                )));
             }
-            match &body {
-                Some(b) => tx.execute(
-                    "UPDATE audit_rows SET status = ?1, updated_at = ?2, body = ?3, subject = ?4, action = ?5
-                     WHERE tbl = ?6 AND seq = ?7",
-                    params![
-                        to.as_str(),
-                        ts(&at),
-                        b.to_json().to_string(),
-                        b.subject(),
-                        b.action_key(),
-                        row_ref.table.as_str(),
-                        row_ref.seq as i64
-                    ],
-                ),
-                None => tx.execute(
-                    "UPDATE audit_rows SET status = ?1, updated_at = ?2 WHERE tbl = ?3 AND seq = ?4",
-                    params![to.as_str(), ts(&at), row_ref.table.as_str(), row_ref.seq as i64],
-                ),
-            }
-            .map_err(sql_err)?;
-            Ok(())
-        })?;
-        self.get(row_ref)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(row_ref.to_string()))
+            let updated = AuditRow {
+                status: to,
+                updated_at: at,
+                body: body.unwrap_or(current.body.clone()),
+                ..current
+            };
+            update(tx, &updated)?;
+            Ok(updated)
+        })
+    }
+
+    async fn claim(
+        &self,
+        row_ref: RowRef,
+        from: RowStatus,
+        attempt: &Attempt,
+        body: Option<RowBody>,
+        now: DateTime<Utc>,
+        fence: Option<&Fence>,
+    ) -> Result<AuditRow> {
+        attempts::check_body(row_ref, body.as_ref())?;
+        self.write_tx(|tx| {
+            check_fence(tx, fence)?;
+            let current = read(tx, row_ref)?;
+            attempts::check_claim(&current, from, attempt, now)?;
+            let updated = attempts::claimed(current, attempt, body, now);
+            update(tx, &updated)?;
+            Ok(updated)
+        })
+    }
+
+    async fn settle_attempt(
+        &self,
+        row_ref: RowRef,
+        attempt_id: &str,
+        to: RowStatus,
+        body: Option<RowBody>,
+        at: DateTime<Utc>,
+        fence: Option<&Fence>,
+    ) -> Result<AuditRow> {
+        attempts::check_body(row_ref, body.as_ref())?;
+        self.write_tx(|tx| {
+            check_fence(tx, fence)?;
+            let current = read(tx, row_ref)?;
+            attempts::check_settle(&current, attempt_id, to)?;
+            let updated = attempts::settled(current, to, body, at);
+            update(tx, &updated)?;
+            Ok(updated)
+        })
     }
 
     async fn list_table(&self, table: AuditTable, page: PageReq) -> Result<Page<AuditRow>> {

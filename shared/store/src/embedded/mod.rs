@@ -168,6 +168,7 @@ impl EmbeddedStore {
         )
         .map_err(sql_err)?;
         conn.execute_batch(SCHEMA).map_err(sql_err)?;
+        migrate(&conn)?;
         Ok(EmbeddedStore {
             conn: Arc::new(Mutex::new(conn)),
             path,
@@ -197,6 +198,19 @@ impl EmbeddedStore {
         tx.commit().map_err(sql_err)?;
         Ok(out)
     }
+}
+
+/// Columns added after a data directory may have been created: added in place, once.
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let has_attempt: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('audit_rows') WHERE name = 'attempt'")
+        .and_then(|mut s| s.exists([]))
+        .map_err(sql_err)?;
+    if !has_attempt {
+        conn.execute_batch("ALTER TABLE audit_rows ADD COLUMN attempt TEXT")
+            .map_err(sql_err)?;
+    }
+    Ok(())
 }
 
 pub(crate) fn now_ms() -> i64 {

@@ -1,0 +1,151 @@
+//! Held rows released by many callers at once, generic over the harness: the one executor lets
+//! exactly one attempt write to the vendor, and every caller gets the row back.
+
+use crate::fixtures::unique_store;
+use crate::morning::{today, world};
+use crate::Harness;
+use async_trait::async_trait;
+use chrono::Utc;
+use otto_connectors::{ShopCatalog, VendorError};
+use otto_core::audit::{DecisionRow, NewRow, RowBody};
+use otto_core::cycle::{CycleId, CycleKind, Stage};
+use otto_core::metrics::{ProductStatus, Variant};
+use otto_core::{Action, Money, Move, RowStatus};
+use otto_stage::holds::{release, Executors};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[macro_export]
+macro_rules! holds_suite {
+    ($make:path) => {
+        $crate::instantiate!(holds, $make;
+            two_concurrent_releases_write_once,
+            ten_concurrent_releases_write_once,
+            fifty_concurrent_releases_write_once
+        );
+    };
+}
+
+/// A shop whose writes take a while, so concurrent callers really overlap.
+struct SlowShop(Arc<dyn ShopCatalog>);
+
+#[async_trait]
+impl ShopCatalog for SlowShop {
+    async fn fetch_variants(&self) -> Result<Vec<Variant>, VendorError> {
+        self.0.fetch_variants().await
+    }
+    async fn fetch_variant(&self, id: &str) -> Result<Option<Variant>, VendorError> {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        self.0.fetch_variant(id).await
+    }
+    async fn set_product_status(&self, id: &str, s: ProductStatus) -> Result<Value, VendorError> {
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        self.0.set_product_status(id, s).await
+    }
+    async fn set_variant_price(
+        &self,
+        product_id: &str,
+        variant_id: &str,
+        price: Money,
+        compare_at: Option<Money>,
+    ) -> Result<Value, VendorError> {
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        self.0
+            .set_variant_price(product_id, variant_id, price, compare_at)
+            .await
+    }
+}
+
+pub async fn two_concurrent_releases_write_once(h: &Harness) {
+    concurrent_releases(h, 2).await
+}
+pub async fn ten_concurrent_releases_write_once(h: &Harness) {
+    concurrent_releases(h, 10).await
+}
+pub async fn fifty_concurrent_releases_write_once(h: &Harness) {
+    concurrent_releases(h, 50).await
+}
+
+/// `n` operators release the same held DRAFT at once: one vendor write, every caller answered
+/// with the row (never an error), exactly one told `released_now`.
+async fn concurrent_releases(h: &Harness, n: usize) {
+    let w = world(12);
+    let store = unique_store();
+    let variants = w.sim.fetch_variants().await.expect("variants");
+    h.ports
+        .catalog
+        .upsert_variants(&store, &variants)
+        .await
+        .expect("catalog");
+    let v = variants
+        .iter()
+        .find(|v| v.status == ProductStatus::Active)
+        .expect("an active variant");
+    let cycle = CycleId::new(store.clone(), CycleKind::Morning, today());
+    let row = NewRow::for_stage(
+        cycle,
+        Stage::Decide,
+        RowStatus::Held,
+        Utc::now(),
+        RowBody::Decision(DecisionRow {
+            sku: v.sku.clone(),
+            action: Action::Draft,
+            trigger: None,
+            classification: None,
+            reasoning: "held by the kill switch".into(),
+            figures: BTreeMap::new(),
+            window: None,
+            r#move: Some(Move::ProductStatus {
+                sku: v.sku.clone(),
+                to: ProductStatus::Draft,
+            }),
+            reversal_op: None,
+            hold_reason: Some("kill switch on".into()),
+            result: None,
+        }),
+    );
+    let r = h.ports.audit.append(vec![row], None).await.expect("append")[0].row_ref;
+    let exec = Executors {
+        shop: Some(Arc::new(SlowShop(w.vendors.shop.clone()))),
+        ..Executors::default()
+    };
+    let before = w.sim.writes();
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let (ports, exec, store) = (h.ports.clone(), exec.clone(), store.clone());
+        tasks.push(tokio::spawn(async move {
+            release(
+                &ports,
+                &exec,
+                &store,
+                r,
+                &format!("op-{i}"),
+                Utc::now(),
+                today(),
+            )
+            .await
+        }));
+    }
+    let mut now_released = 0;
+    for t in tasks {
+        let out = t
+            .await
+            .expect("task")
+            .unwrap_or_else(|e| panic!("a caller failed: {e}"));
+        now_released += usize::from(out.released_now);
+        assert_eq!(out.row.row_ref, r);
+    }
+    assert_eq!(now_released, 1, "exactly one caller released it");
+    assert_eq!(w.sim.writes() - before, 1, "{n} releases, one vendor write");
+    let row = h.ports.audit.get(r).await.expect("get").expect("row");
+    assert_eq!(row.status, RowStatus::Applied);
+    let RowBody::Decision(d) = &row.body else {
+        panic!("decision")
+    };
+    assert!(
+        d.reversal_op.is_some(),
+        "reversal op stored before the write"
+    );
+}
