@@ -259,3 +259,546 @@ fn dead_letter_sweep_and_slack_responder_are_wired() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Least privilege (issue 13, item 5): what each function may do, where its secrets come from,
+// and that someone hears about it when something breaks. The allowed sets below are read off
+// the code: shared/store/src/aws/ (which API call on which table / queue), the stage registry
+// (which stage applies through which vendor), functions/*/src/main.rs (which lookups run at
+// cold start).
+// ---------------------------------------------------------------------------------------------
+
+use otto_core::cycle::CycleKind;
+use otto_runtime::secrets::SECRETS;
+use std::collections::BTreeSet;
+
+/// One Allow statement as the template writes it; resources as text (`GetAtt X.Arn`, a `Sub`).
+#[derive(Debug)]
+struct Grant {
+    actions: Vec<String>,
+    resources: Vec<String>,
+    condition: Value,
+}
+
+/// A value as text, tags dropped (`!GetAtt AuditTable.Arn` → `AuditTable.Arn`).
+fn text(v: &Value) -> String {
+    match untag(v) {
+        Value::String(s) => s.clone(),
+        other => serde_yaml::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+    }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    match untag(v) {
+        Value::Sequence(items) => items.iter().map(text).collect(),
+        Value::Null => Vec::new(),
+        other => vec![text(other)],
+    }
+}
+
+fn grants_of(doc_statements: &Value, whose: &str) -> Vec<Grant> {
+    doc_statements
+        .as_sequence()
+        .unwrap_or_else(|| panic!("{whose}: Statement is a list"))
+        .iter()
+        .map(|s| {
+            assert_eq!(s["Effect"], "Allow", "{whose}: only Allow statements");
+            Grant {
+                actions: strings(&s["Action"]),
+                resources: strings(&s["Resource"]),
+                condition: s["Condition"].clone(),
+            }
+        })
+        .collect()
+}
+
+fn functions(t: &Value) -> Vec<(String, &Value)> {
+    t["Resources"]
+        .as_mapping()
+        .expect("resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(k, r)| (k.as_str().expect("logical id").to_string(), r))
+        .collect()
+}
+
+/// Every statement a function's role gets: its managed policies (this template's) and inline ones.
+fn grants(t: &Value, function: &str) -> Vec<Grant> {
+    let f = res(t, function);
+    assert!(
+        f["Properties"]["Role"].is_null(),
+        "{function}: policies, not a shared role"
+    );
+    let policies = f["Properties"]["Policies"]
+        .as_sequence()
+        .unwrap_or_else(|| panic!("{function} has no Policies"));
+    let mut out = Vec::new();
+    for p in policies {
+        match p {
+            Value::Tagged(r) if r.tag == "Ref" => {
+                let name = text(&r.value);
+                let managed = res(t, &name);
+                assert_eq!(
+                    managed["Type"], "AWS::IAM::ManagedPolicy",
+                    "{function}: {name}"
+                );
+                out.extend(grants_of(
+                    &managed["Properties"]["PolicyDocument"]["Statement"],
+                    &name,
+                ));
+            }
+            Value::Mapping(m) if m.contains_key("Statement") => {
+                out.extend(grants_of(&p["Statement"], function));
+            }
+            other => panic!(
+                "{function}: policy {other:?} is neither a managed policy of this template nor inline statements"
+            ),
+        }
+    }
+    out
+}
+
+fn actions(t: &Value, function: &str) -> BTreeSet<String> {
+    grants(t, function)
+        .into_iter()
+        .flat_map(|g| g.actions)
+        .collect()
+}
+
+/// The resources `action` is allowed on, for `function`.
+fn targets(t: &Value, function: &str, action: &str) -> BTreeSet<String> {
+    grants(t, function)
+        .into_iter()
+        .filter(|g| g.actions.iter().any(|a| a == action))
+        .flat_map(|g| g.resources)
+        .collect()
+}
+
+fn stage_function(stage: otto_core::cycle::Stage) -> String {
+    format!("{}StageFunction", pascal(stage))
+}
+
+fn queue_arn(stage: otto_core::cycle::Stage) -> String {
+    format!("{}StageQueue.Arn", pascal(stage))
+}
+
+/// Stage functions whose code writes the catalog: sync stores the snapshot (batch puts and
+/// deletes, budgets replaced item by item), revert/open open and close discount windows.
+fn catalog_writes(function: &str) -> &'static [&'static str] {
+    match function {
+        "SyncStageFunction" => &["dynamodb:BatchWriteItem", "dynamodb:DeleteItem"],
+        "RevertStageFunction" | "OpenStageFunction" | "ApiFunction" | "SlackResponderFunction" => {
+            &["dynamodb:PutItem", "dynamodb:DeleteItem"]
+        }
+        _ => &[],
+    }
+}
+
+/// Functions that never touch the catalog.
+const NO_CATALOG: [&str; 4] = [
+    "QueueStageFunction",
+    "CsTriageStageFunction",
+    "SchedulerFunction",
+    "DeadLetterSweepFunction",
+];
+
+/// What each function's code calls, as IAM actions.
+fn expected_actions(t: &Value, function: &str) -> BTreeSet<String> {
+    let mut a: BTreeSet<&str> = [
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
+    ]
+    .into();
+    a.extend(catalog_writes(function));
+    let stage = res(t, function)["Properties"]["Environment"]["Variables"]["OTTO_STAGE"]
+        .as_str()
+        .map(str::to_string);
+    let secrets = ["ssm:GetParameter", "kms:Decrypt"];
+    match (function, stage.as_deref()) {
+        ("SchedulerFunction", _) => a.extend(["sqs:SendMessage"]),
+        ("ApiFunction", _) => a.extend(["sqs:SendMessage"].iter().chain(&secrets)),
+        ("SlackResponderFunction", _) => a.extend(secrets),
+        (_, Some("dead_letters")) => a.extend(["events:PutEvents", "sqs:ReceiveMessage"]),
+        (_, Some(s)) => {
+            a.extend(["events:PutEvents"].iter().chain(&secrets));
+            let stage: otto_core::cycle::Stage = s.parse().expect("stage");
+            if stage.next().is_some() {
+                a.insert("sqs:SendMessage");
+            }
+        }
+        (other, None) => panic!("{other}: a function this test does not know"),
+    }
+    a.into_iter().map(str::to_string).collect()
+}
+
+#[test]
+fn every_function_is_allowed_only_the_actions_its_code_calls() {
+    let t = template();
+    let fs = functions(&t);
+    assert_eq!(
+        fs.len(),
+        16,
+        "functions: {:?}",
+        fs.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    for (name, _) in &fs {
+        let got = actions(&t, name);
+        assert_eq!(got, expected_actions(&t, name), "{name}");
+        for g in grants(&t, name) {
+            for a in &g.actions {
+                assert!(!a.contains('*'), "{name}: wildcard action {a}");
+            }
+            for r in &g.resources {
+                assert!(r != "*", "{name}: {:?} on every resource", g.actions);
+            }
+            if g.actions.iter().any(|a| a == "kms:Decrypt") {
+                let via = text(&g.condition["StringEquals"]["kms:ViaService"]);
+                assert!(
+                    via.starts_with("ssm."),
+                    "{name}: kms:Decrypt only through SSM"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn table_actions_are_scoped_per_table() {
+    let t = template();
+    let audit = [
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    ];
+    let state = [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
+    ];
+    let catalog_read = [
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+    ];
+    for (name, _) in functions(&t) {
+        for g in grants(&t, &name) {
+            for r in &g.resources {
+                for a in g.actions.iter().filter(|a| a.starts_with("dynamodb:")) {
+                    let ok = if r.contains("AuditTable") {
+                        audit.contains(&a.as_str())
+                    } else if r.contains("StateTable") {
+                        state.contains(&a.as_str())
+                    } else if r.contains("CatalogTable") {
+                        !NO_CATALOG.contains(&name.as_str())
+                            && (catalog_read.contains(&a.as_str())
+                                || catalog_writes(&name).contains(&a.as_str()))
+                    } else {
+                        false
+                    };
+                    assert!(ok, "{name}: {a} on {r}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_public_api_cannot_delete_audit_rows_nor_reach_a_dead_letter_queue() {
+    let t = template();
+    for g in grants(&t, "ApiFunction") {
+        let on_audit = g
+            .resources
+            .iter()
+            .any(|r| r.contains("AuditTable") || r.contains('*'));
+        for a in &g.actions {
+            assert!(
+                !(on_audit
+                    && [
+                        "dynamodb:DeleteItem",
+                        "dynamodb:BatchWriteItem",
+                        "dynamodb:Scan"
+                    ]
+                    .contains(&a.as_str())),
+                "the API may {a} on {:?}",
+                g.resources
+            );
+            if a.starts_with("sqs:") {
+                for r in &g.resources {
+                    assert!(
+                        !r.to_ascii_lowercase().contains("dlq") && !r.contains('*'),
+                        "the API may {a} on {r}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn each_function_sends_only_to_the_queues_it_feeds() {
+    let t = template();
+    let none = BTreeSet::new();
+    for stage in Stage::ALL {
+        let want: BTreeSet<String> = stage.next().map(queue_arn).into_iter().collect();
+        assert_eq!(
+            targets(&t, &stage_function(stage), "sqs:SendMessage"),
+            want,
+            "{stage} sends to the next stage only"
+        );
+        assert_eq!(
+            targets(&t, &stage_function(stage), "sqs:ReceiveMessage"),
+            none,
+            "{stage}: its own queue is read by the event source mapping"
+        );
+    }
+    let firsts: BTreeSet<String> = CycleKind::ALL
+        .iter()
+        .map(|c| queue_arn(c.stages()[0]))
+        .collect();
+    assert_eq!(targets(&t, "SchedulerFunction", "sqs:SendMessage"), firsts);
+    let mut api: BTreeSet<String> = Stage::ALL.iter().map(|s| queue_arn(*s)).collect();
+    api.insert("SlackResponderQueue.Arn".into());
+    assert_eq!(
+        targets(&t, "ApiFunction", "sqs:SendMessage"),
+        api,
+        "POST /jobs/{{cycle}}/{{stage}} may enqueue any stage; /slack enqueues the responder"
+    );
+    let dlqs: BTreeSet<String> = Stage::ALL
+        .iter()
+        .map(|s| format!("{}StageDlq.Arn", pascal(*s)))
+        .collect();
+    assert_eq!(
+        targets(&t, "DeadLetterSweepFunction", "sqs:ReceiveMessage"),
+        dlqs
+    );
+    for (name, _) in functions(&t) {
+        for r in targets(&t, &name, "events:PutEvents") {
+            assert_eq!(r, "EventBus.Arn", "{name}");
+        }
+    }
+}
+
+/// Which functions may hold which secret: only those whose cold start reads it.
+fn secret_holders(var: &str) -> Vec<String> {
+    let stages = || Stage::ALL.into_iter().map(stage_function);
+    let api = ["ApiFunction".to_string(), "SlackResponderFunction".into()];
+    match var {
+        "OTTO_WORKER_TOKEN" | "OTTO_OPERATOR_TOKEN" | "SLACK_SIGNING_SECRET" => {
+            vec!["ApiFunction".into()]
+        }
+        "DATAFORSEO_PASSWORD" | "META_ACCESS_TOKEN" | "ALIEXPRESS_APP_SECRET" => {
+            vec![stage_function(Stage::Lanes), stage_function(Stage::Score)]
+        }
+        "GORGIAS_API_KEY" => [stage_function(Stage::CsTriage)]
+            .into_iter()
+            .chain(api)
+            .collect(),
+        "OTTO_EMBEDDINGS_API_KEY" => vec![stage_function(Stage::CsTriage)],
+        "OTTO_LLM_API_KEY" => api.into(),
+        // Shopify / Google Ads: the stage binary builds its vendors at cold start; a release
+        // from the API or Slack applies through them.
+        _ => stages().chain(api).collect(),
+    }
+}
+
+#[test]
+fn secrets_reach_functions_only_as_ssm_parameter_names() {
+    let t = template();
+    let globals = &t["Globals"]["Function"]["Environment"]["Variables"];
+    for s in SECRETS {
+        assert!(globals[s.var].is_null(), "Globals hold {}", s.var);
+        assert!(globals[s.param].is_null(), "Globals hold {}", s.param);
+    }
+    for (name, p) in t["Parameters"].as_mapping().expect("parameters") {
+        assert!(
+            p["NoEcho"].is_null(),
+            "{name:?}: a secret passed through CloudFormation; use an SSM parameter name"
+        );
+    }
+    for (name, f) in functions(&t) {
+        let vars = f["Properties"]["Environment"]["Variables"]
+            .as_mapping()
+            .cloned()
+            .unwrap_or_default();
+        let mut params = BTreeSet::new();
+        for (k, v) in &vars {
+            let k = k.as_str().expect("variable name");
+            assert!(
+                !SECRETS.iter().any(|s| s.var == k),
+                "{name}: {k} holds a secret value"
+            );
+            if let Some(s) = SECRETS.iter().find(|s| s.param == k) {
+                assert!(
+                    secret_holders(s.var).contains(&name),
+                    "{name} is given {k} but never reads {}",
+                    s.var
+                );
+                let param = text(v);
+                assert!(
+                    matches!(v, Value::Tagged(r) if r.tag == "Ref"),
+                    "{name}: {k} is !Ref to a parameter"
+                );
+                let pattern = text(&t["Parameters"][param.as_str()]["AllowedPattern"]);
+                assert!(
+                    pattern.starts_with("^/") || pattern.starts_with("^(/"),
+                    "{param}: {pattern}"
+                );
+                params.insert(param);
+            } else {
+                assert!(!k.ends_with("_PARAM"), "{name}: {k} is not a known secret");
+            }
+        }
+        // The function may read exactly the parameters its environment names.
+        let readable: BTreeSet<String> = targets(&t, &name, "ssm:GetParameter")
+            .iter()
+            .map(|arn| {
+                arn.rsplit_once("parameter${")
+                    .and_then(|(_, p)| p.strip_suffix('}'))
+                    .unwrap_or_else(|| panic!("{name}: ssm:GetParameter on {arn}"))
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(readable, params, "{name}: readable parameters");
+    }
+    for s in SECRETS {
+        for holder in secret_holders(s.var) {
+            assert!(
+                !res(&t, &holder)["Properties"]["Environment"]["Variables"][s.param].is_null(),
+                "{holder} reads {} but is not given {}",
+                s.var,
+                s.param
+            );
+        }
+    }
+}
+
+#[test]
+fn every_table_has_deletion_protection_and_pitr() {
+    let t = template();
+    let mut n = 0;
+    for (name, r) in t["Resources"].as_mapping().expect("resources") {
+        if r["Type"] == "AWS::DynamoDB::Table" {
+            n += 1;
+            let p = &r["Properties"];
+            assert_eq!(p["DeletionProtectionEnabled"], true, "{name:?}");
+            assert_eq!(
+                p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true,
+                "{name:?}"
+            );
+            assert_eq!(r["DeletionPolicy"], "Retain", "{name:?}");
+        }
+    }
+    assert_eq!(n, 3);
+}
+
+/// The logical ids an alarm's metrics point at (`Value: !Ref X` / `!GetAtt X.QueueName`).
+fn alarm_subjects(alarm: &Value) -> BTreeSet<(String, String)> {
+    let p = &alarm["Properties"];
+    let mut metrics: Vec<(Value, Value)> = vec![(p["MetricName"].clone(), p["Dimensions"].clone())];
+    for m in p["Metrics"].as_sequence().into_iter().flatten() {
+        let metric = &m["MetricStat"]["Metric"];
+        metrics.push((metric["MetricName"].clone(), metric["Dimensions"].clone()));
+    }
+    let mut out = BTreeSet::new();
+    for (metric, dims) in metrics {
+        for d in dims.as_sequence().into_iter().flatten() {
+            let subject = text(&d["Value"]);
+            let subject = subject.split('.').next().unwrap_or_default().to_string();
+            out.insert((text(&metric), subject));
+        }
+    }
+    out
+}
+
+#[test]
+fn alarms_cover_functions_queues_tables_and_the_api_and_reach_the_topic() {
+    let t = template();
+    let mut covered = BTreeSet::new();
+    for (name, r) in t["Resources"].as_mapping().expect("resources") {
+        if r["Type"] == "AWS::CloudWatch::Alarm" {
+            let actions = strings(&r["Properties"]["AlarmActions"]);
+            assert_eq!(actions, vec!["AlarmTopic".to_string()], "{name:?}");
+            assert!(r["Condition"].is_null(), "{name:?} always exists");
+            covered.extend(alarm_subjects(r));
+        }
+    }
+    let has = |metric: &str, subject: &str| {
+        assert!(
+            covered.contains(&(metric.to_string(), subject.to_string())),
+            "no {metric} alarm on {subject}"
+        )
+    };
+    for (name, _) in functions(&t) {
+        has("Errors", &name);
+        has("Throttles", &name);
+    }
+    for stage in Stage::ALL {
+        let p = pascal(stage);
+        has("ApproximateAgeOfOldestMessage", &format!("{p}StageQueue"));
+        has(
+            "ApproximateNumberOfMessagesVisible",
+            &format!("{p}StageDlq"),
+        );
+    }
+    has("ApproximateAgeOfOldestMessage", "SlackResponderQueue");
+    for table in ["AuditTable", "StateTable", "CatalogTable"] {
+        has("ReadThrottleEvents", table);
+        has("WriteThrottleEvents", table);
+    }
+    has("5xx", "OttoHttpApi");
+    // Someone hears it: an email subscription when AlarmEmail is set.
+    let subs: Vec<&Value> = t["Resources"]
+        .as_mapping()
+        .expect("resources")
+        .values()
+        .filter(|r| r["Type"] == "AWS::SNS::Subscription")
+        .collect();
+    assert_eq!(subs.len(), 1, "one AlarmEmail subscription");
+    let sub = subs[0];
+    let condition = sub["Condition"]
+        .as_str()
+        .expect("the subscription is conditional");
+    let cond = text(&t["Conditions"][condition]);
+    assert!(cond.contains("AlarmEmail"), "{condition}: {cond}");
+    assert_eq!(text(&sub["Properties"]["TopicArn"]), "AlarmTopic");
+    assert_eq!(text(&sub["Properties"]["Endpoint"]), "AlarmEmail");
+    assert_eq!(t["Parameters"]["AlarmEmail"]["Default"], "");
+    // CloudWatch cannot publish to a topic under the AWS-managed aws/sns key.
+    let key = text(&res(&t, "AlarmTopic")["Properties"]["KmsMasterKeyId"]);
+    assert_ne!(key, "alias/aws/sns");
+}
+
+#[test]
+fn api_routes_are_throttled_and_slack_ids_are_configurable() {
+    let t = template();
+    let settings = &res(&t, "OttoHttpApi")["Properties"]["DefaultRouteSettings"];
+    for (k, param) in [
+        ("ThrottlingBurstLimit", "ApiThrottlingBurstLimit"),
+        ("ThrottlingRateLimit", "ApiThrottlingRateLimit"),
+    ] {
+        assert_eq!(text(&settings[k]), param);
+        let p = &t["Parameters"][param];
+        assert_eq!(p["Type"], "Number");
+        assert!(p["Default"].as_u64().is_some_and(|n| n > 0), "{param}");
+    }
+    for f in ["ApiFunction", "SlackResponderFunction"] {
+        let vars = &res(&t, f)["Properties"]["Environment"]["Variables"];
+        assert_eq!(text(&vars["OTTO_SLACK_TEAM_ID"]), "SlackTeamId", "{f}");
+        assert_eq!(text(&vars["OTTO_SLACK_APP_ID"]), "SlackAppId", "{f}");
+    }
+    for p in ["SlackTeamId", "SlackAppId"] {
+        assert_eq!(t["Parameters"][p]["Default"], "", "{p}");
+    }
+}

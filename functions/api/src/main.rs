@@ -5,9 +5,10 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init_lambda();
-    let env = |k: &str| std::env::var(k).ok();
-    let mut cfg = Config::from_env()?;
-    otto_runtime::secrets::resolve_ssm_secrets(&mut cfg, env).await?;
+    // Secrets named by `*_PARAM` are read from SSM once, here, and seen by every lookup below.
+    let resolved = otto_runtime::secrets::resolve_env().await?;
+    let env = |k: &str| resolved.get(k);
+    let cfg = Config::from_lookup(env)?;
     let ports = build_ports(&cfg).await?;
     let executors = otto_stage::holds::executors_from_lookup(env, cfg.clock)?;
     let dispatch: Option<Arc<dyn otto_api::slack::SlackDispatch>> =

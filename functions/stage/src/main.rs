@@ -6,7 +6,10 @@ use otto_stage::morning::{morning_registry, Vendors};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init_lambda();
-    let cfg = Config::from_env()?;
+    // Secrets named by `*_PARAM` (vendors, lanes, helpdesk) are read from SSM once, here.
+    let resolved = otto_runtime::secrets::resolve_env().await?;
+    let env = |k: &str| resolved.get(k);
+    let cfg = Config::from_lookup(env)?;
     let name = std::env::var("OTTO_STAGE").map_err(|_| {
         "configuration: OTTO_STAGE: must be set to the stage this function runs (or dead_letters)"
     })?;
@@ -19,20 +22,18 @@ async fn main() -> Result<(), Error> {
         .await;
     }
     let stage: Stage = name.parse()?;
-    let (shop, ads) =
-        otto_connectors::env::vendors_from_lookup(|k| std::env::var(k).ok(), cfg.clock)?.ok_or(
-            "configuration: no vendor: set SHOPIFY_* and GOOGLE_ADS_* (or OTTO_SIM_VENDOR)",
-        )?;
+    let (shop, ads) = otto_connectors::env::vendors_from_lookup(env, cfg.clock)?
+        .ok_or("configuration: no vendor: set SHOPIFY_* and GOOGLE_ADS_* (or OTTO_SIM_VENDOR)")?;
     let ports = build_ports(&cfg).await?;
     let vendors = Vendors { shop, ads };
-    let (lanes, volumes) = otto_connectors::env::research_from_lookup(|k| std::env::var(k).ok())?;
+    let (lanes, volumes) = otto_connectors::env::research_from_lookup(env)?;
     let mut registry = otto_stage::research::with_research(
         otto_stage::discount::with_discount(morning_registry(vendors.clone()), vendors),
         otto_stage::research::ResearchSources { lanes, volumes },
     );
     // CS triage runs when a helpdesk is configured (OTTO_HELPDESK=gorgias|json).
-    if let Some(helpdesk) = otto_connectors::env::helpdesk_from_lookup(|k| std::env::var(k).ok())? {
-        let voice = otto_connectors::env::voice_from_lookup(|k| std::env::var(k).ok())?;
+    if let Some(helpdesk) = otto_connectors::env::helpdesk_from_lookup(env)? {
+        let voice = otto_connectors::env::voice_from_lookup(env)?;
         registry = otto_stage::cs::with_cs(registry, helpdesk.into(), voice.into());
     }
     run(service_fn(|ev| {

@@ -8,8 +8,10 @@ use otto_runtime::{build_ports, telemetry, Config};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init_lambda();
-    let env = |k: &str| std::env::var(k).ok();
-    let cfg = Config::from_env()?;
+    // Secrets named by `*_PARAM` (vendors, LLM) are read from SSM once, at cold start.
+    let resolved = otto_runtime::secrets::resolve_env().await?;
+    let env = |k: &str| resolved.get(k);
+    let cfg = Config::from_lookup(env)?;
     let ports = build_ports(&cfg).await?;
     let mut state = otto_api::AppState::from_config(
         ports,
