@@ -67,6 +67,7 @@ fn parse_body(body: &Bytes) -> Result<JobRequest, ApiError> {
 fn handler_error(e: HandlerError) -> ApiError {
     match e {
         HandlerError::Retryable(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+        HandlerError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "mode_conflict", m),
         HandlerError::Permanent(m) => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", m)
         }

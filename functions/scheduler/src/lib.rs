@@ -75,11 +75,15 @@ pub async fn open_cycle(
         None => CycleId::new(input.store.clone(), input.cycle, day),
     };
     let run_key = cycle_id.to_string();
-    if let Some(run) = ports
+    let existing = ports
         .audit
         .get_by_natural_key(AuditTable::CycleRuns, &run_key)
-        .await?
-    {
+        .await?;
+    // A run keeps the mode it was opened in: a resume (or a rerun) asking for the other mode is
+    // refused, never applied under a run row that says dry run.
+    let recorded = existing.as_ref().map(run_mode).transpose()?;
+    if let (Some(run), Some(was)) = (&existing, recorded) {
+        check_mode(run, was, input.apply)?;
         if run.status != RowStatus::Running {
             return Ok(OpenOutcome::AlreadyDone {
                 cycle_id: run_key,
@@ -89,7 +93,7 @@ pub async fn open_cycle(
         }
     }
     let policy = otto_store::settings::policy(ports.settings.as_ref(), &input.store).await?;
-    let apply = input.apply.unwrap_or(policy.apply);
+    let apply = recorded.unwrap_or(input.apply.unwrap_or(policy.apply));
     let lock = input.cycle.lock_name(&input.store);
     let lease = match ports
         .locks
@@ -137,6 +141,42 @@ pub async fn open_cycle(
         resumed: !appended[0].inserted,
         apply,
     })
+}
+
+fn run_mode(run: &otto_core::AuditRow) -> Result<bool, HandlerError> {
+    match &run.body {
+        RowBody::CycleRun(r) => Ok(r.apply),
+        _ => Err(HandlerError::Permanent(format!(
+            "{} is not a cycle run",
+            run.row_ref
+        ))),
+    }
+}
+
+fn mode(apply: bool) -> &'static str {
+    if apply {
+        "apply (Phase 2)"
+    } else {
+        "dry run"
+    }
+}
+
+fn check_mode(
+    run: &otto_core::AuditRow,
+    was: bool,
+    asked: Option<bool>,
+) -> Result<(), HandlerError> {
+    match asked {
+        Some(asked) if asked != was => Err(HandlerError::Conflict(format!(
+            "{} ({}, {}) was opened as {}; this request asks for {}: a run keeps its mode",
+            run.cycle_id,
+            run.row_ref,
+            run.status,
+            mode(was),
+            mode(asked)
+        ))),
+        _ => Ok(()),
+    }
 }
 
 async fn enqueue_first_stage(

@@ -9,6 +9,10 @@ pub enum HandlerError {
     Retryable(String),
     #[error("{0}")]
     Permanent(String),
+    /// The request contradicts what is already recorded (a cycle resumed in another mode): not
+    /// retryable, and the message names both sides.
+    #[error("conflict: {0}")]
+    Conflict(String),
 }
 
 impl HandlerError {

@@ -345,7 +345,7 @@ impl World {
                         Duration::seconds(61)
                     });
                 }
-                Err(HandlerError::Permanent(m)) => {
+                Err(HandlerError::Permanent(m) | HandlerError::Conflict(m)) => {
                     self.problem(format!(
                         "scheduler for {kind} {day} failed permanently: {m}"
                     ));
