@@ -8,6 +8,8 @@ async fn main() -> Result<(), Error> {
     let env = |k: &str| std::env::var(k).ok();
     let mut cfg = Config::from_env()?;
     otto_runtime::secrets::resolve_ssm_secrets(&mut cfg, env).await?;
+    // The tokens read from SSM are held to the same 32-byte minimum as the plain variables.
+    cfg.check_tokens()?;
     let ports = build_ports(&cfg).await?;
     let executors = otto_stage::holds::executors_from_lookup(env, cfg.clock)?;
     let dispatch: Option<Arc<dyn otto_api::slack::SlackDispatch>> =
