@@ -545,8 +545,10 @@ async fn cs_languages(
     Ok(())
 }
 
-/// `otto serve`: the API router over this store. Without `OTTO_OPERATOR_TOKEN` a random token is
-/// made for this run and printed, so the operator routes are never open.
+/// `otto serve`: the API router over this store. Without `OTTO_OPERATOR_TOKEN` a random token
+/// (32 random bytes, 64 hex characters) is made for this run and printed, so the operator routes
+/// are never open. The peer address of each connection reaches the router (the failed-login
+/// throttle counts per source).
 async fn serve(ports: Ports, mut cfg: Config, addr: &str) -> CliResult {
     use rand::Rng;
     let addr: std::net::SocketAddr = addr
@@ -554,9 +556,10 @@ async fn serve(ports: Ports, mut cfg: Config, addr: &str) -> CliResult {
         .map_err(|e| format!("--addr {addr:?}: {e} (e.g. 127.0.0.1:8080)"))?;
     let generated = cfg.operator_token.is_none();
     if generated {
-        let bytes: [u8; 16] = rand::thread_rng().gen();
+        let bytes: [u8; 32] = rand::thread_rng().gen();
         cfg.operator_token = Some(bytes.iter().map(|b| format!("{b:02x}")).collect());
     }
+    cfg.check_tokens()?;
     let executors = cycle::executors(&cfg)?;
     let mut state = otto_api::AppState::from_config(ports, &cfg, false, executors, None);
     state.llm = otto_answers::llm::OpenAiChat::from_lookup(|k| std::env::var(k).ok())?
@@ -567,6 +570,8 @@ async fn serve(ports: Ports, mut cfg: Config, addr: &str) -> CliResult {
             signing_secret: secret,
             admins: cfg.slack_admins.clone(),
             dispatch: Arc::new(otto_api::slack::InProcess(responder)),
+            team_id: cfg.slack_team_id.clone(),
+            app_id: cfg.slack_app_id.clone(),
         });
     }
     let listener = tokio::net::TcpListener::bind(addr)
@@ -587,10 +592,13 @@ async fn serve(ports: Ports, mut cfg: Config, addr: &str) -> CliResult {
         writeln!(out, "dashboard: http://{local}/dashboard")?;
         out.flush()?;
     }
-    axum::serve(listener, otto_api::router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    axum::serve(
+        listener,
+        otto_api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }

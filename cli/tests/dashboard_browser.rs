@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 type R<T> = Result<T, String>;
 
-const TOKEN: &str = "browser-e2e-token";
+const TOKEN: &str = "browser-e2e-token-7c41d0a2f95e3b86c1d4";
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// A child process killed (and reaped) when dropped.

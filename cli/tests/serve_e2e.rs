@@ -37,7 +37,7 @@ async fn demo_serve_chat_and_every_citation_resolves() {
 
     let mut child = otto(dir.path())
         .args(["serve", "--addr", "127.0.0.1:0"])
-        .env("OTTO_OPERATOR_TOKEN", "e2e-token")
+        .env("OTTO_OPERATOR_TOKEN", "e2e-token-3f9a1c7e5b2d8a4f6c0e9b1d")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -80,7 +80,7 @@ async fn demo_serve_chat_and_every_citation_resolves() {
     ] {
         let res = http
             .post(format!("{base}/chat"))
-            .bearer_auth("e2e-token")
+            .bearer_auth("e2e-token-3f9a1c7e5b2d8a4f6c0e9b1d")
             .json(&serde_json::json!({"question": q}))
             .send()
             .await
@@ -92,7 +92,7 @@ async fn demo_serve_chat_and_every_citation_resolves() {
             let url = c["url"].as_str().expect("url");
             let row: serde_json::Value = http
                 .get(format!("{base}{url}"))
-                .bearer_auth("e2e-token")
+                .bearer_auth("e2e-token-3f9a1c7e5b2d8a4f6c0e9b1d")
                 .send()
                 .await
                 .expect("row")
@@ -108,7 +108,7 @@ async fn demo_serve_chat_and_every_citation_resolves() {
     assert!(cited >= 8, "the demo's answers cite rows ({cited})");
     let none: serde_json::Value = http
         .post(format!("{base}/chat"))
-        .bearer_auth("e2e-token")
+        .bearer_auth("e2e-token-3f9a1c7e5b2d8a4f6c0e9b1d")
         .json(&serde_json::json!({"question": "what is our revenue next year?"}))
         .send()
         .await

@@ -1,12 +1,14 @@
 //! `POST /jobs/{cycle}` and `POST /jobs/{cycle}/{stage}`: the worker endpoints the orchestrator
 //! calls (`X-Worker-Token`). Both are idempotent by nature (a cycle opens once; a stage runs once
 //! per cycle and chunk), and an `Idempotency-Key` makes the HTTP call itself idempotent: the same
-//! key with the same body gets the stored response without re-running; with another body, 422.
+//! key with the same body gets the stored response without re-running; with another body, 422;
+//! a key that cannot be honoured as sent (empty, over 255 bytes, not printable ASCII) is a 400
+//! `bad_idempotency_key` before anything runs.
 
 use crate::{ApiError, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::Json;
 use otto_core::audit::{AuditTable, RowBody};
 use otto_core::cycle::{CycleId, CycleKind, Stage, StageMessage};
@@ -28,27 +30,77 @@ struct JobRequest {
     apply: Option<bool>,
 }
 
-fn check_worker_token(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(expected) = state.worker_token.as_deref() else {
+/// `X-Worker-Token` in constant time; a wrong one counts toward the source's throttle
+/// ([`crate::auth`]), and a throttled source is refused (429) before its token is compared.
+async fn check_worker_token(
+    state: &AppState,
+    headers: &HeaderMap,
+    extensions: &Extensions,
+) -> Result<(), ApiError> {
+    let expected = match state.worker_token.as_deref() {
+        Some(t) if t.len() >= crate::auth::MIN_TOKEN_BYTES => t,
+        configured => {
+            if configured.is_some() {
+                tracing::error!("OTTO_WORKER_TOKEN is shorter than 32 bytes: /jobs/* is closed");
+            }
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "no usable worker token is configured (OTTO_WORKER_TOKEN, at least 32 bytes)",
+            ));
+        }
+    };
+    let Some(given) = headers.get("x-worker-token") else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
-            "no worker token is configured (OTTO_WORKER_TOKEN)",
+            "missing X-Worker-Token",
         ));
     };
-    let given = headers
-        .get("x-worker-token")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let src = crate::auth::source(extensions, headers);
+    crate::auth::check_throttle(state, &src).await?;
     if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
         Ok(())
     } else {
+        crate::auth::record_failure(state, &src, "worker token").await?;
         Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
-            "missing or wrong X-Worker-Token",
+            "wrong X-Worker-Token",
         ))
     }
+}
+
+/// Longest `Idempotency-Key` accepted.
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// The request's `Idempotency-Key`: `None` without one; 400 `bad_idempotency_key` for one that
+/// cannot be honoured as sent (empty, longer than 255, not printable ASCII, sent twice) — never
+/// silently ignored, which would run the request again.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let bad = |m: &str| ApiError::new(StatusCode::BAD_REQUEST, "bad_idempotency_key", m);
+    let mut all = headers.get_all("idempotency-key").iter();
+    let Some(v) = all.next() else {
+        return Ok(None);
+    };
+    if all.next().is_some() {
+        return Err(bad("send one Idempotency-Key header, not several"));
+    }
+    let b = v.as_bytes();
+    if b.iter().all(u8::is_ascii_whitespace) {
+        return Err(bad("Idempotency-Key is empty"));
+    }
+    if b.len() > MAX_IDEMPOTENCY_KEY {
+        return Err(bad(&format!(
+            "Idempotency-Key is longer than {MAX_IDEMPOTENCY_KEY} bytes"
+        )));
+    }
+    if !b.iter().all(|c| (0x20..=0x7e).contains(c)) {
+        return Err(bad(
+            "Idempotency-Key must be printable ASCII (no control or non-ASCII characters)",
+        ));
+    }
+    Ok(Some(String::from_utf8_lossy(b).into_owned()))
 }
 
 fn parse_body(body: &Bytes) -> Result<JobRequest, ApiError> {
@@ -86,20 +138,9 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<Value, ApiError>>,
 {
-    let Some(key) = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .filter(|k| !k.is_empty())
-    else {
+    let Some(key) = idempotency_key(headers)? else {
         return work().await.map(|v| (StatusCode::ACCEPTED, Json(v)));
     };
-    if key.len() > 255 {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid",
-            "Idempotency-Key is longer than 255 characters",
-        ));
-    }
     let payload = json!({"path": path, "body": String::from_utf8_lossy(body)});
     let opts = IdemOptions {
         ttl: std::time::Duration::from_secs(24 * 3600),
@@ -155,9 +196,11 @@ pub async fn start_cycle(
     State(state): State<Arc<AppState>>,
     Path(cycle): Path<String>,
     headers: HeaderMap,
+    extensions: Extensions,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    check_worker_token(&state, &headers)?;
+    check_worker_token(&state, &headers, &extensions).await?;
+    idempotency_key(&headers)?;
     let kind = cycle_kind(&cycle)?;
     let req = parse_body(&body)?;
     let day = day_of(&state, &req)?;
@@ -189,9 +232,11 @@ pub async fn run_stage(
     State(state): State<Arc<AppState>>,
     Path((cycle, stage)): Path<(String, String)>,
     headers: HeaderMap,
+    extensions: Extensions,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    check_worker_token(&state, &headers)?;
+    check_worker_token(&state, &headers, &extensions).await?;
+    idempotency_key(&headers)?;
     let kind = cycle_kind(&cycle)?;
     let stage: Stage = stage.parse().map_err(|e: otto_core::CoreError| {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())

@@ -73,6 +73,8 @@ impl AppState {
                     signing_secret: secret.clone(),
                     admins: cfg.slack_admins.clone(),
                     dispatch,
+                    team_id: cfg.slack_team_id.clone(),
+                    app_id: cfg.slack_app_id.clone(),
                 }),
                 _ => None,
             },
@@ -112,6 +114,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// `Retry-After` (seconds) of a 429.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -120,17 +124,35 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 429 `rate_limited` with `Retry-After`.
+    pub fn throttled(retry_after: u64) -> Self {
+        ApiError {
+            retry_after: Some(retry_after),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many failed authentication attempts from this address: retry in {retry_after} s"),
+            )
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut res = (
             self.status,
             Json(json!({"error": {"code": self.code, "message": self.message}})),
         )
-            .into_response()
+            .into_response();
+        if let Some(s) = self.retry_after {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, s.into());
+        }
+        res
     }
 }
 
@@ -233,14 +255,18 @@ mod tests {
     use otto_store::embedded::{EmbeddedQueue, EmbeddedStore};
     use tower::ServiceExt;
 
+    /// Tokens of the test state (at least 32 bytes, as a host requires).
+    pub(crate) const OP_TOKEN: &str = "op-token-5f0c2a9e4b7d4c1e8a3f6b2d9e0c7a1f";
+    pub(crate) const WORKER: &str = "s3cret-worker-token-8d2f61c0a9b34e7f95a1";
+
     pub(crate) fn test_state(ports: Ports) -> AppState {
         AppState {
             ports,
             clock: otto_core::StoreClock::new("Europe/Amsterdam").unwrap(),
             store_id: otto_core::StoreId::new("brevard").unwrap(),
-            worker_token: Some("s3cret".into()),
+            worker_token: Some(WORKER.into()),
             operator_auth: auth::OperatorAuth {
-                token: Some("op-token".into()),
+                token: Some(OP_TOKEN.into()),
                 gateway_jwt: false,
             },
             executors: Default::default(),
@@ -254,7 +280,7 @@ mod tests {
         let res = app
             .oneshot(
                 Request::get(uri)
-                    .header("authorization", "Bearer op-token")
+                    .header("authorization", format!("Bearer {OP_TOKEN}"))
                     .body(Body::empty())
                     .unwrap(),
             )
@@ -345,9 +371,10 @@ mod lambda_event_tests {
 
 #[cfg(test)]
 mod jobs_tests {
+    use super::tests::WORKER;
     use super::*;
     use axum::body::Body;
-    use axum::http::Request;
+    use axum::http::{HeaderValue, Request};
     use http_body_util::BodyExt;
     use otto_store::embedded::{EmbeddedQueue, EmbeddedStore};
     use tower::ServiceExt;
@@ -411,17 +438,17 @@ mod jobs_tests {
     async fn start_cycle_is_idempotent_per_key() {
         let c = ctx();
         let body = r#"{"date":"2026-11-24"}"#;
-        let (s, first) = post(&c.app, "/jobs/morning", Some("s3cret"), Some("k-1"), body).await;
+        let (s, first) = post(&c.app, "/jobs/morning", Some(WORKER), Some("k-1"), body).await;
         assert_eq!(s, StatusCode::ACCEPTED, "{first}");
         assert_eq!(first["cycle_id"], "brevard:morning:2026-11-24");
         assert_eq!(first["outcome"], "opened");
-        let (s, again) = post(&c.app, "/jobs/morning", Some("s3cret"), Some("k-1"), body).await;
+        let (s, again) = post(&c.app, "/jobs/morning", Some(WORKER), Some("k-1"), body).await;
         assert_eq!(s, StatusCode::ACCEPTED);
         assert_eq!(again, first, "same key + same body → the stored response");
         let (s, v) = post(
             &c.app,
             "/jobs/morning",
-            Some("s3cret"),
+            Some(WORKER),
             Some("k-1"),
             r#"{"date":"2026-11-23"}"#,
         )
@@ -429,11 +456,11 @@ mod jobs_tests {
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(v["error"]["code"], "idempotency_key_reused");
         // Without a key the cycle itself is still opened once.
-        let (_, resumed) = post(&c.app, "/jobs/morning", Some("s3cret"), None, body).await;
+        let (_, resumed) = post(&c.app, "/jobs/morning", Some(WORKER), None, body).await;
         assert_eq!(resumed["outcome"], "resumed");
         assert_eq!(resumed["run"], first["run"]);
         // Another catalog cycle waits for the store_lock.
-        let (s, v) = post(&c.app, "/jobs/discount", Some("s3cret"), None, body).await;
+        let (s, v) = post(&c.app, "/jobs/discount", Some(WORKER), None, body).await;
         assert_eq!(s, StatusCode::CONFLICT, "{v}");
         let first_stage = c
             .ports
@@ -455,10 +482,10 @@ mod jobs_tests {
     #[tokio::test]
     async fn bad_requests_are_named() {
         let c = ctx();
-        let (s, v) = post(&c.app, "/jobs/lunch", Some("s3cret"), None, "").await;
+        let (s, v) = post(&c.app, "/jobs/lunch", Some(WORKER), None, "").await;
         assert_eq!(s, StatusCode::NOT_FOUND);
         assert!(v["error"]["message"].as_str().unwrap().contains("lunch"));
-        let (s, v) = post(&c.app, "/jobs/morning", Some("s3cret"), None, "{").await;
+        let (s, v) = post(&c.app, "/jobs/morning", Some(WORKER), None, "{").await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
         assert!(v["error"]["message"]
             .as_str()
@@ -467,7 +494,7 @@ mod jobs_tests {
         let (s, v) = post(
             &c.app,
             "/jobs/morning",
-            Some("s3cret"),
+            Some(WORKER),
             None,
             r#"{"apply":true,"force":true}"#,
         )
@@ -477,16 +504,16 @@ mod jobs_tests {
         let (s, _) = post(
             &c.app,
             "/jobs/morning",
-            Some("s3cret"),
+            Some(WORKER),
             None,
             r#"{"date":"24/11/2026"}"#,
         )
         .await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
-        let (s, _) = post(&c.app, "/jobs/morning/revert", Some("s3cret"), None, "").await;
+        let (s, _) = post(&c.app, "/jobs/morning/revert", Some(WORKER), None, "").await;
         assert_eq!(s, StatusCode::NOT_FOUND, "revert is a discount stage");
         let big = format!(r#"{{"date":"{}"}}"#, "x".repeat(70_000));
-        let (s, _) = post(&c.app, "/jobs/morning", Some("s3cret"), None, &big).await;
+        let (s, _) = post(&c.app, "/jobs/morning", Some(WORKER), None, &big).await;
         assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
     }
 
@@ -494,11 +521,11 @@ mod jobs_tests {
     async fn stage_jobs_need_a_running_cycle() {
         let c = ctx();
         let body = r#"{"date":"2026-11-24"}"#;
-        let (s, v) = post(&c.app, "/jobs/morning/classify", Some("s3cret"), None, body).await;
+        let (s, v) = post(&c.app, "/jobs/morning/classify", Some(WORKER), None, body).await;
         assert_eq!(s, StatusCode::CONFLICT);
         assert_eq!(v["error"]["code"], "not_running");
-        post(&c.app, "/jobs/morning", Some("s3cret"), None, body).await;
-        let (s, v) = post(&c.app, "/jobs/morning/classify", Some("s3cret"), None, body).await;
+        post(&c.app, "/jobs/morning", Some(WORKER), None, body).await;
+        let (s, v) = post(&c.app, "/jobs/morning/classify", Some(WORKER), None, body).await;
         assert_eq!(s, StatusCode::ACCEPTED, "{v}");
         assert_eq!(v["enqueued"], 1);
         let msgs = c
@@ -514,6 +541,121 @@ mod jobs_tests {
         let m = otto_core::cycle::StageMessage::from_json(&msgs[0].body).unwrap();
         assert_eq!(m.cycle_id.to_string(), "brevard:morning:2026-11-24");
     }
+    /// Issue 13: a non-ASCII Idempotency-Key was silently ignored and both requests ran. A key
+    /// that cannot be honoured as sent is a 400 now, before anything runs.
+    #[tokio::test]
+    async fn invalid_idempotency_keys_are_refused() {
+        let c = ctx();
+        let body = r#"{"date":"2026-11-24"}"#;
+        let long = "k".repeat(256);
+        for key in [
+            HeaderValue::from_bytes("clé-1".as_bytes()).unwrap(),
+            HeaderValue::from_static(""),
+            HeaderValue::from_static("   "),
+            HeaderValue::from_str(&long).unwrap(),
+            HeaderValue::from_static("a\tb"),
+        ] {
+            for uri in ["/jobs/morning", "/jobs/morning/classify"] {
+                let req = Request::post(uri)
+                    .header("x-worker-token", WORKER)
+                    .header("idempotency-key", key.clone())
+                    .body(Body::from(body))
+                    .unwrap();
+                let res = c.app.clone().oneshot(req).await.unwrap();
+                let status = res.status();
+                let v: serde_json::Value =
+                    serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes())
+                        .unwrap();
+                assert_eq!(status, StatusCode::BAD_REQUEST, "{key:?} on {uri}: {v}");
+                assert_eq!(v["error"]["code"], "bad_idempotency_key", "{key:?}");
+            }
+        }
+        let cycle = c
+            .ports
+            .audit
+            .get_by_natural_key(
+                otto_core::audit::AuditTable::CycleRuns,
+                "brevard:morning:2026-11-24",
+            )
+            .await
+            .unwrap();
+        assert!(cycle.is_none(), "nothing ran");
+        // The longest key accepted is 255 bytes of printable ASCII.
+        let ok = "k".repeat(255);
+        let (s, v) = post(&c.app, "/jobs/morning", Some(WORKER), Some(&ok), body).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    }
+
+    /// Issue 13: nothing throttled wrong tokens. A source that sent FAIL_LIMIT wrong worker
+    /// tokens in a window gets 429 with Retry-After, the right token included.
+    #[tokio::test]
+    async fn wrong_worker_tokens_are_throttled() {
+        let c = ctx();
+        crate::auth::tests::away_from_a_window_edge().await;
+        for i in 0..crate::auth::FAIL_LIMIT {
+            let (s, _) = post(&c.app, "/jobs/morning", Some("guess"), None, "").await;
+            assert_eq!(s, StatusCode::UNAUTHORIZED, "attempt {i}");
+        }
+        for token in ["guess", WORKER] {
+            let res = c
+                .app
+                .clone()
+                .oneshot(
+                    Request::post("/jobs/morning")
+                        .header("x-worker-token", token)
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+            let retry: u64 = res.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=60).contains(&retry));
+            let v: serde_json::Value =
+                serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes())
+                    .unwrap();
+            assert_eq!(v["error"]["code"], "rate_limited");
+        }
+    }
+
+    /// Issue 13: a one-character token was accepted. A state holding a token shorter than 32
+    /// bytes (a host refuses to start with one) keeps its routes closed.
+    #[tokio::test]
+    async fn short_tokens_open_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let queue = Arc::new(EmbeddedQueue::new(store.clone(), 5));
+        let mut state = super::tests::test_state(Ports::from_adapter(Arc::new(store), queue));
+        state.worker_token = Some("x".into());
+        state.operator_auth.token = Some("x".into());
+        let app = router(state);
+        let (s, v) = post(&app, "/jobs/morning", Some("x"), None, "").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+        let res = app
+            .clone()
+            .oneshot(
+                Request::get("/holds")
+                    .header("authorization", "Bearer x")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        let res = app
+            .oneshot(
+                Request::post("/dashboard/login")
+                    .body(Body::from("token=x"))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert!(res.headers().get("set-cookie").is_none(), "no session");
+    }
 }
 
 #[cfg(test)]
@@ -527,8 +669,12 @@ mod candidates_tests {
     use tower::ServiceExt;
 
     async fn send(app: &Router, mut req: Request<Body>) -> (StatusCode, serde_json::Value) {
-        req.headers_mut()
-            .insert("authorization", "Bearer op-token".parse().unwrap());
+        req.headers_mut().insert(
+            "authorization",
+            format!("Bearer {}", super::tests::OP_TOKEN)
+                .parse()
+                .unwrap(),
+        );
         let res = app.clone().oneshot(req).await.unwrap();
         let status = res.status();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
@@ -583,12 +729,15 @@ mod candidates_tests {
         let (s, v) = send(
             &app,
             Request::post(&uri)
-                .body(Body::from(r#"{"by":"emma"}"#))
+                .body(Body::from(r#"{"by":"mallory","reason":"fits the range"}"#))
                 .unwrap(),
         )
         .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         assert_eq!(v["status"], "APPROVED");
+        // Issue 13: the reviewer was whatever `by` the client sent. It is the authenticated
+        // operator now; the field is accepted and ignored.
+        assert_eq!(v["body"]["figures"]["reviewed_by"], "operator", "{v}");
         let (s, v) = send(&app, Request::post(&uri).body(Body::empty()).unwrap()).await;
         assert_eq!(s, StatusCode::CONFLICT, "a second review is refused: {v}");
         let bad = format!(

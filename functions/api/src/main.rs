@@ -9,6 +9,8 @@ async fn main() -> Result<(), Error> {
     let resolved = otto_runtime::secrets::resolve_env().await?;
     let env = |k: &str| resolved.get(k);
     let cfg = Config::from_lookup(env)?;
+    // The tokens (from SSM or the environment) are held to the 32-byte minimum.
+    cfg.check_tokens()?;
     let ports = build_ports(&cfg).await?;
     let executors = otto_stage::holds::executors_from_lookup(env, cfg.clock)?;
     let dispatch: Option<Arc<dyn otto_api::slack::SlackDispatch>> =

@@ -101,13 +101,13 @@ pub fn document() -> Value {
                                path_param("decision", "approve or reject")],
                 "requestBody": {"required": false, "content": {"application/json": {"schema": {
                     "type": "object", "additionalProperties": false,
-                    "properties": {"by": {"type": "string"}, "reason": {"type": "string"}}}}}},
+                    "properties": {"by": {"type": "string", "deprecated": true, "description": "ignored: the reviewer recorded is the authenticated operator"}, "reason": {"type": "string"}}}}}},
                 "responses": {"200": ok_json("the reviewed row", row.clone()), "400": e400, "401": e401, "404": e404, "409": e409}}},
             "/jobs/{cycle}": {"post": {
                 "summary": "Open a cycle (worker endpoint)",
                 "security": worker,
                 "parameters": [path_param("cycle", "morning, research, discount or cs"),
-                               {"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"},
+                               {"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
                                 "description": "same key + same body → the stored response; other body → 422"}],
                 "requestBody": {"required": false, "content": {"application/json": {"schema": {
                     "type": "object", "additionalProperties": false,
@@ -118,7 +118,7 @@ pub fn document() -> Value {
                 "summary": "Run one stage of a running cycle (worker endpoint)",
                 "security": worker,
                 "parameters": [path_param("cycle", "cycle kind"), path_param("stage", "stage name"),
-                               {"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}}],
+                               {"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"}}],
                 "responses": {"202": ok_json("accepted", json!({"type": "object"})), "400": e400, "401": e401, "404": e404, "409": e409, "422": e422}}},
             "/slack/commands": {"post": {
                 "summary": "Slack slash command `/otto <question>`",

@@ -208,11 +208,14 @@ pub async fn list_candidates(State(state): State<Arc<AppState>>) -> Result<Json<
 #[derive(serde::Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct ReviewBody {
+    /// Accepted for old clients and ignored: the reviewer is always the authenticated operator.
+    #[allow(dead_code)]
     by: Option<String>,
     reason: Option<String>,
 }
 
-/// `POST /candidates/research_candidates/{id}/approve|reject` `{by?, reason?}`.
+/// `POST /candidates/research_candidates/{id}/approve|reject` `{reason?}`: recorded as reviewed
+/// by the authenticated operator (a `by` in the body is accepted and ignored).
 pub async fn review_candidate(
     State(state): State<Arc<AppState>>,
     Extension(op): Extension<Operator>,
@@ -232,7 +235,9 @@ pub async fn review_candidate(
     };
     let r = parse_ref(&table, &id)?;
     let b: ReviewBody = json_body(&body, true)?;
-    let by = b.by.unwrap_or(op.0);
-    let row = otto_stage::research::review(&state.ports, r, approve, &by, b.reason).await?;
+    if b.by.as_deref().is_some_and(|by| by != op.0) {
+        tracing::info!(claimed = ?b.by, operator = %op.0, "review: the body's `by` is ignored");
+    }
+    let row = otto_stage::research::review(&state.ports, r, approve, &op.0, b.reason).await?;
     Ok(Json(row.to_json()))
 }

@@ -9,7 +9,13 @@
 //! answers twice or releases twice.
 //!
 //! Who may act: anyone in the workspace may ask; releasing and the kill switch need the user's id
-//! in `OTTO_SLACK_ADMINS`.
+//! in `OTTO_SLACK_ADMINS`. With `OTTO_SLACK_TEAM_ID` / `OTTO_SLACK_APP_ID` set, a request from
+//! another workspace or app is refused (a command with an ephemeral message saying so, an
+//! interaction with 403) — a signed request is not enough when one app is installed elsewhere too.
+//!
+//! Replays: a signed request is valid for five minutes; inside that window each signature is
+//! accepted once (a `Counters` entry per signature, limit 1, kept past the window), so a captured
+//! `/otto kill-switch off` or Release click replayed by someone else runs nothing.
 
 use crate::{ApiError, AppState};
 use async_trait::async_trait;
@@ -124,6 +130,61 @@ pub struct SlackConfig {
     pub signing_secret: String,
     pub admins: Vec<String>,
     pub dispatch: Arc<dyn SlackDispatch>,
+    /// `OTTO_SLACK_TEAM_ID`: the only workspace served (any when unset).
+    pub team_id: Option<String>,
+    /// `OTTO_SLACK_APP_ID`: the only app served (any when unset).
+    pub app_id: Option<String>,
+}
+
+impl SlackConfig {
+    /// Why a request from this workspace / app is refused, if it is.
+    pub fn refuses(&self, team_id: Option<&str>, app_id: Option<&str>) -> Option<String> {
+        if let Some(t) = &self.team_id {
+            if team_id != Some(t.as_str()) {
+                return Some(format!(
+                    "This Otto serves one Slack workspace only, not {}: the request was refused.",
+                    team_id.unwrap_or("an unnamed one")
+                ));
+            }
+        }
+        if let Some(a) = &self.app_id {
+            if app_id != Some(a.as_str()) {
+                return Some(format!(
+                    "This Otto answers its own Slack app only, not {}: the request was refused.",
+                    app_id.unwrap_or("an unnamed one")
+                ));
+            }
+        }
+        None
+    }
+}
+
+/// True the first time this signature is seen; false for a replay inside the window.
+async fn first_time(state: &AppState, headers: &HeaderMap) -> Result<bool, ApiError> {
+    let sig = headers
+        .get(otto_slack::SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let ts: i64 = headers
+        .get(otto_slack::TIMESTAMP_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| chrono::Utc::now().timestamp());
+    // Kept until the signature can no longer pass the timestamp check, and a minute more.
+    let expires = ts + 2 * otto_slack::MAX_CLOCK_SKEW_SECS as i64 + 60;
+    let name = format!("slack-seen#{}#{sig}", state.store_id);
+    match state
+        .ports
+        .counters
+        .add(&name, 1, Some(1), None, Some(expires))
+        .await?
+    {
+        otto_store::CounterAdd::Added(_) => Ok(true),
+        _ => {
+            tracing::warn!(signature = sig, "slack request replayed: ignored");
+            Ok(false)
+        }
+    }
 }
 
 fn verify(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<SlackConfig, ApiError> {
@@ -166,6 +227,15 @@ pub async fn commands(
         return Ok(StatusCode::OK.into_response());
     }
     let cmd = SlashCommand::parse(&body).map_err(slack_err)?;
+    if let Some(why) = cfg.refuses(Some(&cmd.team_id), cmd.api_app_id.as_deref()) {
+        tracing::warn!(team = %cmd.team_id, app = ?cmd.api_app_id, user = %cmd.user_id, "slack command from another workspace or app refused");
+        return Ok(ephemeral(&why));
+    }
+    if !first_time(&state, &headers).await? {
+        return Ok(ephemeral(
+            "This exact request was already handled: a Slack request is accepted once.",
+        ));
+    }
     let admin = cfg.admins.iter().any(|a| a == &cmd.user_id);
     match cmd.otto_command() {
         OttoCommand::Help => Ok(ephemeral(&otto_slack::help_text())),
@@ -235,6 +305,17 @@ pub async fn interactions(
 ) -> Result<Response, ApiError> {
     let cfg = verify(&state, &headers, &body)?;
     let it = otto_slack::parse_interaction(&body).map_err(slack_err)?;
+    if let Some(why) = cfg.refuses(it.team_id.as_deref(), it.api_app_id.as_deref()) {
+        tracing::warn!(team = ?it.team_id, app = ?it.api_app_id, user = %it.user_id, "slack interaction from another workspace or app refused");
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "slack_workspace_refused",
+            why,
+        ));
+    }
+    if !first_time(&state, &headers).await? {
+        return Ok(StatusCode::OK.into_response());
+    }
     let refs: Vec<String> = it.release_refs().into_iter().map(str::to_string).collect();
     if refs.is_empty() {
         return Ok(StatusCode::OK.into_response());

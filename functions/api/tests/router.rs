@@ -18,7 +18,8 @@ use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
 
-const TOKEN: &str = "op-token";
+const TOKEN: &str = "op-token-5f0c2a9e4b7d4c1e8a3f6b2d9e0c7a1f";
+const WORKER: &str = "worker-token-0b1c2d3e4f5a6b7c8d9e0f1a2b3c";
 const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 
 #[derive(Default)]
@@ -64,7 +65,7 @@ async fn ctx() -> Ctx {
         ports: ports.clone(),
         clock,
         store_id: store(),
-        worker_token: Some("w".into()),
+        worker_token: Some(WORKER.into()),
         operator_auth: otto_api::auth::OperatorAuth {
             token: Some(TOKEN.into()),
             gateway_jwt: false,
@@ -77,6 +78,8 @@ async fn ctx() -> Ctx {
             signing_secret: SECRET.into(),
             admins: vec!["U-ADMIN".into()],
             dispatch: jobs.clone(),
+            team_id: None,
+            app_id: None,
         }),
         link_base: "https://otto.example".into(),
         llm: None,
@@ -144,11 +147,28 @@ async fn operator_routes_need_the_token() {
         StatusCode::OK
     );
     // The dashboard's session cookie reads, but never changes state through the JSON routes.
+    let login = c
+        .app
+        .clone()
+        .oneshot(
+            Request::post("/dashboard/login")
+                .body(Body::from(format!("token={TOKEN}")))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let session = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     let cookie = |m: &str, uri: &str| {
         Request::builder()
             .method(m)
             .uri(uri)
-            .header("cookie", format!("otto_session={TOKEN}"))
+            .header("cookie", session.clone())
             .body(Body::from(r#"{"on":true}"#))
             .unwrap()
     };
@@ -156,6 +176,12 @@ async fn operator_routes_need_the_token() {
         send(&c.app, cookie("GET", "/holds")).await.0,
         StatusCode::OK
     );
+    // The operator token itself is no session.
+    let token_cookie = Request::get("/holds")
+        .header("cookie", format!("otto_session={TOKEN}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&c.app, token_cookie).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(
         send(&c.app, cookie("PUT", "/kill-switch")).await.0,
         StatusCode::UNAUTHORIZED
@@ -623,4 +649,146 @@ async fn the_responder_answers_each_job_once_with_citations() {
         "slack:emma"
     );
     let _ = StoreDay::parse("2026-11-25");
+}
+
+/// Issue 13: a captured signed command replayed inside the five-minute window ran again. Each
+/// signature is accepted once now: the replayed `kill-switch off` does nothing.
+#[tokio::test]
+async fn slack_replays_inside_the_window_run_once() {
+    let c = ctx().await;
+    let now = chrono::Utc::now().timestamp();
+    let hook = "https://hooks.slack.com/commands/T1/1/abc";
+    let off = command("kill-switch off", "U-ADMIN", "t-10", hook);
+    let (s, v) = send(&c.app, signed("/slack/commands", &off, now)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(v["text"].as_str().unwrap().contains("OFF"), "{v}");
+    // An operator turns the kill switch on; the captured request is replayed a minute later.
+    let (s, _) = send(&c.app, op("PUT", "/kill-switch", r#"{"on":true}"#)).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = send(&c.app, signed("/slack/commands", &off, now)).await;
+    assert_eq!(s, StatusCode::OK, "Slack is answered, ephemerally");
+    assert!(
+        v["text"].as_str().unwrap().contains("already handled"),
+        "{v}"
+    );
+    let ks = otto_store::settings::kill_switch(c.ports.settings.as_ref(), &store())
+        .await
+        .unwrap();
+    assert!(ks.on, "the replay changed nothing");
+    // A replayed release command or button is dispatched once.
+    let rel = command("release cs_thread_evaluations#4", "U-ADMIN", "t-11", hook);
+    send(&c.app, signed("/slack/commands", &rel, now)).await;
+    send(&c.app, signed("/slack/commands", &rel, now)).await;
+    let click = format!(
+        "payload={}",
+        json!({"type": "block_actions", "user": {"id": "U-ADMIN", "username": "emma"},
+               "api_app_id": "A1", "trigger_id": "tr-12", "team": {"id": "T1"},
+               "response_url": "https://hooks.slack.com/actions/T1/2/xyz",
+               "actions": [{"action_id": "release", "block_id": "b1", "type": "button",
+                            "value": "cs_thread_evaluations#5", "action_ts": "1764062040.1"}]})
+        .to_string()
+        .replace('%', "%25")
+        .replace('&', "%26")
+        .replace('+', "%2B")
+        .replace('#', "%23")
+        .replace(' ', "+")
+    );
+    send(&c.app, signed("/slack/interactions", &click, now)).await;
+    let (s, _) = send(&c.app, signed("/slack/interactions", &click, now)).await;
+    assert_eq!(s, StatusCode::OK);
+    let jobs = c.jobs.0.lock().unwrap().clone();
+    assert_eq!(jobs.len(), 2, "one release per signed request: {jobs:?}");
+    // The same command signed at another moment is a new request (Slack never resends one).
+    let (_, v) = send(&c.app, signed("/slack/commands", &off, now - 1)).await;
+    assert!(v["text"].as_str().unwrap().contains("OFF"), "{v}");
+}
+
+/// With OTTO_SLACK_TEAM_ID / OTTO_SLACK_APP_ID set, a validly signed request from another
+/// workspace or app is refused: a command with an ephemeral message, an interaction with 403.
+#[tokio::test]
+async fn slack_requests_from_other_workspaces_or_apps_are_refused() {
+    let c = ctx().await;
+    let mut state = c.state.clone();
+    if let Some(slack) = state.slack.as_mut() {
+        slack.team_id = Some("T1".into());
+        slack.app_id = Some("A1".into());
+    }
+    let app = router(state);
+    let now = chrono::Utc::now().timestamp();
+    let hook = "https://hooks.slack.com/commands/T1/1/abc";
+    let on = command("kill-switch on", "U-ADMIN", "t-20", hook);
+    for (body, what) in [
+        (on.replace("team_id=T1", "team_id=T2"), "workspace"),
+        (on.replace("api_app_id=A1", "api_app_id=A2"), "app"),
+        (on.replace("&api_app_id=A1", ""), "app"),
+    ] {
+        let (s, v) = send(&app, signed("/slack/commands", &body, now)).await;
+        assert_eq!(s, StatusCode::OK, "{what}");
+        assert_eq!(v["response_type"], "ephemeral");
+        assert!(v["text"].as_str().unwrap().contains("refused"), "{v}");
+    }
+    let ks = otto_store::settings::kill_switch(c.ports.settings.as_ref(), &store())
+        .await
+        .unwrap();
+    assert!(!ks.on, "nothing ran");
+    let click = |team: &str| {
+        format!(
+            "payload={}",
+            json!({"type": "block_actions", "user": {"id": "U-ADMIN"}, "api_app_id": "A1",
+                   "trigger_id": "tr-21", "team": {"id": team},
+                   "response_url": "https://hooks.slack.com/actions/T1/2/xyz",
+                   "actions": [{"action_id": "release", "block_id": "b1", "type": "button",
+                                "value": "cs_thread_evaluations#5", "action_ts": "1.1"}]})
+            .to_string()
+            .replace('%', "%25")
+            .replace('&', "%26")
+            .replace('#', "%23")
+            .replace(' ', "+")
+        )
+    };
+    let (s, v) = send(&app, signed("/slack/interactions", &click("T2"), now)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(v["error"]["code"], "slack_workspace_refused");
+    assert!(c.jobs.0.lock().unwrap().is_empty());
+    // The configured workspace and app are served.
+    let (_, v) = send(&app, signed("/slack/commands", &on, now)).await;
+    assert!(v["text"].as_str().unwrap().contains("ON"), "{v}");
+    let (s, _) = send(&app, signed("/slack/interactions", &click("T1"), now)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(c.jobs.0.lock().unwrap().len(), 1);
+}
+
+/// Issue 13: wrong bearer tokens were never throttled. FAIL_LIMIT of them from one source and
+/// the next request is a JSON 429 with Retry-After — the right token included.
+#[tokio::test]
+async fn wrong_operator_tokens_are_throttled() {
+    let c = ctx().await;
+    let into = chrono::Utc::now().timestamp() % otto_api::auth::FAIL_WINDOW_S;
+    if into > otto_api::auth::FAIL_WINDOW_S - 10 {
+        tokio::time::sleep(std::time::Duration::from_secs(12)).await;
+    }
+    let guess = || {
+        Request::get("/holds")
+            .header(
+                "authorization",
+                "Bearer guess-guess-guess-guess-guess-guess",
+            )
+            .body(Body::empty())
+            .unwrap()
+    };
+    for i in 0..otto_api::auth::FAIL_LIMIT {
+        assert_eq!(
+            send(&c.app, guess()).await.0,
+            StatusCode::UNAUTHORIZED,
+            "{i}"
+        );
+    }
+    for req in [guess(), op("GET", "/holds", "")] {
+        let res = c.app.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(res.headers().contains_key("retry-after"));
+        let v: Value =
+            serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+        assert_eq!(v["error"]["code"], "rate_limited");
+    }
 }

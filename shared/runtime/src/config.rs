@@ -37,9 +37,39 @@ pub struct Config {
     /// The API's public base URL, for citation links outside the browser (Slack); relative
     /// links when unset.
     pub public_url: Option<String>,
+    /// The only Slack workspace (`team_id`) whose requests are served; any when unset.
+    pub slack_team_id: Option<String>,
+    /// The only Slack app (`api_app_id`) whose requests are served; any when unset.
+    pub slack_app_id: Option<String>,
+}
+
+/// The shortest `OTTO_OPERATOR_TOKEN` / `OTTO_WORKER_TOKEN` accepted, in bytes.
+pub const MIN_TOKEN_BYTES: usize = 32;
+
+/// `Ok` when a shared secret is long enough to be a secret; otherwise what is wrong with it
+/// (never the value itself).
+pub fn check_token(var: &'static str, token: Option<&str>) -> Result<(), ConfigError> {
+    match token {
+        Some(t) if t.len() < MIN_TOKEN_BYTES => Err(ConfigError {
+            var,
+            problem: format!(
+                "is {} bytes long; at least {MIN_TOKEN_BYTES} are required (e.g. `openssl rand -hex 32`)",
+                t.len()
+            ),
+        }),
+        _ => Ok(()),
+    }
 }
 
 impl Config {
+    /// Refuses an operator or worker token shorter than [`MIN_TOKEN_BYTES`]. [`Config::from_lookup`]
+    /// checks the plain variables; a host that fills the tokens later (SSM at cold start, a
+    /// generated one) calls this again before it serves.
+    pub fn check_tokens(&self) -> Result<(), ConfigError> {
+        check_token("OTTO_OPERATOR_TOKEN", self.operator_token.as_deref())?;
+        check_token("OTTO_WORKER_TOKEN", self.worker_token.as_deref())
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok())
@@ -56,7 +86,8 @@ impl Config {
     /// | `OTTO_AUDIT_TABLE`, `OTTO_STATE_TABLE`, `OTTO_CATALOG_TABLE` | DynamoDB tables | required with dynamodb |
     /// | `OTTO_QUEUE_URL_PREFIX` | stage queue URL prefix | required with dynamodb |
     /// | `OTTO_EVENT_BUS` | EventBridge bus | required with dynamodb |
-    /// | `OTTO_WORKER_TOKEN`, `OTTO_OPERATOR_TOKEN`, `SLACK_SIGNING_SECRET` | secrets (or their SSM parameter names in `…_PARAM`, read at cold start) | unset |
+    /// | `OTTO_WORKER_TOKEN`, `OTTO_OPERATOR_TOKEN`, `SLACK_SIGNING_SECRET` | secrets (or their SSM parameter names in `…_PARAM`, read at cold start); the two tokens at least 32 bytes | unset |
+    /// | `OTTO_SLACK_TEAM_ID`, `OTTO_SLACK_APP_ID` | the only Slack workspace / app served | any |
     /// | `OTTO_SLACK_ADMINS` | comma-separated Slack user ids who may release / flip the kill switch | nobody |
     /// | `SLACK_RESPONDER_QUEUE_URL` | SQS queue of the Slack responder | in-process |
     /// | `OTTO_PUBLIC_URL` | base URL of citation links (`https://…`) | relative links |
@@ -101,7 +132,7 @@ impl Config {
                 })
             }
         };
-        Ok(Config {
+        let cfg = Config {
             store_id,
             clock,
             backend,
@@ -126,7 +157,11 @@ impl Config {
                 }
                 u => u.map(|u| u.trim_end_matches('/').to_string()),
             },
-        })
+            slack_team_id: var("OTTO_SLACK_TEAM_ID"),
+            slack_app_id: var("OTTO_SLACK_APP_ID"),
+        };
+        cfg.check_tokens()?;
+        Ok(cfg)
     }
 }
 
@@ -166,5 +201,33 @@ mod tests {
         assert_eq!(err.var, "OTTO_STORE_TZ");
         let err = cfg(&[("OTTO_STORE_ID", "a b")]).unwrap_err();
         assert_eq!(err.var, "OTTO_STORE_ID");
+    }
+
+    #[test]
+    fn short_tokens_are_refused() {
+        let long = "x".repeat(MIN_TOKEN_BYTES);
+        let short = "x".repeat(MIN_TOKEN_BYTES - 1);
+        for var in ["OTTO_OPERATOR_TOKEN", "OTTO_WORKER_TOKEN"] {
+            let err = cfg(&[(var, "x")]).unwrap_err();
+            assert_eq!(err.var, var);
+            assert!(err.to_string().contains("at least 32"), "{err}");
+            assert!(
+                !err.to_string().contains(" x "),
+                "the value is never echoed"
+            );
+            assert_eq!(cfg(&[(var, &short)]).unwrap_err().var, var);
+            assert!(cfg(&[(var, &long)]).is_ok());
+        }
+        // A token filled in later (SSM) is checked again before serving.
+        let mut c = cfg(&[]).unwrap();
+        c.operator_token = Some("op".into());
+        assert_eq!(c.check_tokens().unwrap_err().var, "OTTO_OPERATOR_TOKEN");
+    }
+
+    #[test]
+    fn slack_team_and_app() {
+        let c = cfg(&[("OTTO_SLACK_TEAM_ID", "T1"), ("OTTO_SLACK_APP_ID", " A1 ")]).unwrap();
+        assert_eq!(c.slack_team_id.as_deref(), Some("T1"));
+        assert_eq!(c.slack_app_id.as_deref(), Some("A1"));
     }
 }

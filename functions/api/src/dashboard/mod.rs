@@ -225,8 +225,23 @@ pub fn wants_html(headers: &HeaderMap) -> bool {
 /// The row page for an operator route (`/rows/...` asked for HTML): with the dashboard's
 /// session its actions are live; otherwise (a JWT caller) it links to the dashboard.
 pub async fn row_html_for_api(state: &AppState, headers: &HeaderMap, row: AuditRow) -> Response {
-    let s = session::session(state, headers);
+    let s = cookie_session(state, headers).await;
     render_row(state, s.as_ref(), StatusCode::OK, row, None).await
+}
+
+/// The live session of the request's cookie, if any (a store error counts as none).
+async fn cookie_session(state: &AppState, headers: &HeaderMap) -> Option<Session> {
+    let id = crate::auth::session_cookie(headers)?;
+    session::lookup(state, &id).await.ok().flatten()
+}
+
+/// An [`crate::ApiError`] (a 429, a store failure) as the dashboard's HTML error page.
+pub(crate) async fn api_error_page(state: &AppState, e: crate::ApiError) -> Response {
+    let mut res = error_page(state, None, e.status, &e.message).await;
+    if let Some(s) = e.retry_after {
+        res.headers_mut().insert(header::RETRY_AFTER, s.into());
+    }
+    res
 }
 
 async fn render_row(
@@ -296,14 +311,12 @@ async fn asset(Path(file): Path<String>) -> Response {
 async fn login_form(State(state): State<Arc<AppState>>, headers: HeaderMap, uri: Uri) -> Response {
     let q = query(&uri);
     let next = session::safe_next(q.get("next"));
-    if session::session(&state, &headers).is_some() {
+    if cookie_session(&state, &headers).await.is_some() {
         return Redirect::to(&next).into_response();
     }
     let mut body = String::from("<section class=\"login\"><h1>Log in to Otto</h1>");
-    if state.operator_auth.token.is_none() {
-        body.push_str("<p class=\"notice error\">Dashboard login is closed: no operator token is configured (<code>OTTO_OPERATOR_TOKEN</code>, or <code>OTTO_OPERATOR_TOKEN_PARAM</code> in AWS).</p>");
-    } else if q.get("error") == Some("cookie") {
-        body.push_str("<p class=\"notice error\" role=\"alert\">The operator token is right, but it has characters a browser cookie cannot carry (space, quote, comma, semicolon, backslash): choose a token of letters, digits and <code>-._~+/=</code>.</p>");
+    if state.operator_auth.usable_token().is_none() {
+        body.push_str("<p class=\"notice error\">Dashboard login is closed: no operator token of at least 32 bytes is configured (<code>OTTO_OPERATOR_TOKEN</code>, or <code>OTTO_OPERATOR_TOKEN_PARAM</code> in AWS).</p>");
     } else if q.get("error").is_some() {
         body.push_str(
             "<p class=\"notice error\" role=\"alert\">That is not the operator token.</p>",
@@ -328,45 +341,48 @@ async fn login(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     uri: Uri,
+    extensions: axum::http::Extensions,
     body: Bytes,
 ) -> Response {
     let form = Form::parse(&body);
     let next = session::safe_next(form.get("next"));
-    let ok = match (&state.operator_auth.token, form.get("token")) {
+    let src = crate::auth::source(&extensions, &headers);
+    if let Err(e) = crate::auth::check_throttle(&state, &src).await {
+        return api_error_page(&state, e).await;
+    }
+    let ok = match (state.operator_auth.usable_token(), form.get("token")) {
         (Some(expected), Some(given)) => crate::auth::token_matches(given, expected),
         _ => false,
     };
     if !ok {
-        tracing::warn!("dashboard login refused");
+        tracing::warn!(source = %src, "dashboard login refused");
+        if let Err(e) = crate::auth::record_failure(&state, &src, "dashboard login").await {
+            return api_error_page(&state, e).await;
+        }
         return Redirect::to(&format!("/dashboard/login?error=1&next={}", urlenc(&next)))
             .into_response();
     }
-    let token = state.operator_auth.token.as_deref().unwrap_or_default();
-    if !session::cookie_safe(token) {
-        tracing::error!("the operator token has characters a cookie cannot carry");
-        return Redirect::to(&format!(
-            "/dashboard/login?error=cookie&next={}",
-            urlenc(&next)
-        ))
-        .into_response();
-    }
+    let who = match form.get("name").and_then(session::clean_name) {
+        Some(n) => format!("dashboard:{n}"),
+        None => "dashboard".into(),
+    };
+    let id = match session::create(&state, &who).await {
+        Ok(id) => id,
+        Err(e) => return store_error_page(&state, None, e).await,
+    };
+    tracing::info!(source = %src, who = %who, "dashboard login");
     let secure = session::is_https(&state, &headers, &uri);
     let mut res = Redirect::to(&next).into_response();
     let h = res.headers_mut();
     h.append(
         header::SET_COOKIE,
-        session::set_cookie("otto_session", token, session::SESSION_MAX_AGE_S, secure),
+        session::set_cookie("otto_session", &id, session::SESSION_MAX_AGE_S, secure),
     );
-    match form.get("name").and_then(session::clean_name) {
-        Some(n) => h.append(
-            header::SET_COOKIE,
-            session::set_cookie("otto_operator", &n, session::SESSION_MAX_AGE_S, secure),
-        ),
-        None => h.append(
-            header::SET_COOKIE,
-            session::set_cookie("otto_operator", "", 0, secure),
-        ),
-    };
+    // The name used to travel in its own cookie; it lives with the session now.
+    h.append(
+        header::SET_COOKIE,
+        session::set_cookie("otto_operator", "", 0, secure),
+    );
     res
 }
 
@@ -376,9 +392,20 @@ async fn logout(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    if let Some(s) = session::session(&state, &headers) {
-        if !csrf_ok(&s, &Form::parse(&body)) {
-            return error_page(&state, Some(&s), StatusCode::FORBIDDEN, csrf_refused()).await;
+    if let Some(id) = crate::auth::session_cookie(&headers) {
+        match session::lookup(&state, &id).await {
+            Ok(Some(s)) => {
+                if !csrf_ok(&s, &Form::parse(&body)) {
+                    return error_page(&state, Some(&s), StatusCode::FORBIDDEN, csrf_refused())
+                        .await;
+                }
+                if let Err(e) = session::revoke(&state, &id).await {
+                    return store_error_page(&state, Some(&s), e).await;
+                }
+                tracing::info!(who = %s.who, "dashboard logout");
+            }
+            Ok(None) => {}
+            Err(e) => return store_error_page(&state, None, e).await,
         }
     }
     let secure = session::is_https(&state, &headers, &uri);

@@ -1,38 +1,53 @@
 //! Dashboard sessions and CSRF.
 //!
 //! * Login: a form posts the operator token (`OTTO_OPERATOR_TOKEN`, in the Lambda resolved from
-//!   `OTTO_OPERATOR_TOKEN_PARAM` at cold start); when it matches (constant time) the response sets
-//!   `otto_session=<token>` — `HttpOnly`, `SameSite=Strict`, `Path=/`, 12 h, `Secure` over HTTPS.
-//!   That is the cookie [`crate::auth`] accepts on the operator routes, so `/rows/...` opened in
-//!   the same browser renders too. An optional name goes into `otto_operator` and is recorded as
-//!   `dashboard:<name>` on releases, reviews and kill-switch flips.
+//!   `OTTO_OPERATOR_TOKEN_PARAM` at cold start; at least 32 bytes). When it matches (constant
+//!   time) a **session** is made: 32 random bytes, hex — the only thing the cookie carries
+//!   (`otto_session=<id>`: `HttpOnly`, `SameSite=Strict`, `Path=/`, 12 h, `Secure` over HTTPS).
+//!   The server keeps, through the `Settings` port under `session#<sha256(id)>` (never the id
+//!   itself), who logged in (`dashboard` or `dashboard:<name>`, the optional name given at
+//!   login — it is what releases, reviews and kill-switch flips record), when it expires, and a
+//!   fingerprint of the operator token it was made with (rotating the token ends every session).
+//! * Logout revokes the session server-side; a revoked, expired or unknown id is refused like no
+//!   cookie at all. [`crate::auth`] accepts the same session on the operator routes' reads, so
+//!   `/rows/...` opened in the same browser renders too.
+//! * Failed logins count toward the per-source throttle of [`crate::auth`] (429 + `Retry-After`).
 //! * A request without a valid session is sent (303) to the login page with `next=` (a path
 //!   under `/dashboard` only, so the login cannot be used as an open redirect).
-//! * CSRF: every state-changing form carries `csrf` = hex HMAC-SHA256(session token,
-//!   `otto-dashboard-csrf-v1`), checked in constant time before anything happens; another site
-//!   can neither read it nor (SameSite=Strict) make the browser send the cookie.
+//! * CSRF: every state-changing form carries `csrf` = hex HMAC-SHA256(k, session id), with
+//!   k = HMAC-SHA256(operator token, `otto-dashboard-csrf-key-v1`) a server-side key: a token per
+//!   session that another site can neither read nor compute, checked in constant time before
+//!   anything happens; SameSite=Strict keeps the cookie off cross-site requests besides.
+//!   A script calling the dashboard with `Authorization: Bearer` needs no CSRF token (no browser
+//!   attaches that header on its own).
 
 use super::html::{urlenc, Form};
 use crate::auth::{session_cookie, token_matches};
 use crate::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
+use otto_store::StoreError;
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
-/// Lifetime of the session cookie.
+/// Lifetime of a session (and of its cookie).
 pub const SESSION_MAX_AGE_S: u64 = 12 * 3600;
-const CSRF_LABEL: &[u8] = b"otto-dashboard-csrf-v1";
+const CSRF_KEY_LABEL: &[u8] = b"otto-dashboard-csrf-key-v1";
+const TOKEN_FP_LABEL: &[u8] = b"otto-dashboard-session-token-v1";
 
 /// An authenticated dashboard visitor.
 #[derive(Debug, Clone)]
 pub struct Session {
-    /// Recorded as who released / reviewed / flipped: `dashboard` or `dashboard:<name>`.
+    /// Recorded as who released / reviewed / flipped: `dashboard` or `dashboard:<name>`
+    /// (`operator` for a bearer-token script).
     pub who: String,
-    /// The CSRF token for this session's forms.
+    /// The CSRF token for this session's forms (empty for a bearer-token script).
     pub csrf: String,
+    /// Authenticated by `Authorization: Bearer` rather than a session cookie.
+    pub bearer: bool,
 }
 
 /// HMAC-SHA256 (RFC 2104) over `sha2`.
@@ -52,27 +67,108 @@ pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
     outer.finalize().into()
 }
 
-pub fn csrf_for(token: &str) -> String {
-    hex::encode(hmac_sha256(token.as_bytes(), CSRF_LABEL))
+/// The CSRF token of the session `session_id`, under the server key derived from `token`.
+pub fn csrf_for(token: &str, session_id: &str) -> String {
+    let key = hmac_sha256(token.as_bytes(), CSRF_KEY_LABEL);
+    hex::encode(hmac_sha256(&key, session_id.as_bytes()))
+}
+
+fn token_fingerprint(token: &str) -> String {
+    hex::encode(&hmac_sha256(token.as_bytes(), TOKEN_FP_LABEL)[..16])
+}
+
+fn setting_key(session_id: &str) -> String {
+    format!(
+        "session#{}",
+        hex::encode(Sha256::digest(session_id.as_bytes()))
+    )
+}
+
+/// A new random session id: 32 bytes from the OS's CSPRNG, hex.
+fn new_session_id() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+/// Starts a session for `who`; returns its id (the cookie's value).
+pub async fn create(state: &AppState, who: &str) -> Result<String, StoreError> {
+    let token = state
+        .operator_auth
+        .usable_token()
+        .ok_or_else(|| StoreError::Invalid("no usable operator token".into()))?;
+    let id = new_session_id();
+    let now = chrono::Utc::now().timestamp();
+    let rec = json!({
+        "who": who,
+        "created_at": now,
+        "expires_at": now + SESSION_MAX_AGE_S as i64,
+        "token_fp": token_fingerprint(token),
+        "revoked": false,
+    });
+    state
+        .ports
+        .settings
+        .put_setting(&state.store_id, &setting_key(&id), &rec)
+        .await?;
+    Ok(id)
+}
+
+/// The live session of this id: known, not revoked, not expired, made under today's token.
+pub async fn lookup(state: &AppState, session_id: &str) -> Result<Option<Session>, StoreError> {
+    let Some(token) = state.operator_auth.usable_token() else {
+        return Ok(None);
+    };
+    if session_id.len() != 64 || !session_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let Some(rec) = state
+        .ports
+        .settings
+        .get_setting(&state.store_id, &setting_key(session_id))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let now = chrono::Utc::now().timestamp();
+    let live = rec["revoked"] == json!(false)
+        && rec["expires_at"].as_i64().is_some_and(|e| e > now)
+        && rec["token_fp"]
+            .as_str()
+            .is_some_and(|fp| token_matches(fp, &token_fingerprint(token)));
+    Ok(match (live, rec["who"].as_str()) {
+        (true, Some(who)) => Some(Session {
+            who: who.to_string(),
+            csrf: csrf_for(token, session_id),
+            bearer: false,
+        }),
+        _ => None,
+    })
+}
+
+/// Ends a session: its id is refused from now on, on every instance.
+pub async fn revoke(state: &AppState, session_id: &str) -> Result<(), StoreError> {
+    let key = setting_key(session_id);
+    let Some(mut rec) = state
+        .ports
+        .settings
+        .get_setting(&state.store_id, &key)
+        .await?
+    else {
+        return Ok(());
+    };
+    rec["revoked"] = json!(true);
+    rec["revoked_at"] = json!(chrono::Utc::now().timestamp());
+    state
+        .ports
+        .settings
+        .put_setting(&state.store_id, &key, &rec)
+        .await
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
-    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = v.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_string())
-}
-
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
+    crate::auth::bearer(headers).map(str::to_string)
 }
 
 /// An operator's display name: letters, digits, `.-_@`, at most 40 characters.
@@ -85,28 +181,44 @@ pub fn clean_name(raw: &str) -> Option<String> {
     (!n.is_empty()).then_some(n)
 }
 
-/// The session of a request: the operator token as the `otto_session` cookie (or a bearer
-/// header, for scripts), matched in constant time. `None` when there is none or it is wrong.
-pub fn session(state: &AppState, headers: &HeaderMap) -> Option<Session> {
-    let expected = state.operator_auth.token.as_deref()?;
-    let given = bearer(headers).or_else(|| session_cookie(headers))?;
-    if !token_matches(&given, expected) {
-        return None;
+/// The session of a request: the `otto_session` cookie's id looked up server-side, or (for
+/// scripts) the operator token as a bearer header, matched in constant time — a wrong one counts
+/// toward the source's throttle. `None` when there is none or it is not valid.
+pub async fn session(
+    state: &AppState,
+    parts_headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> Result<Option<Session>, crate::ApiError> {
+    if let Some(given) = bearer(parts_headers) {
+        let Some(expected) = state.operator_auth.usable_token() else {
+            return Ok(None);
+        };
+        let src = crate::auth::source(extensions, parts_headers);
+        crate::auth::check_throttle(state, &src).await?;
+        if token_matches(&given, expected) {
+            return Ok(Some(Session {
+                who: "operator".into(),
+                csrf: String::new(),
+                bearer: true,
+            }));
+        }
+        crate::auth::record_failure(state, &src, "dashboard bearer token").await?;
+        return Ok(None);
     }
-    let who = match cookie(headers, "otto_operator").and_then(|n| clean_name(&n)) {
-        Some(n) => format!("dashboard:{n}"),
-        None => "dashboard".into(),
-    };
-    Some(Session {
-        who,
-        csrf: csrf_for(expected),
-    })
+    match session_cookie(parts_headers) {
+        Some(id) => Ok(lookup(state, &id).await?),
+        None => Ok(None),
+    }
 }
 
-/// True when the form's `csrf` field is this session's token (constant-time).
+/// True when the form's `csrf` field is this session's token (constant-time); a bearer-token
+/// script needs none.
 pub fn csrf_ok(s: &Session, form: &Form) -> bool {
-    form.get("csrf")
-        .is_some_and(|given| token_matches(given, &s.csrf))
+    s.bearer
+        || (!s.csrf.is_empty()
+            && form
+                .get("csrf")
+                .is_some_and(|given| token_matches(given, &s.csrf)))
 }
 
 /// A `next=` target that stays inside the dashboard.
@@ -136,14 +248,6 @@ pub fn is_https(state: &AppState, headers: &HeaderMap, uri: &Uri) -> bool {
         || state.link_base.starts_with("https://")
 }
 
-/// True when `v` can be a cookie value as is (RFC 6265 cookie-octets), as the token must be:
-/// the API reads the `otto_session` cookie without decoding it.
-pub fn cookie_safe(v: &str) -> bool {
-    !v.is_empty()
-        && v.bytes()
-            .all(|b| matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E))
-}
-
 /// `Set-Cookie` value; `max_age` 0 clears it.
 pub fn set_cookie(name: &str, value: &str, max_age: u64, secure: bool) -> HeaderValue {
     let v = format!(
@@ -171,13 +275,14 @@ impl FromRequestParts<Arc<AppState>> for Authed {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        match session(state, &parts.headers) {
-            Some(s) => Ok(Authed(s)),
-            None => {
+        match session(state, &parts.headers, &parts.extensions).await {
+            Ok(Some(s)) => Ok(Authed(s)),
+            Ok(None) => {
                 let mut res = Redirect::to(&login_url(&parts.uri)).into_response();
                 *res.status_mut() = StatusCode::SEE_OTHER;
                 Err(res)
             }
+            Err(e) => Err(super::api_error_page(state, e).await),
         }
     }
 }
@@ -228,14 +333,6 @@ mod tests {
             assert_eq!(safe_next(Some(bad)), "/dashboard", "{bad}");
         }
         assert_eq!(safe_next(None), "/dashboard");
-    }
-
-    #[test]
-    fn tokens_must_fit_in_a_cookie() {
-        assert!(cookie_safe("0f3a9c-e2e_token.~+/="));
-        for bad in ["", "a b", "a;b", "a,b", "a\"b", "a\\b", "é"] {
-            assert!(!cookie_safe(bad), "{bad:?}");
-        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use otto_store::embedded::{EmbeddedQueue, EmbeddedStore};
 use otto_store::Ports;
 use tower::ServiceExt;
 
-const TOKEN: &str = "op-token";
+const TOKEN: &str = "op-token-5f0c2a9e4b7d4c1e8a3f6b2d9e0c7a1f";
 const XSS: &str = "<script>alert(1)</script>";
 
 struct Ctx {
@@ -146,11 +146,23 @@ async fn ctx() -> Ctx {
         link_base: String::new(),
         llm: None,
     };
+    // Logged in as emma (a server-side session; the cookie carries only its id).
+    let id = session::create(&state, "dashboard:emma").await.unwrap();
+    SESSION.with(|s| *s.borrow_mut() = Some((id.clone(), session::csrf_for(TOKEN, &id))));
     Ctx {
         app: crate::router(state),
         ports,
         _dir: dir,
     }
+}
+
+thread_local! {
+    /// This test's session (id, csrf): each `#[tokio::test]` runs on its own thread.
+    static SESSION: std::cell::RefCell<Option<(String, String)>> = const { std::cell::RefCell::new(None) };
+}
+
+fn session_id() -> String {
+    SESSION.with(|s| s.borrow().clone().expect("ctx() logged in").0)
 }
 
 struct Res {
@@ -171,11 +183,15 @@ async fn send(app: &Router, req: Request<Body>) -> Res {
     }
 }
 
-const COOKIE: &str = "otto_session=op-token; otto_operator=emma";
+/// The session cookie — and an `otto_operator` cookie that used to name the operator and must
+/// change nothing now.
+fn cookie() -> String {
+    format!("otto_session={}; otto_operator=mallory", session_id())
+}
 
 fn get(uri: &str) -> Request<Body> {
     Request::get(uri)
-        .header("cookie", COOKIE)
+        .header("cookie", cookie())
         .header("accept", "text/html")
         .body(Body::empty())
         .unwrap()
@@ -183,14 +199,14 @@ fn get(uri: &str) -> Request<Body> {
 
 fn post(uri: &str, form: &str) -> Request<Body> {
     Request::post(uri)
-        .header("cookie", COOKIE)
+        .header("cookie", cookie())
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Body::from(form.to_string()))
         .unwrap()
 }
 
 fn csrf() -> String {
-    session::csrf_for(TOKEN)
+    SESSION.with(|s| s.borrow().clone().expect("ctx() logged in").1)
 }
 
 fn assert_escaped(page: &str, what: &str) {
@@ -284,7 +300,7 @@ async fn login_sets_a_strict_http_only_session_and_pages_need_it() {
     let r = send(
         &c.app,
         Request::get("/dashboard")
-            .header("cookie", "otto_session=op-tokeN")
+            .header("cookie", format!("otto_session={TOKEN}"))
             .body(Body::empty())
             .unwrap(),
     )
@@ -292,7 +308,7 @@ async fn login_sets_a_strict_http_only_session_and_pages_need_it() {
     assert_eq!(
         r.status,
         StatusCode::SEE_OTHER,
-        "a wrong cookie is no session"
+        "the operator token is no session id"
     );
     // The login page and the assets are open.
     let r = send(&c.app, bare("/dashboard/login?next=%2Fdashboard%2Fholds")).await;
@@ -320,14 +336,18 @@ async fn login_sets_a_strict_http_only_session_and_pages_need_it() {
     // The right one sets the session and goes where it was going; never off-site.
     let r = send(
         &c.app,
-        login("token=op-token&name=emma&next=https%3A%2F%2Fevil.example%2F"),
+        login(&format!(
+            "token={TOKEN}&name=emma&next=https%3A%2F%2Fevil.example%2F"
+        )),
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.headers["location"], "/dashboard");
     let r = send(
         &c.app,
-        login("token=op-token&name=emma&next=%2Fdashboard%2Fholds"),
+        login(&format!(
+            "token={TOKEN}&name=emma&next=%2Fdashboard%2Fholds"
+        )),
     )
     .await;
     assert_eq!(r.headers["location"], "/dashboard/holds");
@@ -341,7 +361,17 @@ async fn login_sets_a_strict_http_only_session_and_pages_need_it() {
         .iter()
         .find(|c| c.starts_with("otto_session="))
         .unwrap();
-    assert!(sess.starts_with("otto_session=op-token;"));
+    let id = sess["otto_session=".len()..]
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(id.len(), 64, "32 random bytes, hex: {sess}");
+    assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert!(
+        !sess.contains(TOKEN),
+        "the cookie never carries the operator token"
+    );
     for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age="] {
         assert!(sess.contains(attr), "{sess}");
     }
@@ -350,7 +380,7 @@ async fn login_sets_a_strict_http_only_session_and_pages_need_it() {
         &c.app,
         Request::post("/dashboard/login")
             .header("x-forwarded-proto", "https")
-            .body(Body::from("token=op-token"))
+            .body(Body::from(format!("token={TOKEN}")))
             .unwrap(),
     )
     .await;
@@ -372,12 +402,29 @@ async fn login_sets_a_strict_http_only_session_and_pages_need_it() {
         .to_str()
         .unwrap()
         .contains("Max-Age=0"));
+    // Revoked server-side: the same cookie, replayed, is no session any more.
+    let r = send(&c.app, get("/dashboard/holds")).await;
+    assert_eq!(
+        r.status,
+        StatusCode::SEE_OTHER,
+        "a logged-out session is refused"
+    );
+    // …but the session made by the login above still is one.
+    let r = send(
+        &c.app,
+        Request::get("/dashboard/holds")
+            .header("cookie", format!("otto_session={id}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn state_changing_forms_need_the_csrf_token() {
     let c = ctx().await;
-    let other = session::csrf_for("another-token");
+    let other = session::csrf_for("another-token", &session_id());
     for (uri, form) in [
         ("/dashboard/release/cs_thread_evaluations/4", String::new()),
         (
@@ -568,7 +615,7 @@ async fn rows_negotiate_html_for_browsers_and_json_for_clients() {
     let r = send(
         &c.app,
         Request::get("/rows/cs_thread_evaluations/4")
-            .header("authorization", "Bearer op-token")
+            .header("authorization", format!("Bearer {TOKEN}"))
             .body(Body::empty())
             .unwrap(),
     )
@@ -654,4 +701,173 @@ async fn filters_pick_an_access_path_and_pages_render_for_any_row() {
     }
     let r = send(&c.app, get("/dashboard/rows/decision_log/77")).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+fn login_req(form: &str) -> Request<Body> {
+    Request::post("/dashboard/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(form.to_string()))
+        .unwrap()
+}
+
+fn session_of(r: &Res) -> String {
+    r.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("otto_session="))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_string()
+}
+
+fn with_session(req: Request<Body>, id: &str) -> Request<Body> {
+    let (mut parts, body) = req.into_parts();
+    parts
+        .headers
+        .insert("cookie", format!("otto_session={id}").parse().unwrap());
+    Request::from_parts(parts, body)
+}
+
+/// Issue 13: the session cookie was the operator token itself — the same for everyone, not
+/// revocable, with one CSRF token for all. Now each login is its own session with its own CSRF
+/// token, and neither the token nor another session's CSRF token opens anything.
+#[tokio::test]
+async fn each_login_is_its_own_session_with_its_own_csrf() {
+    let c = ctx().await;
+    let a = send(&c.app, login_req(&format!("token={TOKEN}&name=ann"))).await;
+    let b = send(&c.app, login_req(&format!("token={TOKEN}&name=bob"))).await;
+    let (ida, idb) = (session_of(&a), session_of(&b));
+    assert_ne!(ida, idb);
+    assert_ne!(ida, TOKEN);
+    let (ca, cb) = (
+        session::csrf_for(TOKEN, &ida),
+        session::csrf_for(TOKEN, &idb),
+    );
+    assert_ne!(ca, cb, "the CSRF token is bound to the session");
+    // The page of a session carries that session's CSRF token and name.
+    let page = send(&c.app, with_session(get("/dashboard/kill-switch"), &ida)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(&ca) && !page.body.contains(&cb));
+    assert!(page.body.contains("dashboard:ann"));
+    // Bob's CSRF token does not work for Ann's session.
+    let r = send(
+        &c.app,
+        with_session(
+            post("/dashboard/kill-switch", &format!("csrf={cb}&on=true")),
+            &ida,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Ann's does, and the flip is recorded as Ann's — not what any cookie says.
+    let r = send(
+        &c.app,
+        with_session(
+            post("/dashboard/kill-switch", &format!("csrf={ca}&on=true")),
+            &ida,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let ks = otto_store::settings::kill_switch(c.ports.settings.as_ref(), &store())
+        .await
+        .unwrap();
+    assert_eq!(ks.by.as_deref(), Some("dashboard:ann"));
+    // Ann logs out: her session is gone, Bob's lives on.
+    let r = send(
+        &c.app,
+        with_session(post("/dashboard/logout", &format!("csrf={ca}")), &ida),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = send(&c.app, with_session(get("/dashboard"), &ida)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // The JSON operator routes refuse the revoked cookie too.
+    let r = send(
+        &c.app,
+        with_session(Request::get("/holds").body(Body::empty()).unwrap(), &ida),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = send(&c.app, with_session(get("/dashboard"), &idb)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    // The operator token as a cookie is nothing.
+    let r = send(&c.app, with_session(get("/dashboard"), TOKEN)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+}
+
+/// The server keeps only a hash of the session id; an expired session is refused.
+#[tokio::test]
+async fn sessions_are_stored_hashed_and_expire() {
+    use sha2::{Digest, Sha256};
+    let c = ctx().await;
+    let id = session_id();
+    let key = format!("session#{}", hex::encode(Sha256::digest(id.as_bytes())));
+    let mut rec = c
+        .ports
+        .settings
+        .get_setting(&store(), &key)
+        .await
+        .unwrap()
+        .expect("the session is kept under the hash of its id");
+    assert!(!rec.to_string().contains(&id), "never the id itself");
+    assert_eq!(rec["who"], "dashboard:emma");
+    assert!(c
+        .ports
+        .settings
+        .get_setting(&store(), &format!("session#{id}"))
+        .await
+        .unwrap()
+        .is_none());
+    rec["expires_at"] = serde_json::json!(chrono::Utc::now().timestamp() - 1);
+    c.ports
+        .settings
+        .put_setting(&store(), &key, &rec)
+        .await
+        .unwrap();
+    let r = send(&c.app, get("/dashboard")).await;
+    assert_eq!(
+        r.status,
+        StatusCode::SEE_OTHER,
+        "an expired session is refused"
+    );
+}
+
+/// Issue 13: 1,755 wrong logins a second, never a 429. Now a source gets FAIL_LIMIT wrong
+/// tokens per window, then 429 with Retry-After — even with the right token.
+#[tokio::test]
+async fn failed_logins_are_throttled_per_source() {
+    let c = ctx().await;
+    let from = |ip: &str, form: &str| {
+        let mut req = login_req(form);
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo::<std::net::SocketAddr>(
+                format!("{ip}:40000").parse().unwrap(),
+            ));
+        req
+    };
+    crate::auth::tests::away_from_a_window_edge().await;
+    for i in 0..crate::auth::FAIL_LIMIT {
+        let r = send(&c.app, from("203.0.113.5", "token=guess")).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "attempt {i}");
+    }
+    let r = send(&c.app, from("203.0.113.5", "token=guess")).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=crate::auth::FAIL_WINDOW_S as u64).contains(&retry));
+    let r = send(&c.app, from("203.0.113.5", &format!("token={TOKEN}"))).await;
+    assert_eq!(
+        r.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a throttled source is not even checked"
+    );
+    // Another source is not affected.
+    let r = send(&c.app, from("198.51.100.8", &format!("token={TOKEN}"))).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers["location"], "/dashboard");
 }
