@@ -1,7 +1,6 @@
 use crate::{audit_io, candidates, cycle, demo, render};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use otto_core::audit::RowRef;
-use otto_core::policy::KillSwitch;
 use otto_core::RowStatus;
 use otto_runtime::{Backend, Config};
 use otto_store::Ports;
@@ -412,13 +411,23 @@ async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
         Command::KillSwitch { state, reason, by } => {
             let s = ports.settings.as_ref();
             if state != "status" {
-                let ks = KillSwitch {
+                let now = chrono::Utc::now();
+                let flip = otto_store::settings::Flip {
                     on: state == "on",
-                    by: Some(by),
-                    at: Some(chrono::Utc::now()),
+                    by,
+                    surface: otto_core::audit::Surface::Cli,
                     reason,
                 };
-                otto_store::settings::set_kill_switch(s, &cfg.store_id, &ks).await?;
+                let day = cfg.clock.day_of(now);
+                otto_store::settings::flip_kill_switch(
+                    ports.audit.as_ref(),
+                    s,
+                    &cfg.store_id,
+                    day,
+                    flip,
+                    now,
+                )
+                .await?;
             }
             let ks = otto_store::settings::kill_switch(s, &cfg.store_id).await?;
             if json {

@@ -59,6 +59,9 @@ pub fn registry(kind: CycleKind, v: Vendors) -> Result<StageRegistry, String> {
             research_sources(),
         )),
         CycleKind::Cs => Err("the cs cycle needs a helpdesk: use `otto cs run`".into()),
+        CycleKind::Operator => {
+            Err("operator is not a cycle that runs: it files operator actions".into())
+        }
     }
 }
 

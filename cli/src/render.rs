@@ -12,6 +12,14 @@ pub fn row_line(r: &AuditRow) -> String {
         RowBody::ResearchCandidate(c) => c.title.clone(),
         RowBody::CycleRun(c) => c.error.clone().unwrap_or_default(),
         RowBody::StageRun(s) => s.error.clone().unwrap_or_default(),
+        RowBody::Operator(o) => format!(
+            "by {}{}",
+            o.by,
+            o.reason
+                .as_deref()
+                .map(|w| format!(": {w}"))
+                .unwrap_or_default()
+        ),
     };
     format!(
         "{:<28} {:<10} {:<22} {:<24} {}",

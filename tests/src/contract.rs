@@ -991,6 +991,7 @@ pub async fn settings_and_kill_switch(h: &Harness) {
         by: Some("emma".into()),
         at: Some(t0()),
         reason: Some("manual import".into()),
+        flip: None,
     };
     otto_store::settings::set_kill_switch(s, &store, &ks)
         .await

@@ -15,7 +15,8 @@ macro_rules! cs_suite {
     ($make:path) => {
         $crate::instantiate!(cs, $make;
             cs_triage_verdicts_idempotent_and_sent_once,
-            cs_cycle_runs_per_slot_on_schedule
+            cs_cycle_runs_per_slot_on_schedule,
+            cs_sends_are_held_by_the_kill_switch
         );
     };
 }
@@ -189,5 +190,108 @@ pub async fn cs_cycle_runs_per_slot_on_schedule(h: &Harness) {
             .expect("get")
             .expect("run row");
         assert_eq!(run.status, RowStatus::Completed, "{id}");
+    }
+}
+
+/// A helpdesk that counts what it sends.
+struct Counting(JsonInbox, std::sync::atomic::AtomicU32);
+
+#[async_trait::async_trait]
+impl otto_connectors::helpdesk::Helpdesk for Counting {
+    async fn open_threads(
+        &self,
+    ) -> Result<Vec<otto_connectors::helpdesk::Thread>, otto_connectors::VendorError> {
+        self.0.open_threads().await
+    }
+    async fn approved_replies(&self) -> Result<Vec<String>, otto_connectors::VendorError> {
+        self.0.approved_replies().await
+    }
+    async fn send(
+        &self,
+        thread_id: &str,
+        draft: &otto_connectors::helpdesk::Draft,
+    ) -> Result<serde_json::Value, otto_connectors::VendorError> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.send(thread_id, draft).await
+    }
+}
+
+/// The kill switch holds customer-service sends like every other move: with it on, a Phase 2
+/// triage sends nothing and its SEND rows are HELD citing the flip; off and released, each is
+/// sent once.
+pub async fn cs_sends_are_held_by_the_kill_switch(h: &Harness) {
+    use otto_connectors::helpdesk::Helpdesk;
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("inbox.json");
+    std::fs::write(&path, serde_json::to_string(&demo_inbox()).expect("json")).expect("write");
+    let inbox = Counting(JsonInbox { path }, Default::default());
+    let store = unique_store();
+    let day = StoreDay::parse("2026-11-24").expect("day");
+    let flip = otto_store::settings::Flip {
+        on: true,
+        by: "emma".into(),
+        surface: otto_core::audit::Surface::Cli,
+        reason: Some("manual import".into()),
+    };
+    let ks = otto_store::settings::flip_kill_switch(
+        h.ports.audit.as_ref(),
+        h.ports.settings.as_ref(),
+        &store,
+        day,
+        flip,
+        Utc::now(),
+    )
+    .await
+    .expect("flip");
+    let cycle = CycleId::new(store.clone(), CycleKind::Cs, day);
+    otto_stage::cs::triage(&h.ports, &inbox, &OfflineVoice, &cycle, true, Utc::now())
+        .await
+        .expect("triage");
+    assert_eq!(
+        inbox.1.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing sent"
+    );
+    let sends: Vec<AuditRow> = rows(h, &cycle)
+        .await
+        .into_iter()
+        .filter(|r| matches!(&r.body, RowBody::CsEvaluation(c) if c.verdict == "SEND"))
+        .collect();
+    assert!(!sends.is_empty());
+    let flip = ks.flip.expect("the flip is a row").to_string();
+    for r in &sends {
+        assert_eq!(r.status, RowStatus::Held, "{}", r.to_json());
+        let RowBody::CsEvaluation(c) = &r.body else {
+            unreachable!()
+        };
+        assert!(
+            c.hold_reason.as_deref().unwrap_or("").contains(&flip),
+            "{c:?}"
+        );
+    }
+    // Off, and released: each goes out once, however often it is released.
+    otto_store::settings::set_kill_switch(h.ports.settings.as_ref(), &store, &Default::default())
+        .await
+        .expect("off");
+    let exec = otto_stage::holds::Executors {
+        helpdesk: Some(std::sync::Arc::new(inbox) as std::sync::Arc<dyn Helpdesk>),
+        ..Default::default()
+    };
+    for _ in 0..2 {
+        for r in &sends {
+            otto_stage::holds::release(&h.ports, &exec, &store, r.row_ref, "emma", Utc::now(), day)
+                .await
+                .expect("release");
+        }
+    }
+    for r in &sends {
+        let now = h
+            .ports
+            .audit
+            .get(r.row_ref)
+            .await
+            .expect("get")
+            .expect("row");
+        assert_eq!(now.status, RowStatus::Applied);
     }
 }

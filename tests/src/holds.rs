@@ -23,7 +23,8 @@ macro_rules! holds_suite {
         $crate::instantiate!(holds, $make;
             two_concurrent_releases_write_once,
             ten_concurrent_releases_write_once,
-            fifty_concurrent_releases_write_once
+            fifty_concurrent_releases_write_once,
+            kill_switch_flips_are_rows
         );
     };
 }
@@ -148,4 +149,48 @@ async fn concurrent_releases(h: &Harness, n: usize) {
         d.reversal_op.is_some(),
         "reversal op stored before the write"
     );
+}
+
+/// Every flip of the kill switch is an operator_log row (who, when, why, from where) that the
+/// switch's state cites.
+pub async fn kill_switch_flips_are_rows(h: &Harness) {
+    use otto_core::audit::{OperatorAct, Surface};
+    let store = unique_store();
+    for (on, surface) in [(true, Surface::Slack), (false, Surface::Dashboard)] {
+        let flip = otto_store::settings::Flip {
+            on,
+            by: "emma@brevard".into(),
+            surface,
+            reason: Some("import".into()),
+        };
+        let ks = otto_store::settings::flip_kill_switch(
+            h.ports.audit.as_ref(),
+            h.ports.settings.as_ref(),
+            &store,
+            today(),
+            flip,
+            Utc::now(),
+        )
+        .await
+        .expect("flip");
+        let r = ks.flip.expect("cited");
+        let row = h.ports.audit.get(r).await.expect("get").expect("row");
+        assert_eq!(row.status, RowStatus::Applied);
+        let RowBody::Operator(o) = &row.body else {
+            panic!("operator row")
+        };
+        let act = if on {
+            OperatorAct::KillSwitchOn
+        } else {
+            OperatorAct::KillSwitchOff
+        };
+        assert_eq!(
+            (o.act, o.surface, o.by.as_str()),
+            (act, surface, "emma@brevard")
+        );
+        let now = otto_store::settings::kill_switch(h.ports.settings.as_ref(), &store)
+            .await
+            .expect("read");
+        assert_eq!((now.on, now.flip), (on, Some(r)));
+    }
 }

@@ -158,6 +158,7 @@ pub async fn kill_switch_holds_and_release_applies_once(h: &Harness) {
         by: Some("emma".into()),
         at: Some(Utc::now()),
         reason: Some("manual import".into()),
+        flip: None,
     };
     otto_store::settings::set_kill_switch(h.ports.settings.as_ref(), &store, &ks)
         .await
@@ -498,6 +499,7 @@ pub async fn executor_crash_between_steps_never_applies_twice(h: &Harness) {
         by: Some("emma".into()),
         at: Some(Utc::now()),
         reason: None,
+        flip: None,
     };
     otto_store::settings::set_kill_switch(h.ports.settings.as_ref(), &store, &ks)
         .await
@@ -573,6 +575,7 @@ pub async fn released_moves_count_against_the_day_they_apply(h: &Harness) {
         by: Some("emma".into()),
         at: Some(Utc::now()),
         reason: None,
+        flip: None,
     };
     otto_store::settings::set_kill_switch(h.ports.settings.as_ref(), &store, &on)
         .await

@@ -25,6 +25,7 @@ macro_rules! pipeline_suite {
             duplicate_deliveries_run_once,
             two_schedulers_firing_at_once_open_one_cycle,
             crash_after_lock_before_enqueue_is_resumed,
+            a_resume_keeps_the_runs_mode,
             permanent_stage_failure_ends_cycle_visibly,
             fan_out_fans_in_once,
             stale_fence_message_is_obsolete,
@@ -305,6 +306,58 @@ pub async fn crash_after_lock_before_enqueue_is_resumed(h: &Harness) {
         .await
         .expect("drain");
     assert_eq!(run_status(h, &c).await, RowStatus::Completed);
+}
+
+/// A cycle keeps the mode its run was opened in: resuming a dry run with apply (or the other way
+/// round) is refused naming both, and a resume that does not say keeps the run's mode.
+pub async fn a_resume_keeps_the_runs_mode(h: &Harness) {
+    let store = unique_store();
+    let dry = ScheduledInput {
+        apply: Some(false),
+        ..input(&store, CycleKind::Morning)
+    };
+    let out = open_cycle(&h.ports, &clock(), &dry, at())
+        .await
+        .expect("open");
+    assert!(
+        matches!(out, OpenOutcome::Opened { apply: false, .. }),
+        "{out:?}"
+    );
+    let wet = ScheduledInput {
+        apply: Some(true),
+        ..dry.clone()
+    };
+    let later = at() + Duration::seconds(30);
+    match open_cycle(&h.ports, &clock(), &wet, later).await {
+        Err(HandlerError::Conflict(m)) => {
+            assert!(m.contains("dry run") && m.contains("apply"), "{m}")
+        }
+        other => panic!("a resume in the other mode must be refused: {other:?}"),
+    }
+    let unsaid = input(&store, CycleKind::Morning);
+    let out = open_cycle(&h.ports, &clock(), &unsaid, later)
+        .await
+        .expect("resume");
+    assert!(
+        matches!(
+            out,
+            OpenOutcome::Opened {
+                apply: false,
+                resumed: true,
+                ..
+            }
+        ),
+        "{out:?}"
+    );
+    // Finished, the same holds: a dry run is not re-run to apply.
+    let reg = registry_for(CycleKind::Morning, &[]);
+    drain(&h.ports, &reg, clock(), CycleKind::Morning, Utc::now, 20)
+        .await
+        .expect("drain");
+    assert!(matches!(
+        open_cycle(&h.ports, &clock(), &wet, later).await,
+        Err(HandlerError::Conflict(_))
+    ));
 }
 
 pub async fn permanent_stage_failure_ends_cycle_visibly(h: &Harness) {

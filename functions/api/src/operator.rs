@@ -185,14 +185,22 @@ pub async fn set_kill_switch(
             "`on` (true or false) is required",
         )
     })?;
-    let ks = KillSwitch {
-        on,
-        by: Some(op.0),
-        at: Some(chrono::Utc::now()),
+    let now = chrono::Utc::now();
+    let flip = otto_store::settings::Flip {
+        on: on,
+        by: op.0,
+        surface: otto_core::audit::Surface::Api,
         reason: req.reason,
     };
-    otto_store::settings::set_kill_switch(state.ports.settings.as_ref(), &state.store_id, &ks)
-        .await?;
+    let ks = otto_store::settings::flip_kill_switch(
+        state.ports.audit.as_ref(),
+        state.ports.settings.as_ref(),
+        &state.store_id,
+        state.clock.day_of(now),
+        flip,
+        now,
+    )
+    .await?;
     tracing::warn!(on, by = ?ks.by, "kill switch flipped");
     Ok(Json(ks))
 }

@@ -25,7 +25,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use otto_core::audit::RowRef;
-use otto_core::policy::KillSwitch;
 use otto_core::{StoreClock, StoreId};
 use otto_runtime::HandlerError;
 use otto_slack::{CitationLink, OttoCommand, SlashCommand};
@@ -269,23 +268,28 @@ pub async fn commands(
             Ok(ephemeral(&format!("Releasing {row_ref}…")))
         }
         OttoCommand::KillSwitch { on } => {
-            let ks = KillSwitch {
-                on,
-                by: Some(format!(
+            let now = chrono::Utc::now();
+            let flip = otto_store::settings::Flip {
+                on: on,
+                by: format!(
                     "slack:{}",
                     cmd.user_name.clone().unwrap_or(cmd.user_id.clone())
-                )),
-                at: Some(chrono::Utc::now()),
+                ),
+                surface: otto_core::audit::Surface::Slack,
                 reason: Some("flipped from Slack".into()),
             };
-            otto_store::settings::set_kill_switch(
+            let ks = otto_store::settings::flip_kill_switch(
+                state.ports.audit.as_ref(),
                 state.ports.settings.as_ref(),
                 &state.store_id,
-                &ks,
+                state.clock.day_of(now),
+                flip,
+                now,
             )
             .await?;
+            let cite = ks.flip.map(|r| format!(" ({r})")).unwrap_or_default();
             Ok(ephemeral(&format!(
-                "Kill switch is {}: {}.",
+                "Kill switch is {}{cite}: {}.",
                 if on { "ON" } else { "OFF" },
                 if on {
                     "every move becomes a HELD row until it is released"

@@ -63,6 +63,12 @@ pub async fn open_cycle(
     input: &ScheduledInput,
     now: DateTime<Utc>,
 ) -> Result<OpenOutcome, HandlerError> {
+    if input.cycle.stages().is_empty() {
+        return Err(HandlerError::Permanent(format!(
+            "{} is not a cycle that runs",
+            input.cycle
+        )));
+    }
     let day = clock.day_of(input.scheduled_time);
     // Interval cycles (CS every 15 minutes) get one id per run: the local slot it was scheduled in.
     let cycle_id = match input.cycle.interval_minutes() {

@@ -190,6 +190,19 @@ pub fn row_line(row: &AuditRow) -> String {
             }
             s
         }
+        RowBody::Operator(o) => {
+            let mut s = format!(
+                "{r} {} by {} from the {:?} on {}",
+                o.act.as_str(),
+                o.by,
+                o.surface,
+                row.cycle_id.day
+            );
+            if let Some(why) = &o.reason {
+                s.push_str(&format!(": {why}"));
+            }
+            s
+        }
     }
 }
 

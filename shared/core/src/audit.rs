@@ -27,16 +27,18 @@ pub enum AuditTable {
     ResearchCandidates,
     CycleRuns,
     StageRuns,
+    OperatorLog,
 }
 
 impl AuditTable {
-    pub const ALL: [AuditTable; 6] = [
+    pub const ALL: [AuditTable; 7] = [
         AuditTable::DecisionLog,
         AuditTable::AdDecisionLog,
         AuditTable::CsThreadEvaluations,
         AuditTable::ResearchCandidates,
         AuditTable::CycleRuns,
         AuditTable::StageRuns,
+        AuditTable::OperatorLog,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -47,6 +49,7 @@ impl AuditTable {
             AuditTable::ResearchCandidates => "research_candidates",
             AuditTable::CycleRuns => "cycle_runs",
             AuditTable::StageRuns => "stage_runs",
+            AuditTable::OperatorLog => "operator_log",
         }
     }
 }
@@ -279,6 +282,45 @@ pub struct StageRunRow {
     pub error: Option<String>,
 }
 
+/// What an operator did that is not a move: each is an `operator_log` row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OperatorAct {
+    KillSwitchOn,
+    KillSwitchOff,
+}
+
+impl OperatorAct {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            OperatorAct::KillSwitchOn => "KILL_SWITCH_ON",
+            OperatorAct::KillSwitchOff => "KILL_SWITCH_OFF",
+        }
+    }
+}
+
+/// Where an operator acted from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Surface {
+    Cli,
+    Api,
+    Dashboard,
+    Slack,
+}
+
+/// An `operator_log` row: one operator action (who, when, why, from where).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorRow {
+    pub act: OperatorAct,
+    /// The authenticated identity.
+    pub by: String,
+    pub surface: Surface,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 /// The table-specific part of a row.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RowBody {
@@ -288,6 +330,7 @@ pub enum RowBody {
     ResearchCandidate(ResearchCandidateRow),
     CycleRun(CycleRunRow),
     StageRun(StageRunRow),
+    Operator(OperatorRow),
 }
 
 impl RowBody {
@@ -299,6 +342,7 @@ impl RowBody {
             RowBody::ResearchCandidate(_) => AuditTable::ResearchCandidates,
             RowBody::CycleRun(_) => AuditTable::CycleRuns,
             RowBody::StageRun(_) => AuditTable::StageRuns,
+            RowBody::Operator(_) => AuditTable::OperatorLog,
         }
     }
 
@@ -312,6 +356,7 @@ impl RowBody {
             RowBody::ResearchCandidate(r) => r.candidate_key.clone(),
             RowBody::CycleRun(r) => r.kind.to_string(),
             RowBody::StageRun(r) => r.stage.to_string(),
+            RowBody::Operator(_) => "kill_switch".into(),
         }
     }
 
@@ -324,6 +369,7 @@ impl RowBody {
             RowBody::ResearchCandidate(r) => r.lane.clone(),
             RowBody::CycleRun(r) => r.kind.to_string(),
             RowBody::StageRun(r) => r.stage.to_string(),
+            RowBody::Operator(r) => r.act.as_str().into(),
         }
     }
 
@@ -379,6 +425,7 @@ impl RowBody {
             RowBody::ResearchCandidate(r) => &mut r.figures,
             RowBody::CycleRun(r) => &mut r.figures,
             RowBody::StageRun(r) => &mut r.figures,
+            RowBody::Operator(_) => return self,
         };
         figures.insert(key.to_string(), note);
         self
@@ -392,6 +439,7 @@ impl RowBody {
             RowBody::ResearchCandidate(r) => serde_json::to_value(r),
             RowBody::CycleRun(r) => serde_json::to_value(r),
             RowBody::StageRun(r) => serde_json::to_value(r),
+            RowBody::Operator(r) => serde_json::to_value(r),
         };
         // Every field type serializes infallibly (no maps with non-string keys).
         v.unwrap_or(Value::Null)
@@ -412,6 +460,7 @@ impl RowBody {
             }
             AuditTable::CycleRuns => RowBody::CycleRun(serde_json::from_value(v).map_err(bad)?),
             AuditTable::StageRuns => RowBody::StageRun(serde_json::from_value(v).map_err(bad)?),
+            AuditTable::OperatorLog => RowBody::Operator(serde_json::from_value(v).map_err(bad)?),
         })
     }
 }

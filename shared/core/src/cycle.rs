@@ -19,14 +19,18 @@ pub enum CycleKind {
     Discount,
     /// Customer-service triage, on its own schedule.
     Cs,
+    /// Not a scheduled cycle: the day's operator actions (kill-switch flips …) are filed under
+    /// `{store}:operator:{day}` so they live in the audit plane like every other fact.
+    Operator,
 }
 
 impl CycleKind {
-    pub const ALL: [CycleKind; 4] = [
+    pub const ALL: [CycleKind; 5] = [
         CycleKind::Morning,
         CycleKind::Research,
         CycleKind::Discount,
         CycleKind::Cs,
+        CycleKind::Operator,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -35,6 +39,7 @@ impl CycleKind {
             CycleKind::Research => "research",
             CycleKind::Discount => "discount",
             CycleKind::Cs => "cs",
+            CycleKind::Operator => "operator",
         }
     }
 
@@ -46,6 +51,7 @@ impl CycleKind {
             CycleKind::Research => &[Lanes, Score, Queue],
             CycleKind::Discount => &[Audit, Revert, Open],
             CycleKind::Cs => &[CsTriage],
+            CycleKind::Operator => &[],
         }
     }
 
@@ -55,7 +61,7 @@ impl CycleKind {
             CycleKind::Morning => Some((6, 0)),
             CycleKind::Research => Some((11, 0)),
             CycleKind::Discount => Some((16, 0)),
-            CycleKind::Cs => None,
+            CycleKind::Cs | CycleKind::Operator => None,
         }
     }
 
@@ -93,7 +99,7 @@ impl FromStr for CycleKind {
             .ok_or_else(|| {
                 CoreError::invalid(
                     "cycle",
-                    format!("{s:?} is not one of morning, research, discount, cs"),
+                    format!("{s:?} is not one of morning, research, discount, cs, operator"),
                 )
             })
     }

@@ -13,6 +13,9 @@ pub struct KillSwitch {
     pub at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The operator_log row of the flip that set this state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flip: Option<crate::audit::RowRef>,
 }
 
 /// A margin tier: SKUs whose margin at full price is at least `min_margin_bp` belong to it (the

@@ -532,6 +532,7 @@ impl World {
             by: Some("fault-harness operator".into()),
             at: Some(*lock(&self.now)),
             reason: Some("injected".into()),
+            flip: None,
         };
         match otto_store::settings::set_kill_switch(self.base.settings.as_ref(), &self.store, &ks)
             .await

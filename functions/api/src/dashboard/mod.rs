@@ -1223,16 +1223,23 @@ async fn kill_switch_set(
             .await
         }
     };
-    let ks = KillSwitch {
-        on,
-        by: Some(s.who.clone()),
-        at: Some(chrono::Utc::now()),
+    let now = chrono::Utc::now();
+    let flip = otto_store::settings::Flip {
+        on: on,
+        by: s.who.clone(),
+        surface: otto_core::audit::Surface::Dashboard,
         reason: form.get("reason").map(|r| r.chars().take(200).collect()),
     };
-    if let Err(e) =
-        otto_store::settings::set_kill_switch(state.ports.settings.as_ref(), &state.store_id, &ks)
-            .await
-    {
+    let flipped = otto_store::settings::flip_kill_switch(
+        state.ports.audit.as_ref(),
+        state.ports.settings.as_ref(),
+        &state.store_id,
+        state.clock.day_of(now),
+        flip,
+        now,
+    )
+    .await;
+    if let Err(e) = flipped {
         return store_error_page(&state, Some(&s), e).await;
     }
     tracing::warn!(on, by = %s.who, "kill switch flipped (dashboard)");

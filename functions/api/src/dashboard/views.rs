@@ -118,6 +118,7 @@ pub fn columns(table: AuditTable) -> &'static [&'static str] {
         AuditTable::ResearchCandidates => &["Row", "Day", "Candidate", "Lane", "Status", "Score"],
         AuditTable::CycleRuns => &["Row", "Day", "Cycle", "Kind", "Status"],
         AuditTable::StageRuns => &["Row", "Day", "Cycle", "Stage", "Status"],
+        AuditTable::OperatorLog => &["Row", "Day", "Act", "By", "From", "Status", "Why"],
     }
 }
 
@@ -190,6 +191,13 @@ pub fn cells(row: &AuditRow) -> Vec<String> {
             esc(&format!("{} {}/{}", s.stage, s.chunk + 1, s.chunks)),
             status,
         ],
+        RowBody::Operator(o) => vec![
+            esc(o.act.as_str()),
+            esc(&o.by),
+            esc(&format!("{:?}", o.surface).to_lowercase()),
+            status,
+            esc(o.reason.as_deref().unwrap_or("")),
+        ],
     };
     head.into_iter().chain(rest).collect()
 }
@@ -228,6 +236,7 @@ pub fn cycle_tables(kind: CycleKind) -> &'static [AuditTable] {
         CycleKind::Research => &[AuditTable::ResearchCandidates, AuditTable::StageRuns],
         CycleKind::Discount => &[AuditTable::DecisionLog, AuditTable::StageRuns],
         CycleKind::Cs => &[AuditTable::CsThreadEvaluations, AuditTable::StageRuns],
+        CycleKind::Operator => &[AuditTable::OperatorLog],
     }
 }
 
@@ -452,6 +461,12 @@ fn facts(row: &AuditRow) -> Vec<(&'static str, String)> {
             ("Chunk", esc(&format!("{} of {}", s.chunk + 1, s.chunks))),
             ("Error", opt(s.error.clone())),
         ],
+        RowBody::Operator(o) => vec![
+            ("Act", esc(o.act.as_str())),
+            ("By", esc(&o.by)),
+            ("From", esc(&format!("{:?}", o.surface).to_lowercase())),
+            ("Why", opt(o.reason.clone())),
+        ],
     }
 }
 
@@ -463,6 +478,7 @@ fn figures(row: &AuditRow) -> Option<&std::collections::BTreeMap<String, Value>>
         RowBody::ResearchCandidate(c) => Some(&c.figures),
         RowBody::CycleRun(c) => Some(&c.figures),
         RowBody::StageRun(s) => Some(&s.figures),
+        RowBody::Operator(_) => None,
     }
 }
 

@@ -112,5 +112,8 @@ pub(super) async fn kill_switch(
     if let Some(r) = ks.reason {
         why.push_str(&format!(" ({r})"));
     }
+    if let Some(flip) = ks.flip {
+        why.push_str(&format!("; see {flip}"));
+    }
     Ok(Some(why))
 }
