@@ -187,7 +187,7 @@ pub async fn set_kill_switch(
     })?;
     let now = chrono::Utc::now();
     let flip = otto_store::settings::Flip {
-        on: on,
+        on,
         by: op.0,
         surface: otto_core::audit::Surface::Api,
         reason: req.reason,

@@ -270,7 +270,7 @@ pub async fn commands(
         OttoCommand::KillSwitch { on } => {
             let now = chrono::Utc::now();
             let flip = otto_store::settings::Flip {
-                on: on,
+                on,
                 by: format!(
                     "slack:{}",
                     cmd.user_name.clone().unwrap_or(cmd.user_id.clone())

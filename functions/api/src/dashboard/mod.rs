@@ -1225,7 +1225,7 @@ async fn kill_switch_set(
     };
     let now = chrono::Utc::now();
     let flip = otto_store::settings::Flip {
-        on: on,
+        on,
         by: s.who.clone(),
         surface: otto_core::audit::Surface::Dashboard,
         reason: form.get("reason").map(|r| r.chars().take(200).collect()),
