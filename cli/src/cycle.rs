@@ -110,11 +110,23 @@ pub async fn run_cycle(
             }
         };
         if let OpenOutcome::Opened { .. } = out {
-            let report = drain(ports, registry, cfg.clock, kind, chrono::Utc::now, 1_000).await?;
-            if !report.retry_later.is_empty() {
-                return Err(
-                    format!("stages left for retry: {}", report.retry_later.join("; ")).into(),
-                );
+            let drained = tokio::select! {
+                r = drain(ports, registry, cfg.clock, kind, chrono::Utc::now, 1_000) => r?,
+                _ = tokio::signal::ctrl_c() => {
+                    let gave_back = give_back_lock(ports, kind, store, &cycle_id).await?;
+                    return Err(format!(
+                        "interrupted (Ctrl-C): {cycle_id} stopped{}; run the same command again to resume it",
+                        if gave_back { " and its store_lock was given back" } else { "" }
+                    )
+                    .into());
+                }
+            };
+            if !drained.retry_later.is_empty() {
+                return Err(format!(
+                    "stages left for retry: {}",
+                    distinct(&drained.retry_later)
+                )
+                .into());
             }
         }
         let run = ports
@@ -125,6 +137,44 @@ pub async fn run_cycle(
         Ok(run.to_json())
     })
     .await
+}
+
+/// The lock a run held, given back (only if this cycle still holds it), so the next command does
+/// not wait for the lease to lapse.
+async fn give_back_lock(
+    ports: &Ports,
+    kind: CycleKind,
+    store: &StoreId,
+    cycle_id: &CycleId,
+) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
+    let name = kind.lock_name(store);
+    match ports.locks.current(&name).await? {
+        Some(lease) if lease.owner == cycle_id.to_string() => {
+            Ok(ports.locks.release(&lease).await?)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// Each distinct message once, with how often it repeated.
+fn distinct(messages: &[String]) -> String {
+    let mut seen: Vec<(&str, usize)> = Vec::new();
+    for m in messages {
+        match seen.iter_mut().find(|(s, _)| *s == m.as_str()) {
+            Some((_, n)) => *n += 1,
+            None => seen.push((m, 1)),
+        }
+    }
+    seen.iter()
+        .map(|(m, n)| {
+            if *n > 1 {
+                format!("{m} (×{n})")
+            } else {
+                m.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 pub async fn run(
@@ -228,4 +278,18 @@ pub fn executors(
         },
     };
     Ok(exec)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn repeated_errors_are_said_once_with_a_count() {
+        let msgs: Vec<String> = std::iter::repeat_n("decide: fence is stale".to_string(), 40)
+            .chain(["open: vendor down".to_string()])
+            .collect();
+        assert_eq!(
+            super::distinct(&msgs),
+            "decide: fence is stale (×40); open: vendor down"
+        );
+    }
 }

@@ -285,14 +285,20 @@ mod tests {
 
     #[tokio::test]
     async fn config_and_connectors_read_through_the_layer() {
-        let ssm = params(&[("/w", "worker-secret"), ("/s", "slack-secret")]);
+        let ssm = params(&[
+            ("/w", "worker-secret-0123456789abcdef0123456789"),
+            ("/s", "slack-secret"),
+        ]);
         let e = env(&[
             ("OTTO_WORKER_TOKEN_PARAM", "/w"),
             ("SLACK_SIGNING_SECRET_PARAM", "/s"),
         ]);
         let r = resolve_with(e, &ssm).await.unwrap();
         let cfg = Config::from_lookup(|k| r.get(k)).unwrap();
-        assert_eq!(cfg.worker_token.as_deref(), Some("worker-secret"));
+        assert_eq!(
+            cfg.worker_token.as_deref(),
+            Some("worker-secret-0123456789abcdef0123456789")
+        );
         assert_eq!(cfg.slack_signing_secret.as_deref(), Some("slack-secret"));
         assert_eq!(cfg.operator_token, None);
     }
