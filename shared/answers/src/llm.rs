@@ -185,8 +185,12 @@ pub fn intent_from_json(v: &Value, today: StoreDay) -> Option<Intent> {
         "catalog_moves" => Intent::CatalogMoves { days },
         "campaign" => Intent::Campaign {
             name: s("campaign")?.to_string(),
+            days: s("day").map(|_| days),
         },
-        "customer_service" => Intent::CustomerService { days },
+        "customer_service" => Intent::CustomerService {
+            days,
+            thread: s("thread").map(str::to_string),
+        },
         "holds" => Intent::Holds,
         "discount_windows" => Intent::DiscountWindows,
         "research" => Intent::Research,
