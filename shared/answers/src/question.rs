@@ -858,3 +858,157 @@ fn rows_for(
         aggregate,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> StoreDay {
+        StoreDay::parse(s).unwrap()
+    }
+    /// Wednesday 25 November 2026.
+    fn today() -> StoreDay {
+        d("2026-11-25")
+    }
+    fn days_of(i: Intent) -> Option<Days> {
+        match i {
+            Intent::CycleSummary { days, .. }
+            | Intent::CatalogMoves { days }
+            | Intent::CustomerService { days, .. } => Some(days),
+            Intent::Rows(q) => q.days,
+            Intent::Campaign { days, .. } => days,
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn dates_are_relative_to_the_store_today() {
+        let t = today();
+        let one = |q: &str| days_of(parse(q, t));
+        assert_eq!(one("how did this morning go?"), Some(Days::One(t)));
+        assert_eq!(
+            one("how did yesterday's run go?"),
+            Some(Days::One(d("2026-11-24")))
+        );
+        assert_eq!(
+            one("what moved on November 26, 2025?"),
+            Some(Days::One(d("2025-11-26")))
+        );
+        assert_eq!(
+            one("what moved on 24 Nov?"),
+            Some(Days::One(d("2026-11-24")))
+        );
+        assert_eq!(
+            one("what moved on the 30th?"),
+            Some(Days::One(d("2026-10-30")))
+        );
+        assert_eq!(
+            one("how did the run go last Friday?"),
+            Some(Days::One(d("2026-11-20")))
+        );
+        assert_eq!(
+            one("how did Monday's run go?"),
+            Some(Days::One(d("2026-11-23")))
+        );
+        assert_eq!(one("how did Wednesday's run go?"), Some(Days::One(t)));
+        assert_eq!(
+            one("how did last Wednesday's run go?"),
+            Some(Days::One(d("2026-11-18")))
+        );
+        assert_eq!(
+            one("what moved last week?"),
+            Some(Days::Range(d("2026-11-16"), d("2026-11-22")))
+        );
+        assert_eq!(
+            one("what moved since Monday?"),
+            Some(Days::Range(d("2026-11-23"), t))
+        );
+        assert_eq!(
+            one("how many drafts this month?"),
+            Some(Days::Range(d("2026-11-01"), t))
+        );
+        for q in [
+            "what will move tomorrow?",
+            "what will the discount cycle do next Tuesday?",
+            "how did 2027-01-01 go",
+            "what will we spend next week?",
+        ] {
+            assert!(matches!(parse(q, t), Intent::Future { .. }), "{q}");
+        }
+    }
+
+    #[test]
+    fn routing_is_by_whole_words() {
+        let t = today();
+        assert_eq!(parse("what are the thresholds?", t), Intent::Unknown);
+        assert_eq!(parse("what's paused?", t), Intent::Unknown);
+        assert!(matches!(
+            parse("which SKUs did you draft today?", t),
+            Intent::Rows(RowQuery { ref actions, .. }) if actions == &[Action::Draft]
+        ));
+        assert!(matches!(
+            parse("which products are losers?", t),
+            Intent::Rows(RowQuery {
+                classification: Some(Classification::Loser),
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse("how many budget changes have we made this week?", t),
+            Intent::Rows(RowQuery {
+                aggregate: Aggregate::Count,
+                table: AuditTable::AdDecisionLog,
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse("why didn't you raise the Jute budget?", t),
+            Intent::Campaign { ref name, .. } if name == "Jute"
+        ));
+        assert!(matches!(
+            parse("tell me about campaign c-7001", t),
+            Intent::Campaign { ref name, .. } if name == "c-7001"
+        ));
+        assert!(matches!(
+            parse("what happened to thread T-9001?", t),
+            Intent::CustomerService { thread: Some(ref x), .. } if x == "T-9001"
+        ));
+        assert!(matches!(
+            parse("what happened to sku-lin-007?", t),
+            Intent::SkuHistory { .. }
+        ));
+        assert_eq!(parse("hi otto", t), Intent::Greeting);
+        assert_eq!(parse("what's held?", t), Intent::Holds);
+        assert_eq!(
+            parse("which discounts are open?", t),
+            Intent::DiscountWindows
+        );
+        assert_eq!(parse("who won the game last night?", t), Intent::Unknown);
+        assert_eq!(parse("tell me a joke", t), Intent::Unknown);
+    }
+
+    #[test]
+    fn never_panics_on_odd_input() {
+        for q in [
+            "",
+            "#",
+            "decision_log#",
+            "decision_log#-1",
+            "the 0th",
+            "the 99th",
+            "🦀🦀#🦀",
+            "a/b/",
+            "sku",
+            "campaign",
+            "thread",
+            "since",
+            "last",
+            "next",
+            "nov",
+            "31 feb",
+            "feb 30th",
+        ] {
+            let _ = parse(q, today());
+        }
+    }
+}
