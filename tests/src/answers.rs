@@ -278,7 +278,7 @@ pub async fn answers_cite_their_rows(h: &Harness) {
             vec![
                 "€300.00 → €345.00",
                 "+15%",
-                "ROAS 5.2 against a target of 4",
+                "ROAS 5.2 against a target of 4.0",
                 "18% of search impressions lost to budget",
                 "1 of 8 budget changes used in the week of Mon 23 Nov",
             ],

@@ -1120,6 +1120,8 @@ pub async fn ask(h: &Harness, store: &StoreId, q: &str) -> Answer {
 
 /// The measured score of a run.
 pub struct Score {
+    /// Per-question latency (µs), sorted.
+    pub micros: Vec<u128>,
     pub total: usize,
     pub correct: usize,
     pub answered_unanswerable: usize,
@@ -1128,13 +1130,24 @@ pub struct Score {
 
 pub async fn score(h: &Harness, fx: &Fixture, cases: &[Case]) -> Score {
     let mut s = Score {
+        micros: vec![],
         total: cases.len(),
         correct: 0,
         answered_unanswerable: 0,
         failures: vec![],
     };
     for c in cases {
+        let started = std::time::Instant::now();
         let a = ask(h, &fx.store, &c.q).await;
+        s.micros.push(started.elapsed().as_micros());
+        if std::env::var_os("OTTO_PRINT_ANSWERS").is_some() {
+            eprintln!(
+                "Q: {}\nA: {}\n   [{} citations]\n",
+                c.q,
+                a.answer,
+                a.citations.len()
+            );
+        }
         match check(c, &a) {
             Ok(()) => s.correct += 1,
             Err(e) => {
@@ -1145,6 +1158,7 @@ pub async fn score(h: &Harness, fx: &Fixture, cases: &[Case]) -> Score {
             }
         }
     }
+    s.micros.sort_unstable();
     s
 }
 
@@ -1161,6 +1175,14 @@ pub async fn question_set_scores(h: &Harness) {
         pct / 100,
         pct % 100,
         s.answered_unanswerable
+    );
+    let at = |p: usize| s.micros[(s.micros.len() * p / 100).min(s.micros.len() - 1)];
+    eprintln!(
+        "latency on {} ({} rows): p50 {} µs, p99 {} µs",
+        h.name,
+        fx.facts.len(),
+        at(50),
+        at(99)
     );
     for f in &s.failures {
         eprintln!("  ✗ {f}");

@@ -214,7 +214,7 @@ pub fn row_line(row: &AuditRow) -> String {
                 s.push_str(&format!("; trigger {t}"));
             }
             if let Some(h) = &d.hold_reason {
-                s.push_str(&format!("; held: {}", human::humanise(h)));
+                s.push_str(&format!("; {}: {}", why_label(row), human::humanise(h)));
             }
             if d.reversal_op.is_some() {
                 s.push_str("; reversal pre-stored");
@@ -234,7 +234,7 @@ pub fn row_line(row: &AuditRow) -> String {
             }
             s.push_str(&format!(" — {}", human::humanise(&a.reasoning)));
             if let Some(h) = &a.hold_reason {
-                s.push_str(&format!("; held: {}", human::humanise(h)));
+                s.push_str(&format!("; {}: {}", why_label(row), human::humanise(h)));
             }
             if a.reversal_op.is_some() {
                 s.push_str("; reversal pre-stored");
@@ -256,7 +256,7 @@ pub fn row_line(row: &AuditRow) -> String {
                 s.push_str(&format!("; language {l}"));
             }
             if let Some(h) = &c.hold_reason {
-                s.push_str(&format!("; held: {}", human::humanise(h)));
+                s.push_str(&format!("; {}: {}", why_label(row), human::humanise(h)));
             }
             s
         }
@@ -281,6 +281,15 @@ pub fn row_line(row: &AuditRow) -> String {
             }
             s
         }
+    }
+}
+
+/// "held" for a held row's reason, "why" for a refused or skipped one.
+fn why_label(row: &AuditRow) -> &'static str {
+    if row.status == RowStatus::Held {
+        "held"
+    } else {
+        "why"
     }
 }
 
@@ -1295,7 +1304,10 @@ impl<'a> Engine<'a> {
                 d.line(format!(
                     "{} {what} {period}{}.",
                     matched.len(),
-                    if matched.len() > 1 {
+                    if matched
+                        .iter()
+                        .any(|r| r.action_key() != matched[0].action_key())
+                    {
                         format!(" ({})", counts_by_action(&matched))
                     } else {
                         String::new()

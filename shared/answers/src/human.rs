@@ -21,12 +21,21 @@ pub fn ordinal(n: u32) -> String {
 /// Basis points as a percentage: 1800 → "18%", 1515 → "15%", 50 → "0.5%".
 pub fn pct(bp: i64) -> String {
     let dec = if bp.abs() < 100 { 1 } else { 0 };
-    format!("{}%", scaled(i128::from(bp), 2, dec))
+    let p = scaled(i128::from(bp), 2, dec);
+    match p.strip_prefix('-') {
+        Some(abs) => format!("−{abs}%"),
+        None => format!("{p}%"),
+    }
 }
 
-/// Basis points as a ratio: 41459 → "4.1", 9000 → "0.9".
+/// Basis points as a ratio with one decimal: 41459 → "4.1", 50000 → "5.0", 9000 → "0.9".
 pub fn ratio(bp: i64) -> String {
-    scaled(i128::from(bp), 4, 1)
+    let r = scaled(i128::from(bp), 4, 1);
+    if r.contains('.') {
+        r
+    } else {
+        format!("{r}.0")
+    }
 }
 
 /// A budget move's change in whole percent: €300 → €345 is 15.
@@ -137,12 +146,14 @@ mod tests {
         assert_eq!(pct(50), "0.5%");
         assert_eq!(ratio(41459), "4.1");
         assert_eq!(ratio(48854), "4.9");
+        assert_eq!(ratio(50000), "5.0");
+        assert_eq!(pct(-900), "−9%");
         assert_eq!(ordinal(22), "22nd");
         assert_eq!(humanise("MER 38000bp → 42000bp over"), "MER 3.8 → 4.2 over");
         assert_eq!(ordinal(11), "11th");
         assert_eq!(
             humanise("ROAS 52000bp ≥ target 40000bp, 1800bp of search impressions lost"),
-            "ROAS 5.2 ≥ target 4 , 18% of search impressions lost".replace(" ,", ",")
+            "ROAS 5.2 ≥ target 4.0, 18% of search impressions lost"
         );
     }
 }
