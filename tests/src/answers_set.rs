@@ -729,9 +729,9 @@ pub fn cases(fx: &Fixture) -> Vec<Case> {
         let now_rows = budget(m, t);
         let prev = budget(m.plus_days(-7), m.plus_days(-1));
         let word = match now_rows.len().cmp(&prev.len()) {
-            std::cmp::Ordering::Greater => "more",
-            std::cmp::Ordering::Less => "fewer",
-            std::cmp::Ordering::Equal => "the same number of",
+            std::cmp::Ordering::Greater => "More",
+            std::cmp::Ordering::Less => "Fewer",
+            std::cmp::Ordering::Equal => "The same number of",
         };
         let all: BTreeSet<String> = refs(now_rows.iter().chain(prev.iter()).copied());
         add(
@@ -768,6 +768,30 @@ pub fn cases(fx: &Fixture) -> Vec<Case> {
             ),
         ] {
             add(q, answer(cites.clone(), false, &says));
+        }
+    }
+    // D2. A held budget move from last week: its rate-limit position is counted in the week of
+    // the move (applied budget changes that week), not read from the decision-time figure.
+    {
+        let held_day = day("2026-10-29");
+        let held = f
+            .iter()
+            .find(|x| x.subject == "c-7002" && x.day == held_day)
+            .expect("held budget row");
+        let wk = monday(held_day);
+        let used = budget(wk, wk.plus_days(6));
+        let says = vec![
+            "is held".to_string(),
+            format!(
+                "{} of 8 budget changes used in the week of Mon 26 Oct",
+                used.len()
+            ),
+        ];
+        for q in [
+            "tell me about campaign c-7002 on October 29",
+            "what happened to the Linen Bedding budget on Thursday October 29?",
+        ] {
+            add(q.into(), answer([held.r.clone()].into(), false, &says));
         }
     }
     // E. Held rows, every table, with how to release.

@@ -1373,9 +1373,9 @@ impl<'a> Engine<'a> {
         let what = what_text(q);
         let (a, b) = (now_rows.len(), before.len());
         let verdict = match a.cmp(&b) {
-            std::cmp::Ordering::Greater => "more",
-            std::cmp::Ordering::Less => "fewer",
-            std::cmp::Ordering::Equal => "the same number of",
+            std::cmp::Ordering::Greater => "More",
+            std::cmp::Ordering::Less => "Fewer",
+            std::cmp::Ordering::Equal => "The same number of",
         };
         let mut d = Draft::default();
         d.allow_days(days);
