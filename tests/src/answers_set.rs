@@ -79,6 +79,8 @@ pub struct Fact {
     pub percent_bp: Option<u32>,
     pub ends_on: Option<StoreDay>,
     pub change: Option<String>,
+    /// A budget move's after − before, in whole SEK.
+    pub delta: Option<i64>,
     pub kind: Option<CycleKind>,
 }
 
@@ -152,6 +154,7 @@ fn fact(table: AuditTable, d: StoreDay, action: &str, status: RowStatus, subject
         percent_bp: None,
         ends_on: None,
         change: None,
+        delta: None,
         kind: None,
     }
 }
@@ -400,6 +403,7 @@ async fn ads(
         }
         let mut f = fact(AuditTable::AdDecisionLog, d, "ADJUST_BUDGET", status, id);
         f.change = Some(format!("{step_pct}"));
+        f.delta = Some(after - before);
         rows.push((
             NewRow::for_stage(
                 cycle.clone(),
@@ -741,6 +745,16 @@ pub fn cases(fx: &Fixture) -> Vec<Case> {
         add(
             "budget changes this week compared to last week".into(),
             answer(all, true, &[word.to_string()]),
+        );
+    }
+    // C2. Sums of budget changes made.
+    for (p, a, b) in &periods {
+        let rows = budget(*a, *b);
+        let total: i64 = rows.iter().map(|x| x.delta.unwrap_or(0)).sum();
+        let says = vec![format!("up by {total}.00 SEK in total")];
+        add(
+            format!("how much did we add to budgets {p}?"),
+            answer(refs(rows), true, &says),
         );
     }
     // D. A campaign's budget story: the latest budget move, its change, the rate-limit week.

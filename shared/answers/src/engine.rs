@@ -1298,7 +1298,16 @@ impl<'a> Engine<'a> {
                 return Ok(Found::Answer(d));
             }
             Aggregate::Sum if q.table == AuditTable::AdDecisionLog => {
-                d.line(format!("{} {what} {period}:", matched.len()));
+                let Some(total) = budget_delta_sum(&matched) else {
+                    return Ok(Found::Refuse(matched.into_iter().take(3).collect()));
+                };
+                let dir = if total.micros() < 0 { "down" } else { "up" };
+                let abs = otto_core::Money::from_micros(total.micros().abs(), total.currency());
+                d.line(format!(
+                    "Budgets went {dir} by {} in total {period}, over {} {what}:",
+                    human::money(&abs),
+                    matched.len()
+                ));
             }
             _ => {
                 d.line(format!(
@@ -1502,6 +1511,25 @@ fn largest_discount(rows: &[AuditRow]) -> Option<&AuditRow> {
                 std::cmp::Reverse(r.row_ref.seq),
             )
         })
+}
+
+/// The sum of (after − before) over budget moves, in their one currency.
+pub fn budget_delta_sum(rows: &[AuditRow]) -> Option<otto_core::Money> {
+    let mut total: Option<otto_core::Money> = None;
+    for r in rows {
+        let RowBody::AdDecision(a) = &r.body else {
+            continue;
+        };
+        let (Some(b), Some(x)) = (&a.budget_before, &a.budget_after) else {
+            continue;
+        };
+        let delta = x.checked_sub(b).ok()?;
+        total = Some(match total {
+            None => delta,
+            Some(t) => t.checked_add(&delta).ok()?,
+        });
+    }
+    total
 }
 
 fn largest_budget(rows: &[AuditRow]) -> Option<&AuditRow> {

@@ -13,6 +13,7 @@
 //!   timestamp of a cited row as the store-local `HH:MM`; a budget move's change in percent
 //!   (`€300.00 → €345.00` supports `+15%`) and amount; a row's day as its day of the month and
 //!   year (`2026-11-24` supports `24 Nov 2026`);
+//! * the sum of the budget changes (after − before) of the cited ad rows;
 //! * a count over the cited rows: how many there are, per action, status, action and status,
 //!   classification, verdict, table, ISO week and day — and that count less a page of
 //!   [`PAGE`] ("and 37 more").
@@ -154,7 +155,11 @@ impl Support {
         };
         let mut groups: BTreeMap<String, usize> = BTreeMap::new();
         let mut total = 0usize;
+        let mut cited: Vec<AuditRow> = Vec::new();
         for r in rows {
+            if matches!(r.body, RowBody::AdDecision(_)) {
+                cited.push(r.clone());
+            }
             s.refs.insert(r.row_ref.to_string());
             s.add_value(None, &r.to_json());
             s.add_day(&r.day().to_string());
@@ -163,6 +168,12 @@ impl Support {
                 *groups.entry(k).or_default() += 1;
             }
             total += 1;
+        }
+        if let Some(sum) = crate::engine::budget_delta_sum(&cited) {
+            let r = sum.rounded();
+            s.numbers.extend(normalise(&r.amount_string()));
+            let abs = otto_core::Money::from_micros(r.micros().abs(), r.currency());
+            s.numbers.extend(normalise(&abs.amount_string()));
         }
         for n in groups.values().copied().chain([total]) {
             s.numbers.insert(n.to_string());
