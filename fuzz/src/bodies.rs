@@ -603,7 +603,7 @@ fn check_days(days: &otto_answers::Days, today: StoreDay) {
     assert!(days.first() <= days.last(), "{days:?}");
     assert!(days.last() <= today, "{days:?} after {today}");
     let all = days.newest_first();
-    assert!(!all.is_empty() && all.len() <= 7, "{days:?}");
+    assert!(!all.is_empty() && all.len() <= 31, "{days:?}");
     assert_eq!(all.first(), Some(&days.last()));
     assert_eq!(all.last(), Some(&days.first()));
 }
@@ -619,8 +619,12 @@ fn check_intent(q: Option<&str>, intent: &otto_answers::Intent, today: StoreDay)
         }
         Intent::CycleSummary { days, .. }
         | Intent::CatalogMoves { days }
-        | Intent::CustomerService { days } => check_days(days, today),
-        Intent::Campaign { name } => assert!(!name.is_empty()),
+        | Intent::CustomerService { days, .. } => check_days(days, today),
+        Intent::Campaign { name, days } => {
+            assert!(!name.is_empty());
+            days.iter().for_each(|d| check_days(d, today));
+        }
+        Intent::Rows(q) => q.days.iter().for_each(|d| check_days(d, today)),
         Intent::SkuHistory { sku } => {
             assert_eq!(Sku::new(sku.as_str()).ok().as_ref(), Some(sku));
             if let Some(q) = q {
@@ -629,6 +633,7 @@ fn check_intent(q: Option<&str>, intent: &otto_answers::Intent, today: StoreDay)
         }
         Intent::Future { day } => assert!(*day >= today, "future {day} before {today}"),
         Intent::Help
+        | Intent::Greeting
         | Intent::Holds
         | Intent::DiscountWindows
         | Intent::Research

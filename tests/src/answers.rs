@@ -23,6 +23,10 @@ macro_rules! answers_suite {
             answers_take_few_queries,
             llm_maps_intents_and_words_behind_the_guard
         );
+        $crate::instantiate!(answers_set, $make;
+            question_set_scores,
+            same_answers_after_export_import
+        );
     };
 }
 
@@ -253,17 +257,31 @@ pub async fn answers_cite_their_rows(h: &Harness) {
         (
             "How did the morning go on the 24th?",
             vec!["morning_run", "held"],
-            vec!["judge agreed 2 (66.66%)", "kill switch on (maintenance)"],
+            vec![
+                "judge agreement at 67% (2 of 3 proposals)",
+                "kill switch on (maintenance)",
+            ],
         ),
         (
             "what moved on the catalog on 2026-11-24?",
-            vec!["morning_run", "discount_run", "discount"],
-            vec!["2000bp", "reversal op stored"],
+            vec!["held", "dtest", "discount"],
+            vec![
+                "1 ON_DISCOUNT",
+                "−20%",
+                "Reversal pre-stored",
+                "One held row",
+            ],
         ),
         (
             "Why is spend on EU/Linen/Throws what it is?",
             vec!["budget"],
-            vec!["€300.00 → €345.00", "3 of 8"],
+            vec![
+                "€300.00 → €345.00",
+                "+15%",
+                "ROAS 5.2 against a target of 4.0",
+                "18% of search impressions lost to budget",
+                "1 of 8 budget changes used in the week of Mon 23 Nov",
+            ],
         ),
         (
             "what's escalated in CS today?",
@@ -273,17 +291,17 @@ pub async fn answers_cite_their_rows(h: &Harness) {
         (
             "what's held and how do I release it?",
             vec!["held", "cs_held"],
-            vec!["/holds/"],
+            vec!["Resolve to release"],
         ),
         (
             "which discount windows are open and when do they end?",
             vec!["discount"],
-            vec!["2026-12-01"],
+            vec!["Tue 1 Dec", "reversal pre-stored"],
         ),
         (
             "what research candidates are queued?",
             vec!["candidate"],
-            vec!["Waffle Linen Apron", "2184bp"],
+            vec!["Waffle Linen Apron", "score 22%"],
         ),
         (
             "what happened to SKU-THR-007-GRY?",
@@ -293,6 +311,11 @@ pub async fn answers_cite_their_rows(h: &Harness) {
     ];
     for (q, want, says) in cases {
         let a = ask(h, &p, q).await;
+        assert!(
+            !a.answer.contains("bp"),
+            "{q}: basis points in {}",
+            a.answer
+        );
         assert!(a.grounded, "{q}: {}", a.answer);
         assert_eq!(cited(&a), sorted(&p, &want), "{q}: {}", a.answer);
         for s in says {
@@ -333,15 +356,37 @@ pub async fn no_row_answers(h: &Harness) {
         "how did the morning go on 2026-11-20?",
     ] {
         let a = ask(h, &p, q).await;
-        assert_eq!(a.answer, NO_ROW, "{q}");
-        assert!(!a.grounded && a.citations.is_empty(), "{q}");
+        assert!(a.answer.starts_with(NO_ROW), "{q}: {}", a.answer);
+        assert!(
+            a.answer.contains("I can answer"),
+            "{q}: says what it can answer"
+        );
+        assert!(!a.grounded, "{q}");
+        for c in &a.citations {
+            let r = otto_core::audit::RowRef::parse(&c.row_ref).expect("ref");
+            let row = h
+                .ports
+                .audit
+                .get(r)
+                .await
+                .expect("get")
+                .expect("nearest rows exist");
+            assert_eq!(row.store(), &p.store, "{q}: nearest rows are this store's");
+        }
     }
+    // An unknown SKU names the nearest SKUs that exist.
+    let a = ask(h, &p, "what happened to SKU-THR-007-BLK?").await;
+    assert!(
+        !a.grounded && a.answer.contains("SKU-THR-007-GRY"),
+        "{}",
+        a.answer
+    );
     // Another store's rows are not this store's answer.
     let other = Engine::new(&h.ports, unique_store(), clock(), "")
         .ask(&format!("show me {}", p.refs["held"]), now())
         .await
         .expect("answer");
-    assert_eq!(other.answer, NO_ROW);
+    assert!(other.answer.starts_with(NO_ROW) && other.citations.is_empty());
 }
 
 pub async fn answers_take_few_queries(h: &Harness) {
@@ -357,7 +402,9 @@ pub async fn answers_take_few_queries(h: &Harness) {
         "what moved on the catalog yesterday?",
     ] {
         let a = ask(h, &p, q).await;
-        assert!(a.queries <= 3, "{q}: {} queries", a.queries);
+        // One indexed query per day of the period asked about (campaign names: the lookback).
+        let bound = 2 * otto_answers::engine::LOOKBACK_DAYS as u32 + 10;
+        assert!(a.queries <= bound, "{q}: {} queries", a.queries);
     }
 }
 
@@ -411,10 +458,9 @@ pub async fn llm_maps_intents_and_words_behind_the_guard(h: &Harness) {
     let llm: std::sync::Arc<dyn otto_answers::llm::Llm> =
         std::sync::Arc::new(otto_answers::llm::OpenAiChat::new(&base, "k", "stub-model"));
     let engine = || Engine::new(&h.ports, p.store.clone(), clock(), "").with_llm(Some(llm.clone()));
-    let q = "anything stuck waiting on me?";
-    assert_eq!(
-        ask(h, &p, q).await.answer,
-        NO_ROW,
+    let q = "is there anything on my plate?";
+    assert!(
+        ask(h, &p, q).await.answer.starts_with(NO_ROW),
         "the parser alone cannot place it"
     );
     // Wording that keeps the figures is used.
@@ -432,18 +478,33 @@ pub async fn llm_maps_intents_and_words_behind_the_guard(h: &Harness) {
     let a = engine().ask(q, now()).await.expect("answer");
     assert!(a.grounded && !a.worded_by_llm, "{a:?}");
     assert!(
-        !a.answer.contains("999") && a.answer.contains("held:"),
+        !a.answer.contains("999") && a.answer.contains("held rows"),
         "{}",
         a.answer
     );
     // An intent the model makes up is validated like any input.
     *stub.intent.lock().expect("lock") = r#"{"intent":"sku_history","sku":"SKU-NOPE-404"}"#.into();
-    assert_eq!(engine().ask(q, now()).await.expect("answer").answer, NO_ROW);
+    assert!(engine()
+        .ask(q, now())
+        .await
+        .expect("answer")
+        .answer
+        .starts_with(NO_ROW));
     *stub.intent.lock().expect("lock") = "not json".into();
-    assert_eq!(engine().ask(q, now()).await.expect("answer").answer, NO_ROW);
+    assert!(engine()
+        .ask(q, now())
+        .await
+        .expect("answer")
+        .answer
+        .starts_with(NO_ROW));
     // The model down: the deterministic path answers alone.
     *stub.status.lock().expect("lock") = 503;
-    assert_eq!(engine().ask(q, now()).await.expect("answer").answer, NO_ROW);
+    assert!(engine()
+        .ask(q, now())
+        .await
+        .expect("answer")
+        .answer
+        .starts_with(NO_ROW));
     let a = engine().ask("what's held?", now()).await.expect("answer");
     assert!(a.grounded && !a.worded_by_llm);
 }

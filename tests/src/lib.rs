@@ -2,6 +2,7 @@
 //! adapter), fixtures, and the harnesses that build ports on the embedded store and on moto.
 
 pub mod answers;
+pub mod answers_set;
 pub mod contract;
 pub mod cs;
 pub mod discount;

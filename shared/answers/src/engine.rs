@@ -1,20 +1,29 @@
-//! The answer engine: intent → typed queries over the audit plane (indexed access paths only:
-//! by ref, by natural key, by day + action, by status, by subject, the catalog's budget and
-//! window lists) → an answer rendered only from the returned rows → the citation guard.
+//! The answer engine: a plan ([`Intent`]) → typed queries over the audit plane only (by ref, by
+//! subject, by day + action, by status — never the catalog-side tables, so the same question
+//! gives the same answer after export → import into an empty store) → an answer written for
+//! people from the returned rows → the citation guard.
 
-use crate::guard::Support;
-use crate::question::{parse, Days, Intent, MAX_QUESTION_CHARS};
+use crate::guard::{Support, PAGE};
+use crate::human::{self, pct, ratio};
+use crate::question::{parse, Aggregate, Days, Intent, RowQuery, MAX_QUESTION_CHARS};
 use chrono::{DateTime, Utc};
 use otto_core::audit::{AuditRow, AuditTable, RowBody, RowRef};
 use otto_core::cycle::CycleKind;
-use otto_core::{RowStatus, StoreClock, StoreDay, StoreId};
+use otto_core::{Action, RowStatus, StoreClock, StoreDay, StoreId};
 use otto_store::{PageReq, Ports, StoreError};
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The answer when no row supports one.
 pub const NO_ROW: &str = "I don't have a row for that.";
+
+/// What Otto can answer, said with every refusal.
+pub const CAN_ANSWER: &str = "I can answer from the audit plane: how a cycle went (a day, a date, a weekday, last week), what moved on the catalog, a campaign's budget story, how many moves of a kind in a period, what's escalated in CS or a thread's verdicts, what's held and how to release it, open discount windows, queued research candidates, a SKU's history, or a row by its ref.";
+
+/// How far back questions without a date look (days).
+pub const LOOKBACK_DAYS: i64 = 42;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Citation {
@@ -33,7 +42,7 @@ pub struct Answer {
     pub grounded: bool,
     /// Held rows in the answer that an operator may release.
     pub releasable: Vec<String>,
-    /// Audit-plane / catalog queries the answer took.
+    /// Audit-plane queries the answer took.
     pub queries: u32,
     /// True when the optional LLM's wording (checked by the guard) replaced the text.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -69,6 +78,8 @@ struct Draft {
     lines: Vec<String>,
     rows: Vec<AuditRow>,
     releasable: Vec<String>,
+    /// Days and numbers the question named (its period), allowed in the text.
+    allow: Vec<String>,
 }
 
 impl Draft {
@@ -77,81 +88,166 @@ impl Draft {
             self.rows.push(row.clone());
         }
     }
+    fn cite_all<'r>(&mut self, rows: impl IntoIterator<Item = &'r AuditRow>) {
+        rows.into_iter().for_each(|r| self.cite(r));
+    }
     fn line(&mut self, s: impl Into<String>) {
         self.lines.push(s.into());
     }
+    fn allow_days(&mut self, days: &Days) {
+        self.allow.push(days.first().to_string());
+        self.allow.push(days.last().to_string());
+    }
+    fn release(&mut self, row: &AuditRow) {
+        let r = row.row_ref.to_string();
+        if row.status == RowStatus::Held && !self.releasable.contains(&r) {
+            self.releasable.push(r);
+        }
+    }
 }
 
-fn money(v: &Option<otto_core::Money>) -> String {
-    v.map(|m| m.to_string()).unwrap_or_else(|| "—".into())
+/// What the engine found: an answer, or a refusal naming the nearest rows that do exist.
+enum Found {
+    Answer(Draft),
+    Refuse(Vec<AuditRow>),
 }
 
-fn counts(v: &Value) -> String {
-    v.as_object()
-        .map(|o| {
-            o.iter()
-                .map(|(k, n)| format!("{k} {n}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "none".into())
+impl From<Option<Draft>> for Found {
+    fn from(d: Option<Draft>) -> Self {
+        match d {
+            Some(d) if !d.lines.is_empty() && !d.rows.is_empty() => Found::Answer(d),
+            _ => Found::Refuse(vec![]),
+        }
+    }
 }
 
-/// One line about one row, only from its fields.
+const RELEASE_HOW: &str = "Resolve to release: `otto holds release <ref>`, `/otto release <ref>` in Slack, or the Release button on the row; the executor re-checks policy before it applies.";
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+fn held_why(row: &AuditRow) -> Option<&str> {
+    match &row.body {
+        RowBody::Decision(d) => d.hold_reason.as_deref(),
+        RowBody::AdDecision(a) => a.hold_reason.as_deref(),
+        RowBody::CsEvaluation(c) => c.hold_reason.as_deref().or(Some(c.reason.as_str())),
+        _ => None,
+    }
+}
+
+fn window_of(row: &AuditRow) -> Option<&otto_core::audit::DiscountWindow> {
+    match &row.body {
+        RowBody::Decision(d) => d.window.as_ref(),
+        _ => None,
+    }
+}
+
+fn reversal_stored(row: &AuditRow) -> bool {
+    match &row.body {
+        RowBody::Decision(d) => d.reversal_op.is_some(),
+        RowBody::AdDecision(a) => a.reversal_op.is_some(),
+        _ => false,
+    }
+}
+
+/// The figures of a row people read, by name: ratios for ROAS/MER, percentages for shares.
+fn figure_text(figures: &BTreeMap<String, Value>) -> Vec<String> {
+    let bp = |k: &str| figures.get(k).and_then(Value::as_i64);
+    let mut out = Vec::new();
+    if let (Some(a), Some(b)) = (bp("mer_before_bp"), bp("mer_after_bp")) {
+        out.push(format!("MER {} → {}", ratio(a), ratio(b)));
+    } else if let Some(m) = bp("mer_bp") {
+        out.push(format!("MER {}", ratio(m)));
+    }
+    if let (Some(a), Some(t)) = (bp("roas_bp"), bp("target_roas_bp")) {
+        out.push(format!(
+            "ROAS {} against a target of {}",
+            ratio(a),
+            ratio(t)
+        ));
+    } else if let Some(a) = bp("roas_bp") {
+        out.push(format!("ROAS {}", ratio(a)));
+    }
+    for (key, label) in [
+        ("search_impression_share_bp", "search impression share"),
+        (
+            "search_impr_share_headroom_bp",
+            "search-impr-share headroom",
+        ),
+        ("budget_lost_is_bp", "of search impressions lost to budget"),
+        ("competitor_overlap_delta_bp", "competitor-overlap delta"),
+    ] {
+        if let Some(v) = bp(key) {
+            out.push(format!("{} {label}", pct(v)));
+        }
+    }
+    if let Some(Value::Object(sp)) = figures.get("spend") {
+        if let Ok(m) = serde_json::from_value::<otto_core::Money>(Value::Object(sp.clone())) {
+            out.push(format!("spend {} over the window", human::money(&m)));
+        }
+    }
+    out
+}
+
+/// One line about one row, for people: no basis points, money with its currency.
 pub fn row_line(row: &AuditRow) -> String {
     let r = &row.row_ref;
+    let day = human::date(row.day());
     match &row.body {
         RowBody::Decision(d) => {
-            let mut s = format!(
-                "{r} {} {} {} on {}: {}",
-                d.sku, d.action, row.status, row.cycle_id.day, d.reasoning
-            );
+            let mut s = format!("{} {} on {day} ({}, {r})", d.action, d.sku, row.status);
             if let Some(w) = &d.window {
                 s.push_str(&format!(
-                    "; window {}bp from {} to {}",
-                    w.percent_bp, w.starts_on, w.ends_on
+                    ": −{} from {} to {}",
+                    pct(i64::from(w.percent_bp)),
+                    human::date(w.starts_on),
+                    human::date(w.ends_on)
                 ));
             }
+            s.push_str(&format!(" — {}", human::humanise(&d.reasoning)));
             if let Some(t) = &d.trigger {
                 s.push_str(&format!("; trigger {t}"));
             }
             if let Some(h) = &d.hold_reason {
-                s.push_str(&format!("; held: {h}"));
+                s.push_str(&format!("; {}: {}", why_label(row), human::humanise(h)));
             }
             if d.reversal_op.is_some() {
-                s.push_str("; reversal op stored");
+                s.push_str("; reversal pre-stored");
             }
             s
         }
         RowBody::AdDecision(a) => {
             let mut s = format!(
-                "{r} {} ({}) {} judge {} {} on {}",
-                a.campaign, a.channel, a.action, a.verdict, row.status, row.cycle_id.day
+                "{} on {} ({}) on {day}, judge {} ({}, {r})",
+                a.action, a.campaign, a.channel, a.verdict, row.status
             );
-            if a.budget_before.is_some() || a.budget_after.is_some() {
-                s.push_str(&format!(
-                    ": budget {} → {}",
-                    money(&a.budget_before),
-                    money(&a.budget_after)
-                ));
+            if let (Some(b), Some(x)) = (&a.budget_before, &a.budget_after) {
+                s.push_str(&format!(": budget {b} → {x}"));
+                if let Some(p) = human::change_pct(b, x) {
+                    s.push_str(&format!(" ({})", human::signed_pct(p)));
+                }
             }
-            if let Some((n, of)) = a.rate_limit_position {
-                s.push_str(&format!("; budget change {n} of {of} allowed this week"));
-            }
-            s.push_str(&format!("; {}", a.reasoning));
+            s.push_str(&format!(" — {}", human::humanise(&a.reasoning)));
             if let Some(h) = &a.hold_reason {
-                s.push_str(&format!("; held: {h}"));
+                s.push_str(&format!("; {}: {}", why_label(row), human::humanise(h)));
             }
             if a.reversal_op.is_some() {
-                s.push_str("; reversal op stored");
+                s.push_str("; reversal pre-stored");
             }
             s
         }
         RowBody::CsEvaluation(c) => {
             let mut s = format!(
-                "{r} thread {} {} {} on {}: {}",
-                c.thread_id, c.verdict, row.status, row.cycle_id.day, c.reason
+                "thread {} {} on {day} ({}, {r}) — {}",
+                c.thread_id,
+                c.verdict,
+                row.status,
+                human::humanise(&c.reason)
             );
             if let Some(a) = &c.amount {
                 s.push_str(&format!("; amount {a}"));
@@ -159,32 +255,27 @@ pub fn row_line(row: &AuditRow) -> String {
             if let Some(l) = &c.language {
                 s.push_str(&format!("; language {l}"));
             }
-            s
-        }
-        RowBody::ResearchCandidate(c) => {
-            let mut s = format!(
-                "{r} {} via {}{}, {}",
-                c.title,
-                c.lane,
-                c.score_bp
-                    .map(|b| format!(", score {b}bp"))
-                    .unwrap_or_default(),
-                row.status
-            );
-            if !c.review.eq_ignore_ascii_case(row.status.as_str()) {
-                s.push_str(&format!(" ({})", c.review));
+            if let Some(h) = &c.hold_reason {
+                s.push_str(&format!("; {}: {}", why_label(row), human::humanise(h)));
             }
             s
         }
+        RowBody::ResearchCandidate(c) => {
+            let score = c
+                .score_bp
+                .map(|b| format!(", score {}", pct(i64::from(b))))
+                .unwrap_or_default();
+            format!("{} via {}{score}, {} ({r})", c.title, c.lane, row.status)
+        }
         RowBody::CycleRun(c) => {
-            let mut s = format!("{r} {} cycle {} {}", c.kind, row.cycle_id, row.status);
+            let mut s = format!("{} cycle on {day} {} ({r})", c.kind, row.status);
             if let Some(e) = &c.error {
-                s.push_str(&format!(": {e}"));
+                s.push_str(&format!(": {}", human::humanise(e)));
             }
             s
         }
         RowBody::StageRun(st) => {
-            let mut s = format!("{r} stage {} of {} {}", st.stage, row.cycle_id, row.status);
+            let mut s = format!("stage {} on {day} {} ({r})", st.stage, row.status);
             if let Some(e) = &st.error {
                 s.push_str(&format!(": {e}"));
             }
@@ -203,6 +294,39 @@ pub fn row_line(row: &AuditRow) -> String {
             }
             s
         }
+    }
+}
+
+/// "held" for a held row's reason, "why" for a refused or skipped one.
+fn why_label(row: &AuditRow) -> &'static str {
+    if row.status == RowStatus::Held {
+        "held"
+    } else {
+        "why"
+    }
+}
+
+fn is_move(row: &AuditRow) -> bool {
+    !matches!(row.action_key().as_str(), "KEEP")
+}
+
+fn counts_by_action(rows: &[AuditRow]) -> String {
+    let mut by: BTreeMap<String, usize> = BTreeMap::new();
+    for r in rows {
+        *by.entry(r.action_key()).or_default() += 1;
+    }
+    let mut v: Vec<(String, usize)> = by.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v.iter()
+        .map(|(a, n)| format!("{n} {a}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn days_text(days: &Days) -> String {
+    match days {
+        Days::One(d) => format!("on {}", human::date(*d)),
+        Days::Range(a, b) => format!("from {} to {}", human::date(*a), human::date(*b)),
     }
 }
 
@@ -272,7 +396,7 @@ impl<'a> Engine<'a> {
             Ok(r) => r.into_iter().flatten().collect::<Vec<_>>(),
             Err(_) => return,
         };
-        let bad = Support::from_rows(&rows).unsupported(&worded);
+        let bad = Support::from_rows_in(&rows, self.clock).unsupported(&worded);
         if bad.is_empty() {
             answer.answer = worded;
             answer.worded_by_llm = true;
@@ -281,422 +405,746 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// Answers a parsed intent (the LLM mapper, when on, lands here too).
+    /// Answers a plan (the LLM mapper, when on, lands here too).
     pub async fn answer(&self, intent: &Intent, today: StoreDay) -> Result<Answer, AnswerError> {
         self.queries.store(0, Ordering::Relaxed);
-        let draft = match intent {
-            Intent::Help => Some(help()),
+        let found = match intent {
+            Intent::Help => Found::Answer(help()),
+            Intent::Greeting => self.greeting(today).await?,
             Intent::ShowRow { row_ref } => self.show_row(*row_ref).await?,
-            Intent::CycleSummary { kind, days } => self.cycle_summary(*kind, days).await?,
+            Intent::CycleSummary { kind, days } => self.cycle_summary(*kind, days, today).await?,
             Intent::CatalogMoves { days } => self.catalog_moves(days).await?,
-            Intent::Campaign { name } => self.campaign(name).await?,
-            Intent::CustomerService { days } => self.customer_service(days).await?,
-            Intent::Holds => self.holds().await?,
-            Intent::DiscountWindows => self.discount_windows(today).await?,
-            Intent::Research => self.research().await?,
-            Intent::SkuHistory { sku } => self.sku_history(sku).await?,
-            Intent::Future { .. } | Intent::Unknown => None,
+            Intent::Campaign { name, days } => self.campaign(name, days.as_ref(), today).await?,
+            Intent::CustomerService { days, thread } => {
+                self.customer_service(days, thread.as_deref()).await?
+            }
+            Intent::Holds => self.holds().await?.into(),
+            Intent::DiscountWindows => self.discount_windows(today).await?.into(),
+            Intent::Research => self.research().await?.into(),
+            Intent::SkuHistory { sku } => self.sku_history(sku, today).await?,
+            Intent::Rows(q) => self.rows(q, today).await?,
+            Intent::Future { .. } => Found::Refuse(self.latest_runs(today).await?),
+            Intent::Unknown => Found::Refuse(vec![]),
         };
-        Ok(self.finish(intent, draft))
+        Ok(self.finish(intent, found))
     }
 
-    /// The guard: the draft leaves only if every figure in it is in a cited row.
-    fn finish(&self, intent: &Intent, draft: Option<Draft>) -> Answer {
-        let queries = self.queries.load(Ordering::Relaxed);
-        let cite = |rows: &[AuditRow]| {
-            rows.iter()
-                .map(|r| Citation {
-                    row_ref: r.row_ref.to_string(),
-                    url: row_url(&self.link_base, &r.row_ref),
-                })
-                .collect::<Vec<_>>()
-        };
-        let Some(d) = draft.filter(|d| !d.lines.is_empty()) else {
-            return Answer {
-                answer: NO_ROW.into(),
-                citations: vec![],
-                intent: intent.name(),
-                grounded: false,
-                releasable: vec![],
-                queries,
-                worded_by_llm: false,
-            };
-        };
-        let text = d.lines.join("\n");
-        let bad = Support::from_rows(&d.rows).unsupported(&text);
-        if bad.is_empty() {
-            return Answer {
-                answer: text,
-                citations: cite(&d.rows),
-                intent: intent.name(),
-                grounded: true,
-                releasable: d.releasable,
-                queries,
-                worded_by_llm: false,
-            };
-        }
-        tracing::warn!(intent = intent.name(), unsupported = ?bad, "citation guard replaced an answer");
-        let nearest: Vec<AuditRow> = d.rows.into_iter().take(5).collect();
-        let mut answer = NO_ROW.to_string();
-        if !nearest.is_empty() {
-            answer.push_str(" Nearest rows: ");
-            answer.push_str(
-                &nearest
-                    .iter()
-                    .map(|r| r.row_ref.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            );
-        }
+    fn cite(&self, rows: &[AuditRow]) -> Vec<Citation> {
+        rows.iter()
+            .map(|r| Citation {
+                row_ref: r.row_ref.to_string(),
+                url: row_url(&self.link_base, &r.row_ref),
+            })
+            .collect()
+    }
+
+    fn answer_of(&self, intent: &Intent, text: String, rows: &[AuditRow]) -> Answer {
         Answer {
-            answer,
-            citations: cite(&nearest),
+            answer: text,
+            citations: self.cite(rows),
             intent: intent.name(),
             grounded: false,
             releasable: vec![],
-            queries,
+            queries: self.queries.load(Ordering::Relaxed),
             worded_by_llm: false,
         }
     }
 
-    async fn show_row(&self, r: RowRef) -> Result<Option<Draft>, AnswerError> {
-        self.q();
-        let Some(row) = self.ports.audit.get(r).await? else {
-            return Ok(None);
-        };
-        if row.store() != &self.store {
-            return Ok(None);
-        }
-        let mut d = Draft::default();
-        d.line(row_line(&row));
-        if let RowBody::CycleRun(c) = &row.body {
-            if let Some(s) = c.figures.get("summary") {
-                d.line(format!("summary: {}", summary_text(c.kind, s)));
+    /// The guard: the draft leaves only if every figure in it is in a cited row; a refusal says
+    /// what Otto can answer and names the nearest rows that exist.
+    fn finish(&self, intent: &Intent, found: Found) -> Answer {
+        let nearest = match found {
+            Found::Answer(d) => {
+                let text = d.lines.join("\n");
+                let mut support = Support::from_rows_in(&d.rows, self.clock);
+                d.allow.iter().for_each(|t| support.allow(t));
+                let bad = support.unsupported(&text);
+                if bad.is_empty() {
+                    let mut a = self.answer_of(intent, text, &d.rows);
+                    a.grounded = true;
+                    a.releasable = d.releasable;
+                    return a;
+                }
+                tracing::warn!(intent = intent.name(), unsupported = ?bad, "citation guard replaced an answer");
+                d.rows.into_iter().take(3).collect()
             }
-        }
-        if row.status == RowStatus::Held {
-            d.releasable.push(r.to_string());
-        }
-        d.cite(&row);
-        Ok(Some(d))
+            Found::Refuse(rows) => rows,
+        };
+        self.refusal(intent, nearest)
     }
 
-    async fn held_in(&self, table: AuditTable) -> Result<Vec<AuditRow>, AnswerError> {
+    fn refusal(&self, intent: &Intent, nearest: Vec<AuditRow>) -> Answer {
+        let mut text = format!("{NO_ROW} {CAN_ANSWER}");
+        let nearest: Vec<AuditRow> = nearest.into_iter().take(5).collect();
+        if !nearest.is_empty() {
+            let lines: Vec<String> = nearest.iter().map(row_line).collect();
+            let candidate = format!("{text}\nNearest rows that exist:\n{}", lines.join("\n"));
+            if Support::from_rows_in(&nearest, self.clock)
+                .unsupported(&candidate)
+                .is_empty()
+            {
+                text = candidate;
+            } else {
+                let refs: Vec<String> = nearest.iter().map(|r| r.row_ref.to_string()).collect();
+                text = format!("{text}\nNearest rows that exist: {}", refs.join(", "));
+            }
+        }
+        self.answer_of(intent, text, &nearest)
+    }
+
+    // ---- access paths (every one an indexed query on the audit plane) ----
+
+    async fn day_rows(
+        &self,
+        table: AuditTable,
+        day: StoreDay,
+        action: Option<&str>,
+    ) -> Result<Vec<AuditRow>, AnswerError> {
+        let mut out = Vec::new();
+        let mut page = PageReq::first(500);
+        loop {
+            self.q();
+            let p = self
+                .ports
+                .audit
+                .by_day_action(table, &self.store, day, action, page)
+                .await?;
+            out.extend(p.items);
+            match p.next {
+                Some(c) => {
+                    page = PageReq {
+                        limit: 500,
+                        cursor: Some(c),
+                    }
+                }
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Rows of a table over days (oldest day first), of any of `actions` (all when empty).
+    async fn range_rows(
+        &self,
+        table: AuditTable,
+        days: &Days,
+        actions: &[Action],
+    ) -> Result<Vec<AuditRow>, AnswerError> {
+        let mut out = Vec::new();
+        for day in days.newest_first().into_iter().rev() {
+            if actions.is_empty() {
+                out.extend(self.day_rows(table, day, None).await?);
+            } else {
+                for a in actions {
+                    out.extend(self.day_rows(table, day, Some(a.as_str())).await?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn subject_rows(
+        &self,
+        table: AuditTable,
+        subject: &str,
+    ) -> Result<Vec<AuditRow>, AnswerError> {
+        let mut out = Vec::new();
+        let mut page = PageReq::first(500);
+        loop {
+            self.q();
+            let p = self
+                .ports
+                .audit
+                .by_subject(table, &self.store, subject, page)
+                .await?;
+            out.extend(p.items);
+            match p.next {
+                Some(c) => {
+                    page = PageReq {
+                        limit: 500,
+                        cursor: Some(c),
+                    }
+                }
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// A subject's rows, matched case-insensitively (as written, upper, lower).
+    async fn subject_any_case(
+        &self,
+        table: AuditTable,
+        subject: &str,
+    ) -> Result<Vec<AuditRow>, AnswerError> {
+        let mut tried: Vec<String> = Vec::new();
+        for s in [
+            subject.to_string(),
+            subject.to_uppercase(),
+            subject.to_lowercase(),
+        ] {
+            if tried.contains(&s) {
+                continue;
+            }
+            let rows = self.subject_rows(table, &s).await?;
+            if !rows.is_empty() {
+                return Ok(rows);
+            }
+            tried.push(s);
+        }
+        Ok(vec![])
+    }
+
+    async fn held(&self, table: AuditTable) -> Result<Vec<AuditRow>, AnswerError> {
         self.q();
         Ok(self
             .ports
             .audit
-            .by_status(table, &self.store, RowStatus::Held, PageReq::first(50))
+            .by_status(table, &self.store, RowStatus::Held, PageReq::first(1000))
             .await?
             .items)
+    }
+
+    fn lookback(today: StoreDay) -> Days {
+        Days::Range(today.plus_days(1 - LOOKBACK_DAYS), today)
+    }
+
+    /// The most recent cycle runs up to today (for refusals and greetings).
+    async fn latest_runs(&self, today: StoreDay) -> Result<Vec<AuditRow>, AnswerError> {
+        for back in 0..7 {
+            let rows = self
+                .day_rows(AuditTable::CycleRuns, today.plus_days(-back), None)
+                .await?;
+            if !rows.is_empty() {
+                return Ok(rows);
+            }
+        }
+        Ok(vec![])
+    }
+
+    // ---- intents ----
+
+    async fn greeting(&self, today: StoreDay) -> Result<Found, AnswerError> {
+        let runs = self.latest_runs(today).await?;
+        let Some(run) = runs
+            .iter()
+            .rev()
+            .find(|r| matches!(&r.body, RowBody::CycleRun(c) if c.kind == CycleKind::Morning))
+            .or(runs.last())
+        else {
+            return Ok(Found::Refuse(vec![]));
+        };
+        let kind = match &run.body {
+            RowBody::CycleRun(c) => c.kind,
+            _ => CycleKind::Morning,
+        };
+        let mut d = Draft::default();
+        d.line("Hi. The latest cycle:");
+        self.render_run(&mut d, run, kind).await?;
+        d.line("Ask me what moved, what's held, what's escalated, or about a campaign or a SKU.");
+        Ok(Found::Answer(d))
+    }
+
+    async fn show_row(&self, r: RowRef) -> Result<Found, AnswerError> {
+        self.q();
+        let row = self
+            .ports
+            .audit
+            .get(r)
+            .await?
+            .filter(|x| x.store() == &self.store);
+        let Some(row) = row else {
+            let near: Vec<RowRef> = (1..=3)
+                .filter_map(|k| r.seq.checked_sub(k).filter(|s| *s > 0))
+                .map(|s| RowRef::new(r.table, s))
+                .collect();
+            self.q();
+            let rows = self.ports.audit.get_many(&near).await?;
+            return Ok(Found::Refuse(
+                rows.into_iter()
+                    .flatten()
+                    .filter(|x| x.store() == &self.store)
+                    .collect(),
+            ));
+        };
+        let mut d = Draft::default();
+        d.line(row_line(&row));
+        d.line(format!(
+            "Written at {} ({}).",
+            human::local_time(&self.clock, row.created_at),
+            self.clock.tz_name()
+        ));
+        if let RowBody::CycleRun(c) = &row.body {
+            if let Some(s) = c.figures.get("summary") {
+                d.line(summary_text(c.kind, s));
+            }
+        }
+        if row.status == RowStatus::Held {
+            d.line(RELEASE_HOW);
+        }
+        d.release(&row);
+        d.cite(&row);
+        Ok(Found::Answer(d))
+    }
+
+    async fn render_run(
+        &self,
+        d: &mut Draft,
+        run: &AuditRow,
+        kind: CycleKind,
+    ) -> Result<(), AnswerError> {
+        let RowBody::CycleRun(c) = &run.body else {
+            return Ok(());
+        };
+        let start = c
+            .scheduled_time
+            .map(|t| format!(" (scheduled {})", human::local_time(&self.clock, t)))
+            .unwrap_or_default();
+        let summary = c.figures.get("summary");
+        let held: Vec<RowRef> = summary
+            .and_then(|s| s.get("held_rows"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter_map(|r| RowRef::parse(r).ok())
+            .collect();
+        let clean = run.status == RowStatus::Completed && c.error.is_none() && held.is_empty();
+        let head = match (&c.error, clean) {
+            (Some(e), _) => format!(
+                "The {kind} cycle on {}{start} {}: {e}.",
+                human::date(run.day()),
+                run.status
+            ),
+            (None, true) => format!(
+                "Clean run — {kind} cycle on {}{start}.",
+                human::date(run.day())
+            ),
+            (None, false) => format!(
+                "The {kind} cycle on {}{start} {}.",
+                human::date(run.day()),
+                run.status
+            ),
+        };
+        d.line(head);
+        if let Some(s) = summary {
+            d.line(summary_text(kind, s));
+        }
+        d.cite(run);
+        if !held.is_empty() {
+            self.q();
+            let rows: Vec<AuditRow> = self
+                .ports
+                .audit
+                .get_many(&held)
+                .await?
+                .into_iter()
+                .flatten()
+                .collect();
+            self.held_lines(d, &rows);
+        }
+        Ok(())
+    }
+
+    fn held_lines(&self, d: &mut Draft, rows: &[AuditRow]) {
+        if rows.is_empty() {
+            return;
+        }
+        let n = rows.len();
+        d.line(if n == 1 {
+            "One held row:".to_string()
+        } else {
+            format!("{n} held rows:")
+        });
+        for row in rows {
+            let what = match &row.body {
+                RowBody::Decision(x) => format!("{} on {}", x.action, x.sku),
+                RowBody::AdDecision(a) => format!("{} on {}", a.action, a.campaign),
+                RowBody::CsEvaluation(c) => format!("{} on thread {}", c.verdict, c.thread_id),
+                _ => row.action_key(),
+            };
+            let why = human::humanise(held_why(row).unwrap_or("no reason recorded"));
+            let status = if row.status == RowStatus::Held {
+                "held".to_string()
+            } else {
+                format!("now {}", row.status)
+            };
+            d.line(format!(
+                "— {what} ({}, {status} since {}) — {why}",
+                row.row_ref,
+                human::local_time(&self.clock, row.updated_at)
+            ));
+            d.release(row);
+            d.cite(row);
+        }
+        if rows.iter().any(|r| r.status == RowStatus::Held) {
+            d.line(RELEASE_HOW);
+        }
     }
 
     async fn cycle_summary(
         &self,
         kind: CycleKind,
         days: &Days,
-    ) -> Result<Option<Draft>, AnswerError> {
+        today: StoreDay,
+    ) -> Result<Found, AnswerError> {
         let mut d = Draft::default();
-        let mut held_refs = Vec::new();
-        for day in days.newest_first() {
-            self.q();
+        for day in days.newest_first().into_iter().take(31) {
             let runs = self
-                .ports
-                .audit
-                .by_day_action(
-                    AuditTable::CycleRuns,
-                    &self.store,
-                    day,
-                    Some(kind.as_str()),
-                    PageReq::first(100),
-                )
-                .await?
-                .items;
+                .day_rows(AuditTable::CycleRuns, day, Some(kind.as_str()))
+                .await?;
             for run in &runs {
-                let RowBody::CycleRun(c) = &run.body else {
-                    continue;
-                };
-                d.line(row_line(run));
-                if let Some(s) = c.figures.get("summary") {
-                    d.line(format!("  {}", summary_text(kind, s)));
-                    if let Some(h) = s.get("held_rows").and_then(Value::as_array) {
-                        held_refs.extend(
-                            h.iter()
-                                .filter_map(Value::as_str)
-                                .filter_map(|r| RowRef::parse(r).ok()),
-                        );
-                    }
-                }
-                d.cite(run);
+                self.render_run(&mut d, run, kind).await?;
             }
         }
-        if d.lines.is_empty() {
-            return Ok(None);
+        if d.rows.is_empty() {
+            return Ok(Found::Refuse(self.runs_near(kind, days, today).await?));
         }
-        if !held_refs.is_empty() {
-            held_refs.truncate(20);
-            self.q();
-            for row in self
-                .ports
-                .audit
-                .get_many(&held_refs)
-                .await?
-                .into_iter()
-                .flatten()
-            {
-                d.line(format!("  held: {}", row_line(&row)));
-                if row.status == RowStatus::Held {
-                    d.releasable.push(row.row_ref.to_string());
-                }
-                d.cite(&row);
-            }
-        }
-        Ok(Some(d))
+        Ok(Found::Answer(d))
     }
 
-    async fn catalog_moves(&self, days: &Days) -> Result<Option<Draft>, AnswerError> {
-        let mut d = Draft::default();
-        for day in days.newest_first() {
-            let mut applied_refs: Vec<RowRef> = Vec::new();
-            self.q();
-            let runs = self
-                .ports
-                .audit
-                .by_day_action(
-                    AuditTable::CycleRuns,
-                    &self.store,
-                    day,
-                    None,
-                    PageReq::first(100),
-                )
-                .await?
-                .items;
-            for run in &runs {
-                let RowBody::CycleRun(c) = &run.body else {
-                    continue;
-                };
-                if !matches!(c.kind, CycleKind::Morning | CycleKind::Discount) {
+    /// Runs of that kind on the days closest to `days` (a week either side).
+    async fn runs_near(
+        &self,
+        kind: CycleKind,
+        days: &Days,
+        today: StoreDay,
+    ) -> Result<Vec<AuditRow>, AnswerError> {
+        for k in 1..=7 {
+            for day in [days.first().plus_days(-k), days.last().plus_days(k)] {
+                if day > today {
                     continue;
                 }
-                if let Some(s) = c.figures.get("summary") {
-                    applied_refs.extend(
-                        s.get("applied_refs")
-                            .and_then(Value::as_array)
-                            .into_iter()
-                            .flatten()
-                            .filter_map(Value::as_str)
-                            .filter_map(|r| RowRef::parse(r).ok()),
-                    );
-                    d.line(format!(
-                        "{} cycle {} ({}): {}",
-                        c.kind,
-                        run.cycle_id,
-                        run.row_ref,
-                        summary_text(c.kind, s)
-                    ));
-                    d.cite(run);
+                let rows = self
+                    .day_rows(AuditTable::CycleRuns, day, Some(kind.as_str()))
+                    .await?;
+                if !rows.is_empty() {
+                    return Ok(rows);
                 }
-            }
-            // The largest single move among the discounts applied that day (the discount cycle's
-            // summary lists their refs): one batched read, however many rows were only planned.
-            let refs: Vec<RowRef> = std::mem::take(&mut applied_refs);
-            let mut largest: Option<(u32, AuditRow)> = None;
-            if !refs.is_empty() {
-                self.q();
-                for r in self
-                    .ports
-                    .audit
-                    .get_many(&refs)
-                    .await?
-                    .into_iter()
-                    .flatten()
-                {
-                    if !matches!(r.status, RowStatus::Applied | RowStatus::Reverted) {
-                        continue;
-                    }
-                    let pct = match &r.body {
-                        RowBody::Decision(x) => x.window.as_ref().map(|w| w.percent_bp),
-                        _ => None,
-                    };
-                    if let Some(pct) = pct {
-                        if largest.as_ref().is_none_or(|(b, _)| pct > *b) {
-                            largest = Some((pct, r));
-                        }
-                    }
-                }
-            }
-            let largest = largest.as_ref().map(|(p, r)| (*p, r));
-            if let Some((_, row)) = largest {
-                d.line(format!("largest single move: {}", row_line(row)));
-                d.cite(row);
             }
         }
-        Ok(Some(d).filter(|d| !d.lines.is_empty()))
+        Ok(vec![])
     }
 
-    async fn campaign(&self, name: &str) -> Result<Option<Draft>, AnswerError> {
-        self.q();
-        let budgets = self.ports.catalog.budgets(&self.store).await?;
-        let Some(b) = budgets
+    async fn catalog_moves(&self, days: &Days) -> Result<Found, AnswerError> {
+        let rows = self.range_rows(AuditTable::DecisionLog, days, &[]).await?;
+        if rows.is_empty() {
+            return Ok(Found::Refuse(vec![]));
+        }
+        let moves: Vec<AuditRow> = rows.iter().filter(|r| is_move(r)).cloned().collect();
+        let mut d = Draft::default();
+        d.allow_days(days);
+        if moves.is_empty() {
+            d.line(format!(
+                "Nothing moved {}: {}.",
+                days_text(days),
+                counts_by_action(&rows)
+            ));
+            d.cite_all(&rows);
+            return Ok(Found::Answer(d));
+        }
+        d.line(format!("{}.", counts_by_action(&moves)));
+        d.cite_all(&moves);
+        if let Some(big) = largest_discount(&moves) {
+            d.line(largest_line(big));
+        }
+        let held: Vec<AuditRow> = moves
             .iter()
-            .find(|b| b.campaign.eq_ignore_ascii_case(name) || b.campaign_id == name)
-        else {
-            return Ok(None);
-        };
-        self.q();
+            .filter(|r| r.status == RowStatus::Held)
+            .cloned()
+            .collect();
+        self.held_lines(&mut d, &held);
+        Ok(Found::Answer(d))
+    }
+
+    /// Every campaign named in ad_decision_log over the lookback: (name, id, latest row).
+    async fn campaigns(&self, today: StoreDay) -> Result<Vec<AuditRow>, AnswerError> {
         let rows = self
-            .ports
-            .audit
-            .by_subject(
-                AuditTable::AdDecisionLog,
-                &self.store,
-                &b.campaign_id,
-                PageReq::first(5),
-            )
-            .await?
-            .items;
-        let mut d = Draft::default();
-        let latest_budget = rows
-            .iter()
-            .find(|r| matches!(&r.body, RowBody::AdDecision(a) if a.budget_after.is_some()));
-        if let Some(row) = latest_budget.or(rows.first()) {
-            d.line(format!("latest: {}", row_line(row)));
-            if let RowBody::AdDecision(a) = &row.body {
-                let f = |k: &str| a.figures.get(k).map(|v| v.to_string());
-                let mut facts = Vec::new();
-                for (label, key) in [
-                    ("ROAS", "roas_bp"),
-                    ("target ROAS", "target_roas_bp"),
-                    ("search impression share", "search_impression_share_bp"),
-                    ("impression share lost to budget", "budget_lost_is_bp"),
-                    ("step", "step_bp"),
-                ] {
-                    if let Some(v) = f(key) {
-                        facts.push(format!("{label} {v}bp"));
-                    }
-                }
-                if let Some(Value::Object(sp)) = a.figures.get("spend") {
-                    if let (Some(amt), Some(cur)) = (sp.get("amount"), sp.get("currency")) {
-                        facts.push(format!(
-                            "spend {} {} over the window",
-                            amt.as_str().unwrap_or(""),
-                            cur.as_str().unwrap_or("")
-                        ));
-                    }
-                }
-                if !facts.is_empty() {
-                    d.line(format!("  figures: {}", facts.join(", ")));
-                }
-            }
-            if row.status == RowStatus::Held {
-                d.releasable.push(row.row_ref.to_string());
-            }
-            d.cite(row);
-            for older in rows.iter().filter(|r| r.row_ref != row.row_ref).take(3) {
-                d.line(format!("earlier: {}", row_line(older)));
-                d.cite(older);
-            }
+            .range_rows(AuditTable::AdDecisionLog, &Self::lookback(today), &[])
+            .await?;
+        let mut latest: BTreeMap<String, AuditRow> = BTreeMap::new();
+        for r in rows {
+            latest.insert(r.subject(), r);
         }
-        Ok(Some(d).filter(|d| !d.lines.is_empty()))
+        Ok(latest.into_values().collect())
     }
 
-    async fn customer_service(&self, days: &Days) -> Result<Option<Draft>, AnswerError> {
+    async fn campaign(
+        &self,
+        name: &str,
+        days: Option<&Days>,
+        today: StoreDay,
+    ) -> Result<Found, AnswerError> {
+        let known = self.campaigns(today).await?;
+        let Some(hit) = match_campaign(name, &known) else {
+            return Ok(Found::Refuse(known));
+        };
+        let mut rows = self
+            .subject_rows(AuditTable::AdDecisionLog, &hit.subject())
+            .await?;
+        rows.sort_by_key(|r| std::cmp::Reverse(r.row_ref.seq));
+        let until = days.map(|d| d.last()).unwrap_or(today);
+        let budget = rows.iter().filter(|r| r.day() <= until).find(
+            |r| matches!(&r.body, RowBody::AdDecision(a) if a.action == Action::AdjustBudget),
+        );
+        let Some(row) = budget.or(rows.first()) else {
+            return Ok(Found::Refuse(known));
+        };
         let mut d = Draft::default();
-        let wanted: Vec<StoreDay> = days.newest_first();
-        for day in &wanted {
-            self.q();
-            let esc = self
-                .ports
-                .audit
-                .by_day_action(
-                    AuditTable::CsThreadEvaluations,
-                    &self.store,
-                    *day,
-                    Some("ESCALATED_REFUND"),
-                    PageReq::first(100),
-                )
-                .await?
-                .items;
-            for row in &esc {
-                d.line(format!("escalated: {}", row_line(row)));
-                d.cite(row);
+        self.budget_story(&mut d, row).await?;
+        let earlier: Vec<&AuditRow> = rows
+            .iter()
+            .filter(|r| r.row_ref != row.row_ref)
+            .take(3)
+            .collect();
+        if !earlier.is_empty() {
+            d.line("Earlier:");
+            for r in earlier {
+                d.line(format!("— {}", row_line(r)));
+                d.cite(r);
             }
         }
-        for row in self
-            .held_in(AuditTable::CsThreadEvaluations)
-            .await?
-            .iter()
-            .filter(|r| wanted.contains(&r.cycle_id.day))
-        {
-            d.line(format!("held: {}", row_line(row)));
-            d.releasable.push(row.row_ref.to_string());
-            d.cite(row);
+        Ok(Found::Answer(d))
+    }
+
+    async fn budget_story(&self, d: &mut Draft, row: &AuditRow) -> Result<(), AnswerError> {
+        let RowBody::AdDecision(a) = &row.body else {
+            return Ok(());
+        };
+        let when = human::date(row.day());
+        let change = match (&a.budget_before, &a.budget_after) {
+            (Some(b), Some(x)) => {
+                let p = human::change_pct(b, x).unwrap_or(0);
+                let verb = if x.micros() >= b.micros() {
+                    "raise"
+                } else {
+                    "lower"
+                };
+                Some((verb, format!("{} ({b} → {x})", human::signed_pct(p))))
+            }
+            _ => None,
+        };
+        let head = match (row.status, &change) {
+            (RowStatus::Applied, Some((verb, c))) => format!(
+                "We {verb}d {} on {when} — {} {c} via {}.",
+                a.campaign, a.action, a.channel
+            ),
+            (RowStatus::Reverted, Some((verb, c))) => format!(
+                "We {verb}d {} on {when} — {} {c} — and rolled it back since.",
+                a.campaign, a.action
+            ),
+            (RowStatus::Refused, Some((verb, c))) => format!(
+                "We did not {verb} {}: the {} {c} proposed on {when} was refused — {}.",
+                a.campaign,
+                a.action,
+                a.hold_reason.as_deref().unwrap_or("judge disagreed")
+            ),
+            (RowStatus::Held, Some((verb, c))) => format!(
+                "The {verb} of {} on {when} — {} {c} — is held: {}.",
+                a.campaign,
+                a.action,
+                a.hold_reason.as_deref().unwrap_or("no reason recorded")
+            ),
+            (st, Some((_, c))) => format!(
+                "{} on {} on {when}: {c}, {st} (judge {}).",
+                a.action, a.campaign, a.verdict
+            ),
+            (st, None) => format!(
+                "{} on {} on {when}, {st} (judge {}).",
+                a.action, a.campaign, a.verdict
+            ),
+        };
+        d.line(head);
+        d.cite(row);
+        let mut why = figure_text(&a.figures);
+        if why.is_empty() {
+            why.push(human::humanise(&a.reasoning));
         }
-        Ok(Some(d).filter(|d| !d.lines.is_empty()))
+        d.line(format!("Reasoning: {}.", why.join(", ")));
+        if a.action == Action::AdjustBudget {
+            self.rate_limit_line(d, row).await?;
+        }
+        if row.status == RowStatus::Held {
+            d.release(row);
+            d.line(RELEASE_HOW);
+        }
+        d.line(if reversal_stored(row) {
+            "Reversal op is pre-stored if you want to roll the cap back; one click."
+        } else {
+            "No reversal op stored (it is stored when the move applies)."
+        });
+        Ok(())
+    }
+
+    /// "3 of 8 budget changes used in the week of the move": the applied ADJUST_BUDGET rows of
+    /// that ISO week, cited.
+    async fn rate_limit_line(&self, d: &mut Draft, row: &AuditRow) -> Result<(), AnswerError> {
+        let RowBody::AdDecision(a) = &row.body else {
+            return Ok(());
+        };
+        let Some((_, limit)) = a.rate_limit_position else {
+            return Ok(());
+        };
+        let day = row.day();
+        let monday = day.plus_days(-i64::from(
+            chrono::Datelike::weekday(&day.date()).num_days_from_monday(),
+        ));
+        let week = Days::Range(monday, monday.plus_days(6));
+        let used: Vec<AuditRow> = self
+            .range_rows(AuditTable::AdDecisionLog, &week, &[Action::AdjustBudget])
+            .await?
+            .into_iter()
+            .filter(|r| matches!(r.status, RowStatus::Applied | RowStatus::Reverted))
+            .collect();
+        d.cite_all(&used);
+        d.allow_days(&week);
+        let verdict = if (used.len() as u32) < limit {
+            "inside policy"
+        } else {
+            "at the limit"
+        };
+        d.line(format!(
+            "Rate-limit position: {} of {limit} budget changes used in the week of {} — {verdict}.",
+            used.len(),
+            human::date(monday)
+        ));
+        Ok(())
+    }
+
+    async fn customer_service(
+        &self,
+        days: &Days,
+        thread: Option<&str>,
+    ) -> Result<Found, AnswerError> {
+        if let Some(t) = thread {
+            return self.thread(t, days).await;
+        }
+        let rows = self
+            .range_rows(AuditTable::CsThreadEvaluations, days, &[])
+            .await?;
+        let wanted: Vec<AuditRow> = rows
+            .iter()
+            .filter(|r| {
+                r.status == RowStatus::Held
+                    || r.action_key().starts_with("ESCALAT")
+                    || r.action_key().starts_with("HOLD")
+            })
+            .cloned()
+            .collect();
+        if wanted.is_empty() {
+            return Ok(Found::Refuse(rows.into_iter().rev().take(3).collect()));
+        }
+        let mut d = Draft::default();
+        d.allow_days(days);
+        d.line(format!(
+            "{} {}: {}.",
+            plural(wanted.len(), "thread", "threads"),
+            days_text(days),
+            counts_by_action(&wanted)
+        ));
+        for r in &wanted {
+            d.line(format!("— {}", cs_line(r)));
+            d.release(r);
+            d.cite(r);
+        }
+        if wanted.iter().any(|r| r.status == RowStatus::Held) {
+            d.line(RELEASE_HOW);
+        }
+        Ok(Found::Answer(d))
+    }
+
+    async fn thread(&self, t: &str, days: &Days) -> Result<Found, AnswerError> {
+        let rows = self
+            .subject_any_case(AuditTable::CsThreadEvaluations, t)
+            .await?;
+        if rows.is_empty() {
+            let near = self
+                .range_rows(AuditTable::CsThreadEvaluations, days, &[])
+                .await?;
+            return Ok(Found::Refuse(near.into_iter().rev().take(3).collect()));
+        }
+        let mut d = Draft::default();
+        d.line(format!(
+            "Thread {}: {}.",
+            t,
+            plural(rows.len(), "evaluation", "evaluations")
+        ));
+        for r in &rows {
+            d.line(format!("— {}", cs_line(r)));
+            d.release(r);
+            d.cite(r);
+        }
+        Ok(Found::Answer(d))
     }
 
     async fn holds(&self) -> Result<Option<Draft>, AnswerError> {
-        let mut d = Draft::default();
+        let mut rows = Vec::new();
         for table in [
             AuditTable::DecisionLog,
             AuditTable::AdDecisionLog,
             AuditTable::CsThreadEvaluations,
         ] {
-            for row in self.held_in(table).await? {
-                d.line(format!("held: {}", row_line(&row)));
-                d.releasable.push(row.row_ref.to_string());
-                d.cite(&row);
-            }
+            rows.extend(self.held(table).await?);
         }
-        if !d.lines.is_empty() {
-            d.line(
-                "Release one with `otto holds release <ref>`, `/otto release <ref>` in Slack, or POST /holds/<ref>/release; the executor re-checks policy before it applies.",
-            );
+        if rows.is_empty() {
+            return Ok(None);
         }
-        Ok(Some(d).filter(|d| !d.rows.is_empty()))
+        let mut d = Draft::default();
+        self.held_lines(&mut d, &rows);
+        Ok(Some(d))
     }
 
     async fn discount_windows(&self, today: StoreDay) -> Result<Option<Draft>, AnswerError> {
-        self.q();
-        let mut windows = self.ports.catalog.open_windows(&self.store).await?;
-        windows.sort_by(|a, b| a.ends_on.cmp(&b.ends_on).then(a.sku.cmp(&b.sku)));
-        windows.truncate(50);
-        let refs: Vec<RowRef> = windows
+        let range = Self::lookback(today);
+        let rows = self
+            .range_rows(
+                AuditTable::DecisionLog,
+                &range,
+                &[Action::OnDiscount, Action::PriceRestore],
+            )
+            .await?;
+        let restored = |r: &AuditRow, w: &otto_core::audit::DiscountWindow| {
+            rows.iter().any(|x| {
+                x.action_key() == "PRICE_RESTORE"
+                    && x.subject() == r.subject()
+                    && x.day() >= w.ends_on
+                    && matches!(x.status, RowStatus::Applied)
+            })
+        };
+        let open: Vec<&AuditRow> = rows
             .iter()
-            .filter_map(|w| RowRef::parse(&w.row_ref).ok())
+            .filter(|r| r.status == RowStatus::Applied)
+            .filter(|r| window_of(r).is_some_and(|w| !restored(r, w)))
             .collect();
-        if refs.is_empty() {
+        if open.is_empty() {
             return Ok(None);
         }
-        self.q();
-        let rows = self.ports.audit.get_many(&refs).await?;
         let mut d = Draft::default();
-        for row in rows.into_iter().flatten() {
-            let RowBody::Decision(x) = &row.body else {
-                continue;
-            };
-            let Some(w) = &x.window else { continue };
+        d.line(format!(
+            "{} open:",
+            plural(open.len(), "discount window", "discount windows")
+        ));
+        for r in open {
+            let Some(w) = window_of(r) else { continue };
             let state = if w.ends_on < today {
                 "past its end, restore due"
             } else {
                 "open"
             };
             d.line(format!(
-                "{} {} {}bp off from {} to {} ({state}), {}",
-                row.row_ref,
-                x.sku,
-                w.percent_bp,
-                w.starts_on,
-                w.ends_on,
-                if x.reversal_op.is_some() {
-                    "reversal op stored"
+                "— {} −{} from {} to {} ({state}; {}); {}",
+                r.subject(),
+                pct(i64::from(w.percent_bp)),
+                human::date(w.starts_on),
+                human::date(w.ends_on),
+                r.row_ref,
+                if reversal_stored(r) {
+                    "reversal pre-stored"
                 } else {
-                    "no reversal op yet"
+                    "no reversal op stored"
                 }
             ));
-            d.cite(&row);
+            d.cite(r);
         }
-        Ok(Some(d).filter(|d| !d.lines.is_empty()))
+        Ok(Some(d))
     }
 
     async fn research(&self) -> Result<Option<Draft>, AnswerError> {
@@ -708,10 +1156,13 @@ impl<'a> Engine<'a> {
                 AuditTable::ResearchCandidates,
                 &self.store,
                 RowStatus::Queued,
-                PageReq::first(200),
+                PageReq::first(1000),
             )
             .await?
             .items;
+        if rows.is_empty() {
+            return Ok(None);
+        }
         let score = |r: &AuditRow| match &r.body {
             RowBody::ResearchCandidate(c) => c.score_bp.unwrap_or(0),
             _ => 0,
@@ -722,91 +1173,538 @@ impl<'a> Engine<'a> {
                 .then(a.row_ref.seq.cmp(&b.row_ref.seq))
         });
         let mut d = Draft::default();
-        for row in rows.iter().take(10) {
-            d.line(format!("queued: {}", row_line(row)));
-            d.cite(row);
-        }
-        if rows.len() > 10 {
-            d.line("(best ten shown; `otto candidates list` has the rest)");
-        }
-        Ok(Some(d).filter(|d| !d.rows.is_empty()))
+        d.line(format!(
+            "{} queued for review, best first:",
+            plural(rows.len(), "research candidate", "research candidates")
+        ));
+        self.paged(&mut d, &rows, "/dashboard/candidates");
+        Ok(Some(d))
     }
 
-    async fn sku_history(&self, sku: &otto_core::Sku) -> Result<Option<Draft>, AnswerError> {
-        self.q();
-        let rows = self
-            .ports
-            .audit
-            .by_subject(
-                AuditTable::DecisionLog,
-                &self.store,
-                sku.as_str(),
-                PageReq::first(10),
-            )
-            .await?
-            .items;
-        let mut d = Draft::default();
-        for row in &rows {
-            d.line(row_line(row));
-            if row.status == RowStatus::Held {
-                d.releasable.push(row.row_ref.to_string());
-            }
-            d.cite(row);
+    /// Lists rows a page at a time ("and 37 more" with a link), citing every one.
+    fn paged(&self, d: &mut Draft, rows: &[AuditRow], link: &str) {
+        for r in rows.iter().take(PAGE) {
+            d.line(format!("— {}", row_line(r)));
+            d.release(r);
         }
-        Ok(Some(d).filter(|d| !d.lines.is_empty()))
+        if rows.len() > PAGE {
+            d.line(format!(
+                "… and {} more: {}{link}",
+                rows.len() - PAGE,
+                self.link_base
+            ));
+        }
+        d.cite_all(rows);
+    }
+
+    async fn sku_history(
+        &self,
+        sku: &otto_core::Sku,
+        today: StoreDay,
+    ) -> Result<Found, AnswerError> {
+        let mut rows = self
+            .subject_any_case(AuditTable::DecisionLog, sku.as_str())
+            .await?;
+        if rows.is_empty() {
+            return Ok(Found::Refuse(self.similar_skus(sku.as_str(), today).await?));
+        }
+        rows.sort_by_key(|r| r.row_ref.seq);
+        let name = rows[0].subject();
+        let moves: Vec<AuditRow> = rows.iter().filter(|r| is_move(r)).cloned().collect();
+        let keeps = rows.len() - moves.len();
+        let mut d = Draft::default();
+        let latest_class = rows.iter().rev().find_map(|r| match &r.body {
+            RowBody::Decision(x) => x.classification,
+            _ => None,
+        });
+        let class = latest_class
+            .map(|c| format!(", classified {c} most recently"))
+            .unwrap_or_default();
+        d.line(format!(
+            "{name}: {} from {} to {}{class}. Moves: {}.",
+            plural(rows.len(), "row", "rows"),
+            human::date(rows[0].day()),
+            human::date(rows[rows.len() - 1].day()),
+            if moves.is_empty() {
+                "none".to_string()
+            } else {
+                counts_by_action(&moves)
+            }
+        ));
+        for r in moves.iter().rev() {
+            d.line(format!("— {}", row_line(r)));
+            d.release(r);
+        }
+        if keeps > 0 {
+            d.line(format!("Plus {keeps} KEEP rows (no change)."));
+        }
+        d.cite_all(&rows);
+        Ok(Found::Answer(d))
+    }
+
+    /// Rows of the SKUs sharing the longest prefix with an unknown one (latest day's decisions).
+    async fn similar_skus(&self, sku: &str, today: StoreDay) -> Result<Vec<AuditRow>, AnswerError> {
+        let mut rows = Vec::new();
+        for back in 0..7 {
+            rows = self
+                .day_rows(AuditTable::DecisionLog, today.plus_days(-back), None)
+                .await?;
+            if !rows.is_empty() {
+                break;
+            }
+        }
+        let want = sku.to_uppercase();
+        let common = |s: &str| {
+            s.to_uppercase()
+                .chars()
+                .zip(want.chars())
+                .take_while(|(a, b)| a == b)
+                .count()
+        };
+        rows.sort_by_key(|r| std::cmp::Reverse(common(&r.subject())));
+        let mut out: Vec<AuditRow> = Vec::new();
+        for r in rows {
+            if out.len() == 3 || common(&r.subject()) < 3 {
+                break;
+            }
+            if !out.iter().any(|x| x.subject() == r.subject()) {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn rows(&self, q: &RowQuery, today: StoreDay) -> Result<Found, AnswerError> {
+        if q.classification.is_some() && q.days.is_none() {
+            return self.classified(q, today).await;
+        }
+        let days = q.days.unwrap_or(Self::lookback(today));
+        let matched = self.matching(q, &days).await?;
+        if q.aggregate == Aggregate::Compare {
+            return self.compare(q, &days, matched).await;
+        }
+        if matched.is_empty() {
+            let before = Days::Range(
+                days.first().plus_days(-LOOKBACK_DAYS),
+                days.first().plus_days(-1),
+            );
+            let near = self.matching(q, &before).await?;
+            return Ok(Found::Refuse(near.into_iter().rev().take(3).collect()));
+        }
+        let what = what_text(q);
+        let mut d = Draft::default();
+        d.allow_days(&days);
+        d.allow.push(LOOKBACK_DAYS.to_string());
+        let period = if q.days.is_some() {
+            days_text(&days)
+        } else {
+            format!("in the last {LOOKBACK_DAYS} days")
+        };
+        match q.aggregate {
+            Aggregate::Largest => {
+                let big = largest_discount(&matched).or_else(|| largest_budget(&matched));
+                let Some(big) = big else {
+                    return Ok(Found::Refuse(matched.into_iter().take(3).collect()));
+                };
+                d.line(largest_line(big));
+                d.cite(big);
+                return Ok(Found::Answer(d));
+            }
+            Aggregate::Sum if q.table == AuditTable::AdDecisionLog => {
+                let Some(total) = budget_delta_sum(&matched) else {
+                    return Ok(Found::Refuse(matched.into_iter().take(3).collect()));
+                };
+                let dir = if total.micros() < 0 { "down" } else { "up" };
+                let abs = otto_core::Money::from_micros(total.micros().abs(), total.currency());
+                d.line(format!(
+                    "Budgets went {dir} by {} in total {period}, over {} {what}:",
+                    human::money(&abs),
+                    matched.len()
+                ));
+            }
+            _ => {
+                d.line(format!(
+                    "{} {what} {period}{}.",
+                    matched.len(),
+                    if matched
+                        .iter()
+                        .any(|r| r.action_key() != matched[0].action_key())
+                    {
+                        format!(" ({})", counts_by_action(&matched))
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+        }
+        let link = format!(
+            "/dashboard/rows?table={}{}",
+            q.table,
+            q.actions
+                .first()
+                .map(|a| format!("&action={a}"))
+                .unwrap_or_default()
+        );
+        self.paged(&mut d, &matched, &link);
+        Ok(Found::Answer(d))
+    }
+
+    async fn matching(&self, q: &RowQuery, days: &Days) -> Result<Vec<AuditRow>, AnswerError> {
+        let rows = if q.status == Some(RowStatus::Held) && q.actions.is_empty() {
+            let mut v = Vec::new();
+            for t in [
+                AuditTable::DecisionLog,
+                AuditTable::AdDecisionLog,
+                AuditTable::CsThreadEvaluations,
+            ] {
+                v.extend(self.held(t).await?);
+            }
+            v.into_iter().filter(|r| days.contains(r.day())).collect()
+        } else {
+            self.range_rows(q.table, days, &q.actions).await?
+        };
+        Ok(rows
+            .into_iter()
+            .filter(|r| match q.status {
+                Some(s) => r.status == s,
+                None if q.table == AuditTable::AdDecisionLog => {
+                    matches!(r.status, RowStatus::Applied | RowStatus::Reverted)
+                }
+                None => true,
+            })
+            .filter(|r| {
+                q.classification.is_none_or(
+                    |c| matches!(&r.body, RowBody::Decision(x) if x.classification == Some(c)),
+                )
+            })
+            .filter(|r| !q.actions.is_empty() || q.status.is_some() || is_move(r))
+            .collect())
+    }
+
+    async fn compare(
+        &self,
+        q: &RowQuery,
+        days: &Days,
+        now_rows: Vec<AuditRow>,
+    ) -> Result<Found, AnswerError> {
+        let prev = days.previous();
+        let before = self.matching(q, &prev).await?;
+        if now_rows.is_empty() && before.is_empty() {
+            return Ok(Found::Refuse(vec![]));
+        }
+        let what = what_text(q);
+        let (a, b) = (now_rows.len(), before.len());
+        let verdict = match a.cmp(&b) {
+            std::cmp::Ordering::Greater => "More",
+            std::cmp::Ordering::Less => "Fewer",
+            std::cmp::Ordering::Equal => "The same number of",
+        };
+        let mut d = Draft::default();
+        d.allow_days(days);
+        d.allow_days(&prev);
+        let now_text = if a == 0 {
+            "none".to_string()
+        } else {
+            a.to_string()
+        };
+        let before_text = if b == 0 {
+            "none".to_string()
+        } else {
+            b.to_string()
+        };
+        d.line(format!(
+            "{verdict} {what}: {now_text} {} against {before_text} {}.",
+            days_text(days),
+            days_text(&prev)
+        ));
+        d.cite_all(&now_rows);
+        d.cite_all(&before);
+        Ok(Found::Answer(d))
+    }
+
+    /// "Which products are losers?": the latest day with classified rows.
+    async fn classified(&self, q: &RowQuery, today: StoreDay) -> Result<Found, AnswerError> {
+        let Some(class) = q.classification else {
+            return Ok(Found::Refuse(vec![]));
+        };
+        for back in 0..14 {
+            let day = today.plus_days(-back);
+            let rows = self.day_rows(AuditTable::DecisionLog, day, None).await?;
+            if !rows
+                .iter()
+                .any(|r| matches!(&r.body, RowBody::Decision(x) if x.classification.is_some()))
+            {
+                continue;
+            }
+            let hits: Vec<AuditRow> = rows
+                .into_iter()
+                .filter(
+                    |r| matches!(&r.body, RowBody::Decision(x) if x.classification == Some(class)),
+                )
+                .filter(|r| {
+                    q.actions.is_empty() || q.actions.iter().any(|a| a.as_str() == r.action_key())
+                })
+                .collect();
+            if hits.is_empty() {
+                return Ok(Found::Refuse(vec![]));
+            }
+            let mut d = Draft::default();
+            d.line(format!(
+                "{} classified {class} on {}:",
+                plural(hits.len(), "SKU", "SKUs"),
+                human::date(day)
+            ));
+            self.paged(
+                &mut d,
+                &hits,
+                &format!("/dashboard/rows?table=decision_log&day={day}"),
+            );
+            return Ok(Found::Answer(d));
+        }
+        Ok(Found::Refuse(vec![]))
     }
 }
 
-/// A cycle run's summary figures as text, only from the summary object.
+fn what_text(q: &RowQuery) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(s) = q.status {
+        parts.push(s.to_string());
+    }
+    if let Some(c) = q.classification {
+        parts.push(c.to_string());
+    }
+    if q.actions.is_empty() {
+        parts.push("moves".into());
+    } else if q.actions == [Action::AdjustBudget] {
+        parts.push("budget changes (ADJUST_BUDGET)".into());
+    } else {
+        parts.push(
+            q.actions
+                .iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join("/"),
+        );
+        parts.push("rows".into());
+    }
+    parts.join(" ")
+}
+
+fn cs_line(r: &AuditRow) -> String {
+    let RowBody::CsEvaluation(c) = &r.body else {
+        return row_line(r);
+    };
+    let amount = c.amount.map(|a| format!(" {a}")).unwrap_or_default();
+    let lang = c
+        .language
+        .as_deref()
+        .map(|l| format!(" in {l}"))
+        .unwrap_or_default();
+    let mut s = format!(
+        "thread {}{amount}{lang}: {} ({}, {}, {}) — {}",
+        c.thread_id,
+        c.verdict,
+        r.status,
+        human::date(r.day()),
+        r.row_ref,
+        human::humanise(&c.reason)
+    );
+    if let Some(h) = &c.hold_reason {
+        s.push_str(&format!("; held: {h}"));
+    }
+    s
+}
+
+fn largest_discount(rows: &[AuditRow]) -> Option<&AuditRow> {
+    rows.iter()
+        .filter(|r| window_of(r).is_some())
+        .max_by_key(|r| {
+            (
+                window_of(r).map(|w| w.percent_bp),
+                std::cmp::Reverse(r.row_ref.seq),
+            )
+        })
+}
+
+/// The sum of (after − before) over budget moves, in their one currency.
+pub fn budget_delta_sum(rows: &[AuditRow]) -> Option<otto_core::Money> {
+    let mut total: Option<otto_core::Money> = None;
+    for r in rows {
+        let RowBody::AdDecision(a) = &r.body else {
+            continue;
+        };
+        let (Some(b), Some(x)) = (&a.budget_before, &a.budget_after) else {
+            continue;
+        };
+        let delta = x.checked_sub(b).ok()?;
+        total = Some(match total {
+            None => delta,
+            Some(t) => t.checked_add(&delta).ok()?,
+        });
+    }
+    total
+}
+
+fn largest_budget(rows: &[AuditRow]) -> Option<&AuditRow> {
+    rows.iter()
+        .filter_map(|r| match &r.body {
+            RowBody::AdDecision(a) => match (&a.budget_before, &a.budget_after) {
+                (Some(b), Some(x)) => human::change_pct(b, x).map(|p| (p.abs(), r)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .max_by_key(|(p, r)| (*p, std::cmp::Reverse(r.row_ref.seq)))
+        .map(|(_, r)| r)
+}
+
+fn largest_line(r: &AuditRow) -> String {
+    match &r.body {
+        RowBody::Decision(x) => {
+            let w = x
+                .window
+                .as_ref()
+                .map(|w| {
+                    format!(
+                        " (−{}, {} to {})",
+                        pct(i64::from(w.percent_bp)),
+                        human::date(w.starts_on),
+                        human::date(w.ends_on)
+                    )
+                })
+                .unwrap_or_default();
+            let trigger = x
+                .trigger
+                .map(|t| format!(" Trigger was {t}: {}.", human::humanise(&x.reasoning)))
+                .unwrap_or_else(|| format!(" {}.", human::humanise(&x.reasoning)));
+            let rev = if x.reversal_op.is_some() {
+                " Reversal pre-stored."
+            } else {
+                " No reversal op stored yet."
+            };
+            format!(
+                "Largest single move: {} → {}{w} on {}, {} ({}).{trigger}{rev}",
+                x.sku,
+                x.action,
+                human::date(r.day()),
+                r.status,
+                r.row_ref
+            )
+        }
+        _ => format!("Largest single move: {}", row_line(r)),
+    }
+}
+
+/// The campaign a name means: its id or full name (any case), else the most words in common.
+fn match_campaign<'r>(name: &str, known: &'r [AuditRow]) -> Option<&'r AuditRow> {
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.len() > 1)
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let want = words(name);
+    let campaign = |r: &AuditRow| match &r.body {
+        RowBody::AdDecision(a) => a.campaign.clone(),
+        _ => String::new(),
+    };
+    if let Some(r) = known.iter().find(|r| {
+        r.subject().eq_ignore_ascii_case(name.trim())
+            || campaign(r).eq_ignore_ascii_case(name.trim())
+    }) {
+        return Some(r);
+    }
+    let score = |r: &AuditRow| {
+        let have = words(&campaign(r));
+        want.iter()
+            .filter(|w| {
+                have.iter()
+                    .any(|h| h == *w || (w.len() >= 4 && h.starts_with(w.as_str())))
+            })
+            .count()
+    };
+    let best = known
+        .iter()
+        .map(|r| (score(r), r))
+        .max_by_key(|(s, _)| *s)?;
+    let ties = known.iter().filter(|r| score(r) == best.0).count();
+    (best.0 > 0 && best.0 == want.len() && ties == 1).then_some(best.1)
+}
+
+/// A cycle run's summary figures as a sentence, only from the summary object.
 fn summary_text(kind: CycleKind, s: &Value) -> String {
     match kind {
-        CycleKind::Morning => {
-            let mut out = format!(
-                "{} decision rows; by action: {}; by status: {}",
-                s["decision_rows"],
-                counts(&s["by_action"]),
-                counts(&s["by_status"])
-            );
-            if s.get("ad_proposals").is_some() {
-                let pct = s["judge_agreement_bp"].as_i64().map(|bp| {
-                    let a = bp.unsigned_abs();
-                    format!(" ({}.{:02}%)", a / 100, a % 100)
-                });
-                out.push_str(&format!(
-                    "; ad proposals {}, judge agreed {}{}, ad moves applied {}, ad held {}",
-                    s["ad_proposals"],
-                    s["ad_agreed"],
-                    pct.unwrap_or_default(),
-                    s["ad_moves"],
-                    s["ad_held"]
-                ));
-            }
-            out
-        }
+        CycleKind::Morning => morning_text(s),
         _ => s
             .as_object()
             .map(|o| {
                 o.iter()
+                    .filter(|(k, _)| !k.ends_with("_refs") && *k != "held_rows")
                     .map(|(k, v)| match v {
-                        Value::Object(_) => format!("{k}: {}", counts(v)),
-                        Value::Array(a) => format!(
-                            "{k}: {}",
-                            a.iter()
-                                .map(|x| x.as_str().map(str::to_string).unwrap_or(x.to_string()))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                        other => format!("{k} {other}"),
+                        Value::Object(_) => format!("{}: {}", k.replace('_', " "), counts(v)),
+                        Value::Array(a) => format!("{} {}", a.len(), k.replace('_', " ")),
+                        Value::Number(n) if k.ends_with("_bp") => {
+                            format!(
+                                "{} {}",
+                                k.trim_end_matches("_bp").replace('_', " "),
+                                pct(n.as_i64().unwrap_or(0))
+                            )
+                        }
+                        other => format!("{} {other}", k.replace('_', " ")),
                     })
                     .collect::<Vec<_>>()
                     .join("; ")
+                    + "."
             })
             .unwrap_or_default(),
     }
 }
 
+fn counts(v: &Value) -> String {
+    v.as_object()
+        .map(|o| {
+            let mut v: Vec<(&String, i64)> = o
+                .iter()
+                .map(|(k, n)| (k, n.as_i64().unwrap_or(0)))
+                .collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            v.iter()
+                .map(|(k, n)| format!("{n} {k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "none".into())
+}
+
+fn morning_text(s: &Value) -> String {
+    let mut parts = vec![format!("{} decision rows", s["decision_rows"])];
+    if let Some(m) = s.get("ad_moves") {
+        parts.push(format!("{m} ad moves"));
+    }
+    let proposals = s.get("ad_proposals").and_then(Value::as_i64).unwrap_or(0);
+    if let Some(bp) = s
+        .get("judge_agreement_bp")
+        .and_then(Value::as_i64)
+        .filter(|_| proposals > 0)
+    {
+        parts.push(format!(
+            "judge agreement at {} ({} of {} proposals)",
+            pct(bp),
+            s["ad_agreed"],
+            s["ad_proposals"]
+        ));
+    }
+    let mut out = parts.join(", ") + ".";
+    if s.get("by_action").is_some() {
+        out.push_str(&format!(" By action: {}.", counts(&s["by_action"])));
+    }
+    out
+}
+
 fn help() -> Draft {
     let mut d = Draft::default();
-    d.line("Ask me about the rows: how did this morning go · what moved on the catalog yesterday · why is spend on <campaign> what it is · what's escalated in CS today · what's held · which discount windows are open · what research candidates are queued · what happened to <SKU> · show me <table>#<id>. Every answer cites its rows; where there is none I say so.");
+    d.line(CAN_ANSWER);
+    d.line("Try: how did this morning go · what moved on the catalog yesterday · why did we raise the <campaign> budget · how many budget changes this week · what's escalated today · what's held · which discount windows are open · what happened to <SKU> · show me decision_log#<n>.");
     d
 }

@@ -8,11 +8,49 @@
 //! * an identifier with digits (a SKU, a date, a cycle id) appears verbatim in a cited row;
 //! * a row ref (`decision_log#84196`) is one of the cited rows.
 //!
+//! * a human form derived from a cited row: a `…_bp` figure (or an `NNNbp` in a row's text) as a
+//!   percentage rounded to 0 or 1 decimals, or as a ratio (`41459bp` → `4.1`, `4.15`); a UTC
+//!   timestamp of a cited row as the store-local `HH:MM`; a budget move's change in percent
+//!   (`€300.00 → €345.00` supports `+15%`) and amount; a row's day as its day of the month and
+//!   year (`2026-11-24` supports `24 Nov 2026`);
+//! * the sum of the budget changes (after − before) of the cited ad rows;
+//! * a count over the cited rows: how many there are, per action, status, action and status,
+//!   classification, verdict, table, ISO week and day — and that count less a page of
+//!   [`PAGE`] ("and 37 more").
+//!
 //! No floating point anywhere: numbers are compared as normalised decimal strings.
 
-use otto_core::audit::{AuditRow, RowRef};
+use otto_core::audit::{AuditRow, RowBody, RowRef};
+use otto_core::StoreClock;
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The page size of listed rows ("and N more").
+pub const PAGE: usize = 20;
+
+/// `n / d` rounded half away from zero (d > 0), in integers.
+pub fn round_div(n: i128, d: i128) -> i128 {
+    let q = (n.abs() * 2 + d) / (2 * d);
+    if n < 0 {
+        -q
+    } else {
+        q
+    }
+}
+
+/// `n / 10^scale` rounded to `decimals` decimals, as a normalised decimal string.
+pub fn scaled(n: i128, scale: u32, decimals: u32) -> String {
+    let q = round_div(n, 10i128.pow(scale - decimals));
+    let sign = if q < 0 { "-" } else { "" };
+    let a = q.unsigned_abs();
+    let p = 10u128.pow(decimals);
+    let text = if decimals == 0 {
+        format!("{sign}{a}")
+    } else {
+        format!("{sign}{}.{:0w$}", a / p, a % p, w = decimals as usize)
+    };
+    normalise(&text).unwrap_or(text)
+}
 
 /// Units a number may carry in an answer's text.
 const UNITS: [&str; 4] = ["bp", "d", "x", "h"];
@@ -23,6 +61,7 @@ pub struct Support {
     numbers: BTreeSet<String>,
     idents: BTreeSet<String>,
     refs: BTreeSet<String>,
+    clock: Option<StoreClock>,
 }
 
 /// `-0012.500` → `-12.5`; `None` if `s` is not a plain decimal.
@@ -98,12 +137,118 @@ const OPAQUE: [&str; 6] = [
 
 impl Support {
     pub fn from_rows<'a>(rows: impl IntoIterator<Item = &'a AuditRow>) -> Self {
-        let mut s = Support::default();
+        Self::build(rows, None)
+    }
+
+    /// As [`Support::from_rows`], also accepting store-local times of the rows' timestamps.
+    pub fn from_rows_in<'a>(
+        rows: impl IntoIterator<Item = &'a AuditRow>,
+        clock: StoreClock,
+    ) -> Self {
+        Self::build(rows, Some(clock))
+    }
+
+    fn build<'a>(rows: impl IntoIterator<Item = &'a AuditRow>, clock: Option<StoreClock>) -> Self {
+        let mut s = Support {
+            clock,
+            ..Support::default()
+        };
+        let mut groups: BTreeMap<String, usize> = BTreeMap::new();
+        let mut total = 0usize;
+        let mut cited: Vec<AuditRow> = Vec::new();
         for r in rows {
+            if matches!(r.body, RowBody::AdDecision(_)) {
+                cited.push(r.clone());
+            }
             s.refs.insert(r.row_ref.to_string());
             s.add_value(None, &r.to_json());
+            s.add_day(&r.day().to_string());
+            s.add_budget_change(&r.body);
+            for k in group_keys(r) {
+                *groups.entry(k).or_default() += 1;
+            }
+            total += 1;
+        }
+        if let Some(sum) = crate::engine::budget_delta_sum(&cited) {
+            let r = sum.rounded();
+            s.numbers.extend(normalise(&r.amount_string()));
+            let abs = otto_core::Money::from_micros(r.micros().abs(), r.currency());
+            s.numbers.extend(normalise(&abs.amount_string()));
+        }
+        for n in groups.values().copied().chain([total]) {
+            s.numbers.insert(n.to_string());
+            if n > PAGE {
+                s.numbers.insert((n - PAGE).to_string());
+            }
         }
         s
+    }
+
+    /// Accepts a token the question itself named (a day or period it resolved to, the lookback
+    /// length): not a figure about rows, so not mined from them.
+    pub fn allow(&mut self, token: &str) {
+        match normalise(token) {
+            Some(n) => {
+                self.numbers.insert(n);
+            }
+            None => {
+                self.idents.insert(token.to_lowercase());
+                self.add_day(token);
+            }
+        }
+    }
+
+    fn add_day(&mut self, day: &str) {
+        if let Ok(d) = otto_core::StoreDay::parse(day) {
+            use chrono::Datelike;
+            let dt = d.date();
+            self.numbers.insert(dt.day().to_string());
+            self.numbers.insert(dt.year().to_string());
+            self.idents.insert(crate::human::ordinal(dt.day()));
+        }
+    }
+
+    fn add_budget_change(&mut self, body: &RowBody) {
+        let RowBody::AdDecision(a) = body else { return };
+        let (Some(b), Some(x)) = (a.budget_before, a.budget_after) else {
+            return;
+        };
+        if let Some(p) = crate::human::change_pct(&b, &x) {
+            self.numbers.insert(p.to_string());
+            self.numbers.insert(p.abs().to_string());
+        }
+        if let Ok(d) = x.checked_sub(&b) {
+            let r = d.rounded();
+            for m in [
+                r,
+                if r.micros() < 0 {
+                    otto_core::Money::from_micros(-r.micros(), r.currency())
+                } else {
+                    r
+                },
+            ] {
+                self.numbers.extend(normalise(&m.amount_string()));
+            }
+        }
+    }
+
+    fn add_bp(&mut self, bp: i128) {
+        for dec in [0, 1, 2] {
+            self.numbers.insert(scaled(bp, 2, dec));
+        }
+        for dec in [1, 2] {
+            self.numbers.insert(scaled(bp, 4, dec));
+        }
+    }
+
+    fn add_time(&mut self, s: &str) {
+        let (Some(clock), Ok(t)) = (self.clock, chrono::DateTime::parse_from_rfc3339(s)) else {
+            return;
+        };
+        self.idents.insert(crate::human::local_time(
+            &clock,
+            t.with_timezone(&chrono::Utc),
+        ));
     }
 
     fn add_text(&mut self, text: &str) {
@@ -116,7 +261,17 @@ impl Support {
                 }
                 None => {
                     self.idents.insert(t.to_lowercase());
-                    self.numbers.extend(unit_number(t));
+                    if let Some(n) = unit_number(t) {
+                        if t.to_lowercase().ends_with("bp") {
+                            if let Ok(bp) = n.parse::<i128>() {
+                                self.add_bp(bp);
+                            }
+                        }
+                        self.numbers.insert(n);
+                    }
+                    if t.len() == 10 {
+                        self.add_day(t);
+                    }
                 }
             }
         }
@@ -133,10 +288,18 @@ impl Support {
                     if let Some(p) = n.as_i64().and_then(bp_to_percent) {
                         self.numbers.insert(p);
                     }
+                    if let Some(bp) = n.as_i64() {
+                        self.add_bp(i128::from(bp));
+                    }
                 }
             }
             Value::String(s) if key.is_some_and(|k| OPAQUE.contains(&k)) => {
                 self.idents.insert(s.to_lowercase());
+                self.add_time(s);
+            }
+            Value::String(s) if key.is_some_and(|k| k == "scheduled_time") => {
+                self.add_time(s);
+                self.add_text(s);
             }
             Value::String(s) => self.add_text(s),
             Value::Array(a) => a.iter().for_each(|x| self.add_value(key, x)),
@@ -149,7 +312,8 @@ impl Support {
         }
     }
 
-    /// The tokens of `text` that no cited row supports (empty when the text is grounded).
+    /// The tokens of `text` that no cited row supports. A signed figure (`+18%`) is checked
+    /// with its sign dropped as well. (empty when the text is grounded).
     pub fn unsupported(&self, text: &str) -> Vec<String> {
         let mut bad = Vec::new();
         for t in tokens(text) {
@@ -166,9 +330,15 @@ impl Support {
                 }
             }
             let bare = t.trim_end_matches('%');
+            let bare = bare.trim_end_matches('×');
             match normalise(bare) {
                 Some(n) => {
-                    if !self.numbers.contains(&n) {
+                    let abs = n.trim_start_matches('-').to_string();
+                    let neg = format!("-{abs}");
+                    if !self.numbers.contains(&n)
+                        && !self.numbers.contains(&abs)
+                        && !self.numbers.contains(&neg)
+                    {
                         bad.push(t);
                     }
                 }
@@ -191,6 +361,35 @@ impl Support {
         }
         bad
     }
+}
+
+/// The groups a row is counted in (see the module doc).
+fn group_keys(r: &AuditRow) -> Vec<String> {
+    let action = r.action_key();
+    let week = r.day().iso_week();
+    let mut keys = vec![
+        format!("t:{}", r.row_ref.table),
+        format!("a:{action}"),
+        format!("s:{}", r.status),
+        format!("as:{action}:{}", r.status),
+        format!("w:{week}"),
+        format!("wa:{week}:{action}"),
+        format!("d:{}", r.day()),
+        format!("da:{}:{action}", r.day()),
+        format!("sub:{}", r.subject()),
+    ];
+    if let RowBody::Decision(d) = &r.body {
+        if let Some(c) = d.classification {
+            keys.push(format!("c:{c}"));
+        }
+    }
+    if matches!(
+        r.status,
+        otto_core::RowStatus::Applied | otto_core::RowStatus::Reverted
+    ) {
+        keys.push(format!("wapplied:{week}:{action}"));
+    }
+    keys
 }
 
 #[cfg(test)]
@@ -242,7 +441,34 @@ mod tests {
         assert!(s.unsupported(ok).is_empty(), "{:?}", s.unsupported(ok));
         assert_eq!(s.unsupported("budget €650.00"), ["650.00"]);
         assert_eq!(s.unsupported("3 of 8"), ["3"]);
-        assert_eq!(s.unsupported("agreement 66.7%"), ["66.7%"]);
+        assert!(
+            s.unsupported("agreement 66.7%").is_empty(),
+            "rounded to 1 decimal"
+        );
+        assert!(
+            s.unsupported("agreement 67%").is_empty(),
+            "rounded to a whole percent"
+        );
+        assert_eq!(s.unsupported("agreement 66.8%"), ["66.8%"]);
+        assert!(
+            s.unsupported("budget +15% (€97.18 more)").is_empty(),
+            "derived change"
+        );
+        assert!(
+            s.unsupported("ROAS 7.1, target 4").is_empty(),
+            "ratios from bp in text"
+        );
+        assert_eq!(s.unsupported("ROAS 7.3"), ["7.3"]);
+        assert!(
+            Support::from_rows_in(
+                [&r],
+                otto_core::StoreClock::new("Europe/Amsterdam").unwrap()
+            )
+            .unsupported("written at 06:00")
+            .is_empty(),
+            "store-local time of created_at"
+        );
+        assert_eq!(s.unsupported("written at 06:00"), ["06:00"]);
         assert_eq!(s.unsupported("see decision_log#8"), ["decision_log#8"]);
         let trig = row(&r
             .to_json()

@@ -6,8 +6,9 @@
 
 pub mod engine;
 pub mod guard;
+pub mod human;
 pub mod llm;
 pub mod question;
 
 pub use engine::{row_line, row_url, Answer, AnswerError, Citation, Engine, NO_ROW};
-pub use question::{parse, Days, Intent};
+pub use question::{parse, Aggregate, Days, Intent, Plan, RowQuery};

@@ -155,7 +155,7 @@ pub fn parse_wording_reply(content: &str) -> Result<String, LlmError> {
     Ok(out.to_string())
 }
 
-const INTENT_PROMPT: &str = "You map an online-store operator's question to one intent for an audit-log query engine. Reply with one JSON object only: {\"intent\": one of \"cycle_summary\", \"catalog_moves\", \"campaign\", \"customer_service\", \"holds\", \"discount_windows\", \"research\", \"sku_history\", \"show_row\", \"unknown\"; optional \"day\" (YYYY-MM-DD), \"cycle\" (morning|research|discount), \"sku\", \"campaign\", \"ref\" (table#number)}. Never answer the question yourself.";
+const INTENT_PROMPT: &str = "You map an online-store operator's question to one intent for an audit-log query engine. Reply with one JSON object only: {\"intent\": one of \"cycle_summary\", \"catalog_moves\", \"campaign\", \"customer_service\", \"holds\", \"discount_windows\", \"research\", \"sku_history\", \"show_row\", \"unknown\"; optional \"day\" (YYYY-MM-DD), \"cycle\" (morning|research|discount), \"sku\", \"campaign\" (a name or id), \"thread\" (a support thread id), \"ref\" (table#number)}. Never answer the question yourself.";
 
 const WORDING_PROMPT: &str = "Rephrase the answer for a busy store operator in at most a few sentences. Keep every number, amount, percentage, date, SKU and row ref exactly as written; add no figure, fact or row that is not in the answer. Reply with the rephrased answer only.";
 
@@ -185,8 +185,12 @@ pub fn intent_from_json(v: &Value, today: StoreDay) -> Option<Intent> {
         "catalog_moves" => Intent::CatalogMoves { days },
         "campaign" => Intent::Campaign {
             name: s("campaign")?.to_string(),
+            days: s("day").map(|_| days),
         },
-        "customer_service" => Intent::CustomerService { days },
+        "customer_service" => Intent::CustomerService {
+            days,
+            thread: s("thread").map(str::to_string),
+        },
         "holds" => Intent::Holds,
         "discount_windows" => Intent::DiscountWindows,
         "research" => Intent::Research,
