@@ -7,6 +7,7 @@
 //! * `voice` — the brand-voice scorer port: offline word-bag cosine, or an OpenAI-compatible
 //!   embeddings API;
 //! * `lanes` — research discovery lanes and keyword volumes;
+//! * `versions` — vendor API versions and their sunset dates;
 //! * `env` — clients from the environment.
 
 pub mod env;
@@ -17,6 +18,7 @@ pub mod lanes;
 pub mod ports;
 pub mod shopify;
 pub mod simulated;
+pub mod versions;
 pub mod voice;
 
 pub use ports::{AdsAccount, ShopCatalog, VendorError};
