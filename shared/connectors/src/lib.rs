@@ -7,9 +7,11 @@
 //! * `voice` — the brand-voice scorer port: offline word-bag cosine, or an OpenAI-compatible
 //!   embeddings API;
 //! * `lanes` — research discovery lanes and keyword volumes;
+//! * `catalog` — what a catalog sync holds out or flags;
 //! * `versions` — vendor API versions and their sunset dates;
 //! * `env` — clients from the environment.
 
+pub mod catalog;
 pub mod env;
 pub mod google_ads;
 pub mod gorgias;
