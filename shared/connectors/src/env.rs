@@ -6,12 +6,14 @@
 //! | `SHOPIFY_SHOP_URL`, `SHOPIFY_ACCESS_TOKEN`, `SHOPIFY_API_VERSION` (default [`versions::DEFAULT_SHOPIFY`]) | Shopify Admin GraphQL |
 //! | `GOOGLE_ADS_CUSTOMER_ID`, `GOOGLE_ADS_DEVELOPER_TOKEN`, `GOOGLE_ADS_LOGIN_CUSTOMER_ID` (optional), `GOOGLE_ADS_API_VERSION` (default [`versions::DEFAULT_GOOGLE_ADS`]) | Google Ads REST |
 //! | **either** `GOOGLE_ADS_REFRESH_TOKEN` + `GOOGLE_ADS_CLIENT_ID` + `GOOGLE_ADS_CLIENT_SECRET` **or** `GOOGLE_ADS_ACCESS_TOKEN` | Google OAuth: the refresh-token grant (the client renews access tokens itself; a fixed access token, if also set, is ignored), or a fixed access token (expires after about an hour — tests and one-off runs) |
+//! | `OTTO_OFFER_ID_FORM` (default `sku`), `OTTO_OFFER_ID_LABEL` | how Google Shopping offer ids map to variants ([`crate::offers::OfferIdForm`]) |
 //! | `OTTO_CURRENCY` (default `EUR`) | the shop's and the ad account's currency |
 //!
 //! A configured API version past its sunset is an error naming the variable; one within 60 days
 //! of it is logged as a warning ([`crate::versions`]).
 
 use crate::google_ads::{GoogleAdsClient, GoogleAdsConfig, OAuthRefresh};
+use crate::offers::{CatalogIndex, OfferMapping};
 use crate::ports::{AdsAccount, ShopCatalog};
 use crate::shopify::{ShopifyClient, ShopifyConfig};
 use crate::simulated::SimulatedVendor;
@@ -159,8 +161,11 @@ pub fn vendors_from_lookup_on(
     let auth = google_auth(&get)?;
     let currency = Currency::new(&var("OTTO_CURRENCY").unwrap_or_else(|| "EUR".into()))
         .map_err(|e| format!("configuration: OTTO_CURRENCY: {e}"))?;
-    let shop = shopify_client(&get, currency, today)?;
-    let ads = google_ads_client(&get, auth, currency, clock, today)?;
+    let mapping = OfferMapping::from_lookup(&get)?;
+    let index = CatalogIndex::default();
+    let shop = shopify_client(&get, currency, today)?.with_catalog_index(index.clone());
+    let ads =
+        google_ads_client(&get, auth, currency, clock, today)?.with_offer_mapping(mapping, index);
     Ok(Some((Arc::new(shop), Arc::new(ads))))
 }
 
@@ -359,6 +364,12 @@ mod tests {
         let mut bad = with(&REFRESH);
         bad.push(("OTTO_CURRENCY", "euro"));
         assert!(err(&bad).contains("OTTO_CURRENCY"));
+        let mut bad = with(&REFRESH);
+        bad.push(("OTTO_OFFER_ID_FORM", "gtin"));
+        assert!(err(&bad).contains("OTTO_OFFER_ID_FORM"));
+        let mut shopify_form = with(&REFRESH);
+        shopify_form.push(("OTTO_OFFER_ID_FORM", "shopify"));
+        assert!(build(&shopify_form).unwrap().is_some());
         let missing = err(&[("OTTO_SIM_VENDOR", "/nonexistent/sim.json")]);
         assert!(missing.contains("does not exist"), "{missing}");
     }

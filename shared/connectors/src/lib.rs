@@ -7,7 +7,7 @@
 //! * `voice` — the brand-voice scorer port: offline word-bag cosine, or an OpenAI-compatible
 //!   embeddings API;
 //! * `lanes` — research discovery lanes and keyword volumes;
-//! * `catalog` — what a catalog sync holds out or flags;
+//! * `catalog` — what a catalog sync holds out or flags; `offers` — offer id ↔ variant mapping;
 //! * `versions` — vendor API versions and their sunset dates;
 //! * `env` — clients from the environment.
 
@@ -17,6 +17,7 @@ pub mod google_ads;
 pub mod gorgias;
 pub mod helpdesk;
 pub mod lanes;
+pub mod offers;
 pub mod ports;
 pub mod shopify;
 pub mod simulated;

@@ -3,6 +3,7 @@
 //! wrong; a partial or malformed answer is an error, never half a result.
 
 use crate::catalog::CatalogSync;
+use crate::offers::SkuPerformance;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use otto_core::metrics::{
@@ -81,6 +82,18 @@ pub trait AdsAccount: Send + Sync {
         from: StoreDay,
         to: StoreDay,
     ) -> Result<Vec<DailyMetric>, VendorError>;
+    /// [`AdsAccount::sku_performance`] with the offers that did not map to a variant (count and
+    /// list) instead of dropping them. The default maps everything.
+    async fn sku_performance_report(
+        &self,
+        from: StoreDay,
+        to: StoreDay,
+    ) -> Result<SkuPerformance, VendorError> {
+        Ok(SkuPerformance {
+            metrics: self.sku_performance(from, to).await?,
+            unmapped: Vec::new(),
+        })
+    }
     /// Per campaign per day, with search impression share and budget-lost impression share.
     async fn campaign_performance(
         &self,

@@ -23,6 +23,7 @@
 //!   than the shop's is synced as `unit_cost: None` and flagged per SKU.
 
 use crate::catalog::{CatalogSync, CostFlag, HeldOut, ShopStatus};
+use crate::offers::CatalogIndex;
 use crate::ports::{ShopCatalog, VendorError};
 use crate::snippet;
 use async_trait::async_trait;
@@ -107,6 +108,8 @@ pub struct ShopifyClient {
     sleeper: Sleeper,
     backoff_base: Duration,
     throttle: Mutex<ThrottleState>,
+    /// Filled on every full catalog read (the ad client maps offer ids with it).
+    catalog_index: Option<CatalogIndex>,
 }
 
 impl fmt::Debug for ShopifyClient {
@@ -230,7 +233,14 @@ impl ShopifyClient {
             sleeper: tokio_sleeper(),
             backoff_base: Duration::from_millis(500),
             throttle: Mutex::new(ThrottleState::default()),
+            catalog_index: None,
         })
+    }
+
+    /// Shares every full catalog read with `index` (for the ad client's offer-id mapping).
+    pub fn with_catalog_index(mut self, index: CatalogIndex) -> Self {
+        self.catalog_index = Some(index);
+        self
     }
 
     /// Replaces how the client sleeps (tests record the waits).
@@ -832,6 +842,9 @@ impl ShopCatalog for ShopifyClient {
             cursor = Some(next);
         }
         log_catalog(&sync, pages);
+        if let Some(index) = &self.catalog_index {
+            index.replace(&sync.variants);
+        }
         Ok(sync)
     }
 
