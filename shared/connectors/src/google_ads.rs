@@ -274,9 +274,20 @@ impl GoogleAdsClient {
     ) -> Result<Value, VendorError> {
         let url = self.url(method);
         let mut attempt = 0u32;
+        let mut renewed = false;
         loop {
-            match self.send_once(&url, body, mutate).await {
+            let (code, outcome) = self.send_once(&url, body, mutate).await;
+            match outcome {
                 Outcome::Ok(v) => return Ok(v),
+                // An access token Google no longer accepts (`authenticationError:
+                // OAUTH_TOKEN_EXPIRED`, HTTP 401 UNAUTHENTICATED —
+                // https://developers.google.com/google-ads/api/docs/get-started/common-errors):
+                // with a refresh token, get a new one once and send again.
+                Outcome::Fatal(_) if code == 401 && self.oauth.is_some() && !renewed => {
+                    renewed = true;
+                    *self.token.lock().await = None;
+                    tracing::warn!(what, "google_ads: access token refused, renewing it once");
+                }
                 Outcome::Fatal(e) => return Err(e),
                 Outcome::Retry(detail) => {
                     if attempt >= self.config.max_retries {
@@ -292,10 +303,11 @@ impl GoogleAdsClient {
         }
     }
 
-    async fn send_once(&self, url: &str, body: &Value, mutate: bool) -> Outcome {
+    /// One exchange: the HTTP status (0 when there was none) and what it came to.
+    async fn send_once(&self, url: &str, body: &Value, mutate: bool) -> (u16, Outcome) {
         let token = match self.bearer().await {
             Ok(t) => t,
-            Err(o) => return o,
+            Err(o) => return (0, o),
         };
         let mut req = self
             .http
@@ -308,14 +320,19 @@ impl GoogleAdsClient {
         }
         let resp = match req.send().await {
             Ok(r) => r,
-            Err(e) => return Outcome::Retry(format!("request failed: {e}")),
+            Err(e) => return (0, Outcome::Retry(format!("request failed: {e}"))),
         };
         let code = resp.status().as_u16();
         let text = match resp.text().await {
             Ok(t) => t,
-            Err(e) => return Outcome::Retry(format!("reading the response failed: {e}")),
+            Err(e) => {
+                return (
+                    code,
+                    Outcome::Retry(format!("reading the response failed: {e}")),
+                )
+            }
         };
-        parse_response(code, &text, mutate)
+        (code, parse_response(code, &text, mutate))
     }
 
     /// Runs a GAQL query through searchStream and returns every row of every batch.
