@@ -3,15 +3,22 @@
 //! | variable | meaning |
 //! |---|---|
 //! | `OTTO_SIM_VENDOR` | path of a simulated vendor's state file (demo, tests); wins over the rest |
-//! | `SHOPIFY_SHOP_URL`, `SHOPIFY_ACCESS_TOKEN`, `SHOPIFY_API_VERSION` (default `2025-10`) | Shopify Admin GraphQL |
-//! | `GOOGLE_ADS_CUSTOMER_ID`, `GOOGLE_ADS_DEVELOPER_TOKEN`, `GOOGLE_ADS_LOGIN_CUSTOMER_ID` (optional), `GOOGLE_ADS_API_VERSION` (default `v21`) | Google Ads REST |
-//! | `GOOGLE_ADS_REFRESH_TOKEN`, `GOOGLE_ADS_CLIENT_ID`, `GOOGLE_ADS_CLIENT_SECRET` | OAuth refresh (tokens renewed by the client) — or `GOOGLE_ADS_ACCESS_TOKEN` as a fixed token |
+//! | `SHOPIFY_SHOP_URL`, `SHOPIFY_ACCESS_TOKEN`, `SHOPIFY_API_VERSION` (default [`versions::DEFAULT_SHOPIFY`]) | Shopify Admin GraphQL |
+//! | `GOOGLE_ADS_CUSTOMER_ID`, `GOOGLE_ADS_DEVELOPER_TOKEN`, `GOOGLE_ADS_LOGIN_CUSTOMER_ID` (optional), `GOOGLE_ADS_API_VERSION` (default [`versions::DEFAULT_GOOGLE_ADS`]) | Google Ads REST |
+//! | **either** `GOOGLE_ADS_REFRESH_TOKEN` + `GOOGLE_ADS_CLIENT_ID` + `GOOGLE_ADS_CLIENT_SECRET` **or** `GOOGLE_ADS_ACCESS_TOKEN` | Google OAuth: the refresh-token grant (the client renews access tokens itself; a fixed access token, if also set, is ignored), or a fixed access token (expires after about an hour — tests and one-off runs) |
+//! | `OTTO_OFFER_ID_FORM` (default `sku`), `OTTO_OFFER_ID_LABEL` | how Google Shopping offer ids map to variants ([`crate::offers::OfferIdForm`]) |
 //! | `OTTO_CURRENCY` (default `EUR`) | the shop's and the ad account's currency |
+//!
+//! A configured API version past its sunset is an error naming the variable; one within 60 days
+//! of it is logged as a warning ([`crate::versions`]).
 
-use crate::google_ads::{GoogleAdsClient, GoogleAdsConfig};
+use crate::google_ads::{GoogleAdsClient, GoogleAdsConfig, OAuthRefresh};
+use crate::offers::{CatalogIndex, OfferMapping};
 use crate::ports::{AdsAccount, ShopCatalog};
 use crate::shopify::{ShopifyClient, ShopifyConfig};
 use crate::simulated::SimulatedVendor;
+use crate::versions::{self, Vendor};
+use chrono::NaiveDate;
 use otto_core::money::Currency;
 use otto_core::StoreClock;
 use std::path::Path;
@@ -20,17 +27,122 @@ use std::time::Duration;
 
 pub type VendorPair = (Arc<dyn ShopCatalog>, Arc<dyn AdsAccount>);
 
+/// Every variable that switches the shop + ad account vendors on.
+const VENDOR_KEYS: [&str; 8] = [
+    "SHOPIFY_SHOP_URL",
+    "SHOPIFY_ACCESS_TOKEN",
+    "GOOGLE_ADS_CUSTOMER_ID",
+    "GOOGLE_ADS_DEVELOPER_TOKEN",
+    "GOOGLE_ADS_ACCESS_TOKEN",
+    "GOOGLE_ADS_REFRESH_TOKEN",
+    "GOOGLE_ADS_CLIENT_ID",
+    "GOOGLE_ADS_CLIENT_SECRET",
+];
+/// Always required once any vendor variable is set.
+const REQUIRED_KEYS: [&str; 4] = [
+    "SHOPIFY_SHOP_URL",
+    "SHOPIFY_ACCESS_TOKEN",
+    "GOOGLE_ADS_CUSTOMER_ID",
+    "GOOGLE_ADS_DEVELOPER_TOKEN",
+];
+/// The OAuth refresh-token set: all three or none.
+const REFRESH_KEYS: [&str; 3] = [
+    "GOOGLE_ADS_REFRESH_TOKEN",
+    "GOOGLE_ADS_CLIENT_ID",
+    "GOOGLE_ADS_CLIENT_SECRET",
+];
+
+/// How the Google Ads client authenticates.
+#[derive(Clone)]
+pub enum GoogleAuth {
+    /// The refresh-token grant (<https://developers.google.com/identity/protocols/oauth2>,
+    /// <https://developers.google.com/google-ads/api/rest/auth>).
+    Refresh(OAuthRefresh),
+    /// A fixed bearer token.
+    Fixed(String),
+}
+
+/// A lookup that treats blank values as unset (template parameters default to "").
+fn trimmed(get: &impl Fn(&str) -> Option<String>, k: &str) -> Option<String> {
+    get(k)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// The Google OAuth set: the refresh-token trio, else a fixed access token; an incomplete trio
+/// names its first missing variable.
+pub fn google_auth(get: impl Fn(&str) -> Option<String>) -> Result<GoogleAuth, String> {
+    let var = |k: &str| trimmed(&get, k);
+    let trio: Vec<Option<String>> = REFRESH_KEYS.iter().map(|k| var(k)).collect();
+    if trio.iter().any(Option::is_some) {
+        if let Some((missing, _)) = REFRESH_KEYS.iter().zip(&trio).find(|(_, v)| v.is_none()) {
+            return Err(format!(
+                "configuration: {missing}: must be set with {} (OAuth refresh)",
+                REFRESH_KEYS.join(", ")
+            ));
+        }
+        if var("GOOGLE_ADS_ACCESS_TOKEN").is_some() {
+            tracing::warn!("GOOGLE_ADS_ACCESS_TOKEN is ignored: the refresh token is used");
+        }
+        let mut trio = trio.into_iter().flatten();
+        let (refresh_token, client_id, client_secret) = (
+            trio.next().unwrap_or_default(),
+            trio.next().unwrap_or_default(),
+            trio.next().unwrap_or_default(),
+        );
+        return Ok(GoogleAuth::Refresh(OAuthRefresh {
+            token_url: var("GOOGLE_ADS_TOKEN_URL")
+                .unwrap_or_else(|| "https://oauth2.googleapis.com/token".into()),
+            client_id,
+            client_secret,
+            refresh_token,
+        }));
+    }
+    var("GOOGLE_ADS_ACCESS_TOKEN")
+        .map(GoogleAuth::Fixed)
+        .ok_or_else(|| {
+            "configuration: GOOGLE_ADS_REFRESH_TOKEN: must be set with GOOGLE_ADS_CLIENT_ID and \
+             GOOGLE_ADS_CLIENT_SECRET (or set GOOGLE_ADS_ACCESS_TOKEN instead)"
+                .to_string()
+        })
+}
+
+/// The configured version of `vendor` (or its default), checked against its sunset on `today`:
+/// past it → an error naming the variable; close to it or unknown → a logged warning.
+pub fn api_version(
+    get: impl Fn(&str) -> Option<String>,
+    vendor: Vendor,
+    today: NaiveDate,
+) -> Result<String, String> {
+    let version =
+        trimmed(&get, vendor.env_var()).unwrap_or_else(|| vendor.default_version().to_string());
+    match versions::notice(vendor, &version, today) {
+        Some(n) if n.blocker => Err(format!("configuration: {}", n.message)),
+        Some(n) => {
+            tracing::warn!(vendor = %vendor, version, "{}", n.message);
+            Ok(version)
+        }
+        None => Ok(version),
+    }
+}
+
 /// The configured vendors; `Ok(None)` when none is configured, an error naming the variable when
-/// a configuration is incomplete or invalid.
+/// a configuration is incomplete or invalid. API versions are checked against today's date.
 pub fn vendors_from_lookup(
     get: impl Fn(&str) -> Option<String>,
     clock: StoreClock,
 ) -> Result<Option<VendorPair>, String> {
-    let var = |k: &str| {
-        get(k)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
+    let today = clock.day_of(chrono::Utc::now()).date();
+    vendors_from_lookup_on(get, clock, today)
+}
+
+/// [`vendors_from_lookup`] with "today" given (tests, `otto doctor`).
+pub fn vendors_from_lookup_on(
+    get: impl Fn(&str) -> Option<String>,
+    clock: StoreClock,
+    today: NaiveDate,
+) -> Result<Option<VendorPair>, String> {
+    let var = |k: &str| trimmed(&get, k);
     if let Some(path) = var("OTTO_SIM_VENDOR") {
         let sim = SimulatedVendor::open(Path::new(&path))
             .map_err(|e| format!("configuration: OTTO_SIM_VENDOR: {e}"))?
@@ -38,65 +150,72 @@ pub fn vendors_from_lookup(
         let sim = Arc::new(sim);
         return Ok(Some((sim.clone(), sim)));
     }
-    let shopify_keys = ["SHOPIFY_SHOP_URL", "SHOPIFY_ACCESS_TOKEN"];
-    let ads_keys = [
-        "GOOGLE_ADS_CUSTOMER_ID",
-        "GOOGLE_ADS_DEVELOPER_TOKEN",
-        "GOOGLE_ADS_ACCESS_TOKEN",
-    ];
-    let all = shopify_keys.iter().chain(ads_keys.iter());
-    if all.clone().all(|k| var(k).is_none()) {
+    if VENDOR_KEYS.iter().all(|k| var(k).is_none()) {
         return Ok(None);
     }
-    if let Some(missing) = all.clone().find(|k| var(k).is_none()) {
+    if let Some(missing) = REQUIRED_KEYS.iter().find(|k| var(k).is_none()) {
         return Err(format!(
             "configuration: {missing}: must be set with the other SHOPIFY_*/GOOGLE_ADS_* variables"
         ));
     }
-    let refresh = match (var("GOOGLE_ADS_REFRESH_TOKEN"), var("GOOGLE_ADS_CLIENT_ID"), var("GOOGLE_ADS_CLIENT_SECRET")) {
-        (Some(refresh_token), Some(client_id), Some(client_secret)) => Some(crate::google_ads::OAuthRefresh {
-            token_url: var("GOOGLE_ADS_TOKEN_URL").unwrap_or_else(|| "https://oauth2.googleapis.com/token".into()),
-            client_id,
-            client_secret,
-            refresh_token,
-        }),
-        (None, None, None) => None,
-        _ => return Err("configuration: GOOGLE_ADS_REFRESH_TOKEN, GOOGLE_ADS_CLIENT_ID and GOOGLE_ADS_CLIENT_SECRET go together".into()),
-    };
-    if refresh.is_none() && var("GOOGLE_ADS_ACCESS_TOKEN").is_none() {
-        return Err("configuration: GOOGLE_ADS_ACCESS_TOKEN (or GOOGLE_ADS_REFRESH_TOKEN with GOOGLE_ADS_CLIENT_ID/SECRET) must be set".into());
-    }
+    let auth = google_auth(&get)?;
     let currency = Currency::new(&var("OTTO_CURRENCY").unwrap_or_else(|| "EUR".into()))
         .map_err(|e| format!("configuration: OTTO_CURRENCY: {e}"))?;
-    let need = |k: &str| var(k).unwrap_or_default();
-    let shop = ShopifyClient::new(ShopifyConfig {
+    let mapping = OfferMapping::from_lookup(&get)?;
+    let index = CatalogIndex::default();
+    let shop = shopify_client(&get, currency, today)?.with_catalog_index(index.clone());
+    let ads =
+        google_ads_client(&get, auth, currency, clock, today)?.with_offer_mapping(mapping, index);
+    Ok(Some((Arc::new(shop), Arc::new(ads))))
+}
+
+fn shopify_client(
+    get: &impl Fn(&str) -> Option<String>,
+    currency: Currency,
+    today: NaiveDate,
+) -> Result<ShopifyClient, String> {
+    let need = |k: &str| trimmed(get, k).unwrap_or_default();
+    ShopifyClient::new(ShopifyConfig {
         base_url: need("SHOPIFY_SHOP_URL"),
-        api_version: var("SHOPIFY_API_VERSION").unwrap_or_else(|| "2025-10".into()),
+        api_version: api_version(get, Vendor::Shopify, today)?,
         access_token: need("SHOPIFY_ACCESS_TOKEN"),
         currency,
         page_size: 200,
         max_throttle_wait: Duration::from_secs(30),
         max_retries: 5,
     })
-    .map_err(|e| format!("configuration: SHOPIFY_*: {e}"))?;
+    .map_err(|e| format!("configuration: SHOPIFY_*: {e}"))
+}
+
+fn google_ads_client(
+    get: &impl Fn(&str) -> Option<String>,
+    auth: GoogleAuth,
+    currency: Currency,
+    clock: StoreClock,
+    today: NaiveDate,
+) -> Result<GoogleAdsClient, String> {
+    let var = |k: &str| trimmed(get, k);
+    let (access_token, refresh) = match auth {
+        GoogleAuth::Fixed(t) => (t, None),
+        GoogleAuth::Refresh(r) => (String::new(), Some(r)),
+    };
     let ads = GoogleAdsClient::new(GoogleAdsConfig {
         base_url: var("GOOGLE_ADS_BASE_URL")
             .unwrap_or_else(|| "https://googleads.googleapis.com".into()),
-        api_version: var("GOOGLE_ADS_API_VERSION").unwrap_or_else(|| "v21".into()),
-        customer_id: need("GOOGLE_ADS_CUSTOMER_ID"),
+        api_version: api_version(get, Vendor::GoogleAds, today)?,
+        customer_id: var("GOOGLE_ADS_CUSTOMER_ID").unwrap_or_default(),
         login_customer_id: var("GOOGLE_ADS_LOGIN_CUSTOMER_ID"),
-        developer_token: need("GOOGLE_ADS_DEVELOPER_TOKEN"),
-        access_token: need("GOOGLE_ADS_ACCESS_TOKEN"),
+        developer_token: var("GOOGLE_ADS_DEVELOPER_TOKEN").unwrap_or_default(),
+        access_token,
         currency,
         clock,
         max_retries: 5,
     })
     .map_err(|e| format!("configuration: GOOGLE_ADS_*: {e}"))?;
-    let ads = match refresh {
+    Ok(match refresh {
         Some(r) => ads.with_oauth_refresh(r),
         None => ads,
-    };
-    Ok(Some((Arc::new(shop), Arc::new(ads))))
+    })
 }
 
 #[cfg(test)]
@@ -112,38 +231,165 @@ mod tests {
         move |k| m.get(k).cloned()
     }
 
-    #[test]
-    fn none_partial_and_full() {
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
+    }
+
+    fn build(pairs: &[(&str, &str)]) -> Result<Option<VendorPair>, String> {
         let clock = StoreClock::new("Europe/Amsterdam").unwrap();
-        assert!(vendors_from_lookup(lookup(&[]), clock).unwrap().is_none());
-        let err = vendors_from_lookup(
-            lookup(&[("SHOPIFY_SHOP_URL", "https://x.myshopify.com")]),
-            clock,
-        )
-        .err()
-        .unwrap();
-        assert!(err.contains("SHOPIFY_ACCESS_TOKEN"), "{err}");
-        let full = [
-            ("SHOPIFY_SHOP_URL", "https://x.myshopify.com"),
-            ("SHOPIFY_ACCESS_TOKEN", "shpat_x"),
-            ("GOOGLE_ADS_CUSTOMER_ID", "123-456-7890"),
-            ("GOOGLE_ADS_DEVELOPER_TOKEN", "dev"),
-            ("GOOGLE_ADS_ACCESS_TOKEN", "ya29"),
-        ];
-        assert!(vendors_from_lookup(lookup(&full), clock).unwrap().is_some());
-        let mut bad = full.to_vec();
+        vendors_from_lookup_on(lookup(pairs), clock, today())
+    }
+
+    fn err(pairs: &[(&str, &str)]) -> String {
+        match build(pairs) {
+            Ok(_) => panic!("expected an error for {pairs:?}"),
+            Err(e) => e,
+        }
+    }
+
+    const BASE: [(&str, &str); 4] = [
+        ("SHOPIFY_SHOP_URL", "https://x.myshopify.com"),
+        ("SHOPIFY_ACCESS_TOKEN", "shpat_x"),
+        ("GOOGLE_ADS_CUSTOMER_ID", "123-456-7890"),
+        ("GOOGLE_ADS_DEVELOPER_TOKEN", "dev"),
+    ];
+    const REFRESH: [(&str, &str); 3] = [
+        ("GOOGLE_ADS_REFRESH_TOKEN", "1//refresh"),
+        ("GOOGLE_ADS_CLIENT_ID", "id.apps.googleusercontent.com"),
+        ("GOOGLE_ADS_CLIENT_SECRET", "secret"),
+    ];
+
+    fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        BASE.iter().chain(extra).copied().collect()
+    }
+
+    #[test]
+    fn nothing_configured_is_none() {
+        assert!(build(&[]).unwrap().is_none());
+        // Template parameters default to "": blank is unset.
+        let blank: Vec<_> = VENDOR_KEYS.iter().map(|k| (*k, "")).collect();
+        assert!(build(&blank).unwrap().is_none());
+    }
+
+    /// The documented set: refresh token + client id + client secret, no access token — with the
+    /// access-token parameter blank, as the template passes it.
+    #[test]
+    fn refresh_token_set_builds() {
+        assert!(build(&with(&REFRESH)).unwrap().is_some());
+        let mut blank_access = with(&REFRESH);
+        blank_access.push(("GOOGLE_ADS_ACCESS_TOKEN", ""));
+        blank_access.push(("GOOGLE_ADS_LOGIN_CUSTOMER_ID", ""));
+        assert!(build(&blank_access).unwrap().is_some());
+        let mut both = with(&REFRESH);
+        both.push(("GOOGLE_ADS_ACCESS_TOKEN", "ya29"));
+        assert!(build(&both).unwrap().is_some());
+        assert!(matches!(
+            google_auth(lookup(&both)).unwrap(),
+            GoogleAuth::Refresh(_)
+        ));
+    }
+
+    #[test]
+    fn fixed_access_token_set_builds() {
+        let set = with(&[("GOOGLE_ADS_ACCESS_TOKEN", "ya29")]);
+        assert!(build(&set).unwrap().is_some());
+        assert!(matches!(
+            google_auth(lookup(&set)).unwrap(),
+            GoogleAuth::Fixed(t) if t == "ya29"
+        ));
+        let mut manager = set.clone();
+        manager.push(("GOOGLE_ADS_LOGIN_CUSTOMER_ID", "111-222-3333"));
+        assert!(build(&manager).unwrap().is_some());
+    }
+
+    #[test]
+    fn incomplete_sets_name_the_missing_variable() {
+        for (i, (missing, _)) in REFRESH.iter().enumerate() {
+            let partial: Vec<_> = REFRESH
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, p)| *p)
+                .collect();
+            let e = err(&with(&partial));
+            assert!(e.starts_with(&format!("configuration: {missing}:")), "{e}");
+            assert_eq!(e.lines().count(), 1, "{e}");
+        }
+        let e = err(&with(&[]));
+        assert!(
+            e.starts_with("configuration: GOOGLE_ADS_REFRESH_TOKEN:"),
+            "{e}"
+        );
+        assert!(e.contains("GOOGLE_ADS_ACCESS_TOKEN"), "{e}");
+        for (missing, _) in BASE {
+            let partial: Vec<_> = BASE
+                .iter()
+                .chain(&REFRESH)
+                .copied()
+                .filter(|(k, _)| *k != missing)
+                .collect();
+            let e = err(&partial);
+            assert!(e.starts_with(&format!("configuration: {missing}:")), "{e}");
+        }
+        let e = err(&[("SHOPIFY_SHOP_URL", "https://x.myshopify.com")]);
+        assert!(e.contains("SHOPIFY_ACCESS_TOKEN"), "{e}");
+        let e = err(&[("GOOGLE_ADS_REFRESH_TOKEN", "r")]);
+        assert!(e.contains("SHOPIFY_SHOP_URL"), "{e}");
+    }
+
+    #[test]
+    fn versions_default_to_current_and_sunset_ones_are_refused() {
+        let mut set = with(&REFRESH);
+        set.push(("GOOGLE_ADS_API_VERSION", "v21"));
+        let e = err(&set);
+        assert!(
+            e.starts_with("configuration: GOOGLE_ADS_API_VERSION:") && e.contains("2026-08-05"),
+            "{e}"
+        );
+        let mut set = with(&REFRESH);
+        set.push(("SHOPIFY_API_VERSION", "2025-10"));
+        assert!(err(&set).starts_with("configuration: SHOPIFY_API_VERSION:"));
+        let mut set = with(&REFRESH);
+        set.push(("GOOGLE_ADS_API_VERSION", "v23"));
+        set.push(("SHOPIFY_API_VERSION", "2026-01"));
+        assert!(build(&set).unwrap().is_some());
+        let g = |k: &str| -> Option<String> { (k == "X").then(String::new) };
+        assert_eq!(api_version(g, Vendor::GoogleAds, today()).unwrap(), "v26");
+        assert_eq!(api_version(g, Vendor::Shopify, today()).unwrap(), "2026-10");
+        assert_eq!(api_version(g, Vendor::MetaGraph, today()).unwrap(), "v26.0");
+    }
+
+    #[test]
+    fn other_settings() {
+        let mut bad = with(&REFRESH);
         bad.push(("OTTO_CURRENCY", "euro"));
-        assert!(vendors_from_lookup(lookup(&bad), clock)
-            .err()
-            .unwrap()
-            .contains("OTTO_CURRENCY"));
-        let missing = vendors_from_lookup(
-            lookup(&[("OTTO_SIM_VENDOR", "/nonexistent/sim.json")]),
-            clock,
-        )
-        .err()
-        .unwrap();
+        assert!(err(&bad).contains("OTTO_CURRENCY"));
+        let mut bad = with(&REFRESH);
+        bad.push(("OTTO_OFFER_ID_FORM", "gtin"));
+        assert!(err(&bad).contains("OTTO_OFFER_ID_FORM"));
+        let mut shopify_form = with(&REFRESH);
+        shopify_form.push(("OTTO_OFFER_ID_FORM", "shopify"));
+        assert!(build(&shopify_form).unwrap().is_some());
+        let missing = err(&[("OTTO_SIM_VENDOR", "/nonexistent/sim.json")]);
         assert!(missing.contains("does not exist"), "{missing}");
+    }
+
+    #[test]
+    fn meta_version_is_a_setting() {
+        let set = [("META_ACCESS_TOKEN", "t"), ("META_API_VERSION", "v20.0")];
+        let e = match research_from_lookup_on(lookup(&set), today()) {
+            Ok(_) => panic!("v20.0 expired 2026-09-24"),
+            Err(e) => e,
+        };
+        assert!(e.starts_with("configuration: META_API_VERSION:"), "{e}");
+        let set = [("META_ACCESS_TOKEN", "t")];
+        assert_eq!(
+            research_from_lookup_on(lookup(&set), today())
+                .unwrap()
+                .0
+                .len(),
+            1
+        );
     }
 }
 
@@ -154,7 +400,7 @@ mod tests {
 /// |---|---|
 /// | `frequency` (+ keyword volumes) | `DATAFORSEO_LOGIN`, `DATAFORSEO_PASSWORD`, `DATAFORSEO_LOCATION_CODE` (default 2528, NL) |
 /// | `competitor` | `OTTO_COMPETITOR_STORES` (comma-separated storefront URLs) |
-/// | `meta_ads` | `META_ACCESS_TOKEN`, `META_COUNTRIES` (default `NL`) |
+/// | `meta_ads` | `META_ACCESS_TOKEN`, `META_COUNTRIES` (default `NL`), `META_API_VERSION` (default [`versions::DEFAULT_META_GRAPH`]) |
 /// | `aliexpress` | `ALIEXPRESS_APP_KEY`, `ALIEXPRESS_APP_SECRET`, `ALIEXPRESS_TRACKING_ID` |
 /// | `organic` | `OTTO_ORGANIC_FILE` (CSV/JSON) |
 /// | `spy_tools` | `OTTO_SPY_TOOLS_FILE` (CSV/JSON) |
@@ -178,6 +424,14 @@ impl crate::lanes::KeywordVolumes for NoVolumes {
 }
 
 pub fn research_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<ResearchPair, String> {
+    research_from_lookup_on(get, chrono::Utc::now().date_naive())
+}
+
+/// [`research_from_lookup`] with "today" given (for the API version check).
+pub fn research_from_lookup_on(
+    get: impl Fn(&str) -> Option<String>,
+    today: NaiveDate,
+) -> Result<ResearchPair, String> {
     use crate::lanes::{
         aliexpress::AliExpressAffiliate, competitor::CompetitorFeeds, dataforseo::DataForSeoClient,
         files::FileLane, meta_ads::MetaAdLibrary,
@@ -235,7 +489,7 @@ pub fn research_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Rese
             .collect();
         lanes.push(Arc::new(MetaAdLibrary::new(
             "https://graph.facebook.com",
-            "v21.0",
+            api_version(&get, Vendor::MetaGraph, today)?,
             token,
             countries,
         )));

@@ -10,10 +10,12 @@
 //!   f64)`, which never uses exponent notation) is rounded **half-to-even** to the target scale —
 //!   thousandths for conversions, micros for conversion value, basis points for impression shares.
 //! * `segments.date` is already a day in the account's time zone → [`StoreDay`] as is (the account
-//!   time zone is assumed to be the store's). `segments.productItemId` is taken as the SKU as
-//!   Google returns it — Google lower-cases offer ids, so callers matching against Shopify SKUs
-//!   should compare case-insensitively. Rows are returned with `provisional = false`; the caller
-//!   knows the restatement window.
+//!   time zone is assumed to be the store's). The offer key (`segments.productItemId`, or a
+//!   custom label) is mapped to a variant's SKU by the configured [`OfferMapping`] against the
+//!   last catalog read ([`crate::offers`]); offers that do not map are returned by
+//!   [`AdsAccount::sku_performance_report`] (and logged by `sku_performance`), never dropped
+//!   silently. Rows are returned with `provisional = false`; the caller knows the restatement
+//!   window.
 //! * `change_event.change_date_time` is a wall-clock time in the account's time zone
 //!   (`"2026-11-24 09:15:02.123456"`); it is converted to UTC with the configured [`StoreClock`]
 //!   (earlier instant in a repeated hour). The query's lower bound is the store-local time of
@@ -26,6 +28,7 @@
 //!   `campaignBudgets:mutate` a 4xx carrying a `GoogleAdsFailure` error list → `Refused`.
 //!   A body that is not JSON → `Permanent`.
 
+use crate::offers::{CatalogIndex, OfferIdForm, OfferMapping, SkuPerformance, UnmappedOffer};
 use crate::ports::{AdsAccount, VendorError};
 use crate::shopify::{tokio_sleeper, Sleeper};
 use crate::snippet;
@@ -101,6 +104,8 @@ pub struct GoogleAdsClient {
     http: reqwest::Client,
     sleeper: Sleeper,
     backoff_base: Duration,
+    offer_mapping: OfferMapping,
+    catalog_index: CatalogIndex,
 }
 
 impl fmt::Debug for GoogleAdsClient {
@@ -167,7 +172,17 @@ impl GoogleAdsClient {
             http,
             sleeper: tokio_sleeper(),
             backoff_base: Duration::from_secs(1),
+            offer_mapping: OfferMapping::default(),
+            catalog_index: CatalogIndex::default(),
         })
+    }
+
+    /// How offer ids map to variants, and the catalog index (filled by the shop client's
+    /// catalog reads) they are mapped against.
+    pub fn with_offer_mapping(mut self, mapping: OfferMapping, index: CatalogIndex) -> Self {
+        self.offer_mapping = mapping;
+        self.catalog_index = index;
+        self
     }
 
     /// Replaces how the client sleeps between retries (tests record the waits).
@@ -259,9 +274,20 @@ impl GoogleAdsClient {
     ) -> Result<Value, VendorError> {
         let url = self.url(method);
         let mut attempt = 0u32;
+        let mut renewed = false;
         loop {
-            match self.send_once(&url, body, mutate).await {
+            let (code, outcome) = self.send_once(&url, body, mutate).await;
+            match outcome {
                 Outcome::Ok(v) => return Ok(v),
+                // An access token Google no longer accepts (`authenticationError:
+                // OAUTH_TOKEN_EXPIRED`, HTTP 401 UNAUTHENTICATED —
+                // https://developers.google.com/google-ads/api/docs/get-started/common-errors):
+                // with a refresh token, get a new one once and send again.
+                Outcome::Fatal(_) if code == 401 && self.oauth.is_some() && !renewed => {
+                    renewed = true;
+                    *self.token.lock().await = None;
+                    tracing::warn!(what, "google_ads: access token refused, renewing it once");
+                }
                 Outcome::Fatal(e) => return Err(e),
                 Outcome::Retry(detail) => {
                     if attempt >= self.config.max_retries {
@@ -277,10 +303,11 @@ impl GoogleAdsClient {
         }
     }
 
-    async fn send_once(&self, url: &str, body: &Value, mutate: bool) -> Outcome {
+    /// One exchange: the HTTP status (0 when there was none) and what it came to.
+    async fn send_once(&self, url: &str, body: &Value, mutate: bool) -> (u16, Outcome) {
         let token = match self.bearer().await {
             Ok(t) => t,
-            Err(o) => return o,
+            Err(o) => return (0, o),
         };
         let mut req = self
             .http
@@ -293,14 +320,19 @@ impl GoogleAdsClient {
         }
         let resp = match req.send().await {
             Ok(r) => r,
-            Err(e) => return Outcome::Retry(format!("request failed: {e}")),
+            Err(e) => return (0, Outcome::Retry(format!("request failed: {e}"))),
         };
         let code = resp.status().as_u16();
         let text = match resp.text().await {
             Ok(t) => t,
-            Err(e) => return Outcome::Retry(format!("reading the response failed: {e}")),
+            Err(e) => {
+                return (
+                    code,
+                    Outcome::Retry(format!("reading the response failed: {e}")),
+                )
+            }
         };
-        parse_response(code, &text, mutate)
+        (code, parse_response(code, &text, mutate))
     }
 
     /// Runs a GAQL query through searchStream and returns every row of every batch.
@@ -715,6 +747,94 @@ pub fn parse_sku_rows(rows: &[Value], currency: Currency) -> Result<Vec<DailyMet
     Ok(by_key.into_values().collect())
 }
 
+/// The response parser, public for fuzzing: `shopping_performance_view` rows → one
+/// [`DailyMetric`] per (SKU, day) for the offers that map to a variant by `mapping` against
+/// `index` (duplicates summed, ordered by (SKU, day)), and every offer that did not, with why.
+pub fn parse_offer_rows(
+    rows: &[Value],
+    currency: Currency,
+    mapping: OfferMapping,
+    index: &CatalogIndex,
+) -> Result<SkuPerformance, VendorError> {
+    let key_path = mapping.row_path();
+    let mut by_key: BTreeMap<(Sku, StoreDay), DailyMetric> = BTreeMap::new();
+    let mut unmapped: BTreeMap<String, UnmappedOffer> = BTreeMap::new();
+    for (i, row) in rows.iter().enumerate() {
+        let ctx = format!("shopping_performance_view row {i}");
+        let key = offer_key(row, &key_path, mapping.form, &ctx)?;
+        let ctx = format!("{ctx} (offer {key})");
+        let day = day(row, &ctx)?;
+        let m = metrics(row, &ctx, currency)?;
+        let sku = match index.map(mapping.form, &key) {
+            Ok(sku) => sku,
+            Err(reason) => {
+                note_unmapped(&mut unmapped, key, reason, &m, currency)?;
+                continue;
+            }
+        };
+        let metric = DailyMetric {
+            sku: sku.clone(),
+            day,
+            impressions: m.impressions,
+            clicks: m.clicks,
+            cost: m.cost,
+            conversions_milli: m.conversions_milli,
+            conversion_value: m.conversion_value,
+            provisional: false,
+        };
+        match by_key.get_mut(&(sku.clone(), day)) {
+            Some(existing) => add_metric(existing, &metric)?,
+            None => {
+                by_key.insert((sku, day), metric);
+            }
+        }
+    }
+    Ok(SkuPerformance {
+        metrics: by_key.into_values().collect(),
+        unmapped: unmapped.into_values().collect(),
+    })
+}
+
+/// The offer key of a row: required for the item id; a custom label may be absent (→ empty,
+/// which then does not map).
+fn offer_key(row: &Value, p: &str, form: OfferIdForm, ctx: &str) -> Result<String, VendorError> {
+    match form {
+        OfferIdForm::CustomLabel(_) => match path(row, p) {
+            None => Ok(String::new()),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(other) => Err(permanent(format!("{ctx}: `{p}` is not a string: {other}"))),
+        },
+        OfferIdForm::Sku | OfferIdForm::ShopifyChannel => {
+            Ok(required_str(row, p, ctx)?.to_string())
+        }
+    }
+}
+
+fn note_unmapped(
+    unmapped: &mut BTreeMap<String, UnmappedOffer>,
+    key: String,
+    reason: String,
+    m: &Metrics,
+    currency: Currency,
+) -> Result<(), VendorError> {
+    let entry = unmapped
+        .entry(key.clone())
+        .or_insert_with(|| UnmappedOffer {
+            offer_id: key,
+            reason,
+            rows: 0,
+            clicks: 0,
+            cost: Money::from_micros(0, currency),
+        });
+    entry.rows = entry.rows.saturating_add(1);
+    entry.clicks = entry.clicks.saturating_add(m.clicks);
+    entry.cost = entry
+        .cost
+        .checked_add(&m.cost)
+        .map_err(|_| permanent(format!("offer {}: cost overflow", entry.offer_id)))?;
+    Ok(())
+}
+
 /// The response parser, public for fuzzing: `campaign` report rows → [`CampaignDay`]s in row order.
 pub fn parse_campaign_rows(
     rows: &[Value],
@@ -918,13 +1038,35 @@ impl AdsAccount for GoogleAdsClient {
         from: StoreDay,
         to: StoreDay,
     ) -> Result<Vec<DailyMetric>, VendorError> {
+        let report = self.sku_performance_report(from, to).await?;
+        if !report.unmapped.is_empty() {
+            tracing::warn!(
+                unmapped = report.unmapped.len(),
+                summary = %report.summary(),
+                "google_ads: offers not mapped to a variant"
+            );
+        }
+        Ok(report.metrics)
+    }
+
+    async fn sku_performance_report(
+        &self,
+        from: StoreDay,
+        to: StoreDay,
+    ) -> Result<SkuPerformance, VendorError> {
+        let key = self.offer_mapping.gaql_segment();
         let gaql = format!(
-            "SELECT segments.product_item_id, segments.date, metrics.impressions, metrics.clicks, \
+            "SELECT {key}, segments.date, metrics.impressions, metrics.clicks, \
              metrics.cost_micros, metrics.conversions, metrics.conversions_value \
              FROM shopping_performance_view WHERE segments.date BETWEEN '{from}' AND '{to}'"
         );
         let rows = self.search("sku_performance", &gaql).await?;
-        parse_sku_rows(&rows, self.config.currency)
+        parse_offer_rows(
+            &rows,
+            self.config.currency,
+            self.offer_mapping,
+            &self.catalog_index,
+        )
     }
 
     async fn campaign_performance(

@@ -7,16 +7,21 @@
 //! * `voice` — the brand-voice scorer port: offline word-bag cosine, or an OpenAI-compatible
 //!   embeddings API;
 //! * `lanes` — research discovery lanes and keyword volumes;
+//! * `catalog` — what a catalog sync holds out or flags; `offers` — offer id ↔ variant mapping;
+//! * `versions` — vendor API versions and their sunset dates;
 //! * `env` — clients from the environment.
 
+pub mod catalog;
 pub mod env;
 pub mod google_ads;
 pub mod gorgias;
 pub mod helpdesk;
 pub mod lanes;
+pub mod offers;
 pub mod ports;
 pub mod shopify;
 pub mod simulated;
+pub mod versions;
 pub mod voice;
 
 pub use ports::{AdsAccount, ShopCatalog, VendorError};

@@ -2,6 +2,8 @@
 //! (money as micros, days in the store's time zone) or fails with a [`VendorError`] saying what was
 //! wrong; a partial or malformed answer is an error, never half a result.
 
+use crate::catalog::CatalogSync;
+use crate::offers::SkuPerformance;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use otto_core::metrics::{
@@ -44,6 +46,15 @@ impl VendorError {
 pub trait ShopCatalog: Send + Sync {
     /// Every variant with a SKU (variants without one are skipped and counted in the log).
     async fn fetch_variants(&self) -> Result<Vec<Variant>, VendorError>;
+    /// The full catalog read: the variants, plus what was held out (unknown product status),
+    /// flagged (unit cost in another currency) or skipped (no usable SKU). The default is
+    /// [`ShopCatalog::fetch_variants`] with nothing flagged.
+    async fn fetch_catalog(&self) -> Result<CatalogSync, VendorError> {
+        Ok(CatalogSync {
+            variants: self.fetch_variants().await?,
+            ..CatalogSync::default()
+        })
+    }
     /// One variant as it is now (the executor reads before it writes).
     async fn fetch_variant(&self, variant_id: &str) -> Result<Option<Variant>, VendorError>;
     /// `productUpdate(product: {id, status})`; returns the vendor's answer for the audit row.
@@ -71,6 +82,18 @@ pub trait AdsAccount: Send + Sync {
         from: StoreDay,
         to: StoreDay,
     ) -> Result<Vec<DailyMetric>, VendorError>;
+    /// [`AdsAccount::sku_performance`] with the offers that did not map to a variant (count and
+    /// list) instead of dropping them. The default maps everything.
+    async fn sku_performance_report(
+        &self,
+        from: StoreDay,
+        to: StoreDay,
+    ) -> Result<SkuPerformance, VendorError> {
+        Ok(SkuPerformance {
+            metrics: self.sku_performance(from, to).await?,
+            unmapped: Vec::new(),
+        })
+    }
     /// Per campaign per day, with search impression share and budget-lost impression share.
     async fn campaign_performance(
         &self,

@@ -16,7 +16,14 @@
 //! * The two mutations used are idempotent (set a status, set a price), so retrying one after a
 //!   5xx or a timeout cannot apply it twice with a different effect.
 //! * Money is parsed from Shopify's decimal strings with [`Money::parse`] (exact); never a float.
+//! * Catalog reads never fail on an ordinary catalog ([`crate::catalog`]): a product status other
+//!   than ACTIVE/DRAFT/ARCHIVED (Shopify's `UNLISTED` since 2025-10,
+//!   <https://shopify.dev/docs/api/admin-graphql/latest/enums/ProductStatus.md>, or any later value)
+//!   holds the variant out of the synced catalog and lists it; a `unitCost` in another currency
+//!   than the shop's is synced as `unit_cost: None` and flagged per SKU.
 
+use crate::catalog::{CatalogSync, CostFlag, HeldOut, ShopStatus};
+use crate::offers::CatalogIndex;
 use crate::ports::{ShopCatalog, VendorError};
 use crate::snippet;
 use async_trait::async_trait;
@@ -101,6 +108,8 @@ pub struct ShopifyClient {
     sleeper: Sleeper,
     backoff_base: Duration,
     throttle: Mutex<ThrottleState>,
+    /// Filled on every full catalog read (the ad client maps offer ids with it).
+    catalog_index: Option<CatalogIndex>,
 }
 
 impl fmt::Debug for ShopifyClient {
@@ -224,7 +233,14 @@ impl ShopifyClient {
             sleeper: tokio_sleeper(),
             backoff_base: Duration::from_millis(500),
             throttle: Mutex::new(ThrottleState::default()),
+            catalog_index: None,
         })
+    }
+
+    /// Shares every full catalog read with `index` (for the ad client's offer-id mapping).
+    pub fn with_catalog_index(mut self, index: CatalogIndex) -> Self {
+        self.catalog_index = Some(index);
+        self
     }
 
     /// Replaces how the client sleeps (tests record the waits).
@@ -482,7 +498,10 @@ fn classify_object(op: &str, code: u16, text: &str, json: &Value) -> Outcome {
 }
 
 enum MappedVariant {
-    Variant(Box<Variant>),
+    /// A variant Otto may act on, and the flag when its unit cost was left out.
+    Variant(Box<Variant>, Option<CostFlag>),
+    /// A product status Otto's core does not know (e.g. `UNLISTED`).
+    HeldOut(HeldOut),
     /// No SKU (null/empty) or a SKU Otto cannot key on; the reason.
     Skipped(String),
 }
@@ -550,31 +569,20 @@ fn map_variant(node: &Value, currency: Currency) -> Result<MappedVariant, Vendor
     let price = money_field(node, "price", ctx, currency)?
         .ok_or_else(|| permanent(format!("{ctx}: missing `price`")))?;
     let compare_at_price = money_field(node, "compareAtPrice", ctx, currency)?;
-    let unit_cost = match node.pointer("/inventoryItem/unitCost") {
-        None | Some(Value::Null) => None,
-        Some(cost) => {
-            let cctx = format!("{ctx}: inventoryItem.unitCost");
-            let code = str_field(cost, "currencyCode", &cctx)?;
-            if code != currency.code() {
-                return Err(permanent(format!(
-                    "{cctx}: currency {code} differs from the shop currency {currency}"
-                )));
-            }
-            let amount = str_field(cost, "amount", &cctx)?;
-            Some(
-                Money::parse(amount, currency)
-                    .map_err(|e| permanent(format!("{cctx}: `amount`: {e}")))?,
-            )
-        }
-    };
-    let status = match str_field(product, "status", &format!("{ctx}: product"))? {
-        "ACTIVE" => ProductStatus::Active,
-        "DRAFT" => ProductStatus::Draft,
-        "ARCHIVED" => ProductStatus::Archived,
-        other => {
-            return Err(permanent(format!(
-                "{ctx}: product.status {other:?} is not ACTIVE, DRAFT or ARCHIVED"
-            )))
+    let (unit_cost, cost_flag) = unit_cost(node, id, &sku, ctx, currency)?;
+    let status = match ShopStatus::parse(str_field(product, "status", &format!("{ctx}: product"))?)
+    {
+        ShopStatus::Known(s) => s,
+        ShopStatus::Other(raw) => {
+            return Ok(MappedVariant::HeldOut(HeldOut {
+                variant_id: id.to_string(),
+                product_id: product_id.to_string(),
+                sku: sku.as_str().to_string(),
+                reason: format!(
+                    "product status {raw} is not one Otto decides on (ACTIVE, DRAFT, ARCHIVED): left alone"
+                ),
+                status: raw,
+            }))
         }
     };
     let inventory = match node.get("inventoryQuantity") {
@@ -603,7 +611,7 @@ fn map_variant(node: &Value, currency: Currency) -> Result<MappedVariant, Vendor
     let updated_at = DateTime::parse_from_rfc3339(updated_raw)
         .map(|d| d.with_timezone(&Utc))
         .map_err(|e| permanent(format!("{ctx}: `updatedAt` {updated_raw:?}: {e}")))?;
-    Ok(MappedVariant::Variant(Box::new(Variant {
+    let variant = Variant {
         sku,
         variant_id: id.to_string(),
         product_id: product_id.to_string(),
@@ -615,7 +623,41 @@ fn map_variant(node: &Value, currency: Currency) -> Result<MappedVariant, Vendor
         inventory,
         tags,
         updated_at,
-    })))
+    };
+    Ok(MappedVariant::Variant(Box::new(variant), cost_flag))
+}
+
+/// `inventoryItem.unitCost` in the shop's currency, or `None` and a flag when it is in another
+/// one (multi-currency shops; never converted here, so never a guessed rate in a margin).
+fn unit_cost(
+    node: &Value,
+    variant_id: &str,
+    sku: &Sku,
+    ctx: &str,
+    currency: Currency,
+) -> Result<(Option<Money>, Option<CostFlag>), VendorError> {
+    let cost = match node.pointer("/inventoryItem/unitCost") {
+        None | Some(Value::Null) => return Ok((None, None)),
+        Some(cost) => cost,
+    };
+    let cctx = format!("{ctx}: inventoryItem.unitCost");
+    let code = str_field(cost, "currencyCode", &cctx)?;
+    let amount = str_field(cost, "amount", &cctx)?;
+    if code != currency.code() {
+        let flag = CostFlag {
+            variant_id: variant_id.to_string(),
+            sku: sku.as_str().to_string(),
+            currency: code.to_string(),
+            amount: amount.to_string(),
+            reason: format!(
+                "unit cost {amount} {code} is not in the shop currency {currency}: left out of margin decisions"
+            ),
+        };
+        return Ok((None, Some(flag)));
+    }
+    let money =
+        Money::parse(amount, currency).map_err(|e| permanent(format!("{cctx}: `amount`: {e}")))?;
+    Ok((Some(money), None))
 }
 
 /// The response parser, public for fuzzing: a mutation's payload (`productUpdate`,
@@ -662,6 +704,10 @@ pub struct VariantsPage {
     pub variants: Vec<Variant>,
     /// (variant id, why) of the variants skipped for having no usable SKU.
     pub skipped: Vec<(String, String)>,
+    /// Variants of products with a status Otto does not know (e.g. `UNLISTED`).
+    pub held_out: Vec<HeldOut>,
+    /// Variants (in `variants`, with `unit_cost: None`) whose unit cost is in another currency.
+    pub cost_flags: Vec<CostFlag>,
     /// `pageInfo.hasNextPage`.
     pub has_next: bool,
     /// `pageInfo.endCursor`; read (and required) only when `has_next`.
@@ -681,9 +727,15 @@ pub fn parse_variants_page(data: &Value, currency: Currency) -> Result<VariantsP
         .ok_or_else(|| permanent("productVariants pageInfo: `hasNextPage` is not a boolean"))?;
     let mut variants = Vec::new();
     let mut skipped = Vec::new();
+    let mut held_out = Vec::new();
+    let mut cost_flags = Vec::new();
     for node in nodes {
         match map_variant(node, currency)? {
-            MappedVariant::Variant(v) => variants.push(*v),
+            MappedVariant::Variant(v, flag) => {
+                variants.push(*v);
+                cost_flags.extend(flag);
+            }
+            MappedVariant::HeldOut(h) => held_out.push(h),
             MappedVariant::Skipped(why) => {
                 let variant = node.get("id").and_then(|v| v.as_str()).unwrap_or("?");
                 skipped.push((variant.to_string(), why));
@@ -698,6 +750,8 @@ pub fn parse_variants_page(data: &Value, currency: Currency) -> Result<VariantsP
     Ok(VariantsPage {
         variants,
         skipped,
+        held_out,
+        cost_flags,
         has_next,
         end_cursor,
     })
@@ -716,12 +770,29 @@ pub fn parse_variant(
         ))),
         Some(Value::Null) => Ok(None),
         Some(node) => match map_variant(node, currency)? {
-            MappedVariant::Variant(v) => Ok(Some(*v)),
+            MappedVariant::Variant(v, _) => Ok(Some(*v)),
+            MappedVariant::HeldOut(h) => {
+                Err(permanent(format!("variant {variant_id}: {}", h.reason)))
+            }
             MappedVariant::Skipped(why) => Err(permanent(format!(
                 "variant {variant_id} has no usable SKU ({why})"
             ))),
         },
     }
+}
+
+fn log_catalog(sync: &CatalogSync, pages: usize) {
+    for (variant, why) in &sync.skipped {
+        tracing::debug!(variant, why, "shopify: variant skipped");
+    }
+    if !sync.skipped.is_empty() || !sync.held_out.is_empty() || !sync.cost_flags.is_empty() {
+        tracing::warn!(summary = %sync.summary(), "shopify: catalog read with exceptions");
+    }
+    tracing::info!(
+        variants = sync.variants.len(),
+        pages,
+        "shopify: catalog fetched"
+    );
 }
 
 fn status_name(status: ProductStatus) -> &'static str {
@@ -735,12 +806,15 @@ fn status_name(status: ProductStatus) -> &'static str {
 #[async_trait]
 impl ShopCatalog for ShopifyClient {
     async fn fetch_variants(&self) -> Result<Vec<Variant>, VendorError> {
+        Ok(self.fetch_catalog().await?.variants)
+    }
+
+    async fn fetch_catalog(&self) -> Result<CatalogSync, VendorError> {
         let query = variants_query();
         let first = self.config.page_size;
         let estimate = 2.0 + f64::from(first) * 4.0;
         let mut cursor: Option<String> = None;
-        let mut out = Vec::new();
-        let mut skipped = 0usize;
+        let mut sync = CatalogSync::default();
         let mut pages = 0usize;
         loop {
             let data = self
@@ -753,11 +827,10 @@ impl ShopCatalog for ShopifyClient {
                 .await?;
             pages += 1;
             let page = parse_variants_page(&data, self.config.currency)?;
-            out.extend(page.variants);
-            for (variant, why) in &page.skipped {
-                skipped += 1;
-                tracing::debug!(variant, why, "shopify: variant skipped");
-            }
+            sync.variants.extend(page.variants);
+            sync.skipped.extend(page.skipped);
+            sync.held_out.extend(page.held_out);
+            sync.cost_flags.extend(page.cost_flags);
             let Some(next) = page.end_cursor.filter(|_| page.has_next) else {
                 break;
             };
@@ -768,15 +841,11 @@ impl ShopCatalog for ShopifyClient {
             }
             cursor = Some(next);
         }
-        if skipped > 0 {
-            tracing::warn!(
-                skipped,
-                kept = out.len(),
-                "shopify: variants without a usable SKU were skipped"
-            );
+        log_catalog(&sync, pages);
+        if let Some(index) = &self.catalog_index {
+            index.replace(&sync.variants);
         }
-        tracing::info!(variants = out.len(), pages, "shopify: catalog fetched");
-        Ok(out)
+        Ok(sync)
     }
 
     async fn fetch_variant(&self, variant_id: &str) -> Result<Option<Variant>, VendorError> {

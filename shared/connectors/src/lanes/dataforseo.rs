@@ -11,12 +11,17 @@
 //!   codes `Permanent`.
 //! * `tasks[0].result[]` items: `keyword`, `search_volume` (`null` → `None`, never 0),
 //!   `competition_index` 0–100 (→ basis points ×100; `null` → `None`).
+//! * Keywords are checked against the limits before a task is sent ([`super::keyword_limits`]:
+//!   ≤ 80 characters, ≤ 10 words, no invalid symbols): a bad keyword is dropped with its reason
+//!   (logged; a `frequency` candidate carries it as the `keyword_rejected` signal) instead of
+//!   failing the whole task.
 //! * HTTP: 401/402/404 and other 4xx → `Permanent`; 429, 5xx, timeouts and connection errors are
 //!   retried with exponential backoff + jitter ([`LaneHttp`]), then `Transient`.
 //!
 //! [`LaneHttp`] is the small retrying HTTP helper shared by the HTTP lanes (`competitor`,
 //! `meta_ads`).
 
+use super::keyword_limits::{partition, RejectedKeyword};
 use super::{DiscoveryLane, KeywordStat, KeywordVolumes, RawCandidate};
 use crate::ports::VendorError;
 use crate::shopify::{tokio_sleeper, Sleeper};
@@ -199,6 +204,23 @@ impl DataForSeoClient {
         }
     }
 
+    /// Volumes for the keywords within DataForSEO's limits, and the keywords dropped (with why)
+    /// before anything was sent. Nothing is sent when no keyword is left.
+    pub async fn checked_volumes(
+        &self,
+        keywords: &[String],
+    ) -> Result<(BTreeMap<String, KeywordStat>, Vec<RejectedKeyword>), VendorError> {
+        let (ok, rejected) = partition(keywords);
+        for r in &rejected {
+            tracing::warn!(keyword = %r.keyword, reason = %r.reason, "dataforseo: keyword dropped");
+        }
+        let mut out = BTreeMap::new();
+        for chunk in ok.chunks(MAX_KEYWORDS_PER_TASK) {
+            self.one_task(chunk, &mut out).await?;
+        }
+        Ok((out, rejected))
+    }
+
     /// Replaces the retrying HTTP helper (tests use tiny backoffs).
     pub fn with_http(mut self, http: LaneHttp) -> Self {
         self.http = http;
@@ -311,11 +333,7 @@ impl KeywordVolumes for DataForSeoClient {
         &self,
         keywords: &[String],
     ) -> Result<BTreeMap<String, KeywordStat>, VendorError> {
-        let mut out = BTreeMap::new();
-        for chunk in keywords.chunks(MAX_KEYWORDS_PER_TASK) {
-            self.one_task(chunk, &mut out).await?;
-        }
-        Ok(out)
+        Ok(self.checked_volumes(keywords).await?.0)
     }
 }
 
@@ -329,7 +347,7 @@ impl DiscoveryLane for DataForSeoClient {
     /// DataForSEO may normalise a keyword's case, so the lookup falls back to a case-insensitive
     /// match. A seed DataForSEO did not answer for keeps `None` for both.
     async fn discover(&self, seeds: &[String]) -> Result<Vec<RawCandidate>, VendorError> {
-        let stats = self.volumes(seeds).await?;
+        let (stats, rejected) = self.checked_volumes(seeds).await?;
         Ok(seeds
             .iter()
             .map(|seed| {
@@ -352,7 +370,16 @@ impl DiscoveryLane for DataForSeoClient {
                     unit_cost: None,
                     search_volume: stat.search_volume,
                     competition_bp: stat.competition_bp,
-                    signals: BTreeMap::new(),
+                    signals: rejected
+                        .iter()
+                        .find(|r| r.keyword == *seed)
+                        .map(|r| {
+                            BTreeMap::from([(
+                                "keyword_rejected".to_string(),
+                                Value::String(r.reason.clone()),
+                            )])
+                        })
+                        .unwrap_or_default(),
                 }
             })
             .collect())

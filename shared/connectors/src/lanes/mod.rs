@@ -8,6 +8,7 @@ pub mod aliexpress;
 pub mod competitor;
 pub mod dataforseo;
 pub mod files;
+pub mod keyword_limits;
 pub mod meta_ads;
 pub mod simulated;
 
