@@ -116,6 +116,10 @@ async fn demo_serve_chat_and_every_citation_resolves() {
         .json()
         .await
         .expect("json");
-    assert_eq!(none["answer"], "I don't have a row for that.");
+    let refusal = none["answer"].as_str().unwrap_or_default();
+    assert!(
+        refusal.starts_with("I don't have a row for that."),
+        "{refusal}"
+    );
     drop(server);
 }

@@ -282,7 +282,11 @@ async fn chat_cites_rows_that_resolve() {
         ),
     )
     .await;
-    assert_eq!(a["answer"], "I don't have a row for that.");
+    let refusal = a["answer"].as_str().unwrap_or_default();
+    assert!(
+        refusal.starts_with("I don't have a row for that."),
+        "{refusal}"
+    );
     assert_eq!(a["citations"], json!([]));
 }
 
