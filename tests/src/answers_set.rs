@@ -296,11 +296,7 @@ async fn morning(
         .map(|f| &f.r)
         .collect();
     let (proposals, agreed, moves) = ad;
-    let agreement = if proposals == 0 {
-        0
-    } else {
-        agreed * 10000 / proposals
-    };
+    let agreement = (agreed * 10000).checked_div(proposals).unwrap_or(0);
     let (status, figures, error) = if failed {
         (
             RowStatus::Failed,
@@ -874,7 +870,7 @@ pub fn cases(fx: &Fixture) -> Vec<Case> {
         let verdict = rows.first().map(|x| x.action.clone()).unwrap_or_default();
         add(
             format!("what happened to thread {id}?"),
-            answer(refs(rows.clone()), true, &[verdict.clone()]),
+            answer(refs(rows.clone()), true, std::slice::from_ref(&verdict)),
         );
         add(
             format!("show thread {}", id.to_uppercase()),
