@@ -173,13 +173,32 @@ impl StageBody for Sync {
         } else {
             from
         };
-        let variants = self.0.shop.fetch_variants().await.map_err(vendor)?;
-        let mut metrics = self
+        // The catalog with what it could not use (unknown statuses, foreign-currency costs, no
+        // SKU), and the ad report with the offers that map to no variant: both go on this row,
+        // so nothing turns silently into INSUFFICIENT_DATA.
+        let catalog = self.0.shop.fetch_catalog().await.map_err(vendor)?;
+        let report = self
             .0
             .ads
-            .sku_performance(pull_from, to)
+            .sku_performance_report(pull_from, to)
             .await
             .map_err(vendor)?;
+        let exceptions = json!({
+            "summary": catalog.summary(),
+            "held_out": catalog.held_out,
+            "cost_flags": catalog.cost_flags,
+            "skipped": catalog.skipped,
+        });
+        let unmapped = json!({
+            "summary": report.summary(),
+            "count": report.unmapped.len(),
+            "offers": report.unmapped.iter().take(100).map(|u| json!({
+                "offer_id": u.offer_id, "reason": u.reason, "rows": u.rows,
+                "clicks": u.clicks, "cost": u.cost,
+            })).collect::<Vec<_>>(),
+        });
+        let variants = catalog.variants;
+        let mut metrics = report.metrics;
         let mut campaigns = self
             .0
             .ads
@@ -240,6 +259,8 @@ impl StageBody for Sync {
                 ("budgets".into(), json!(budgets.len())),
                 ("external_changes".into(), json!(changes.len())),
                 ("metric_rows_without_catalog_sku".into(), json!(unmatched)),
+                ("catalog_exceptions".into(), exceptions),
+                ("unmapped_offers".into(), unmapped),
                 ("external_budget_changes".into(), json!(budget_changes)),
             ]),
             next_chunks: 1,

@@ -1,5 +1,6 @@
 //! The vendor clients build from the template's own parameters: every `VAR: !Ref Param` of
-//! template.yaml, each parameter at its `Default` unless the deployment below sets it — so a
+//! template.yaml, each parameter at its `Default` unless the deployment below sets it, secrets
+//! as SSM parameter names read at cold start — so a
 //! renamed parameter or variable, or a documented credential set that does not start, fails here
 //! rather than at every function's cold start.
 
@@ -69,20 +70,29 @@ fn environment(set: &[(&str, &str)]) -> HashMap<String, String> {
         );
         params.insert(k.to_string(), v.to_string());
     }
-    env_refs(&t)
+    let mut env: HashMap<String, String> = env_refs(&t)
         .into_iter()
         .map(|(var, param)| {
             let v = params.get(&param).cloned().unwrap_or_default();
             (var, v)
         })
-        .collect()
+        .collect();
+    // Secrets reach a function as SSM parameter names (`X_PARAM`); its cold start reads each
+    // named one into `X` (otto_runtime::secrets). Stand in for that read.
+    let secrets: Vec<(String, String)> = env
+        .iter()
+        .filter(|(k, v)| k.ends_with("_PARAM") && !v.is_empty())
+        .map(|(k, v)| (k.trim_end_matches("_PARAM").to_string(), format!("ssm:{v}")))
+        .collect();
+    env.extend(secrets);
+    env
 }
 
 const SHOP_AND_ACCOUNT: [(&str, &str); 4] = [
     ("ShopifyShopUrl", "https://acme.myshopify.com"),
-    ("ShopifyAccessToken", "shpat_x"),
+    ("ShopifyAccessTokenParam", "/otto/shopify-token"),
     ("GoogleAdsCustomerId", "123-456-7890"),
-    ("GoogleAdsDeveloperToken", "dev"),
+    ("GoogleAdsDeveloperTokenParam", "/otto/developer-token"),
 ];
 
 fn builds_everything(env: &HashMap<String, String>) -> bool {
@@ -101,13 +111,13 @@ fn the_template_passes_every_vendor_variable() {
     let refs: Vec<String> = env_refs(&template()).into_iter().map(|(v, _)| v).collect();
     for var in [
         "SHOPIFY_SHOP_URL",
-        "SHOPIFY_ACCESS_TOKEN",
+        "SHOPIFY_ACCESS_TOKEN_PARAM",
         "GOOGLE_ADS_CUSTOMER_ID",
-        "GOOGLE_ADS_DEVELOPER_TOKEN",
-        "GOOGLE_ADS_REFRESH_TOKEN",
+        "GOOGLE_ADS_DEVELOPER_TOKEN_PARAM",
+        "GOOGLE_ADS_REFRESH_TOKEN_PARAM",
         "GOOGLE_ADS_CLIENT_ID",
-        "GOOGLE_ADS_CLIENT_SECRET",
-        "GOOGLE_ADS_ACCESS_TOKEN",
+        "GOOGLE_ADS_CLIENT_SECRET_PARAM",
+        "GOOGLE_ADS_ACCESS_TOKEN_PARAM",
         "OTTO_CURRENCY",
     ] {
         assert!(
@@ -126,19 +136,23 @@ fn defaults_alone_start_without_vendors() {
 fn the_documented_refresh_token_deployment_starts() {
     let mut set = SHOP_AND_ACCOUNT.to_vec();
     set.extend([
-        ("GoogleAdsRefreshToken", "1//refresh"),
+        ("GoogleAdsRefreshTokenParam", "/otto/refresh-token"),
         ("GoogleAdsClientId", "id.apps.googleusercontent.com"),
-        ("GoogleAdsClientSecret", "secret"),
+        ("GoogleAdsClientSecretParam", "/otto/client-secret"),
     ]);
     let env = environment(&set);
-    assert_eq!(env["GOOGLE_ADS_ACCESS_TOKEN"], "", "no access token is set");
+    assert!(
+        env.get("GOOGLE_ADS_ACCESS_TOKEN")
+            .is_none_or(|v| v.is_empty()),
+        "no access token is set"
+    );
     assert!(builds_everything(&env));
 }
 
 #[test]
 fn the_fixed_access_token_deployment_starts() {
     let mut set = SHOP_AND_ACCOUNT.to_vec();
-    set.push(("GoogleAdsAccessToken", "ya29.x"));
+    set.push(("GoogleAdsAccessTokenParam", "/otto/access-token"));
     assert!(builds_everything(&environment(&set)));
 }
 
@@ -146,7 +160,7 @@ fn the_fixed_access_token_deployment_starts() {
 fn a_half_set_refresh_token_names_the_missing_parameter_variable() {
     let mut set = SHOP_AND_ACCOUNT.to_vec();
     set.extend([
-        ("GoogleAdsRefreshToken", "1//refresh"),
+        ("GoogleAdsRefreshTokenParam", "/otto/refresh-token"),
         ("GoogleAdsClientId", "id"),
     ]);
     let env = environment(&set);
