@@ -593,6 +593,29 @@ impl<'a> Engine<'a> {
         Ok(vec![])
     }
 
+    /// Every row of a table in one status (the by-status access path), all pages.
+    async fn status_rows(
+        &self,
+        table: AuditTable,
+        status: RowStatus,
+    ) -> Result<Vec<AuditRow>, AnswerError> {
+        let mut out = Vec::new();
+        let mut page = PageReq::first(1000);
+        loop {
+            self.q();
+            let p = self
+                .ports
+                .audit
+                .by_status(table, &self.store, status, page.clone())
+                .await?;
+            out.extend(p.items);
+            match p.next {
+                Some(c) => page.cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
     async fn held(&self, table: AuditTable) -> Result<Vec<AuditRow>, AnswerError> {
         self.q();
         Ok(self
@@ -855,14 +878,23 @@ impl<'a> Engine<'a> {
         Ok(Found::Answer(d))
     }
 
-    /// Every campaign named in ad_decision_log over the lookback: (name, id, latest row).
-    async fn campaigns(&self, today: StoreDay) -> Result<Vec<AuditRow>, AnswerError> {
-        let rows = self
-            .range_rows(AuditTable::AdDecisionLog, &Self::lookback(today), &[])
-            .await?;
+    /// The campaigns named in ad_decision_log, newest day first, one indexed query a day — until
+    /// `name` matches one (usually on the latest day), or over the whole lookback when it never
+    /// does (then every campaign seen is returned for the refusal). Each campaign's newest row.
+    async fn campaigns_until(
+        &self,
+        name: &str,
+        today: StoreDay,
+    ) -> Result<Vec<AuditRow>, AnswerError> {
         let mut latest: BTreeMap<String, AuditRow> = BTreeMap::new();
-        for r in rows {
-            latest.insert(r.subject(), r);
+        for day in Self::lookback(today).newest_first() {
+            for r in self.day_rows(AuditTable::AdDecisionLog, day, None).await? {
+                latest.entry(r.subject()).or_insert(r);
+            }
+            let known: Vec<AuditRow> = latest.values().cloned().collect();
+            if match_campaign(name, &known).is_some() {
+                return Ok(known);
+            }
         }
         Ok(latest.into_values().collect())
     }
@@ -873,7 +905,7 @@ impl<'a> Engine<'a> {
         days: Option<&Days>,
         today: StoreDay,
     ) -> Result<Found, AnswerError> {
-        let known = self.campaigns(today).await?;
+        let known = self.campaigns_until(name, today).await?;
         let Some(hit) = match_campaign(name, &known) else {
             return Ok(Found::Refuse(known));
         };
@@ -1093,26 +1125,15 @@ impl<'a> Engine<'a> {
     }
 
     async fn discount_windows(&self, today: StoreDay) -> Result<Option<Draft>, AnswerError> {
-        let range = Self::lookback(today);
-        let rows = self
-            .range_rows(
-                AuditTable::DecisionLog,
-                &range,
-                &[Action::OnDiscount, Action::PriceRestore],
-            )
+        // An open window is an ON_DISCOUNT row still APPLIED: its restore turns it REVERTED. One
+        // indexed query over the APPLIED rows (by status), paged, instead of a day-by-day walk.
+        let applied = self
+            .status_rows(AuditTable::DecisionLog, RowStatus::Applied)
             .await?;
-        let restored = |r: &AuditRow, w: &otto_core::audit::DiscountWindow| {
-            rows.iter().any(|x| {
-                x.action_key() == "PRICE_RESTORE"
-                    && x.subject() == r.subject()
-                    && x.day() >= w.ends_on
-                    && matches!(x.status, RowStatus::Applied)
-            })
-        };
-        let open: Vec<&AuditRow> = rows
+        let open: Vec<&AuditRow> = applied
             .iter()
-            .filter(|r| r.status == RowStatus::Applied)
-            .filter(|r| window_of(r).is_some_and(|w| !restored(r, w)))
+            .filter(|r| r.action_key() == Action::OnDiscount.as_str())
+            .filter(|r| window_of(r).is_some())
             .collect();
         if open.is_empty() {
             return Ok(None);
