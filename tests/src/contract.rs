@@ -302,10 +302,12 @@ pub async fn applying_rows_are_owned_by_one_attempt(h: &Harness) {
     let a = Attempt {
         id: "attempt-a".into(),
         until: now + ChronoDuration::minutes(5),
+        owner: String::new(),
     };
     let b = Attempt {
         id: "attempt-b".into(),
         until: now + ChronoDuration::minutes(5),
+        owner: String::new(),
     };
     let into = h
         .ports

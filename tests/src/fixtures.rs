@@ -53,6 +53,7 @@ pub fn crashed_attempt() -> otto_core::Attempt {
     otto_core::Attempt {
         id: "crashed-attempt".into(),
         until: chrono::Utc::now() - chrono::Duration::seconds(1),
+        owner: String::new(),
     }
 }
 
@@ -69,7 +70,12 @@ pub async fn exec_shop(
         shop: Some(shop),
         ..Default::default()
     };
-    let run = otto_stage::executor::Run { fence, now, today };
+    let run = otto_stage::executor::Run {
+        fence,
+        now,
+        today,
+        owner: String::new(),
+    };
     Ok(otto_stage::executor::execute(ports, via, row_ref, &run)
         .await?
         .row
@@ -89,7 +95,12 @@ pub async fn exec_ads(
         ads: Some(ads),
         ..Default::default()
     };
-    let run = otto_stage::executor::Run { fence, now, today };
+    let run = otto_stage::executor::Run {
+        fence,
+        now,
+        today,
+        owner: String::new(),
+    };
     Ok(otto_stage::executor::execute(ports, via, row_ref, &run)
         .await?
         .row

@@ -179,6 +179,7 @@ pub async fn triage(
         fence: None,
         now,
         today: cycle.day,
+        owner: format!("{cycle}|cs_triage"),
     };
     for (a, verdict) in appended.iter().zip(&verdicts) {
         *by_verdict.entry(verdict.as_str()).or_default() += 1;
@@ -187,7 +188,13 @@ pub async fn triage(
         // that owns the row sends it.
         let resumable = a.inserted && *verdict == Verdict::Send && apply;
         let resumable = resumable || !a.inserted && *verdict != Verdict::EscalatedRefund;
-        if resumable && execute(ports, via, a.row_ref, &run).await?.note == Note::Applied {
+        if resumable
+            && execute(ports, via, a.row_ref, &run)
+                .await?
+                .settled_for_stage()?
+                .note
+                == Note::Applied
+        {
             sent += 1;
         }
     }

@@ -150,6 +150,7 @@ impl StageBody for Revert {
             let status = if ctx.msg.apply || !a.inserted {
                 execute(ctx.ports, via, a.row_ref, &ctx.run())
                     .await?
+                    .settled_for_stage()?
                     .row
                     .status
             } else {

@@ -134,10 +134,12 @@ pub async fn release(
     // Every caller runs the one executor: exactly one attempt can own the row, the others
     // answer with the row as it is (and a repeat finishes a release interrupted before it
     // applied).
+    // Releases have no owner: a release never takes over a live attempt, it answers with it.
     let run = Run {
         fence: None,
         now,
         today,
+        owner: String::new(),
     };
     let out = execute(ports, exec.via(), row_ref, &run).await?;
     let outcome = match (&out.note, released_now) {

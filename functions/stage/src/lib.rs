@@ -50,6 +50,10 @@ impl StageContext<'_> {
             fence: Some(&self.msg.fence),
             now: self.now,
             today: self.clock.day_of(self.now),
+            owner: format!(
+                "{}|{}|{}",
+                self.msg.cycle_id, self.msg.stage, self.msg.chunk
+            ),
         }
     }
 }

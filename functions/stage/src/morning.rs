@@ -631,6 +631,7 @@ impl StageBody for Decide {
             {
                 execute(ctx.ports, via, a.row_ref, &ctx.run())
                     .await?
+                    .settled_for_stage()?
                     .row
                     .status
             } else {
@@ -800,7 +801,9 @@ impl StageBody for CampaignPlan {
         let mut held = 0u32;
         for (a, s) in appended.iter().zip(&statuses) {
             if *s == RowStatus::Pending || !a.inserted {
-                let out = execute(ctx.ports, via, a.row_ref, &ctx.run()).await?;
+                let out = execute(ctx.ports, via, a.row_ref, &ctx.run())
+                    .await?
+                    .settled_for_stage()?;
                 match out.row.status {
                     RowStatus::Applied => ad_moves += 1,
                     RowStatus::Held => held += 1,

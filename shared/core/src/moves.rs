@@ -80,14 +80,24 @@ pub struct Attempt {
     pub id: String,
     /// After this instant anyone may take the row over (and resolve it by reading the vendor).
     pub until: DateTime<Utc>,
+    /// Who made it: a stage chunk (`{cycle}|{stage}|{chunk}`), an operator's release … A later
+    /// attempt of the same owner may take the row over at once: a stage chunk runs one delivery
+    /// at a time (its idempotency lease), so an earlier attempt of it is a dead one. Empty: none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub owner: String,
 }
 
 impl Attempt {
-    pub fn new(now: DateTime<Utc>, ttl: Duration) -> Self {
+    pub fn new(now: DateTime<Utc>, ttl: Duration, owner: &str) -> Self {
         Attempt {
             id: ulid::Ulid::new().to_string(),
             until: now + ttl,
+            owner: owner.to_string(),
         }
+    }
+    /// May `other` (live) be taken over by this attempt before it expires?
+    pub fn succeeds(&self, other: &Attempt) -> bool {
+        !self.owner.is_empty() && self.owner == other.owner
     }
     pub fn live_at(&self, now: DateTime<Utc>) -> bool {
         self.until > now
@@ -127,7 +137,7 @@ mod tests {
     #[test]
     fn attempts_expire() {
         let now: DateTime<Utc> = "2026-12-01T06:00:00Z".parse().unwrap();
-        let a = Attempt::new(now, Duration::seconds(90));
+        let a = Attempt::new(now, Duration::seconds(90), "");
         assert!(a.live_at(now + Duration::seconds(89)));
         assert!(!a.live_at(now + Duration::seconds(90)));
     }

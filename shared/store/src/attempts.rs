@@ -57,7 +57,11 @@ pub fn check_claim(
         )));
     }
     if from == RowStatus::Applying {
-        if let Some(owner) = current.attempt.as_ref().filter(|a| a.live_at(now)) {
+        let live = current
+            .attempt
+            .as_ref()
+            .filter(|a| a.live_at(now) && !attempt.succeeds(a));
+        if let Some(owner) = live {
             return Err(StoreError::Conflict(format!(
                 "{r} is being applied by attempt {} until {}",
                 owner.id,

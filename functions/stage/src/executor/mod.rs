@@ -78,11 +78,13 @@ pub struct Via<'a> {
 
 /// Who runs the executor, when: the cycle's fence (None for an operator's release), the instant
 /// and the store day (rate limits count the day a move is applied).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Run<'a> {
     pub fence: Option<&'a Fence>,
     pub now: DateTime<Utc>,
     pub today: StoreDay,
+    /// Who runs it (see [`Attempt::owner`]): a stage chunk's key, `release`, … ("" for none).
+    pub owner: String,
 }
 
 /// The row after the executor, and what happened to it.
@@ -115,6 +117,20 @@ impl Outcome {
             _ => Note::AsItWas,
         };
         Outcome { row, note }
+    }
+
+    /// For a stage: a row another attempt is still applying means the stage is not done — the
+    /// message goes back to the queue (retryable) and its redelivery, after that attempt ends
+    /// or expires, settles the row (taking it over if it crashed).
+    pub fn settled_for_stage(self) -> Result<Outcome, HandlerError> {
+        match self.note {
+            Note::InProgress(until) => Err(HandlerError::Retryable(format!(
+                "{} is being applied by another attempt (until {}); retry after it",
+                self.row.row_ref,
+                until.to_rfc3339()
+            ))),
+            _ => Ok(self),
+        }
     }
 
     /// What happened, in words, for the operator.
@@ -189,7 +205,7 @@ async fn drive<D: Driver>(
 ) -> Result<Outcome, HandlerError> {
     match row.status {
         RowStatus::Pending | RowStatus::Released => fresh(d, ports, row, mv, run).await,
-        RowStatus::Applying if row.attempt.as_ref().is_some_and(|a| a.live_at(run.now)) => {
+        RowStatus::Applying if row.attempt.as_ref().is_some_and(|a| busy(a, run)) => {
             Ok(Outcome::as_it_was(row))
         }
         RowStatus::Applying => takeover(d, ports, row, mv, run).await,
@@ -200,6 +216,11 @@ async fn drive<D: Driver>(
         }
         _ => Ok(Outcome::as_it_was(row)),
     }
+}
+
+/// Another attempt owns the row: live, and not an earlier (dead) attempt of this run's owner.
+fn busy(a: &Attempt, run: &Run<'_>) -> bool {
+    a.live_at(run.now) && (run.owner.is_empty() || a.owner != run.owner)
 }
 
 /// A row no attempt has touched: gate, fresh vendor state, claim, call.
@@ -224,7 +245,7 @@ async fn fresh<D: Driver>(
     if let Some(why) = gate::rate_limit(ports, &row, mv.kind(), run).await? {
         return end(ports, &row, None, RowStatus::Held, why, run).await;
     }
-    let attempt = Attempt::new(run.now, ATTEMPT_TTL);
+    let attempt = Attempt::new(run.now, ATTEMPT_TTL, &run.owner);
     // The reversal op is the vendor's state now, stored before anything changes.
     let body = row
         .body
@@ -259,7 +280,7 @@ async fn takeover<D: Driver>(
     mv: &Move,
     run: &Run<'_>,
 ) -> Result<Outcome, HandlerError> {
-    let attempt = Attempt::new(run.now, ATTEMPT_TTL);
+    let attempt = Attempt::new(run.now, ATTEMPT_TTL, &run.owner);
     let row = match ports
         .audit
         .claim(
