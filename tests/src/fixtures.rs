@@ -57,19 +57,15 @@ pub fn crashed_attempt() -> otto_core::Attempt {
     }
 }
 
-/// Runs the one executor over a row with just the shop (status, prices) configured.
-pub async fn exec_shop(
+/// Runs the one executor over a row through `via`; the row's status after.
+async fn exec(
     ports: &otto_store::Ports,
-    shop: &dyn otto_connectors::ShopCatalog,
+    via: otto_stage::executor::Via<'_>,
     row_ref: otto_core::RowRef,
     fence: Option<&otto_core::Fence>,
     now: DateTime<Utc>,
     today: StoreDay,
 ) -> Result<otto_core::RowStatus, otto_runtime::HandlerError> {
-    let via = otto_stage::executor::Via {
-        shop: Some(shop),
-        ..Default::default()
-    };
     let run = otto_stage::executor::Run {
         fence,
         now,
@@ -82,7 +78,23 @@ pub async fn exec_shop(
         .status)
 }
 
-/// Runs the one executor over a row with just the ad account configured.
+/// The one executor with just the shop (status, prices) configured.
+pub async fn exec_shop(
+    ports: &otto_store::Ports,
+    shop: &dyn otto_connectors::ShopCatalog,
+    row_ref: otto_core::RowRef,
+    fence: Option<&otto_core::Fence>,
+    now: DateTime<Utc>,
+    today: StoreDay,
+) -> Result<otto_core::RowStatus, otto_runtime::HandlerError> {
+    let via = otto_stage::executor::Via {
+        shop: Some(shop),
+        ..Default::default()
+    };
+    exec(ports, via, row_ref, fence, now, today).await
+}
+
+/// The one executor with just the ad account configured.
 pub async fn exec_ads(
     ports: &otto_store::Ports,
     ads: &dyn otto_connectors::AdsAccount,
@@ -95,14 +107,5 @@ pub async fn exec_ads(
         ads: Some(ads),
         ..Default::default()
     };
-    let run = otto_stage::executor::Run {
-        fence,
-        now,
-        today,
-        owner: String::new(),
-    };
-    Ok(otto_stage::executor::execute(ports, via, row_ref, &run)
-        .await?
-        .row
-        .status)
+    exec(ports, via, row_ref, fence, now, today).await
 }
