@@ -34,7 +34,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("audit rows: {total_rows}");
     let engine = otto_answers::Engine::new(&ports, cfg.store_id.clone(), cfg.clock, "");
-    let now = chrono::Utc::now();
+    let now = otto_core::clock::now();
     let sku = {
         let v = ports.catalog.variants(&cfg.store_id).await?;
         v.get(v.len() / 2)

@@ -313,8 +313,8 @@ async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
                 &cfg.store_id,
                 r,
                 &by,
-                chrono::Utc::now(),
-                cfg.clock.day_of(chrono::Utc::now()),
+                otto_core::clock::now(),
+                cfg.clock.day_of(otto_core::clock::now()),
             )
             .await
             .map_err(|e| format!("cannot release {r}: {e}"))?;
@@ -411,7 +411,7 @@ async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
         Command::KillSwitch { state, reason, by } => {
             let s = ports.settings.as_ref();
             if state != "status" {
-                let now = chrono::Utc::now();
+                let now = otto_core::clock::now();
                 let flip = otto_store::settings::Flip {
                     on: state == "on",
                     by,
@@ -444,7 +444,7 @@ async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
             let engine = otto_answers::Engine::new(&ports, cfg.store_id.clone(), cfg.clock, "")
                 .with_llm(llm);
             let a = engine
-                .ask(&question, chrono::Utc::now())
+                .ask(&question, otto_core::clock::now())
                 .await
                 .map_err(|e| e.to_string())?;
             if json {
@@ -465,7 +465,7 @@ async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
             Ok(())
         }
         Command::DeadLetters { .. } => {
-            let report = otto_stage::dlq::sweep(&ports, chrono::Utc::now()).await?;
+            let report = otto_stage::dlq::sweep(&ports, otto_core::clock::now()).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else if report.failed.is_empty() {

@@ -95,7 +95,7 @@ pub async fn run_cycle(
         // Interval cycles (CS) run now, in the current slot; the daily ones at their local time.
         let scheduled_time = match kind.scheduled_at() {
             Some((h, m)) => cfg.clock.at_local(day, h, m)?,
-            None => chrono::Utc::now(),
+            None => otto_core::clock::now(),
         };
         let input = ScheduledInput {
             cycle: kind,
@@ -103,7 +103,7 @@ pub async fn run_cycle(
             scheduled_time,
             apply,
         };
-        let out = open_cycle(ports, &cfg.clock, &input, chrono::Utc::now()).await?;
+        let out = open_cycle(ports, &cfg.clock, &input, otto_core::clock::now()).await?;
         let cycle_id = match &out {
             OpenOutcome::Opened { cycle_id, .. } | OpenOutcome::AlreadyDone { cycle_id, .. } => {
                 CycleId::parse(cycle_id)?
@@ -111,7 +111,7 @@ pub async fn run_cycle(
         };
         if let OpenOutcome::Opened { .. } = out {
             let drained = tokio::select! {
-                r = drain(ports, registry, cfg.clock, kind, chrono::Utc::now, 1_000) => r?,
+                r = drain(ports, registry, cfg.clock, kind, otto_core::clock::now, 1_000) => r?,
                 _ = tokio::signal::ctrl_c() => {
                     let gave_back = give_back_lock(ports, kind, store, &cycle_id).await?;
                     return Err(format!(
@@ -185,9 +185,10 @@ pub async fn run(
     apply: bool,
     json: bool,
 ) -> CliResult {
+    let today = cfg.clock.day_of(otto_core::clock::now());
     let day = match date {
-        Some(d) => StoreDay::parse(&d)?,
-        None => cfg.clock.day_of(chrono::Utc::now()),
+        Some(d) => cycle_day(&d, today)?,
+        None => today,
     };
     let registry = registry(kind, vendors(cfg)?)?;
     let run = run_cycle(
@@ -217,6 +218,27 @@ pub async fn run(
     Ok(())
 }
 
+/// How far back a missed cycle may still be run (a day's cycle reads the 28 days before it).
+const MAX_DAYS_BACK: i64 = 28;
+
+/// The day of `cycle run --date D`: today or a missed day of the last four weeks. A future day or
+/// one before that would write permanent rows for a day that has not happened or that Otto cannot
+/// see; a simulated day is run by setting the process's clock (`OTTO_NOW`).
+fn cycle_day(d: &str, today: StoreDay) -> Result<StoreDay, String> {
+    let day = StoreDay::parse(d).map_err(|e| e.to_string())?;
+    if day > today {
+        return Err(format!(
+            "--date {day} is after today ({today}, store time); to run a simulated day set OTTO_NOW (e.g. OTTO_NOW={day}T06:00:00Z)"
+        ));
+    }
+    if today.days_since(day) > MAX_DAYS_BACK {
+        return Err(format!(
+            "--date {day} is more than {MAX_DAYS_BACK} days before today ({today}); only missed cycles of the last {MAX_DAYS_BACK} days can run — to replay history set OTTO_NOW"
+        ));
+    }
+    Ok(day)
+}
+
 /// One CS triage run (the `cs_triage` stage, through the same cycle machinery the schedule uses):
 /// returns the cycle run row and the triage figures of its stage run.
 pub async fn run_cs(
@@ -227,7 +249,7 @@ pub async fn run_cs(
 ) -> Result<(Value, Value), Box<dyn std::error::Error + Send + Sync>> {
     let voice = otto_connectors::env::voice_from_lookup(|k| std::env::var(k).ok())?;
     let registry = otto_stage::cs::with_cs(StageRegistry::new(), helpdesk, Arc::from(voice));
-    let now = chrono::Utc::now();
+    let now = otto_core::clock::now();
     let run = run_cycle(
         ports,
         cfg,
@@ -291,5 +313,20 @@ mod tests {
             super::distinct(&msgs),
             "decide: fence is stale (×40); open: vendor down"
         );
+    }
+
+    #[test]
+    fn a_cycle_day_is_today_or_a_missed_day() {
+        let today = otto_core::StoreDay::parse("2026-11-24").unwrap();
+        assert_eq!(super::cycle_day("2026-11-24", today).unwrap(), today);
+        assert!(super::cycle_day("2026-11-01", today).is_ok());
+        let future = super::cycle_day("2026-11-25", today).unwrap_err();
+        assert!(
+            future.contains("after today") && future.contains("OTTO_NOW"),
+            "{future}"
+        );
+        let old = super::cycle_day("1999-01-01", today).unwrap_err();
+        assert!(old.contains("more than 28 days"), "{old}");
+        assert!(super::cycle_day("24/11/2026", today).is_err());
     }
 }

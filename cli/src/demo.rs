@@ -32,7 +32,7 @@ pub async fn run(ports: &Ports, cfg: &Config, args: DemoArgs, json: bool) -> Cli
         cycles,
     } = args;
     let demo_days = i64::from(cycles);
-    let today = cfg.clock.day_of(chrono::Utc::now());
+    let today = cfg.clock.day_of(otto_core::clock::now());
     let path = sim_vendor_path(cfg)
         .ok_or("the demo's simulated shop needs a path: set OTTO_SIM_VENDOR")?;
     let spec = SimSpec {

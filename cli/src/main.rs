@@ -20,6 +20,10 @@ async fn main() {
     }
     otto_runtime::telemetry::init_cli();
     let args = cli::Cli::parse();
+    if let Err(e) = otto_core::clock::init_from_env() {
+        eprintln!("otto: error: {e}");
+        std::process::exit(2);
+    }
     if let Err(e) = cli::run(args).await {
         eprintln!("otto: error: {e}");
         std::process::exit(1);

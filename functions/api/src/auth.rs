@@ -164,7 +164,7 @@ fn retry_after(end: i64, now_s: i64) -> u64 {
 /// Refuses (429) a source that has used up its failures for this window — called before a
 /// credential is compared, so a throttled source learns nothing about its guesses.
 pub async fn check_throttle(state: &AppState, source: &str) -> Result<(), ApiError> {
-    let now = chrono::Utc::now().timestamp();
+    let now = otto_core::clock::now().timestamp();
     let (name, end) = counter_name(state, source, now);
     if state.ports.counters.value(&name).await? >= FAIL_LIMIT {
         tracing::warn!(source, "throttled: too many failed credentials");
@@ -175,7 +175,7 @@ pub async fn check_throttle(state: &AppState, source: &str) -> Result<(), ApiErr
 
 /// Counts one failed credential of `what` from `source`; 429 once the window's limit is reached.
 pub async fn record_failure(state: &AppState, source: &str, what: &str) -> Result<(), ApiError> {
-    let now = chrono::Utc::now().timestamp();
+    let now = otto_core::clock::now().timestamp();
     let (name, end) = counter_name(state, source, now);
     let out = state
         .ports
@@ -268,7 +268,9 @@ pub(crate) mod tests {
 
     /// Waits out the last seconds of a throttle window, so a test's attempts fall in one.
     pub(crate) async fn away_from_a_window_edge() {
-        let into = chrono::Utc::now().timestamp().rem_euclid(FAIL_WINDOW_S);
+        let into = otto_core::clock::now()
+            .timestamp()
+            .rem_euclid(FAIL_WINDOW_S);
         if into > FAIL_WINDOW_S - 10 {
             tokio::time::sleep(std::time::Duration::from_secs(
                 (FAIL_WINDOW_S - into + 1) as u64,

@@ -151,7 +151,7 @@ where
         &format!("http#jobs#{key}"),
         &payload,
         opts,
-        chrono::Utc::now(),
+        otto_core::clock::now(),
         work,
     )
     .await
@@ -181,7 +181,7 @@ fn day_of(state: &AppState, req: &JobRequest) -> Result<StoreDay, ApiError> {
     match &req.date {
         Some(d) => StoreDay::parse(d)
             .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid", e.to_string())),
-        None => Ok(state.clock.day_of(chrono::Utc::now())),
+        None => Ok(state.clock.day_of(otto_core::clock::now())),
     }
 }
 
@@ -212,7 +212,7 @@ pub async fn start_cycle(
             .at_local(day, h, m)
             .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid", e.to_string()))?;
         let input = ScheduledInput { cycle: kind, store: state.store_id.clone(), scheduled_time, apply: req.apply };
-        let out = open_cycle(&state.ports, &state.clock, &input, chrono::Utc::now()).await.map_err(handler_error)?;
+        let out = open_cycle(&state.ports, &state.clock, &input, otto_core::clock::now()).await.map_err(handler_error)?;
         Ok(match out {
             OpenOutcome::Opened { cycle_id, run_ref, resumed, apply } => {
                 json!({"cycle_id": cycle_id, "run": run_ref, "outcome": if resumed { "resumed" } else { "opened" }, "apply": apply})

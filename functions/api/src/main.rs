@@ -5,6 +5,8 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init_lambda();
+    // One clock for the process: OTTO_NOW (tests, simulations) or the wall clock.
+    otto_core::clock::init_from_env()?;
     // Secrets named by `*_PARAM` are read from SSM once, here, and seen by every lookup below.
     let resolved = otto_runtime::secrets::resolve_env().await?;
     let env = |k: &str| resolved.get(k);

@@ -52,7 +52,7 @@ pub async fn chat(
             "question is empty",
         ));
     }
-    match state.engine().ask(q, chrono::Utc::now()).await {
+    match state.engine().ask(q, otto_core::clock::now()).await {
         Ok(a) => Ok(Json(serde_json::to_value(a).unwrap_or(Value::Null))),
         Err(otto_answers::AnswerError::BadQuestion(m)) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -148,8 +148,8 @@ pub async fn release_hold(
         &state.store_id,
         row_ref,
         &op.0,
-        chrono::Utc::now(),
-        state.clock.day_of(chrono::Utc::now()),
+        otto_core::clock::now(),
+        state.clock.day_of(otto_core::clock::now()),
     )
     .await?;
     Ok(Json(serde_json::to_value(out).unwrap_or(Value::Null)))
@@ -185,7 +185,7 @@ pub async fn set_kill_switch(
             "`on` (true or false) is required",
         )
     })?;
-    let now = chrono::Utc::now();
+    let now = otto_core::clock::now();
     let flip = otto_store::settings::Flip {
         on,
         by: op.0,

@@ -168,7 +168,7 @@ async fn first_time(state: &AppState, headers: &HeaderMap) -> Result<bool, ApiEr
         .get(otto_slack::TIMESTAMP_HEADER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| chrono::Utc::now().timestamp());
+        .unwrap_or_else(|| otto_core::clock::now().timestamp());
     // Kept until the signature can no longer pass the timestamp check, and a minute more.
     let expires = ts + 2 * otto_slack::MAX_CLOCK_SKEW_SECS as i64 + 60;
     let name = format!("slack-seen#{}#{sig}", state.store_id);
@@ -200,7 +200,7 @@ fn verify(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<SlackCon
         h(otto_slack::TIMESTAMP_HEADER),
         h(otto_slack::SIGNATURE_HEADER),
         body,
-        chrono::Utc::now().timestamp(),
+        otto_core::clock::now().timestamp(),
     )
     .map_err(slack_err)?;
     Ok(cfg)
@@ -268,7 +268,7 @@ pub async fn commands(
             Ok(ephemeral(&format!("Releasing {row_ref}…")))
         }
         OttoCommand::KillSwitch { on } => {
-            let now = chrono::Utc::now();
+            let now = otto_core::clock::now();
             let flip = otto_store::settings::Flip {
                 on,
                 by: format!(
@@ -376,7 +376,7 @@ pub async fn message_for(r: &Responder, job: &SlackJob) -> Result<Value, Handler
                 otto_answers::Engine::new(&r.ports, r.store_id.clone(), r.clock, &r.link_base)
                     .with_llm(r.llm.clone());
             let a = engine
-                .ask(question, chrono::Utc::now())
+                .ask(question, otto_core::clock::now())
                 .await
                 .map_err(|e| match e {
                     otto_answers::AnswerError::Store(s) => HandlerError::from(s),
@@ -408,8 +408,8 @@ pub async fn message_for(r: &Responder, job: &SlackJob) -> Result<Value, Handler
                         &r.store_id,
                         rr,
                         &by,
-                        chrono::Utc::now(),
-                        r.clock.day_of(chrono::Utc::now()),
+                        otto_core::clock::now(),
+                        r.clock.day_of(otto_core::clock::now()),
                     )
                     .await
                     {
@@ -457,7 +457,7 @@ pub async fn respond(r: &Responder, job: &SlackJob) -> Result<(), HandlerError> 
             ttl: std::time::Duration::from_secs(24 * 3600),
             in_progress_expiry: std::time::Duration::from_secs(120),
         },
-        chrono::Utc::now(),
+        otto_core::clock::now(),
         || async {
             let message = message_for(r, job).await?;
             r.client

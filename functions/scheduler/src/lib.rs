@@ -222,6 +222,6 @@ pub async fn handler(
     event: lambda_runtime::LambdaEvent<serde_json::Value>,
 ) -> Result<serde_json::Value, lambda_runtime::Error> {
     let input = ScheduledInput::parse(&event.payload)?;
-    let out = open_cycle(ports, clock, &input, Utc::now()).await?;
+    let out = open_cycle(ports, clock, &input, otto_core::clock::now()).await?;
     Ok(serde_json::to_value(out)?)
 }

@@ -53,7 +53,7 @@ pub async fn sweep(ports: &Ports, now: DateTime<Utc>) -> Result<SweepReport, Han
 
 /// The scheduled function's handler (any input: the schedule's payload is ignored).
 pub async fn handler(ports: &Ports) -> Result<serde_json::Value, lambda_runtime::Error> {
-    let report = sweep(ports, Utc::now()).await?;
+    let report = sweep(ports, otto_core::clock::now()).await?;
     if !report.failed.is_empty() {
         tracing::warn!(failed = ?report.failed, "dead-letter sweep ended cycles");
     }

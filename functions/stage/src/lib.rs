@@ -554,7 +554,7 @@ pub async fn handler(
             clock,
             &body,
             Some(stage),
-            Utc::now(),
+            otto_core::clock::now(),
             in_progress_for,
         )
         .await

@@ -6,6 +6,8 @@ use otto_stage::morning::{morning_registry, Vendors};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init_lambda();
+    // One clock for the process: OTTO_NOW (tests, simulations) or the wall clock.
+    otto_core::clock::init_from_env()?;
     // Secrets named by `*_PARAM` (vendors, lanes, helpdesk) are read from SSM once, here.
     let resolved = otto_runtime::secrets::resolve_env().await?;
     let env = |k: &str| resolved.get(k);

@@ -315,7 +315,7 @@ pub async fn review(
             RowStatus::Queued,
             to,
             Some(body),
-            chrono::Utc::now(),
+            otto_core::clock::now(),
             None,
         )
         .await

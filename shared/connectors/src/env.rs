@@ -132,7 +132,7 @@ pub fn vendors_from_lookup(
     get: impl Fn(&str) -> Option<String>,
     clock: StoreClock,
 ) -> Result<Option<VendorPair>, String> {
-    let today = clock.day_of(chrono::Utc::now()).date();
+    let today = clock.day_of(otto_core::clock::now()).date();
     vendors_from_lookup_on(get, clock, today)
 }
 
@@ -424,7 +424,7 @@ impl crate::lanes::KeywordVolumes for NoVolumes {
 }
 
 pub fn research_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<ResearchPair, String> {
-    research_from_lookup_on(get, chrono::Utc::now().date_naive())
+    research_from_lookup_on(get, otto_core::clock::now().date_naive())
 }
 
 /// [`research_from_lookup`] with "today" given (for the API version check).

@@ -1099,9 +1099,10 @@ impl AdsAccount for GoogleAdsClient {
     ) -> Result<Vec<ExternalChange>, VendorError> {
         let clock = self.config.clock;
         // change_event keeps 30 days; a lower bound older than that is rejected by the API.
-        let oldest = Utc::now() - ChronoDuration::days(30) + ChronoDuration::minutes(10);
+        let oldest =
+            otto_core::clock::now() - ChronoDuration::days(30) + ChronoDuration::minutes(10);
         let lower = local_naive(&clock, since.max(oldest))? - ChronoDuration::hours(1);
-        let upper = local_naive(&clock, Utc::now())? + ChronoDuration::days(1);
+        let upper = local_naive(&clock, otto_core::clock::now())? + ChronoDuration::days(1);
         let mut lower_text = lower.format("%Y-%m-%d %H:%M:%S").to_string();
         let upper_text = upper.format("%Y-%m-%d %H:%M:%S").to_string();
         let mut seen: HashSet<String> = HashSet::new();

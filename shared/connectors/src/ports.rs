@@ -7,7 +7,7 @@ use crate::offers::SkuPerformance;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use otto_core::metrics::{
-    CampaignBudget, CampaignDay, DailyMetric, ExternalChange, ProductStatus, Variant,
+    CampaignBudget, CampaignDay, DailyMetric, ExternalChange, ProductStatus, SkuSales, Variant,
 };
 use otto_core::{Money, StoreDay};
 use serde_json::Value;
@@ -54,6 +54,16 @@ pub trait ShopCatalog: Send + Sync {
             variants: self.fetch_variants().await?,
             ..CatalogSync::default()
         })
+    }
+    /// Store sales per SKU per store day from the shop's orders, `from` … `to` inclusive (every
+    /// channel, not only ads). A shop that cannot report orders returns `None`, and decisions
+    /// fall back to the ad platform's figures and say so.
+    async fn sku_sales(
+        &self,
+        _from: StoreDay,
+        _to: StoreDay,
+    ) -> Result<Option<Vec<SkuSales>>, VendorError> {
+        Ok(None)
     }
     /// One variant as it is now (the executor reads before it writes).
     async fn fetch_variant(&self, variant_id: &str) -> Result<Option<Variant>, VendorError>;

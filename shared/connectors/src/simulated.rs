@@ -305,7 +305,7 @@ impl ShopCatalog for SimulatedVendor {
                 errors: vec![format!("product {product_id} does not exist")],
             });
         }
-        let now = Utc::now();
+        let now = otto_core::clock::now();
         {
             let mut s = self.lock();
             for id in &ids {
@@ -345,7 +345,7 @@ impl ShopCatalog for SimulatedVendor {
                 )],
             });
         }
-        let now = Utc::now();
+        let now = otto_core::clock::now();
         {
             let mut s = self.lock();
             let w = s

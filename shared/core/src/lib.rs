@@ -5,6 +5,7 @@
 
 pub mod action;
 pub mod audit;
+pub mod clock;
 pub mod cycle;
 pub mod error;
 pub mod ids;

@@ -52,6 +52,21 @@ pub struct DailyMetric {
     pub provisional: bool,
 }
 
+/// One SKU's sales in the store on one store day, from Shopify orders: every channel (organic,
+/// paid, direct), net of cancelled orders, before refunds are known. The ad platform's
+/// `conversion_value` is the share it claims; this is what the store actually sold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkuSales {
+    pub sku: Sku,
+    pub day: StoreDay,
+    /// Units sold (line-item quantities).
+    pub units: i64,
+    /// Line revenue after line discounts, before tax and shipping.
+    pub revenue: Money,
+    /// Orders containing the SKU.
+    pub orders: u32,
+}
+
 /// One campaign's performance on one store day (Google Ads `campaign` report).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CampaignDay {

@@ -460,7 +460,7 @@ async fn last_stage(state: &AppState, run: &AuditRow) -> Option<AuditRow> {
 
 async fn overview(State(state): State<Arc<AppState>>, Authed(s): Authed, uri: Uri) -> Response {
     let q = query(&uri);
-    let today = state.clock.day_of(chrono::Utc::now());
+    let today = state.clock.day_of(otto_core::clock::now());
     let day = q
         .get("day")
         .and_then(|d| StoreDay::parse(d).ok())
@@ -681,7 +681,7 @@ fn filter_form(f: &Filter) -> String {
 
 async fn rows_list(State(state): State<Arc<AppState>>, Authed(s): Authed, uri: Uri) -> Response {
     let q = query(&uri);
-    let today = state.clock.day_of(chrono::Utc::now());
+    let today = state.clock.day_of(otto_core::clock::now());
     let mut problems = Vec::new();
     let table = match q.get("table").map(str::parse::<AuditTable>) {
         None => AuditTable::DecisionLog,
@@ -924,7 +924,7 @@ async fn release(
         Ok(r) => r,
         Err((status, m)) => return error_page(&state, Some(&s), status, &m).await,
     };
-    let now = chrono::Utc::now();
+    let now = otto_core::clock::now();
     match otto_stage::holds::release(
         &state.ports,
         &state.executors,
@@ -1223,7 +1223,7 @@ async fn kill_switch_set(
             .await
         }
     };
-    let now = chrono::Utc::now();
+    let now = otto_core::clock::now();
     let flip = otto_store::settings::Flip {
         on,
         by: s.who.clone(),
@@ -1268,7 +1268,7 @@ async fn chat(State(state): State<Arc<AppState>>, Authed(s): Authed, uri: Uri) -
             "<section class=\"qa\"><p class=\"question\">{}</p>",
             esc(question)
         );
-        match engine.ask(question, chrono::Utc::now()).await {
+        match engine.ask(question, otto_core::clock::now()).await {
             Ok(a) => body.push_str(&views::answer_html(&a)),
             Err(otto_answers::AnswerError::BadQuestion(m)) => {
                 let _ = write!(body, "<p class=\"notice error\">{}</p>", esc(&m));

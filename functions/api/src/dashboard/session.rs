@@ -99,7 +99,7 @@ pub async fn create(state: &AppState, who: &str) -> Result<String, StoreError> {
         .usable_token()
         .ok_or_else(|| StoreError::Invalid("no usable operator token".into()))?;
     let id = new_session_id();
-    let now = chrono::Utc::now().timestamp();
+    let now = otto_core::clock::now().timestamp();
     let rec = json!({
         "who": who,
         "created_at": now,
@@ -131,7 +131,7 @@ pub async fn lookup(state: &AppState, session_id: &str) -> Result<Option<Session
     else {
         return Ok(None);
     };
-    let now = chrono::Utc::now().timestamp();
+    let now = otto_core::clock::now().timestamp();
     let live = rec["revoked"] == json!(false)
         && rec["expires_at"].as_i64().is_some_and(|e| e > now)
         && rec["token_fp"]
@@ -159,7 +159,7 @@ pub async fn revoke(state: &AppState, session_id: &str) -> Result<(), StoreError
         return Ok(());
     };
     rec["revoked"] = json!(true);
-    rec["revoked_at"] = json!(chrono::Utc::now().timestamp());
+    rec["revoked_at"] = json!(otto_core::clock::now().timestamp());
     state
         .ports
         .settings

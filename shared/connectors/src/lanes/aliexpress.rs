@@ -30,7 +30,7 @@ pub struct AliExpressAffiliate {
 }
 
 fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+    otto_core::clock::now().timestamp_millis()
 }
 
 /// The AliExpress "sync" signature of a parameter set.

@@ -214,5 +214,5 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
 }
 
 pub(crate) fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+    otto_core::clock::now().timestamp_millis()
 }
