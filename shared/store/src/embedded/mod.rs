@@ -210,6 +210,16 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         conn.execute_batch("ALTER TABLE audit_rows ADD COLUMN attempt TEXT")
             .map_err(sql_err)?;
     }
+    // The process that holds a lock, so a holder that died without giving it back (killed, power
+    // cut) is taken over at once instead of after its lease.
+    let has_holder: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('locks') WHERE name = 'holder_pid'")
+        .and_then(|mut s| s.exists([]))
+        .map_err(sql_err)?;
+    if !has_holder {
+        conn.execute_batch("ALTER TABLE locks ADD COLUMN holder_pid INTEGER")
+            .map_err(sql_err)?;
+    }
     Ok(())
 }
 

@@ -121,6 +121,15 @@ impl IdempotencyStore for EmbeddedStore {
     }
 }
 
+fn new_lease(name: &str, owner: &str, ttl_ms: i64, now_ms: i64) -> Lease {
+    Lease {
+        name: name.to_string(),
+        owner: owner.to_string(),
+        version: ulid::Ulid::new().to_string(),
+        expires_at_ms: now_ms + ttl_ms,
+    }
+}
+
 fn lease_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Lease> {
     Ok(Lease {
         name: r.get(0)?,
@@ -130,35 +139,54 @@ fn lease_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Lease> {
     })
 }
 
+/// Whether the process `pid` on this machine is still running. Only Linux can tell (`/proc`);
+/// elsewhere every holder counts as alive and its lease has to lapse.
+fn process_alive(pid: u32) -> bool {
+    if !cfg!(target_os = "linux") {
+        return true;
+    }
+    std::path::Path::new("/proc").join(pid.to_string()).exists()
+}
+
+/// A live lease held by another process of this machine that is gone: nobody works under it.
+fn holder_gone(holder_pid: Option<u32>) -> bool {
+    holder_pid.is_some_and(|p| p != std::process::id() && !process_alive(p))
+}
+
 #[async_trait]
 impl LockStore for EmbeddedStore {
     async fn acquire(&self, name: &str, owner: &str, ttl_ms: i64, now_ms: i64) -> Result<Acquire> {
         self.write_tx(|tx| {
             let current = tx
                 .query_row(
-                    "SELECT name, owner, version, expires_at_ms FROM locks WHERE name = ?1",
+                    "SELECT name, owner, version, expires_at_ms, holder_pid FROM locks WHERE name = ?1",
                     params![name],
-                    lease_row,
+                    |r| Ok((lease_row(r)?, r.get::<_, Option<u32>>(4)?)),
                 )
                 .optional()
                 .map_err(sql_err)?;
             let lease = match current {
-                Some(l) if !l.is_lapsed(now_ms) && l.owner != owner => return Ok(Acquire::Held(l)),
+                Some((l, pid)) if !l.is_lapsed(now_ms) && l.owner != owner => {
+                    if !holder_gone(pid) {
+                        return Ok(Acquire::Held(l));
+                    }
+                    tracing::warn!(
+                        "{name} was held by {} in process {} which is gone; taken over without waiting for its lease",
+                        l.owner,
+                        pid.unwrap_or_default()
+                    );
+                    new_lease(name, owner, ttl_ms, now_ms)
+                }
                 // Our own live lease: keep the version so in-flight fenced work stays valid.
-                Some(l) if !l.is_lapsed(now_ms) => Lease {
+                Some((l, _)) if !l.is_lapsed(now_ms) => Lease {
                     expires_at_ms: now_ms + ttl_ms,
                     ..l
                 },
-                _ => Lease {
-                    name: name.to_string(),
-                    owner: owner.to_string(),
-                    version: ulid::Ulid::new().to_string(),
-                    expires_at_ms: now_ms + ttl_ms,
-                },
+                _ => new_lease(name, owner, ttl_ms, now_ms),
             };
             tx.execute(
-                "INSERT OR REPLACE INTO locks (name, owner, version, expires_at_ms) VALUES (?1, ?2, ?3, ?4)",
-                params![lease.name, lease.owner, lease.version, lease.expires_at_ms],
+                "INSERT OR REPLACE INTO locks (name, owner, version, expires_at_ms, holder_pid) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![lease.name, lease.owner, lease.version, lease.expires_at_ms, std::process::id()],
             )
             .map_err(sql_err)?;
             Ok(Acquire::Acquired(lease))
@@ -618,5 +646,59 @@ impl EventBus for EmbeddedStore {
             }
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, EmbeddedStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = EmbeddedStore::open(dir.path()).unwrap();
+        (dir, s)
+    }
+
+    fn hold_as(s: &EmbeddedStore, pid: u32, now_ms: i64) {
+        s.conn()
+            .execute(
+                "INSERT OR REPLACE INTO locks (name, owner, version, expires_at_ms, holder_pid) VALUES ('morning|s', 'cycle-a', 'v1', ?1, ?2)",
+                params![now_ms + 300_000, pid],
+            )
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_live_lease_of_a_dead_local_process_is_taken_over_at_once() {
+        let (_d, s) = store();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        hold_as(&s, dead, 1_000);
+        match s
+            .acquire("morning|s", "cycle-b", 60_000, 1_000)
+            .await
+            .unwrap()
+        {
+            Acquire::Acquired(l) => assert!(l.owner == "cycle-b" && l.version != "v1"),
+            Acquire::Held(l) => panic!("still held by {l:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_live_lease_of_a_running_process_is_respected() {
+        let (_d, s) = store();
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        hold_as(&s, child.id(), 1_000);
+        let got = s
+            .acquire("morning|s", "cycle-b", 60_000, 1_000)
+            .await
+            .unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(matches!(got, Acquire::Held(l) if l.owner == "cycle-a"));
     }
 }
