@@ -433,7 +433,7 @@ async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
             if json {
                 println!("{}", serde_json::to_string_pretty(&ks)?);
             } else {
-                println!("{}", render::kill_switch(&ks));
+                println!("{}", render::kill_switch(&ks, &cfg.clock));
             }
             Ok(())
         }

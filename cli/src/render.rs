@@ -47,7 +47,7 @@ pub fn row_detail(r: &AuditRow) -> String {
     )
 }
 
-pub fn kill_switch(ks: &KillSwitch) -> String {
+pub fn kill_switch(ks: &KillSwitch, clock: &otto_core::StoreClock) -> String {
     let state = if ks.on {
         "ON — moves become HELD rows"
     } else {
@@ -57,11 +57,19 @@ pub fn kill_switch(ks: &KillSwitch) -> String {
     if let Some(by) = &ks.by {
         s.push_str(&format!("; flipped by {by}"));
     }
-    if let Some(at) = &ks.at {
-        s.push_str(&format!(" at {}", at.to_rfc3339()));
+    if let Some(at) = ks.at {
+        s.push_str(&format!(
+            " on {} at {} ({})",
+            clock.day_of(at),
+            clock.local_hhmm(at),
+            clock.tz_name()
+        ));
     }
     if let Some(r) = &ks.reason {
         s.push_str(&format!(" ({r})"));
+    }
+    if let Some(flip) = &ks.flip {
+        s.push_str(&format!("; see {flip}"));
     }
     s
 }
@@ -183,4 +191,25 @@ pub fn cs_summary(run: &serde_json::Value, out: &serde_json::Value) -> String {
         out["sent"],
         out["by_verdict"],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_kill_switch_says_when_in_store_time_and_cites_its_flip() {
+        let ks = otto_core::policy::KillSwitch {
+            on: true,
+            by: Some("emma".into()),
+            at: Some("2026-11-24T05:12:00Z".parse().unwrap()),
+            reason: Some("supplier recall".into()),
+            flip: None,
+        };
+        let ams = otto_core::StoreClock::new("Europe/Amsterdam").unwrap();
+        let s = super::kill_switch(&ks, &ams);
+        assert!(
+            s.contains("on 2026-11-24 at 06:12 (Europe/Amsterdam)"),
+            "{s}"
+        );
+        assert!(!s.contains("05:12") && !s.contains("+00:00"), "{s}");
+    }
 }

@@ -85,6 +85,11 @@ impl StoreClock {
         StoreDay(instant.with_timezone(&self.tz).date_naive())
     }
 
+    /// The local wall-clock time of an instant, `HH:MM`.
+    pub fn local_hhmm(&self, instant: DateTime<Utc>) -> String {
+        instant.with_timezone(&self.tz).format("%H:%M").to_string()
+    }
+
     /// The local minute of the day (0 … 1439) of an instant.
     pub fn minute_of_day(&self, instant: DateTime<Utc>) -> u32 {
         let t = instant.with_timezone(&self.tz).time();

@@ -106,9 +106,8 @@ pub(super) async fn kill_switch(
     if let Some(by) = ks.by {
         why.push_str(&format!(", flipped by {by}"));
     }
-    if let Some(at) = ks.at {
-        why.push_str(&format!(" at {}", at.to_rfc3339()));
-    }
+    // When: on the cited flip row, which every surface shows in store time (a UTC instant here
+    // would reach people as is).
     if let Some(r) = ks.reason {
         why.push_str(&format!(" ({r})"));
     }
