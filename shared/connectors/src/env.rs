@@ -163,7 +163,9 @@ pub fn vendors_from_lookup_on(
         .map_err(|e| format!("configuration: OTTO_CURRENCY: {e}"))?;
     let mapping = OfferMapping::from_lookup(&get)?;
     let index = CatalogIndex::default();
-    let shop = shopify_client(&get, currency, today)?.with_catalog_index(index.clone());
+    let shop = shopify_client(&get, currency, today)?
+        .with_catalog_index(index.clone())
+        .with_store_clock(clock);
     let ads =
         google_ads_client(&get, auth, currency, clock, today)?.with_offer_mapping(mapping, index);
     Ok(Some((Arc::new(shop), Arc::new(ads))))

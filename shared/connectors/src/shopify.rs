@@ -28,8 +28,9 @@ use crate::ports::{ShopCatalog, VendorError};
 use crate::snippet;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use otto_core::metrics::SkuSales;
 use otto_core::metrics::{ProductStatus, Variant};
-use otto_core::{Currency, Money, Sku};
+use otto_core::{Currency, Money, Sku, StoreClock, StoreDay};
 use rand::Rng;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -110,6 +111,8 @@ pub struct ShopifyClient {
     throttle: Mutex<ThrottleState>,
     /// Filled on every full catalog read (the ad client maps offer ids with it).
     catalog_index: Option<CatalogIndex>,
+    /// The store's time zone: store days of orders ([`crate::shopify_orders`]).
+    store_clock: Option<StoreClock>,
 }
 
 impl fmt::Debug for ShopifyClient {
@@ -234,7 +237,22 @@ impl ShopifyClient {
             backoff_base: Duration::from_millis(500),
             throttle: Mutex::new(ThrottleState::default()),
             catalog_index: None,
+            store_clock: None,
         })
+    }
+
+    /// The store's time zone, for store sales by store day.
+    pub fn with_store_clock(mut self, clock: StoreClock) -> Self {
+        self.store_clock = Some(clock);
+        self
+    }
+
+    pub(crate) fn store_clock(&self) -> Option<StoreClock> {
+        self.store_clock
+    }
+
+    pub(crate) fn currency(&self) -> Currency {
+        self.config.currency
     }
 
     /// Shares every full catalog read with `index` (for the ad client's offer-id mapping).
@@ -319,7 +337,7 @@ impl ShopifyClient {
     }
 
     /// One GraphQL call with throttling and retries; returns `data`.
-    async fn graphql(
+    pub(crate) async fn graphql(
         &self,
         op: &'static str,
         query: &str,
@@ -846,6 +864,14 @@ impl ShopCatalog for ShopifyClient {
             index.replace(&sync.variants);
         }
         Ok(sync)
+    }
+
+    async fn sku_sales(
+        &self,
+        from: StoreDay,
+        to: StoreDay,
+    ) -> Result<Option<Vec<SkuSales>>, VendorError> {
+        Ok(Some(self.sales_report(from, to).await?.sales))
     }
 
     async fn fetch_variant(&self, variant_id: &str) -> Result<Option<Variant>, VendorError> {
