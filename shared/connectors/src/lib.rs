@@ -10,14 +10,18 @@
 //! * `lanes` — research discovery lanes and keyword volumes;
 //! * `catalog` — what a catalog sync holds out or flags; `offers` — offer id ↔ variant mapping;
 //! * `versions` — vendor API versions and their sunset dates;
+//! * `no_access` — the vendors of a function given none (`OTTO_VENDORS=none`);
+//! * `doctor` — read-only checks of every configured vendor (`otto doctor`);
 //! * `env` — clients from the environment.
 
 pub mod catalog;
+pub mod doctor;
 pub mod env;
 pub mod google_ads;
 pub mod gorgias;
 pub mod helpdesk;
 pub mod lanes;
+pub mod no_access;
 pub mod offers;
 pub mod ports;
 pub mod shopify;

@@ -420,6 +420,16 @@ impl ShopifyClient {
         outcome
     }
 
+    /// The shop's own settings and the app's granted scopes: one cheap read (`otto doctor`).
+    /// `Shop.currencyCode`, `Shop.ianaTimezone` —
+    /// <https://shopify.dev/docs/api/admin-graphql/latest/objects/Shop>;
+    /// `currentAppInstallation.accessScopes { handle }` —
+    /// <https://shopify.dev/docs/api/admin-graphql/latest/objects/AppInstallation>.
+    pub async fn shop_info(&self) -> Result<ShopInfo, VendorError> {
+        let data = self.graphql("shop", SHOP_QUERY, json!({}), 10.0).await?;
+        parse_shop_info(&data)
+    }
+
     fn check_currency(&self, what: &str, m: &Money) -> Result<(), VendorError> {
         if m.currency() != self.config.currency {
             return Err(permanent(format!(
@@ -430,6 +440,44 @@ impl ShopifyClient {
         }
         Ok(())
     }
+}
+
+const SHOP_QUERY: &str = "query Shop { shop { name currencyCode ianaTimezone } \
+     currentAppInstallation { accessScopes { handle } } }";
+
+/// What `otto doctor` reads about the shop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShopInfo {
+    pub name: String,
+    /// ISO 4217, e.g. `EUR`.
+    pub currency: String,
+    /// IANA, e.g. `Europe/Amsterdam`.
+    pub time_zone: String,
+    /// Access scope handles granted to the app, e.g. `read_orders`.
+    pub scopes: Vec<String>,
+}
+
+/// The response parser for [`ShopifyClient::shop_info`].
+pub fn parse_shop_info(data: &Value) -> Result<ShopInfo, VendorError> {
+    let shop = field(data, "shop", "shop")?;
+    let scopes = data
+        .pointer("/currentAppInstallation/accessScopes")
+        .and_then(Value::as_array)
+        .ok_or_else(|| permanent("shop: no `currentAppInstallation.accessScopes` list"))?
+        .iter()
+        .map(|s| {
+            s.get("handle")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| permanent(format!("shop: access scope without a handle: {s}")))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(ShopInfo {
+        name: str_field(shop, "name", "shop")?.to_string(),
+        currency: str_field(shop, "currencyCode", "shop")?.to_string(),
+        time_zone: str_field(shop, "ianaTimezone", "shop")?.to_string(),
+        scopes,
+    })
 }
 
 /// The response parser, public for fuzzing: one GraphQL answer (HTTP status + body text) →
