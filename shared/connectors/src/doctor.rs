@@ -173,7 +173,7 @@ pub async fn run(
             "no vendor is configured: nothing to check".into(),
             "set SHOPIFY_SHOP_URL, SHOPIFY_ACCESS_TOKEN, GOOGLE_ADS_CUSTOMER_ID, \
              GOOGLE_ADS_DEVELOPER_TOKEN and GOOGLE_ADS_REFRESH_TOKEN + GOOGLE_ADS_CLIENT_ID + \
-             GOOGLE_ADS_CLIENT_SECRET (README: real accounts)"
+             GOOGLE_ADS_CLIENT_SECRET (README: Status, Vendors)"
                 .into(),
         )),
         // A sunset version is already a blocker above: not said twice.
