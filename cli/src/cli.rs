@@ -1,4 +1,4 @@
-use crate::{audit_io, candidates, cycle, demo, render};
+use crate::{audit_io, candidates, cycle, demo, doctor, render};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use otto_core::audit::RowRef;
 use otto_core::RowStatus;
@@ -114,6 +114,10 @@ pub enum Command {
         #[arg(value_parser = ["sweep"])]
         action: String,
     },
+    /// Check every configured vendor with read-only calls (credentials, scopes, API versions,
+    /// currencies, time zones, offer-id mapping): one line per problem with its fix; exits
+    /// non-zero on a blocker.
+    Doctor,
     /// Write the audit plane as NDJSON, one file per table.
     Export {
         #[arg(long)]
@@ -479,6 +483,7 @@ async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
             }
             Ok(())
         }
+        Command::Doctor => doctor::run(&cfg, json).await,
         Command::Export { dir } => audit_io::export(&ports, &dir, json).await,
         Command::Import { dir } => audit_io::import(&ports, &dir, json).await,
     }

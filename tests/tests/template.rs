@@ -428,7 +428,17 @@ fn expected_actions(t: &Value, function: &str) -> BTreeSet<String> {
         ("SlackResponderFunction", _) => a.extend(secrets),
         (_, Some("dead_letters")) => a.extend(["events:PutEvents", "sqs:ReceiveMessage"]),
         (_, Some(s)) => {
-            a.extend(["events:PutEvents"].iter().chain(&secrets));
+            a.insert("events:PutEvents");
+            // A stage reads secrets only when its environment names one (`…_PARAM`).
+            let names_a_secret = res(t, function)["Properties"]["Environment"]["Variables"]
+                .as_mapping()
+                .is_some_and(|m| {
+                    m.keys()
+                        .any(|k| k.as_str().is_some_and(|k| k.ends_with("_PARAM")))
+                });
+            if names_a_secret {
+                a.extend(secrets);
+            }
             let stage: otto_core::cycle::Stage = s.parse().expect("stage");
             if stage.next().is_some() {
                 a.insert("sqs:SendMessage");
@@ -608,10 +618,122 @@ fn secret_holders(var: &str) -> Vec<String> {
             .collect(),
         "OTTO_EMBEDDINGS_API_KEY" => vec![stage_function(Stage::CsTriage)],
         "OTTO_LLM_API_KEY" => api.into(),
-        // Shopify / Google Ads: the stage binary builds its vendors at cold start; a release
-        // from the API or Slack applies through them.
-        _ => stages().chain(api).collect(),
+        // Shopify / Google Ads: the stages that call them, and the API and Slack (a release
+        // applies through them); every other stage runs with OTTO_VENDORS=none.
+        _ => stages()
+            .filter(|f| VENDOR_STAGES.iter().any(|s| stage_function(*s) == *f))
+            .chain(api)
+            .collect(),
     }
+}
+
+/// The stages whose code calls Shopify or Google Ads: sync reads the catalog and the ad
+/// reports, decide and campaign_plan apply moves, revert and open change prices.
+const VENDOR_STAGES: [Stage; 5] = [
+    Stage::Sync,
+    Stage::Decide,
+    Stage::CampaignPlan,
+    Stage::Revert,
+    Stage::Open,
+];
+
+fn env_of<'a>(t: &'a Value, function: &str) -> &'a Value {
+    &res(t, function)["Properties"]["Environment"]["Variables"]
+}
+
+#[test]
+fn only_functions_that_call_a_vendor_get_its_settings_and_secrets() {
+    let t = template();
+    let vendor_functions: BTreeSet<String> = VENDOR_STAGES
+        .iter()
+        .map(|s| stage_function(*s))
+        .chain(["ApiFunction".to_string(), "SlackResponderFunction".into()])
+        .collect();
+    let settings = [
+        ("SHOPIFY_SHOP_URL", "ShopifyShopUrl"),
+        ("SHOPIFY_API_VERSION", "ShopifyApiVersion"),
+        ("GOOGLE_ADS_CUSTOMER_ID", "GoogleAdsCustomerId"),
+        ("GOOGLE_ADS_API_VERSION", "GoogleAdsApiVersion"),
+        ("OTTO_OFFER_ID_FORM", "OfferIdForm"),
+        ("OTTO_OFFER_ID_LABEL", "OfferIdLabel"),
+        (
+            "GOOGLE_ADS_REFRESH_TOKEN_PARAM",
+            "GoogleAdsRefreshTokenParam",
+        ),
+    ];
+    for stage in Stage::ALL {
+        let f = stage_function(stage);
+        let env = env_of(&t, &f);
+        let policies: Vec<String> = f_policies(&t, &f);
+        if vendor_functions.contains(&f) {
+            for (var, param) in settings {
+                assert_eq!(text(&env[var]), param, "{f}: {var}");
+            }
+            assert!(env["OTTO_VENDORS"].is_null(), "{f}");
+            assert!(policies.iter().any(|p| p == "VendorSecretsPolicy"), "{f}");
+        } else {
+            for (var, _) in settings {
+                assert!(
+                    env[var].is_null(),
+                    "{f} never calls a vendor but is given {var}"
+                );
+            }
+            assert_eq!(env["OTTO_VENDORS"], "none", "{f}");
+            assert!(
+                !policies.iter().any(|p| p == "VendorSecretsPolicy"),
+                "{f} may read the vendors' secrets"
+            );
+        }
+    }
+    for f in ["ApiFunction", "SlackResponderFunction"] {
+        for (var, param) in settings {
+            assert_eq!(text(&env_of(&t, f)[var]), param, "{f}: {var}");
+        }
+    }
+}
+
+fn f_policies(t: &Value, function: &str) -> Vec<String> {
+    res(t, function)["Properties"]["Policies"]
+        .as_sequence()
+        .map(|ps| {
+            ps.iter()
+                .filter_map(|p| match p {
+                    Value::Tagged(r) if r.tag == "Ref" => Some(text(&r.value)),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn every_research_lane_and_its_settings_are_parameters() {
+    let t = template();
+    let lanes = env_of(&t, "LanesStageFunction");
+    for (var, param) in [
+        ("DATAFORSEO_LOGIN", "DataForSeoLogin"),
+        ("DATAFORSEO_LOCATION_CODE", "DataForSeoLocationCode"),
+        ("OTTO_COMPETITOR_STORES", "CompetitorStores"),
+        ("META_ACCESS_TOKEN_PARAM", "MetaAccessTokenParam"),
+        ("META_COUNTRIES", "MetaCountries"),
+        ("META_API_VERSION", "MetaApiVersion"),
+        ("ALIEXPRESS_APP_KEY", "AliExpressAppKey"),
+        ("OTTO_ORGANIC_FILE", "OrganicFile"),
+        ("OTTO_SPY_TOOLS_FILE", "SpyToolsFile"),
+    ] {
+        assert_eq!(text(&lanes[var]), param, "LanesStageFunction: {var}");
+        assert!(!t["Parameters"][param].is_null(), "parameter {param}");
+    }
+    // Keyword volumes (score) ask DataForSEO for the same location.
+    assert_eq!(
+        text(&env_of(&t, "ScoreStageFunction")["DATAFORSEO_LOCATION_CODE"]),
+        "DataForSeoLocationCode"
+    );
+    // Versions default to "" = the code's current default, so a deployment moves with Otto.
+    for p in ["ShopifyApiVersion", "GoogleAdsApiVersion", "MetaApiVersion"] {
+        assert_eq!(t["Parameters"][p]["Default"], "", "{p}");
+    }
+    assert_eq!(t["Parameters"]["OfferIdForm"]["Default"], "sku");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! | variable | meaning |
 //! |---|---|
 //! | `OTTO_SIM_VENDOR` | path of a simulated vendor's state file (demo, tests); wins over the rest |
+//! | `OTTO_VENDORS=none` | this function has no vendor access (least privilege): every vendor call fails naming it ([`crate::no_access`]) |
 //! | `SHOPIFY_SHOP_URL`, `SHOPIFY_ACCESS_TOKEN`, `SHOPIFY_API_VERSION` (default [`versions::DEFAULT_SHOPIFY`]) | Shopify Admin GraphQL |
 //! | `GOOGLE_ADS_CUSTOMER_ID`, `GOOGLE_ADS_DEVELOPER_TOKEN`, `GOOGLE_ADS_LOGIN_CUSTOMER_ID` (optional), `GOOGLE_ADS_API_VERSION` (default [`versions::DEFAULT_GOOGLE_ADS`]) | Google Ads REST |
 //! | **either** `GOOGLE_ADS_REFRESH_TOKEN` + `GOOGLE_ADS_CLIENT_ID` + `GOOGLE_ADS_CLIENT_SECRET` **or** `GOOGLE_ADS_ACCESS_TOKEN` | Google OAuth: the refresh-token grant (the client renews access tokens itself; a fixed access token, if also set, is ignored), or a fixed access token (expires after about an hour — tests and one-off runs) |
@@ -13,6 +14,7 @@
 //! of it is logged as a warning ([`crate::versions`]).
 
 use crate::google_ads::{GoogleAdsClient, GoogleAdsConfig, OAuthRefresh};
+use crate::no_access::NoVendorAccess;
 use crate::offers::{CatalogIndex, OfferMapping};
 use crate::ports::{AdsAccount, ShopCatalog};
 use crate::shopify::{ShopifyClient, ShopifyConfig};
@@ -150,6 +152,43 @@ pub fn vendors_from_lookup_on(
         let sim = Arc::new(sim);
         return Ok(Some((sim.clone(), sim)));
     }
+    match var("OTTO_VENDORS")
+        .map(|v| v.to_ascii_lowercase())
+        .as_deref()
+    {
+        None => {}
+        Some("none") => {
+            if let Some(k) = VENDOR_KEYS.iter().find(|k| var(k).is_some()) {
+                return Err(format!(
+                    "configuration: OTTO_VENDORS: is none, but {k} is set: a function has vendor access or not"
+                ));
+            }
+            let none = Arc::new(NoVendorAccess);
+            return Ok(Some((none.clone(), none)));
+        }
+        Some(other) => {
+            return Err(format!(
+                "configuration: OTTO_VENDORS: {other:?} is not a setting (none, or unset)"
+            ))
+        }
+    }
+    Ok(
+        clients_from_lookup_on(&get, clock, today)?.map(|(shop, ads)| {
+            let pair: VendorPair = (Arc::new(shop), Arc::new(ads));
+            pair
+        }),
+    )
+}
+
+/// The configured Shopify and Google Ads clients themselves, not behind the ports (for checks
+/// that read more than the ports do: `otto doctor`); `Ok(None)` when none is configured.
+/// `OTTO_SIM_VENDOR` and `OTTO_VENDORS` are not looked at.
+pub fn clients_from_lookup_on(
+    get: impl Fn(&str) -> Option<String>,
+    clock: StoreClock,
+    today: NaiveDate,
+) -> Result<Option<(ShopifyClient, GoogleAdsClient)>, String> {
+    let var = |k: &str| trimmed(&get, k);
     if VENDOR_KEYS.iter().all(|k| var(k).is_none()) {
         return Ok(None);
     }
@@ -163,10 +202,12 @@ pub fn vendors_from_lookup_on(
         .map_err(|e| format!("configuration: OTTO_CURRENCY: {e}"))?;
     let mapping = OfferMapping::from_lookup(&get)?;
     let index = CatalogIndex::default();
-    let shop = shopify_client(&get, currency, today)?.with_catalog_index(index.clone());
+    let shop = shopify_client(&get, currency, today)?
+        .with_catalog_index(index.clone())
+        .with_store_clock(clock);
     let ads =
         google_ads_client(&get, auth, currency, clock, today)?.with_offer_mapping(mapping, index);
-    Ok(Some((Arc::new(shop), Arc::new(ads))))
+    Ok(Some((shop, ads)))
 }
 
 fn shopify_client(
@@ -357,6 +398,15 @@ mod tests {
         assert_eq!(api_version(g, Vendor::GoogleAds, today()).unwrap(), "v26");
         assert_eq!(api_version(g, Vendor::Shopify, today()).unwrap(), "2026-10");
         assert_eq!(api_version(g, Vendor::MetaGraph, today()).unwrap(), "v26.0");
+    }
+
+    #[test]
+    fn a_function_without_vendor_access_starts_and_refuses_every_call() {
+        assert!(build(&[("OTTO_VENDORS", "none")]).unwrap().is_some());
+        assert!(build(&[("OTTO_VENDORS", "NONE")]).unwrap().is_some());
+        let e = err(&with(&[("OTTO_VENDORS", "none")]));
+        assert!(e.starts_with("configuration: OTTO_VENDORS:"), "{e}");
+        assert!(err(&[("OTTO_VENDORS", "all")]).starts_with("configuration: OTTO_VENDORS:"));
     }
 
     #[test]

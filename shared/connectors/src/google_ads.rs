@@ -335,6 +335,18 @@ impl GoogleAdsClient {
         (code, parse_response(code, &text, mutate))
     }
 
+    /// The account's own settings: one cheap read (`otto doctor`). `customer.currency_code`,
+    /// `customer.time_zone` — <https://developers.google.com/google-ads/api/fields/v22/customer>.
+    pub async fn account_info(&self) -> Result<AccountInfo, VendorError> {
+        let rows = self
+            .search(
+                "account",
+                "SELECT customer.id, customer.currency_code, customer.time_zone FROM customer",
+            )
+            .await?;
+        parse_account_info(&rows)
+    }
+
     /// Runs a GAQL query through searchStream and returns every row of every batch.
     async fn search(&self, what: &str, gaql: &str) -> Result<Vec<Value>, VendorError> {
         let answer = self
@@ -347,6 +359,42 @@ impl GoogleAdsClient {
             .await?;
         parse_search_rows(what, &answer)
     }
+}
+
+/// What `otto doctor` reads about the ad account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountInfo {
+    pub customer_id: String,
+    /// ISO 4217, e.g. `EUR`.
+    pub currency: String,
+    /// IANA; Google reports `segments.date` in this time zone.
+    pub time_zone: String,
+}
+
+/// The response parser for [`GoogleAdsClient::account_info`]: the one `customer` row.
+pub fn parse_account_info(rows: &[Value]) -> Result<AccountInfo, VendorError> {
+    let c = rows
+        .first()
+        .and_then(|r| r.get("customer"))
+        .ok_or_else(|| VendorError::Permanent {
+            vendor: VENDOR,
+            detail: "account: the customer query returned no `customer` row".into(),
+        })?;
+    let s = |k: &str| -> Result<String, VendorError> {
+        match c.get(k) {
+            Some(Value::String(v)) => Ok(v.clone()),
+            Some(Value::Number(n)) => Ok(n.to_string()),
+            _ => Err(VendorError::Permanent {
+                vendor: VENDOR,
+                detail: format!("account: customer row without `{k}`"),
+            }),
+        }
+    };
+    Ok(AccountInfo {
+        customer_id: s("id")?,
+        currency: s("currencyCode")?,
+        time_zone: s("timeZone")?,
+    })
 }
 
 /// The response parser, public for fuzzing: one Google Ads answer (HTTP status + body text) →

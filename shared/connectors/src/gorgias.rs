@@ -12,7 +12,11 @@
 //!   per-ticket `GET /api/tickets/{id}/messages` is deprecated by Gorgias); every message's
 //!   `ticket_id` is checked against the ticket asked for.
 //! * Reply: `POST /api/tickets/{id}/messages` with an empty `sent_datetime`, so Gorgias sends it
-//!   (asynchronously; it fills `sent_datetime` once sent).
+//!   (asynchronously; it fills `sent_datetime` once sent). Gorgias has no drafts: "Create a
+//!   message and … send it to the recipients if the attribute sent_datetime is empty … add it to
+//!   the ticket as an internal note if you specified this channel. Internal notes are not sent to
+//!   your customers" — <https://developers.gorgias.com/reference/create-ticket-message>. So a
+//!   draft lives in an internal note until SEND, and only SEND posts anything public.
 //!
 //! ## Conventions (how Otto reads a Gorgias account)
 //!
@@ -25,13 +29,15 @@
 //!   refund request Otto cannot read must not be treated as "no refund".
 //! * **Category**: a tag `category:<name>`; else `refund` when a refund amount is set; else the
 //!   ticket's `channel` (`email`, `chat`, …).
-//! * **Draft**: the latest agent message (`from_agent`) not sent yet (`sent_datetime` null), not
-//!   deleted, not an internal note (`channel == "internal-note"`), not one Otto posted, not one
-//!   Otto already replied from, and newer than the latest *sent* agent message (a draft an agent
-//!   overtook by replying is stale). Text = `body_text` (else `body_html` stripped of tags).
+//! * **Draft**: the latest internal note (`channel == "internal-note"`, never shown to the
+//!   customer) by an agent whose text starts with [`DRAFT_MARKER`] (`Reply draft:`, any case),
+//!   not deleted, not one Otto already replied from, and newer than the latest public agent
+//!   message (a draft an agent overtook by replying is stale). A public agent message is never a
+//!   draft, sent or not: without `sent_datetime` it is one Gorgias is already sending. Text = the
+//!   note's `body_text` (else `body_html` stripped of tags) after the marker.
 //!   `Draft.version = "{message id}@{first 12 hex of SHA-256(text)}"` — Gorgias messages carry no
 //!   `updated_datetime`, so the version hashes the text: an edited draft is a new version.
-//!   `Draft.author` = the sender's name (else email, else `agent`).
+//!   `Draft.author` = the note's sender's name (else email, else `agent`).
 //! * **Approved replies** (the brand-voice corpus): closed tickets tagged `approved_tag` (default
 //!   `approved-reply`, compared case-insensitively), most recently updated first, at most
 //!   `max_approved_tickets` of them; from each, every public agent message that was sent and is
@@ -46,8 +52,9 @@
 //! returned with `already_sent: true` and nothing is posted. Otherwise the draft must still be the
 //! ticket's current draft with the same version (edited, deleted, sent from Gorgias or overtaken
 //! by a newer agent reply → `Permanent`, nothing posted), and its body must hash to its version.
-//! Routing (`channel`, `source`, `sender`, `receiver`, `integration_id`, `subject`) is copied from
-//! the draft message. A 429 or a connection that never opened is retried as is (nothing was
+//! The reply answers the latest public customer message: its `channel`, `integration_id` and
+//! `subject`, `receiver` = that customer, `source` with its `from` and `to` swapped; `sender` = the
+//! agent who wrote the draft note. A ticket without a customer message to answer is `Permanent`. A 429 or a connection that never opened is retried as is (nothing was
 //! received); an ambiguous failure (timeout, 5xx, a reply that could not be read) is followed by
 //! a fresh check of the ticket's messages before any new POST. What remains: if Gorgias accepted
 //! a POST but does not list the message yet when the client re-checks, a second copy can be
@@ -84,6 +91,8 @@ const VENDOR: &str = "gorgias";
 pub const MAX_PAGE_LIMIT: u32 = 100;
 /// Prefix of the `external_id` of every reply Otto posts.
 pub const SEND_MARKER: &str = "otto-send:";
+/// The start of an internal note that is a reply draft (compared case-insensitively).
+pub const DRAFT_MARKER: &str = "Reply draft:";
 const INTERNAL_NOTE: &str = "internal-note";
 const CALL_LIMIT_HEADER: &str = "x-gorgias-account-api-call-limit";
 
@@ -581,7 +590,7 @@ pub fn parse_thread(t: &Ticket, msgs: &[Msg], currency: Currency) -> Result<Thre
         draft: current_draft(msgs).map(|m| Draft {
             version: m.version(),
             author: m.author.clone(),
-            body: m.body.clone(),
+            body: m.draft_text().unwrap_or_default().to_string(),
         }),
     })
 }
@@ -888,17 +897,27 @@ impl Msg {
     }
 
     fn version(&self) -> String {
-        format!("{}@{}", self.id, text_hash(&self.body))
+        format!(
+            "{}@{}",
+            self.id,
+            text_hash(self.draft_text().unwrap_or(&self.body))
+        )
+    }
+
+    /// The reply text of a draft note (after [`DRAFT_MARKER`]); `None` for any other message.
+    pub fn draft_text(&self) -> Option<&str> {
+        if !self.is_note() || !self.from_agent {
+            return None;
+        }
+        let head = self.body.get(..DRAFT_MARKER.len())?;
+        if !head.eq_ignore_ascii_case(DRAFT_MARKER) {
+            return None;
+        }
+        Some(self.body[DRAFT_MARKER.len()..].trim()).filter(|t| !t.is_empty())
     }
 
     fn is_note(&self) -> bool {
         self.channel.as_deref() == Some(INTERNAL_NOTE)
-    }
-
-    fn is_otto_send(&self) -> bool {
-        self.external_id
-            .as_deref()
-            .is_some_and(|e| e.starts_with(SEND_MARKER))
     }
 }
 
@@ -920,52 +939,82 @@ fn current_draft(msgs: &[Msg]) -> Option<&Msg> {
         .iter()
         .filter_map(|m| m.external_id.as_deref().and_then(replied_from))
         .collect();
-    let last_sent = msgs
+    // Public agent messages, sent or being sent (Gorgias sends one without `sent_datetime`).
+    let last_public = msgs
         .iter()
-        .filter(|m| m.from_agent && m.sent && !m.is_note() && !m.deleted)
+        .filter(|m| m.from_agent && !m.is_note() && !m.deleted)
         .map(|m| (m.created, m.id))
         .max();
     msgs.iter()
         .filter(|m| {
-            m.from_agent
-                && !m.sent
+            m.draft_text().is_some()
                 && !m.deleted
-                && !m.is_note()
-                && !m.is_otto_send()
                 && !replied.contains(&m.id)
-                && !m.body.is_empty()
-                && last_sent.is_none_or(|s| (m.created, m.id) > s)
+                && last_public.is_none_or(|s| (m.created, m.id) > s)
         })
         .max_by_key(|m| (m.created, m.id))
 }
 
-/// The reply to post for a draft: its routing copied from the draft message.
-fn reply_body(draft_msg: &Msg, draft: &Draft, key: &str) -> Result<Value, VendorError> {
-    let raw = &draft_msg.raw;
-    let ctx = format!("draft message {}", draft_msg.id);
-    let channel = draft_msg
+/// The latest public customer message: what a reply answers.
+fn customer_message(msgs: &[Msg]) -> Option<&Msg> {
+    msgs.iter()
+        .filter(|m| !m.from_agent && m.public && !m.is_note() && !m.deleted)
+        .max_by_key(|m| (m.created, m.id))
+}
+
+/// The public reply to post for a draft note: it answers the customer's latest message (its
+/// channel and integration, to its sender, `source` from/to swapped), sent by the note's author.
+fn reply_body(
+    draft_msg: &Msg,
+    customer: &Msg,
+    draft: &Draft,
+    key: &str,
+) -> Result<Value, VendorError> {
+    let raw = &customer.raw;
+    let ctx = format!("customer message {}", customer.id);
+    let channel = customer
         .channel
         .clone()
         .ok_or_else(|| permanent(format!("{ctx}: missing `channel`")))?;
-    let sender = raw
+    let sender = draft_msg
+        .raw
         .get("sender")
         .and_then(|s| s.get("id"))
         .and_then(Value::as_u64)
-        .ok_or_else(|| permanent(format!("{ctx}: missing `sender.id`")))?;
+        .ok_or_else(|| {
+            permanent(format!(
+                "draft note {}: missing `sender.id` (the agent the reply is from)",
+                draft_msg.id
+            ))
+        })?;
+    let receiver = raw
+        .get("sender")
+        .and_then(|s| s.get("id"))
+        .and_then(Value::as_u64)
+        .ok_or_else(|| permanent(format!("{ctx}: missing `sender.id` (the customer)")))?;
     let mut body = Map::new();
     body.insert("channel".into(), json!(channel));
     body.insert("via".into(), json!("api"));
     body.insert("from_agent".into(), json!(true));
     body.insert("sender".into(), json!({ "id": sender }));
-    if let Some(r) = raw
-        .get("receiver")
-        .and_then(|r| r.get("id"))
-        .and_then(Value::as_u64)
-    {
-        body.insert("receiver".into(), json!({ "id": r }));
-    }
+    body.insert("receiver".into(), json!({ "id": receiver }));
     if let Some(source @ Value::Object(_)) = raw.get("source") {
-        body.insert("source".into(), source.clone());
+        let mut reply = Map::new();
+        if let Some(t) = source.get("type") {
+            reply.insert("type".into(), t.clone());
+        }
+        // The customer wrote from `from` to (the first of) `to`: the reply goes the other way.
+        if let Some(to) = source
+            .get("to")
+            .and_then(Value::as_array)
+            .and_then(|t| t.first())
+        {
+            reply.insert("from".into(), to.clone());
+        }
+        if let Some(from) = source.get("from").filter(|f| f.is_object()) {
+            reply.insert("to".into(), json!([from]));
+        }
+        body.insert("source".into(), Value::Object(reply));
     }
     if let Some(i) = raw.get("integration_id").filter(|i| i.is_u64()) {
         body.insert("integration_id".into(), i.clone());
@@ -1151,7 +1200,12 @@ impl Helpdesk for GorgiasClient {
                     current.map_or_else(|| "none".to_string(), Msg::version)
                 )));
             };
-            let body = reply_body(draft_msg, draft, &key)?;
+            let customer = customer_message(&msgs).ok_or_else(|| {
+                permanent(format!(
+                    "send: ticket {ticket}: no customer message to reply to; not sending"
+                ))
+            })?;
+            let body = reply_body(draft_msg, customer, draft, &key)?;
             // Inner loop: retry as is only while the request is known not to have been processed.
             let ambiguous = loop {
                 let outcome = self.attempt(self.http.post(&url).json(&body)).await;
@@ -1359,13 +1413,45 @@ mod tests {
             "sender": {"id": if from_agent { 7 } else { 99 }, "name": if from_agent { "Jane" } else { "Cus Tomer" },
                        "email": if from_agent { "jane@shop.test" } else { "c@example.com" }},
             "receiver": {"id": if from_agent { 99 } else { 7 }},
-            "source": {"type": "email", "from": {"address": "support@shop.test"}, "to": [{"address": "c@example.com"}]},
+            "source": if from_agent {
+                json!({"type": "email", "from": {"address": "support@shop.test"}, "to": [{"address": "c@example.com"}]})
+            } else {
+                json!({"type": "email", "from": {"address": "c@example.com"}, "to": [{"address": "support@shop.test"}]})
+            },
             "integration_id": 5,
             "subject": "Re: order",
             "body_text": body, "body_html": format!("<p>{body}</p>"),
             "created_datetime": created, "sent_datetime": sent, "failed_datetime": null,
             "external_id": external_id,
         })
+    }
+
+    /// An agent's internal note holding a reply draft.
+    fn draft_note(id: u64, ticket: u64, text: &str, created: &str) -> Value {
+        msg(
+            id,
+            ticket,
+            true,
+            &format!("Reply draft: {text}"),
+            created,
+            Some(created),
+            "internal-note",
+            None,
+        )
+    }
+
+    /// The customer's message a reply answers.
+    fn customer(id: u64, ticket: u64) -> Value {
+        msg(
+            id,
+            ticket,
+            false,
+            "Refund?",
+            "2026-03-01T09:00:00",
+            Some("2026-03-01T09:00:00"),
+            "email",
+            None,
+        )
     }
 
     fn query_has(q: &str, pair: &str) -> bool {
@@ -1435,21 +1521,18 @@ mod tests {
                         "internal-note",
                         None,
                     ),
-                    msg(
+                    draft_note(
                         4,
                         101,
-                        true,
                         "Thank you so much! We will refund you today.",
                         "2026-03-01T12:00:00.123456",
-                        None,
-                        "email",
-                        None,
                     ),
                 ],
                 None,
             ),
         );
-        // Ticket 103: an unsent agent message overtaken by a sent reply → no draft.
+        // Ticket 103: an unsent public agent message (one Gorgias is sending) is no draft, and a
+        // draft note older than an agent's reply is stale → no draft.
         s.push(
             200,
             list(
@@ -1464,23 +1547,14 @@ mod tests {
                         "chat",
                         None,
                     ),
-                    msg(
-                        11,
-                        103,
-                        true,
-                        "Old draft",
-                        "2026-03-02T09:30:00+00:00",
-                        None,
-                        "chat",
-                        None,
-                    ),
+                    draft_note(11, 103, "Old draft", "2026-03-02T09:30:00+00:00"),
                     msg(
                         12,
                         103,
                         true,
                         "Shipped today!",
                         "2026-03-02T10:00:00+00:00",
-                        Some("2026-03-02T10:00:00+00:00"),
+                        None,
                         "chat",
                         None,
                     ),
@@ -1891,16 +1965,7 @@ mod tests {
                         "email",
                         None,
                     ),
-                    msg(
-                        4,
-                        101,
-                        true,
-                        body,
-                        "2026-03-01T12:00:00",
-                        None,
-                        "email",
-                        None,
-                    ),
+                    draft_note(4, 101, body, "2026-03-01T12:00:00"),
                 ],
                 None,
             ),
@@ -1947,16 +2012,10 @@ mod tests {
         let body = "Thank you!";
         let d = draft_of(4, body);
         let listing = list(
-            vec![msg(
-                4,
-                101,
-                true,
-                body,
-                "2026-03-01T12:00:00",
-                None,
-                "email",
-                None,
-            )],
+            vec![
+                customer(1, 101),
+                draft_note(4, 101, body, "2026-03-01T12:00:00"),
+            ],
             None,
         );
         s.push(200, listing.clone());
@@ -1985,23 +2044,15 @@ mod tests {
         let body = "Thank you! Refund on its way.";
         let d = draft_of(4, body);
         let key = format!("otto-send:101:{}", d.version);
-        let draft_msg = msg(
-            4,
-            101,
-            true,
-            body,
-            "2026-03-01T12:00:00",
-            None,
-            "email",
-            None,
-        );
-        s.push(200, list(vec![draft_msg.clone()], None));
+        let draft_msg = draft_note(4, 101, body, "2026-03-01T12:00:00");
+        s.push(200, list(vec![customer(1, 101), draft_msg.clone()], None));
         s.push(502, json!({"error": "bad gateway"}));
         // The POST went through after all: the re-check finds it.
         s.push(
             200,
             list(
                 vec![
+                    customer(1, 101),
                     draft_msg,
                     msg(
                         555,
@@ -2033,16 +2084,10 @@ mod tests {
         s.push(
             200,
             list(
-                vec![msg(
-                    4,
-                    101,
-                    true,
-                    "Edited text",
-                    "2026-03-01T12:00:00",
-                    None,
-                    "email",
-                    None,
-                )],
+                vec![
+                    customer(1, 101),
+                    draft_note(4, 101, "Edited text", "2026-03-01T12:00:00"),
+                ],
                 None,
             ),
         );
@@ -2058,16 +2103,8 @@ mod tests {
             200,
             list(
                 vec![
-                    msg(
-                        4,
-                        101,
-                        true,
-                        "Original text",
-                        "2026-03-01T12:00:00",
-                        None,
-                        "email",
-                        None,
-                    ),
+                    customer(1, 101),
+                    draft_note(4, 101, "Original text", "2026-03-01T12:00:00"),
                     msg(
                         5,
                         101,
@@ -2099,16 +2136,7 @@ mod tests {
         let d = draft_of(4, body);
         let key = send_key(101, &d.version);
         let msgs: Vec<Msg> = [
-            msg(
-                4,
-                101,
-                true,
-                body,
-                "2026-03-01T12:00:00",
-                None,
-                "email",
-                None,
-            ),
+            draft_note(4, 101, body, "2026-03-01T12:00:00"),
             msg(
                 9,
                 101,
@@ -2126,6 +2154,83 @@ mod tests {
         .collect();
         assert!(current_draft(&msgs).is_none());
         assert!(current_draft(&msgs[..1]).is_some());
+    }
+
+    /// Nothing customer-visible is a draft: an unsent public agent message is one Gorgias is
+    /// sending; a note without the marker is an agents' note; the marker is read in any case.
+    #[test]
+    fn only_a_marked_internal_note_is_a_draft() {
+        let parse = |v: &[Value]| -> Vec<Msg> {
+            v.iter()
+                .enumerate()
+                .map(|(i, m)| Msg::parse(m, 101, i).unwrap())
+                .collect()
+        };
+        let unsent_public = msg(
+            4,
+            101,
+            true,
+            "Reply draft: we refund today",
+            "2026-03-01T12:00:00",
+            None,
+            "email",
+            None,
+        );
+        let plain_note = msg(
+            5,
+            101,
+            true,
+            "check stock first",
+            "2026-03-01T12:01:00",
+            None,
+            "internal-note",
+            None,
+        );
+        let msgs = parse(&[customer(1, 101), unsent_public.clone(), plain_note]);
+        assert!(current_draft(&msgs).is_none());
+        let lower = msg(
+            6,
+            101,
+            true,
+            "reply DRAFT:  Sorry for the wait!  ",
+            "2026-03-01T12:02:00",
+            None,
+            "internal-note",
+            None,
+        );
+        let msgs = parse(&[customer(1, 101), unsent_public, lower]);
+        let d = current_draft(&msgs).expect("a draft note after the public message");
+        assert_eq!(d.draft_text(), Some("Sorry for the wait!"));
+        assert_eq!(
+            d.version(),
+            format!("6@{}", text_hash("Sorry for the wait!"))
+        );
+        // A customer's note-like text is never a draft (not from an agent).
+        let from_customer = msg(
+            7,
+            101,
+            false,
+            "Reply draft: hi",
+            "2026-03-01T12:03:00",
+            None,
+            "internal-note",
+            None,
+        );
+        assert!(parse(&[from_customer])[0].draft_text().is_none());
+    }
+
+    #[tokio::test]
+    async fn send_without_a_customer_message_posts_nothing() {
+        let s = Server::start().await;
+        let body = "Thank you!";
+        s.push(
+            200,
+            list(vec![draft_note(4, 101, body, "2026-03-01T12:00:00")], None),
+        );
+        let (c, _) = client(&s.base);
+        let err = c.send("101", &draft_of(4, body)).await.unwrap_err();
+        assert!(err.to_string().contains("no customer message"), "{err}");
+        assert!(s.seen().iter().all(|r| r.method == "GET"));
     }
 
     #[test]

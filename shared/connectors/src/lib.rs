@@ -1,5 +1,6 @@
 //! Vendor ports (what Otto needs from a shop, an ad account and a helpdesk) and their adapters:
 //! * `shopify` — Shopify Admin GraphQL API (cursor pagination, cost-based throttling);
+//!   `shopify_orders` — store sales per SKU per store day from its orders;
 //! * `google_ads` — Google Ads REST API (`googleAds:searchStream`, `campaignBudgets:mutate`);
 //! * `simulated` — an in-process shop + ad account over the synthetic store, for `otto demo`;
 //! * `helpdesk` — the helpdesk port (support threads, reply drafts), its JSON-file adapter and the
@@ -9,17 +10,22 @@
 //! * `lanes` — research discovery lanes and keyword volumes;
 //! * `catalog` — what a catalog sync holds out or flags; `offers` — offer id ↔ variant mapping;
 //! * `versions` — vendor API versions and their sunset dates;
+//! * `no_access` — the vendors of a function given none (`OTTO_VENDORS=none`);
+//! * `doctor` — read-only checks of every configured vendor (`otto doctor`);
 //! * `env` — clients from the environment.
 
 pub mod catalog;
+pub mod doctor;
 pub mod env;
 pub mod google_ads;
 pub mod gorgias;
 pub mod helpdesk;
 pub mod lanes;
+pub mod no_access;
 pub mod offers;
 pub mod ports;
 pub mod shopify;
+pub mod shopify_orders;
 pub mod simulated;
 pub mod versions;
 pub mod voice;

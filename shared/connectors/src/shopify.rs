@@ -28,8 +28,9 @@ use crate::ports::{ShopCatalog, VendorError};
 use crate::snippet;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use otto_core::metrics::SkuSales;
 use otto_core::metrics::{ProductStatus, Variant};
-use otto_core::{Currency, Money, Sku};
+use otto_core::{Currency, Money, Sku, StoreClock, StoreDay};
 use rand::Rng;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -110,6 +111,8 @@ pub struct ShopifyClient {
     throttle: Mutex<ThrottleState>,
     /// Filled on every full catalog read (the ad client maps offer ids with it).
     catalog_index: Option<CatalogIndex>,
+    /// The store's time zone: store days of orders ([`crate::shopify_orders`]).
+    store_clock: Option<StoreClock>,
 }
 
 impl fmt::Debug for ShopifyClient {
@@ -234,7 +237,22 @@ impl ShopifyClient {
             backoff_base: Duration::from_millis(500),
             throttle: Mutex::new(ThrottleState::default()),
             catalog_index: None,
+            store_clock: None,
         })
+    }
+
+    /// The store's time zone, for store sales by store day.
+    pub fn with_store_clock(mut self, clock: StoreClock) -> Self {
+        self.store_clock = Some(clock);
+        self
+    }
+
+    pub(crate) fn store_clock(&self) -> Option<StoreClock> {
+        self.store_clock
+    }
+
+    pub(crate) fn currency(&self) -> Currency {
+        self.config.currency
     }
 
     /// Shares every full catalog read with `index` (for the ad client's offer-id mapping).
@@ -319,7 +337,7 @@ impl ShopifyClient {
     }
 
     /// One GraphQL call with throttling and retries; returns `data`.
-    async fn graphql(
+    pub(crate) async fn graphql(
         &self,
         op: &'static str,
         query: &str,
@@ -402,6 +420,16 @@ impl ShopifyClient {
         outcome
     }
 
+    /// The shop's own settings and the app's granted scopes: one cheap read (`otto doctor`).
+    /// `Shop.currencyCode`, `Shop.ianaTimezone` —
+    /// <https://shopify.dev/docs/api/admin-graphql/latest/objects/Shop>;
+    /// `currentAppInstallation.accessScopes { handle }` —
+    /// <https://shopify.dev/docs/api/admin-graphql/latest/objects/AppInstallation>.
+    pub async fn shop_info(&self) -> Result<ShopInfo, VendorError> {
+        let data = self.graphql("shop", SHOP_QUERY, json!({}), 10.0).await?;
+        parse_shop_info(&data)
+    }
+
     fn check_currency(&self, what: &str, m: &Money) -> Result<(), VendorError> {
         if m.currency() != self.config.currency {
             return Err(permanent(format!(
@@ -412,6 +440,44 @@ impl ShopifyClient {
         }
         Ok(())
     }
+}
+
+const SHOP_QUERY: &str = "query Shop { shop { name currencyCode ianaTimezone } \
+     currentAppInstallation { accessScopes { handle } } }";
+
+/// What `otto doctor` reads about the shop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShopInfo {
+    pub name: String,
+    /// ISO 4217, e.g. `EUR`.
+    pub currency: String,
+    /// IANA, e.g. `Europe/Amsterdam`.
+    pub time_zone: String,
+    /// Access scope handles granted to the app, e.g. `read_orders`.
+    pub scopes: Vec<String>,
+}
+
+/// The response parser for [`ShopifyClient::shop_info`].
+pub fn parse_shop_info(data: &Value) -> Result<ShopInfo, VendorError> {
+    let shop = field(data, "shop", "shop")?;
+    let scopes = data
+        .pointer("/currentAppInstallation/accessScopes")
+        .and_then(Value::as_array)
+        .ok_or_else(|| permanent("shop: no `currentAppInstallation.accessScopes` list"))?
+        .iter()
+        .map(|s| {
+            s.get("handle")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| permanent(format!("shop: access scope without a handle: {s}")))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(ShopInfo {
+        name: str_field(shop, "name", "shop")?.to_string(),
+        currency: str_field(shop, "currencyCode", "shop")?.to_string(),
+        time_zone: str_field(shop, "ianaTimezone", "shop")?.to_string(),
+        scopes,
+    })
 }
 
 /// The response parser, public for fuzzing: one GraphQL answer (HTTP status + body text) →
@@ -846,6 +912,14 @@ impl ShopCatalog for ShopifyClient {
             index.replace(&sync.variants);
         }
         Ok(sync)
+    }
+
+    async fn sku_sales(
+        &self,
+        from: StoreDay,
+        to: StoreDay,
+    ) -> Result<Option<Vec<SkuSales>>, VendorError> {
+        Ok(Some(self.sales_report(from, to).await?.sales))
     }
 
     async fn fetch_variant(&self, variant_id: &str) -> Result<Option<Variant>, VendorError> {

@@ -175,3 +175,87 @@ fn a_half_set_refresh_token_names_the_missing_parameter_variable() {
         Ok(_) => panic!("a refresh token without its client secret must not start"),
     }
 }
+
+fn vendors_error(set: &[(&str, &str)]) -> String {
+    let env = environment(set);
+    let get = |k: &str| env.get(k).cloned();
+    let clock = StoreClock::new("Europe/Amsterdam").unwrap();
+    let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+    match vendors_from_lookup_on(get, clock, today) {
+        Err(e) => e,
+        Ok(_) => panic!("{set:?} must not start"),
+    }
+}
+
+#[test]
+fn api_versions_and_the_offer_id_form_are_template_parameters() {
+    let mut set = SHOP_AND_ACCOUNT.to_vec();
+    set.push(("GoogleAdsAccessTokenParam", "/otto/access-token"));
+    // Current versions and each offer-id form start.
+    let mut current = set.clone();
+    current.extend([
+        ("ShopifyApiVersion", "2026-07"),
+        ("GoogleAdsApiVersion", "v25"),
+        ("OfferIdForm", "custom_label"),
+        ("OfferIdLabel", "2"),
+    ]);
+    assert!(builds_everything(&environment(&current)));
+    let mut shopify_form = set.clone();
+    shopify_form.push(("OfferIdForm", "shopify"));
+    assert!(builds_everything(&environment(&shopify_form)));
+    // A sunset version, or a custom label form without its label, names the variable.
+    let mut old = set.clone();
+    old.push(("ShopifyApiVersion", "2025-10"));
+    assert!(vendors_error(&old).starts_with("configuration: SHOPIFY_API_VERSION:"));
+    let mut old = set.clone();
+    old.push(("GoogleAdsApiVersion", "v21"));
+    assert!(vendors_error(&old).starts_with("configuration: GOOGLE_ADS_API_VERSION:"));
+    let mut no_label = set.clone();
+    no_label.push(("OfferIdForm", "custom_label"));
+    assert!(vendors_error(&no_label).starts_with("configuration: OTTO_OFFER_ID_LABEL:"));
+}
+
+#[test]
+fn every_research_lane_switches_on_from_the_template() {
+    let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+    let names = |set: &[(&str, &str)]| -> Vec<String> {
+        let env = environment(set);
+        let (lanes, _) =
+            research_from_lookup_on(|k: &str| env.get(k).cloned(), today).expect("lanes");
+        lanes.iter().map(|l| l.name().to_string()).collect()
+    };
+    assert!(names(&[]).is_empty(), "every lane is off by default");
+    let all = names(&[
+        ("DataForSeoLogin", "login"),
+        ("DataForSeoPasswordParam", "/otto/dataforseo"),
+        ("DataForSeoLocationCode", "2276"),
+        ("CompetitorStores", "https://rival.example"),
+        ("MetaAccessTokenParam", "/otto/meta"),
+        ("MetaCountries", "NL,DE"),
+        ("MetaApiVersion", "v25.0"),
+        ("AliExpressAppKey", "k"),
+        ("AliExpressAppSecretParam", "/otto/aliexpress"),
+        ("AliExpressTrackingId", "t"),
+        ("OrganicFile", "/opt/organic.csv"),
+        ("SpyToolsFile", "/opt/spy.csv"),
+    ]);
+    assert_eq!(
+        all,
+        vec![
+            "frequency",
+            "competitor",
+            "meta_ads",
+            "aliexpress",
+            "organic",
+            "spy_tools"
+        ]
+    );
+    let env = environment(&[
+        ("MetaAccessTokenParam", "/otto/meta"),
+        ("MetaApiVersion", "v20.0"),
+    ]);
+    let e = research_from_lookup_on(|k: &str| env.get(k).cloned(), today)
+        .err()
+        .expect("a sunset Meta version must not start");
+    assert!(e.starts_with("configuration: META_API_VERSION:"), "{e}");
+}

@@ -10,6 +10,7 @@ pub mod cycle;
 pub mod error;
 pub mod ids;
 pub mod lock;
+pub mod mer;
 pub mod metrics;
 pub mod money;
 pub mod moves;

@@ -53,17 +53,18 @@ pub struct DailyMetric {
 }
 
 /// One SKU's sales in the store on one store day, from Shopify orders: every channel (organic,
-/// paid, direct), net of cancelled orders, before refunds are known. The ad platform's
+/// paid, direct), cancelled and test orders left out, refunded line items netted onto the day of
+/// the order (`otto_connectors::shopify_orders`). The ad platform's
 /// `conversion_value` is the share it claims; this is what the store actually sold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SkuSales {
     pub sku: Sku,
     pub day: StoreDay,
-    /// Units sold (line-item quantities).
+    /// Units sold and kept (line-item quantities net of refunded and removed units).
     pub units: i64,
-    /// Line revenue after line discounts, before tax and shipping.
+    /// Line revenue after line discounts and refunds, before tax and shipping.
     pub revenue: Money,
-    /// Orders containing the SKU.
+    /// Orders in which the SKU has units left.
     pub orders: u32,
 }
 
