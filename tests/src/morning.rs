@@ -738,6 +738,29 @@ pub async fn held_rows_expire_at_the_next_morning(h: &Harness) {
         .filter(|r| r.status == RowStatus::Held)
         .collect();
     assert!(!held.is_empty(), "moves became HELD rows");
+    let exec = otto_stage::holds::Executors {
+        shop: Some(w.vendors.shop.clone()),
+        ads: Some(w.vendors.ads.clone()),
+        helpdesk: None,
+    };
+    // A release while the switch is on says plainly that nothing was done, and why.
+    let again = otto_stage::holds::release(
+        &h.ports,
+        &exec,
+        &store,
+        held[0].row_ref,
+        "emma",
+        Utc::now(),
+        today(),
+    )
+    .await
+    .expect("release");
+    assert_eq!(again.row.status, RowStatus::Held);
+    assert!(
+        again.outcome.starts_with("nothing was done") && again.outcome.contains("kill switch on"),
+        "{}",
+        again.outcome
+    );
     // The next morning decides afresh: yesterday's holds expire, with the reason.
     run_morning(h, &w, &store, today().plus_days(1), false).await;
     for r in &held {
@@ -757,11 +780,6 @@ pub async fn held_rows_expire_at_the_next_morning(h: &Harness) {
         assert!(why.contains("kill switch on"), "the first hold kept: {why}");
     }
     // An expired row cannot be released, and says why.
-    let exec = otto_stage::holds::Executors {
-        shop: Some(w.vendors.shop.clone()),
-        ads: Some(w.vendors.ads.clone()),
-        helpdesk: None,
-    };
     let err = otto_stage::holds::release(
         &h.ports,
         &exec,
