@@ -21,7 +21,8 @@ use std::sync::Arc;
 macro_rules! discount_suite {
     ($make:path) => {
         $crate::instantiate!(discount, $make;
-            discount_opens_restores_exactly_and_holds_conflicts
+            discount_opens_restores_exactly_and_holds_conflicts,
+            a_dry_run_plans_only_what_the_caps_open_and_otto_knows_its_own_prices
         );
     };
 }
@@ -222,4 +223,123 @@ pub async fn discount_opens_restores_exactly_and_holds_conflicts(h: &Harness) {
         "the held window stays open"
     );
     assert!(!left.iter().any(|w| w.sku == d.sku));
+}
+
+pub async fn a_dry_run_plans_only_what_the_caps_open_and_otto_knows_its_own_prices(h: &Harness) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let spec = SimSpec {
+        variants: 120,
+        days: 35,
+        last_day: today().plus_days(-1),
+        seed: 11,
+        currency: Currency::EUR,
+    };
+    let sim = Arc::new(SimulatedVendor::create(&dir.path().join("sim.json"), spec).expect("sim"));
+    let v = Vendors {
+        shop: sim.clone(),
+        ads: sim.clone(),
+    };
+    let morning = morning_registry(v.clone());
+    let discount = otto_stage::discount::with_discount(StageRegistry::new(), v.clone());
+    let store = unique_store();
+    // A generous daily cap; the store-wide share (2%) is what binds.
+    let p = Policy {
+        discount_tests_per_day: 100,
+        discount_catalog_share_bp: 200,
+        ..Policy::default()
+    };
+    otto_store::settings::set_policy(h.ports.settings.as_ref(), &store, &p)
+        .await
+        .expect("policy");
+    let d1 = today().plus_days(-1);
+    run(h, &morning, &store, CycleKind::Morning, d1, false).await;
+    run(h, &morning, &store, CycleKind::Morning, today(), false).await;
+    run(h, &discount, &store, CycleKind::Discount, today(), false).await;
+    let planned = rows(
+        h,
+        &CycleId::new(store.clone(), CycleKind::Discount, today()),
+    )
+    .await;
+    let active = sim
+        .fetch_variants()
+        .await
+        .expect("variants")
+        .iter()
+        .filter(|v| v.status == otto_core::metrics::ProductStatus::Active)
+        .count();
+    let share_max = active * 200 / 10_000;
+    let action = |r: &AuditRow| match &r.body {
+        RowBody::Decision(d) => d.action,
+        _ => Action::Keep,
+    };
+    let dry: Vec<&AuditRow> = planned
+        .iter()
+        .filter(|r| r.status == RowStatus::DryRun && action(r) == Action::OnDiscount)
+        .collect();
+    let kept: Vec<&AuditRow> = planned
+        .iter()
+        .filter(|r| action(r) == Action::Keep)
+        .collect();
+    assert!(!dry.is_empty(), "some tests planned");
+    assert!(
+        dry.len() <= share_max,
+        "{} planned, cap {share_max}",
+        dry.len()
+    );
+    assert!(!kept.is_empty(), "the rest KEEP");
+    let RowBody::Decision(k) = &kept[0].body else {
+        panic!("decision")
+    };
+    assert!(
+        k.reasoning.contains("at most 2.00% of the catalog"),
+        "{}",
+        k.reasoning
+    );
+    // Applied for real: the next morning knows the 16:00 price writes as Otto's own.
+    run(
+        h,
+        &morning,
+        &store,
+        CycleKind::Morning,
+        today().plus_days(1),
+        false,
+    )
+    .await;
+    run(
+        h,
+        &discount,
+        &store,
+        CycleKind::Discount,
+        today().plus_days(1),
+        true,
+    )
+    .await;
+    let opened: Vec<otto_core::Sku> = rows(
+        h,
+        &CycleId::new(store.clone(), CycleKind::Discount, today().plus_days(1)),
+    )
+    .await
+    .into_iter()
+    .filter(|r| r.status == RowStatus::Applied)
+    .filter_map(|r| match r.body {
+        RowBody::Decision(d) => Some(d.sku),
+        _ => None,
+    })
+    .collect();
+    assert!(!opened.is_empty(), "windows opened");
+    let next = today().plus_days(2);
+    run(h, &morning, &store, CycleKind::Morning, next, false).await;
+    for r in rows(h, &CycleId::new(store.clone(), CycleKind::Morning, next)).await {
+        let RowBody::Decision(d) = &r.body else {
+            continue;
+        };
+        if opened.contains(&d.sku) {
+            assert_ne!(r.status, RowStatus::Skipped, "{}: {}", d.sku, d.reasoning);
+            assert!(
+                d.reasoning.contains("on a discount test until"),
+                "{}",
+                d.reasoning
+            );
+        }
+    }
 }

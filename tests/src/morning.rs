@@ -28,7 +28,9 @@ macro_rules! morning_suite {
             executor_crash_between_steps_never_applies_twice,
             a_permanently_failing_move_is_failed_and_the_rest_go_on,
             released_moves_count_against_the_day_they_apply,
-            calibrate_reads_every_sku_slice_and_orphans
+            calibrate_reads_every_sku_slice_and_orphans,
+            held_rows_expire_at_the_next_morning,
+            store_sales_are_synced_and_weighed
         );
     };
 }
@@ -713,4 +715,208 @@ pub async fn calibrate_reads_every_sku_slice_and_orphans(h: &Harness) {
     let (totals, provisional) = window_totals(&all, from, to);
     let want = calibrate(&totals, provisional, today(), CalibrationRules::default());
     assert_eq!(got, want);
+}
+
+pub async fn held_rows_expire_at_the_next_morning(h: &Harness) {
+    let w = world(120);
+    let store = unique_store();
+    run_morning(h, &w, &store, today().plus_days(-2), false).await;
+    run_morning(h, &w, &store, today().plus_days(-1), false).await;
+    let ks = KillSwitch {
+        on: true,
+        by: Some("emma".into()),
+        ..KillSwitch::default()
+    };
+    otto_store::settings::set_kill_switch(h.ports.settings.as_ref(), &store, &ks)
+        .await
+        .expect("kill switch");
+    run_morning(h, &w, &store, today(), true).await;
+    let c = CycleId::new(store.clone(), CycleKind::Morning, today());
+    let held: Vec<AuditRow> = rows(h, AuditTable::DecisionLog, &c)
+        .await
+        .into_iter()
+        .filter(|r| r.status == RowStatus::Held)
+        .collect();
+    assert!(!held.is_empty(), "moves became HELD rows");
+    let exec = otto_stage::holds::Executors {
+        shop: Some(w.vendors.shop.clone()),
+        ads: Some(w.vendors.ads.clone()),
+        helpdesk: None,
+    };
+    // A release while the switch is on says plainly that nothing was done, and why.
+    let again = otto_stage::holds::release(
+        &h.ports,
+        &exec,
+        &store,
+        held[0].row_ref,
+        "emma",
+        Utc::now(),
+        today(),
+    )
+    .await
+    .expect("release");
+    assert_eq!(again.row.status, RowStatus::Held);
+    assert!(
+        again.outcome.starts_with("nothing was done") && again.outcome.contains("kill switch on"),
+        "{}",
+        again.outcome
+    );
+    // The next morning decides afresh: yesterday's holds expire, with the reason.
+    run_morning(h, &w, &store, today().plus_days(1), false).await;
+    for r in &held {
+        let now = h
+            .ports
+            .audit
+            .get(r.row_ref)
+            .await
+            .expect("get")
+            .expect("row");
+        assert_eq!(now.status, RowStatus::Expired, "{}", r.row_ref);
+        let RowBody::Decision(d) = &now.body else {
+            panic!("decision")
+        };
+        let why = d.hold_reason.as_deref().unwrap_or("");
+        assert!(why.starts_with("expired: nobody released it"), "{why}");
+        assert!(why.contains("kill switch on"), "the first hold kept: {why}");
+    }
+    // An expired row cannot be released, and says why.
+    let err = otto_stage::holds::release(
+        &h.ports,
+        &exec,
+        &store,
+        held[0].row_ref,
+        "emma",
+        Utc::now(),
+        today().plus_days(1),
+    )
+    .await
+    .expect_err("expired");
+    assert!(
+        err.to_string().contains("expired when the next cycle"),
+        "{err}"
+    );
+    assert_eq!(w.sim.writes(), 0, "nothing reached the vendor");
+}
+
+/// The simulated shop with orders: every SKU sells 2 units a day for 30.00 in the store.
+struct ShopWithOrders(Arc<SimulatedVendor>);
+
+#[async_trait::async_trait]
+impl otto_connectors::ShopCatalog for ShopWithOrders {
+    async fn fetch_variants(
+        &self,
+    ) -> Result<Vec<otto_core::metrics::Variant>, otto_connectors::VendorError> {
+        self.0.fetch_variants().await
+    }
+    async fn sku_sales(
+        &self,
+        from: StoreDay,
+        to: StoreDay,
+    ) -> Result<Option<Vec<otto_core::metrics::SkuSales>>, otto_connectors::VendorError> {
+        let mut out = Vec::new();
+        for v in self.0.fetch_variants().await? {
+            let mut day = from;
+            while day <= to {
+                out.push(otto_core::metrics::SkuSales {
+                    // Shopify's SKU as typed, in another case than the catalog's.
+                    sku: otto_core::Sku::new(v.sku.as_str().to_lowercase()).expect("sku"),
+                    day,
+                    units: 2,
+                    revenue: otto_core::Money::parse("30.00", Currency::EUR).expect("money"),
+                    orders: 2,
+                });
+                day = day.plus_days(1);
+            }
+        }
+        Ok(Some(out))
+    }
+    async fn fetch_variant(
+        &self,
+        id: &str,
+    ) -> Result<Option<otto_core::metrics::Variant>, otto_connectors::VendorError> {
+        self.0.fetch_variant(id).await
+    }
+    async fn set_product_status(
+        &self,
+        id: &str,
+        s: otto_core::metrics::ProductStatus,
+    ) -> Result<serde_json::Value, otto_connectors::VendorError> {
+        self.0.set_product_status(id, s).await
+    }
+    async fn set_variant_price(
+        &self,
+        product_id: &str,
+        variant_id: &str,
+        price: otto_core::Money,
+        compare_at: Option<otto_core::Money>,
+    ) -> Result<serde_json::Value, otto_connectors::VendorError> {
+        self.0
+            .set_variant_price(product_id, variant_id, price, compare_at)
+            .await
+    }
+}
+
+pub async fn store_sales_are_synced_and_weighed(h: &Harness) {
+    let mut w = world(60);
+    let store = unique_store();
+    // Without orders: the ad figures, and the rows say so.
+    run_morning(h, &w, &store, today().plus_days(-1), false).await;
+    let before = CycleId::new(store.clone(), CycleKind::Morning, today().plus_days(-1));
+    let d0 = rows(h, AuditTable::DecisionLog, &before).await;
+    let RowBody::Decision(first) = &d0[0].body else {
+        panic!("decision")
+    };
+    assert_eq!(
+        first.figures["whole_variant"]["source"],
+        serde_json::json!("ad figures only: the shop cannot report orders")
+    );
+    w.vendors.shop = Arc::new(ShopWithOrders(w.sim.clone()));
+    run_morning(h, &w, &store, today(), false).await;
+    let c = CycleId::new(store.clone(), CycleKind::Morning, today());
+    let sync = h
+        .ports
+        .audit
+        .get_by_natural_key(AuditTable::StageRuns, &format!("{c}|sync|0"))
+        .await
+        .expect("get")
+        .expect("sync row");
+    let RowBody::StageRun(s) = &sync.body else {
+        panic!("stage run")
+    };
+    assert_eq!(s.figures["sales_available"], serde_json::json!(true));
+    assert_eq!(
+        s.figures["sales"]["source"],
+        serde_json::json!("shop orders")
+    );
+    assert!(s.figures["sales"]["units"].as_i64().unwrap_or(0) > 0);
+    // Stored under the catalog's SKUs (matched case-insensitively), read back by slice.
+    let variants = h.ports.catalog.variants(&store).await.expect("variants");
+    let sku = &variants[0].sku;
+    let stored = h
+        .ports
+        .catalog
+        .sales_for_skus(
+            &store,
+            today().plus_days(-7),
+            today().plus_days(-1),
+            sku,
+            sku,
+        )
+        .await
+        .expect("sales");
+    assert_eq!(stored.len(), 7, "one row a day for the SKU");
+    assert!(stored.iter().all(|x| &x.sku == sku && x.units == 2));
+    // Every decision weighs the store's sales; none drafts a variant that sells on its own.
+    for r in rows(h, AuditTable::DecisionLog, &c).await {
+        let RowBody::Decision(d) = &r.body else {
+            continue;
+        };
+        assert_eq!(
+            d.figures["whole_variant"]["source"],
+            serde_json::json!("shop orders"),
+            "{}",
+            d.sku
+        );
+        assert_ne!(d.action, Action::Draft, "{}", d.sku);
+    }
 }

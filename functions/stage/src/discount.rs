@@ -3,7 +3,7 @@
 //! (ON_DISCOUNT) for the morning's OPTIMIZE_CYCLE_FAILED SKUs, margin-tier gated and rate limited.
 //! Every open, restore and skip is a decision_log row.
 
-use crate::executor::{execute, move_of};
+use crate::executor::{discount_counter, execute, move_of};
 use crate::morning::Vendors;
 use crate::{StageBody, StageContext, StageOutput, StageRegistry};
 use async_trait::async_trait;
@@ -12,11 +12,11 @@ use otto_core::audit::{
 };
 use otto_core::cycle::Stage;
 use otto_core::stages::discount::plan_discount;
-use otto_core::{Action, Move, RowStatus};
+use otto_core::{Action, Classification, Move, RowStatus};
 use otto_runtime::HandlerError;
 use otto_store::PageReq;
 use serde_json::json;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 /// Adds the discount cycle's bodies to a registry.
@@ -45,6 +45,8 @@ struct Audit;
 impl StageBody for Audit {
     async fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, HandlerError> {
         let store = &ctx.msg.cycle_id.store;
+        // Held moves of earlier discount cycles expire: this cycle decides afresh.
+        let expired = crate::holds::expire_held(ctx.ports, &ctx.msg.cycle_id, ctx.now).await?;
         let open = ctx.ports.catalog.open_windows(store).await?;
         let due = ctx
             .ports
@@ -54,6 +56,10 @@ impl StageBody for Audit {
         Ok(StageOutput {
             figures: BTreeMap::from([
                 ("open_windows".into(), json!(open.len())),
+                (
+                    "held_expired".into(),
+                    json!(expired.iter().map(|r| r.to_string()).collect::<Vec<_>>()),
+                ),
                 (
                     "due".into(),
                     json!(due.iter().map(|w| &w.row_ref).collect::<Vec<_>>()),
@@ -172,7 +178,98 @@ impl StageBody for Revert {
     }
 }
 
-/// 16:30 — fresh discount tests for the morning's DISCOUNT_TEST SKUs.
+/// How many new tests may open today: the daily cap (less what the executor already counted
+/// today) and the store-wide cap on the share of the active catalog on discount at once.
+#[derive(Debug, Clone, Copy)]
+struct Caps {
+    daily: u32,
+    daily_left: u32,
+    share_bp: u32,
+    share_max: u32,
+    share_left: u32,
+    active: usize,
+}
+
+impl Caps {
+    fn new(
+        policy: &otto_core::policy::Policy,
+        active: usize,
+        open: usize,
+        used_today: u32,
+    ) -> Self {
+        let share_max =
+            (active as u64 * u64::from(policy.discount_catalog_share_bp) / 10_000) as u32;
+        Caps {
+            daily: policy.discount_tests_per_day,
+            daily_left: policy.discount_tests_per_day.saturating_sub(used_today),
+            share_bp: policy.discount_catalog_share_bp,
+            share_max,
+            share_left: share_max.saturating_sub(open as u32),
+            active,
+        }
+    }
+
+    /// Takes one test's room, or says which cap stops it.
+    fn take(&mut self) -> Option<String> {
+        if self.daily_left == 0 {
+            return Some(format!(
+                "the daily cap of {} discount tests is reached; candidates are judged again tomorrow",
+                self.daily
+            ));
+        }
+        if self.share_left == 0 {
+            return Some(format!(
+                "at most {}.{:02}% of the catalog may be on discount at once ({} of {} active variants), and that many are",
+                self.share_bp / 100,
+                self.share_bp % 100,
+                self.share_max,
+                self.active
+            ));
+        }
+        self.daily_left -= 1;
+        self.share_left -= 1;
+        None
+    }
+
+    fn figures(&self) -> serde_json::Value {
+        json!({"daily_cap": self.daily, "daily_left": self.daily_left,
+               "catalog_share_bp": self.share_bp, "share_max": self.share_max,
+               "share_left": self.share_left, "active_variants": self.active})
+    }
+}
+
+fn active_count(catalog: &HashMap<String, otto_core::metrics::Variant>) -> usize {
+    catalog
+        .values()
+        .filter(|v| v.status == otto_core::metrics::ProductStatus::Active)
+        .count()
+}
+
+/// A candidate the caps leave out: KEEP, with the cap that stopped it.
+fn capped_row(ctx: &StageContext<'_>, source: RowRef, d: &DecisionRow, why: String) -> NewRow {
+    NewRow::for_stage(
+        ctx.msg.cycle_id.clone(),
+        Stage::Open,
+        RowStatus::Skipped,
+        ctx.now,
+        RowBody::Decision(DecisionRow {
+            sku: d.sku.clone(),
+            action: Action::Keep,
+            trigger: Some(Action::DiscountTest),
+            classification: d.classification,
+            reasoning: format!("not opened: {why}"),
+            figures: BTreeMap::from([("source".into(), json!(source.to_string()))]),
+            window: None,
+            r#move: None,
+            reversal_op: None,
+            hold_reason: Some(why),
+            result: None,
+        }),
+    )
+}
+
+/// 16:30 — fresh discount tests for the morning's DISCOUNT_TEST SKUs, as many as the caps allow
+/// (a dry run plans exactly those; the rest KEEP with the cap that stopped them).
 struct Open(Vendors);
 
 #[async_trait]
@@ -209,24 +306,34 @@ impl StageBody for Open {
                 None => break,
             }
         }
+        // LOSERs first: a test is what stands between them and a draft.
+        candidates.sort_by_key(|c| match &c.body {
+            RowBody::Decision(d) => d.classification != Some(Classification::Loser),
+            _ => true,
+        });
         let ends_on = cycle.day.plus_days(i64::from(policy.discount_window_days));
-        // Many candidates: one catalog read (paged) instead of one GetItem each.
-        let catalog: Option<std::collections::HashMap<String, otto_core::metrics::Variant>> =
-            if candidates.len() > 25 {
-                Some(
-                    ctx.ports
-                        .catalog
-                        .variants(store)
-                        .await?
-                        .into_iter()
-                        .map(|v| (v.sku.to_string(), v))
-                        .collect(),
-                )
-            } else {
-                None
-            };
+        // One catalog read: the share cap counts the active catalog.
+        let catalog: HashMap<String, otto_core::metrics::Variant> = ctx
+            .ports
+            .catalog
+            .variants(store)
+            .await?
+            .into_iter()
+            .map(|v| (v.sku.to_string(), v))
+            .collect();
+        let used_today = ctx
+            .ports
+            .counters
+            .value(&discount_counter(store, &cycle.day.to_string()))
+            .await?;
+        let mut caps = Caps::new(
+            &policy,
+            active_count(&catalog),
+            open.len(),
+            u32::try_from(used_today.max(0)).unwrap_or(u32::MAX),
+        );
         let mut rows = Vec::new();
-        let mut skipped = 0u32;
+        let (mut skipped, mut capped) = (0u32, 0u32);
         for c in &candidates {
             let RowBody::Decision(d) = &c.body else {
                 continue;
@@ -234,11 +341,7 @@ impl StageBody for Open {
             if open.contains(d.sku.as_str()) {
                 continue;
             }
-            let found = match &catalog {
-                Some(all) => all.get(d.sku.as_str()).cloned(),
-                None => ctx.ports.catalog.variant(store, &d.sku).await?,
-            };
-            let Some(v) = found else {
+            let Some(v) = catalog.get(d.sku.as_str()).cloned() else {
                 continue;
             };
             let window = DiscountWindow {
@@ -247,6 +350,13 @@ impl StageBody for Open {
                 ends_on,
             };
             let planned = plan_discount(&v, policy.discount_percent_bp, &policy.margin_tiers);
+            if planned.is_ok() {
+                if let Some(why) = caps.take() {
+                    capped += 1;
+                    rows.push(capped_row(ctx, c.row_ref, d, why));
+                    continue;
+                }
+            }
             let r#move = planned.as_ref().ok().map(|p| Move::VariantPrice {
                 sku: d.sku.clone(),
                 expected_price: p.price_before,
@@ -314,15 +424,16 @@ impl StageBody for Open {
         // from the cycle summary instead of scanning the day's planned rows.
         let mut applied: Vec<String> = Vec::new();
         for (a, s) in appended.iter().zip(&statuses) {
-            let now_status =
-                if *s == RowStatus::Pending || (!a.inserted && *s != RowStatus::Skipped) {
-                    execute(ctx.ports, via, a.row_ref, &ctx.run())
-                        .await?
-                        .row
-                        .status
-                } else {
-                    *s
-                };
+            // A redelivery re-plans against counters this cycle already used: the stored row
+            // decides (the executor returns any status it does not act on unchanged).
+            let now_status = if *s == RowStatus::Pending || !a.inserted {
+                execute(ctx.ports, via, a.row_ref, &ctx.run())
+                    .await?
+                    .row
+                    .status
+            } else {
+                *s
+            };
             if now_status == RowStatus::Applied {
                 applied.push(a.row_ref.to_string());
             }
@@ -333,10 +444,12 @@ impl StageBody for Open {
                 ("candidates".into(), json!(candidates.len())),
                 ("rows".into(), json!(appended.len())),
                 ("skipped_by_margin_gate".into(), json!(skipped)),
+                ("kept_by_caps".into(), json!(capped)),
+                ("caps".into(), caps.figures()),
                 ("by_status".into(), json!(by_status)),
                 (
                     "summary".into(),
-                    json!({"opened_or_planned": appended.len() as u32 - skipped, "skipped": skipped, "by_status": by_status, "applied_refs": applied}),
+                    json!({"opened_or_planned": appended.len() as u32 - skipped - capped, "skipped": skipped, "kept_by_caps": capped, "by_status": by_status, "applied_refs": applied}),
                 ),
             ]),
             next_chunks: 1,

@@ -10,6 +10,7 @@
 use crate::executor::{execute, Note, Run};
 use chrono::{DateTime, Utc};
 use otto_core::audit::{AuditRow, AuditTable, RowRef};
+use otto_core::cycle::CycleId;
 use otto_core::{RowStatus, StoreId};
 use otto_runtime::HandlerError;
 use otto_store::{PageReq, Ports, StoreError};
@@ -24,12 +25,32 @@ pub use crate::executor::Executors;
 pub enum ReleaseError {
     #[error("I don't have a row for that: {0} does not exist")]
     NotFound(RowRef),
-    #[error("{0} is {1}, not HELD: there is nothing to release")]
+    #[error("{0} is {1}, not HELD: there is nothing to release{note}", note = expired_note(*.1))]
     NotHeld(RowRef, RowStatus),
     #[error("{0} rows are never held")]
     NotReleasable(AuditTable),
     #[error("{0}")]
     Failed(HandlerError),
+}
+
+fn expired_note(s: RowStatus) -> &'static str {
+    match s {
+        RowStatus::Expired => {
+            " (it expired when the next cycle of its kind decided afresh; see that cycle's row)"
+        }
+        _ => "",
+    }
+}
+
+/// Why a row is held, as its body says.
+fn hold_reason(body: &otto_core::audit::RowBody) -> Option<&str> {
+    use otto_core::audit::RowBody;
+    match body {
+        RowBody::Decision(r) => r.hold_reason.as_deref(),
+        RowBody::AdDecision(r) => r.hold_reason.as_deref(),
+        RowBody::CsEvaluation(r) => r.hold_reason.as_deref(),
+        _ => None,
+    }
 }
 
 impl From<StoreError> for ReleaseError {
@@ -81,6 +102,73 @@ pub async fn held(ports: &Ports, store: &StoreId, max: usize) -> Result<Vec<Audi
     }
     out.truncate(max);
     Ok(out)
+}
+
+/// Held moves of earlier cycles of `cycle`'s kind expire when `cycle` runs (older than the
+/// policy's `held_expire_after_days`): HELD → EXPIRED with the reason, since this cycle decides
+/// afresh from today's state. A row released meanwhile is left alone. Returns the refs expired.
+pub async fn expire_held(
+    ports: &Ports,
+    cycle: &CycleId,
+    now: DateTime<Utc>,
+) -> Result<Vec<RowRef>, HandlerError> {
+    let policy = otto_store::settings::policy(ports.settings.as_ref(), &cycle.store).await?;
+    let keep_days = i64::from(policy.held_expire_after_days);
+    let mut expired = Vec::new();
+    for table in [AuditTable::DecisionLog, AuditTable::AdDecisionLog] {
+        let mut page = PageReq::first(500);
+        loop {
+            let p = ports
+                .audit
+                .by_status(table, &cycle.store, RowStatus::Held, page.clone())
+                .await?;
+            for r in p.items.iter().filter(|r| {
+                r.cycle_id.kind == cycle.kind
+                    && r.cycle_id != *cycle
+                    && cycle.day.days_since(r.day()) > keep_days
+            }) {
+                if expire_one(ports, r, cycle, now).await? {
+                    expired.push(r.row_ref);
+                }
+            }
+            match p.next {
+                Some(c) => page.cursor = Some(c),
+                None => break,
+            }
+        }
+    }
+    Ok(expired)
+}
+
+async fn expire_one(
+    ports: &Ports,
+    r: &AuditRow,
+    cycle: &CycleId,
+    now: DateTime<Utc>,
+) -> Result<bool, HandlerError> {
+    let was = hold_reason(&r.body).unwrap_or("it was held").to_string();
+    let why = format!(
+        "expired: nobody released it before the next {} cycle ({cycle}) decided afresh from that day's state (the hold: {was})",
+        cycle.kind
+    );
+    let body = r.body.clone().with_hold_reason(Some(why));
+    match ports
+        .audit
+        .transition(
+            r.row_ref,
+            RowStatus::Held,
+            RowStatus::Expired,
+            Some(body),
+            now,
+            None,
+        )
+        .await
+    {
+        Ok(_) => Ok(true),
+        // Released (or expired) by someone else between the read and the write.
+        Err(StoreError::Conflict(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Releases one held row of `store` and lets its executor apply it. `today` is the store day of
@@ -144,6 +232,9 @@ pub async fn release(
     let out = execute(ports, exec.via(), row_ref, &run).await?;
     let outcome = match (&out.note, released_now) {
         (Note::AsItWas, false) => format!("already {}", out.row.status),
+        (Note::Held(why), _) => {
+            format!("nothing was done: re-checked against today's state and held again — {why}")
+        }
         _ => out.describe(),
     };
     Ok(Released {

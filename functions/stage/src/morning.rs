@@ -6,13 +6,19 @@ use crate::executor::{budget_counter, execute, target_status, Via};
 use crate::{StageBody, StageContext, StageOutput, StageRegistry};
 use async_trait::async_trait;
 use otto_connectors::{AdsAccount, ShopCatalog, VendorError};
-use otto_core::audit::{AdDecisionRow, AuditTable, CycleRunRow, DecisionRow, NewRow, RowBody};
+use otto_core::audit::{
+    AdDecisionRow, AuditTable, CycleRunRow, DecisionRow, NewRow, ReversalOp, RowBody,
+};
 use otto_core::cycle::{CycleId, CycleKind, Stage};
+use otto_core::metrics::Variant;
 use otto_core::stages::calibrate::{calibrate, window_totals, CalibrationRules, Thresholds};
 use otto_core::stages::classify::{classify, Classified};
-use otto_core::stages::decide::{decide, Carry, DecisionRules, Lift, SkuFacts};
+use otto_core::stages::decide::{
+    decide, gate_product, Carry, CompletedTest, Decision, DecisionRules, Lift, Sibling, SkuFacts,
+    StoreSales,
+};
 use otto_core::stages::plan::{judge, propose, JudgeInputs, MerTrend, PlanRules, Verdict};
-use otto_core::{Action, Move, RowStatus, StoreDay};
+use otto_core::{Action, Classification, Move, RowStatus, StoreDay};
 use otto_runtime::HandlerError;
 use otto_store::PageReq;
 use serde::{Deserialize, Serialize};
@@ -166,6 +172,8 @@ impl StageBody for Sync {
             &ctx.run(),
         )
         .await?;
+        // Held moves of earlier mornings expire: this morning decides afresh.
+        let expired = crate::holds::expire_held(ctx.ports, &ctx.msg.cycle_id, ctx.now).await?;
         let previous = previous_cycle(ctx).await?;
         // First cycle: the whole window; later: the restatement backfill only.
         let pull_from = if previous.is_some() {
@@ -197,6 +205,9 @@ impl StageBody for Sync {
                 "clicks": u.clicks, "cost": u.cost,
             })).collect::<Vec<_>>(),
         });
+        // Store sales from the shop's orders (every channel); None: the shop cannot report them,
+        // and decisions fall back to the ad figures (and say so).
+        let mut sales = self.0.shop.sku_sales(pull_from, to).await.map_err(vendor)?;
         let variants = catalog.variants;
         let mut metrics = report.metrics;
         let mut campaigns = self
@@ -223,6 +234,11 @@ impl StageBody for Sync {
                 None => unmatched += 1,
             }
         }
+        for x in sales.iter_mut().flatten() {
+            if let Some(sku) = by_upper.get(&x.sku.as_str().to_uppercase()) {
+                x.sku = (*sku).clone();
+            }
+        }
         let provisional_from = to.plus_days(-(PROVISIONAL_DAYS - 1));
         for m in &mut metrics {
             m.provisional |= m.day >= provisional_from;
@@ -238,6 +254,9 @@ impl StageBody for Sync {
             .put_campaign_days(store, &campaigns)
             .await?;
         ctx.ports.catalog.put_budgets(store, &budgets).await?;
+        if let Some(x) = &sales {
+            ctx.ports.catalog.put_sales(store, x).await?;
+        }
         let budget_changes: Vec<&str> = changes
             .iter()
             .filter(|c| c.resource.contains("campaignBudgets"))
@@ -250,6 +269,10 @@ impl StageBody for Sync {
                     json!(stranded.iter().map(|r| r.to_string()).collect::<Vec<_>>()),
                 ),
                 ("synced_at".into(), json!(ctx.now.to_rfc3339())),
+                (
+                    "held_expired".into(),
+                    json!(expired.iter().map(|r| r.to_string()).collect::<Vec<_>>()),
+                ),
                 ("variants".into(), json!(variants.len())),
                 ("metric_rows".into(), json!(metrics.len())),
                 ("pulled_from".into(), json!(pull_from)),
@@ -262,9 +285,26 @@ impl StageBody for Sync {
                 ("catalog_exceptions".into(), exceptions),
                 ("unmapped_offers".into(), unmapped),
                 ("external_budget_changes".into(), json!(budget_changes)),
+                ("sales_available".into(), json!(sales.is_some())),
+                ("sales".into(), sales_figure(sales.as_deref())),
             ]),
             next_chunks: 1,
         })
+    }
+}
+
+/// The sync row's figure for store sales: rows and units pulled, or why there are none.
+fn sales_figure(sales: Option<&[otto_core::metrics::SkuSales]>) -> Value {
+    match sales {
+        Some(x) => json!({
+            "source": "shop orders",
+            "rows": x.len(),
+            "units": x.iter().map(|s| s.units).sum::<i64>(),
+            "orders": x.iter().map(|s| u64::from(s.orders)).sum::<u64>(),
+        }),
+        None => json!({
+            "source": "none: the shop cannot report orders; decisions weigh the ad figures only",
+        }),
     }
 }
 
@@ -354,7 +394,31 @@ impl StageBody for Calibrate {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct ClassEntry {
     c: Classified,
+    /// Growth of store revenue when the shop reports orders, else of the ads' conversion value.
     lift: Lift,
+    /// Store sales over the window; None when the shop cannot report orders.
+    #[serde(default)]
+    sales: Option<StoreSales>,
+}
+
+/// Whether this cycle's sync stored store sales from orders (an older sync row did not).
+async fn sales_available(ctx: &StageContext<'_>) -> Result<bool, HandlerError> {
+    let (_, run) = stage_run(ctx, Stage::Sync, 0).await?;
+    Ok(run
+        .figures
+        .get("sales_available")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false))
+}
+
+/// Adds one day's value to the lift's recent or prior week (by age from the last mature day).
+fn add_lift(lift: &mut Lift, mature_to: StoreDay, day: StoreDay, micros: i64) {
+    let age = mature_to.days_since(day);
+    if (0..7).contains(&age) {
+        lift.recent_value_micros += micros;
+    } else if (7..14).contains(&age) {
+        lift.prior_value_micros += micros;
+    }
 }
 
 /// What self_calibrator fixed for the whole cycle, read once by each classify/decide chunk (one
@@ -445,21 +509,50 @@ impl StageBody for Classify {
             let (totals, _) = window_totals(&metrics, t.window_from, t.window_to);
             // Lift over mature days only: the last 7 non-provisional days vs the 7 before.
             let mature_to = t.window_to.plus_days(-PROVISIONAL_DAYS);
-            let mut lift: HashMap<&str, Lift> = HashMap::new();
-            for m in metrics.iter().filter(|m| !m.provisional) {
-                let e = lift.entry(m.sku.as_str()).or_default();
-                let age = mature_to.days_since(m.day);
-                if (0..7).contains(&age) {
-                    e.recent_value_micros += m.conversion_value.micros();
-                } else if (7..14).contains(&age) {
-                    e.prior_value_micros += m.conversion_value.micros();
+            let mut lift: HashMap<String, Lift> = HashMap::new();
+            let mut sales: Option<HashMap<String, StoreSales>> = None;
+            if sales_available(ctx).await? {
+                let rows = ctx
+                    .ports
+                    .catalog
+                    .sales_for_skus(
+                        &ctx.msg.cycle_id.store,
+                        t.window_from,
+                        t.window_to,
+                        &first.sku,
+                        &last.sku,
+                    )
+                    .await?;
+                let mut by_sku: HashMap<String, StoreSales> = HashMap::new();
+                for x in &rows {
+                    let e = by_sku.entry(x.sku.to_string()).or_default();
+                    e.units += x.units;
+                    e.revenue_micros += x.revenue.micros();
+                    let l = lift.entry(x.sku.to_string()).or_default();
+                    add_lift(l, mature_to, x.day, x.revenue.micros());
+                }
+                sales = Some(by_sku);
+            } else {
+                for m in metrics.iter().filter(|m| !m.provisional) {
+                    let l = lift.entry(m.sku.to_string()).or_default();
+                    add_lift(l, mature_to, m.day, m.conversion_value.micros());
                 }
             }
             for v in &variants {
                 let c = classify(&v.sku, totals.get(&v.sku), &t);
                 *counts.entry(c.class.as_str()).or_default() += 1;
                 let l = lift.get(v.sku.as_str()).copied().unwrap_or_default();
-                entries.insert(v.sku.to_string(), ClassEntry { c, lift: l });
+                let s = sales
+                    .as_ref()
+                    .map(|m| m.get(v.sku.as_str()).copied().unwrap_or_default());
+                entries.insert(
+                    v.sku.to_string(),
+                    ClassEntry {
+                        c,
+                        lift: l,
+                        sales: s,
+                    },
+                );
             }
         }
         Ok(StageOutput {
@@ -472,6 +565,209 @@ impl StageBody for Classify {
             ]),
             next_chunks: ctx.msg.chunks,
         })
+    }
+}
+
+/// Otto's own writes, from any cycle: the latest `updatedAt` its applied status and price moves
+/// left on each product, and the discount tests that ran their window (restore applied), by SKU.
+#[derive(Default)]
+struct OwnWrites {
+    by_product: HashMap<String, chrono::DateTime<chrono::Utc>>,
+    tests: HashMap<String, CompletedTest>,
+}
+
+/// Slack for a write whose vendor answer carries no `updatedAt` (Shopify's price mutation): the
+/// row settled right after the vendor took it.
+const SETTLE_SLACK: chrono::Duration = chrono::Duration::seconds(60);
+
+impl OwnWrites {
+    fn add(&mut self, r: &otto_core::audit::AuditRow) {
+        let RowBody::Decision(d) = &r.body else {
+            return;
+        };
+        if !matches!(r.status, RowStatus::Applied | RowStatus::Reverted) {
+            return;
+        }
+        let product = match &d.reversal_op {
+            Some(ReversalOp::ProductStatus { product_id, .. })
+            | Some(ReversalOp::VariantPrice { product_id, .. }) => Some(product_id.clone()),
+            _ => None,
+        }
+        .or_else(|| {
+            d.result
+                .as_ref()
+                .and_then(|x| x.pointer("/product/id"))
+                .and_then(|v| v.as_str())
+                .map(String::from)
+        });
+        let stamped = d.result.as_ref().and_then(|x| {
+            ["/product/updatedAt", "/productVariants/0/updatedAt"]
+                .iter()
+                .find_map(|p| x.pointer(p).and_then(|v| v.as_str()))
+                .and_then(|t| t.parse().ok())
+        });
+        let at = stamped.unwrap_or(r.updated_at + SETTLE_SLACK);
+        if let Some(p) = product {
+            let e = self.by_product.entry(p).or_insert(at);
+            *e = (*e).max(at);
+        }
+        if d.action == Action::PriceRestore && r.status == RowStatus::Applied {
+            if let Some(opened) = d.figures.get("restores").and_then(|v| v.as_str()) {
+                let t = CompletedTest {
+                    opened: opened.to_string(),
+                    restored_on: r.day(),
+                };
+                let e = self.tests.entry(d.sku.to_string()).or_insert(t.clone());
+                if t.restored_on > e.restored_on {
+                    *e = t;
+                }
+            }
+        }
+    }
+}
+
+/// Reads Otto's applied writes of the last days (status moves over the policy's lookback, price
+/// restores over a discount window and the lookback, so a late-released restore is still seen).
+async fn own_writes(
+    ctx: &StageContext<'_>,
+    policy: &otto_core::policy::Policy,
+) -> Result<OwnWrites, HandlerError> {
+    let cycle = &ctx.msg.cycle_id;
+    let mut out = OwnWrites::default();
+    let writes = i64::from(policy.own_writes_lookback_days.max(1));
+    let restores = writes.max(i64::from(policy.discount_window_days));
+    for (action, days) in [
+        (Action::Draft, writes),
+        (Action::Publish, writes),
+        (Action::ReviveSeasonal, writes),
+        (Action::OnDiscount, writes),
+        (Action::PriceRestore, restores),
+    ] {
+        for back in 0..=days {
+            let mut page = PageReq::first(500);
+            loop {
+                let p = ctx
+                    .ports
+                    .audit
+                    .by_day_action(
+                        AuditTable::DecisionLog,
+                        &cycle.store,
+                        cycle.day.plus_days(-back),
+                        Some(action.as_str()),
+                        page.clone(),
+                    )
+                    .await?;
+                p.items.iter().for_each(|r| out.add(r));
+                match p.next {
+                    Some(c) => page.cursor = Some(c),
+                    None => break,
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The chunk's variants plus their siblings in other chunks (status is per product), with each
+/// one's classify entry; the chunk's own come first (`own` of them).
+async fn with_siblings(
+    ctx: &StageContext<'_>,
+    facts: &CalibrateFacts,
+    mut entries: BTreeMap<String, ClassEntry>,
+) -> Result<(Vec<Variant>, usize, BTreeMap<String, ClassEntry>), HandlerError> {
+    let mut variants = chunk_skus(ctx, facts).await?;
+    let own = variants.len();
+    if facts.bounds.len() <= 1 {
+        return Ok((variants, own, entries));
+    }
+    let products: std::collections::HashSet<String> =
+        variants.iter().map(|v| v.product_id.clone()).collect();
+    let mine: std::collections::HashSet<String> =
+        variants.iter().map(|v| v.sku.to_string()).collect();
+    let outside: Vec<Variant> = ctx
+        .ports
+        .catalog
+        .variants(&ctx.msg.cycle_id.store)
+        .await?
+        .into_iter()
+        .filter(|v| products.contains(&v.product_id) && !mine.contains(v.sku.as_str()))
+        .collect();
+    let mut chunks: Vec<u32> = outside
+        .iter()
+        .filter_map(|v| {
+            facts
+                .bounds
+                .iter()
+                .position(|(a, b)| v.sku.as_str() >= a.as_str() && v.sku.as_str() <= b.as_str())
+        })
+        .map(|i| i as u32)
+        .collect();
+    chunks.sort();
+    chunks.dedup();
+    for chunk in chunks {
+        let theirs: BTreeMap<String, ClassEntry> =
+            serde_json::from_value(stage_figure(ctx, Stage::Classify, chunk, "classes").await?)
+                .map_err(perm)?;
+        entries.extend(theirs);
+    }
+    variants.extend(outside);
+    Ok((variants, own, entries))
+}
+
+/// The previous cycle's carry per variant (empty on the first cycle).
+async fn previous_carry(
+    ctx: &StageContext<'_>,
+    previous: &Option<(CycleId, Option<chrono::DateTime<chrono::Utc>>)>,
+    variants: &[Variant],
+) -> Result<Vec<Carry>, HandlerError> {
+    let Some((prev, _)) = previous else {
+        return Ok(vec![Carry::default(); variants.len()]);
+    };
+    let keys: Vec<String> = variants
+        .iter()
+        .map(|v| format!("{prev}|decide|{}", v.sku))
+        .collect();
+    let rows = ctx
+        .ports
+        .audit
+        .get_many_by_natural_key(AuditTable::DecisionLog, &keys)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| match r.map(|r| r.body) {
+            Some(RowBody::Decision(d)) => d
+                .figures
+                .get("carry")
+                .and_then(|c| serde_json::from_value::<Carry>(c.clone()).ok())
+                .unwrap_or_default(),
+            _ => Carry::default(),
+        })
+        .collect())
+}
+
+/// Applies the per-product gate to every decision, from all the product's variants' decisions.
+fn gate_products(
+    variants: &[Variant],
+    decided: &mut [Option<(Decision, Classification)>],
+    today: StoreDay,
+    rules: &DecisionRules,
+) {
+    let mut by_product: BTreeMap<&str, Vec<Sibling>> = BTreeMap::new();
+    for (v, d) in variants.iter().zip(decided.iter()) {
+        if let Some((d, class)) = d {
+            by_product.entry(&v.product_id).or_default().push(Sibling {
+                sku: v.sku.clone(),
+                class: *class,
+                action: d.action,
+                in_stock: v.inventory > 0,
+                drafted_by_otto_on: d.carry.drafted_by_otto_on,
+            });
+        }
+    }
+    for (v, d) in variants.iter().zip(decided.iter_mut()) {
+        if let (Some((d, _)), Some(s)) = (d, by_product.get(v.product_id.as_str())) {
+            gate_product(d, &v.sku, s, today, rules);
+        }
     }
 }
 
@@ -488,81 +784,47 @@ impl StageBody for Decide {
         .map_err(perm)?;
         let facts = calibrate_facts(ctx).await?;
         let calibrate_ref = Some(facts.row_ref.clone());
-        let variants = chunk_skus(ctx, &facts).await?;
-        let previous = facts.previous;
-        let prev_rows = match &previous {
-            Some((prev, _)) => {
-                let keys: Vec<String> = variants
-                    .iter()
-                    .map(|v| format!("{prev}|decide|{}", v.sku))
-                    .collect();
-                ctx.ports
-                    .audit
-                    .get_many_by_natural_key(AuditTable::DecisionLog, &keys)
-                    .await?
-            }
-            None => vec![None; variants.len()],
-        };
-        // Otto's own writes of the previous cycle, by product: a status write touches every
-        // variant of the product, and none of that is an external edit.
-        let mut ours_by_product: HashMap<String, chrono::DateTime<chrono::Utc>> = HashMap::new();
-        for r in prev_rows
+        let (variants, own, entries) = with_siblings(ctx, &facts, entries).await?;
+        let previous = facts.previous.clone();
+        let carries = previous_carry(ctx, &previous, &variants).await?;
+        let policy =
+            otto_store::settings::policy(ctx.ports.settings.as_ref(), &cycle.store).await?;
+        let rules = DecisionRules::from_policy(&policy);
+        let writes = own_writes(ctx, &policy).await?;
+        let open: HashMap<String, StoreDay> = ctx
+            .ports
+            .catalog
+            .open_windows(&cycle.store)
+            .await?
+            .into_iter()
+            .map(|w| (w.sku.to_string(), w.ends_on))
+            .collect();
+        let mut decided: Vec<Option<(Decision, Classification)>> = variants
             .iter()
-            .flatten()
-            .filter(|r| r.status == RowStatus::Applied)
-        {
-            if let RowBody::Decision(d) = &r.body {
-                let res = d.result.as_ref();
-                let pid = res
-                    .and_then(|x| x.pointer("/product/id"))
-                    .and_then(|v| v.as_str());
-                let at = res
-                    .and_then(|x| x.pointer("/product/updatedAt"))
-                    .and_then(|v| v.as_str())
-                    .and_then(|t| t.parse().ok());
-                if let (Some(pid), Some(at)) = (pid, at) {
-                    let e = ours_by_product.entry(pid.to_string()).or_insert(at);
-                    *e = (*e).max(at);
-                }
-            }
-        }
-        let rules = DecisionRules::default();
-        let mut rows = Vec::with_capacity(variants.len());
-        for (v, prev) in variants.iter().zip(prev_rows) {
-            let Some(entry) = entries.get(v.sku.as_str()) else {
+            .zip(carries)
+            .map(|(v, carry)| {
+                let entry = entries.get(v.sku.as_str())?;
+                let f = SkuFacts {
+                    variant: v,
+                    classified: &entry.c,
+                    lift: entry.lift,
+                    carry,
+                    today: cycle.day,
+                    last_sync_at: previous.as_ref().and_then(|p| p.1),
+                    otto_wrote_at: writes.by_product.get(&v.product_id).copied(),
+                    sales: entry.sales,
+                    completed_test: writes.tests.get(v.sku.as_str()).cloned(),
+                    on_discount_until: open.get(v.sku.as_str()).copied(),
+                };
+                Some((decide(&f, &rules), entry.c.class))
+            })
+            .collect();
+        gate_products(&variants, &mut decided, cycle.day, &rules);
+        let mut rows = Vec::with_capacity(own);
+        for (v, d) in variants.iter().zip(decided).take(own) {
+            let Some((d, class)) = d else {
                 continue;
             };
-            let (carry, otto_wrote_at) = match &prev {
-                Some(r) => match &r.body {
-                    RowBody::Decision(d) => (
-                        d.figures
-                            .get("carry")
-                            .and_then(|c| serde_json::from_value::<Carry>(c.clone()).ok())
-                            .unwrap_or_default(),
-                        (r.status == RowStatus::Applied)
-                            .then(|| {
-                                d.result
-                                    .as_ref()
-                                    .and_then(|res| res.pointer("/product/updatedAt"))
-                                    .and_then(|t| t.as_str())
-                                    .and_then(|t| t.parse().ok())
-                            })
-                            .flatten(),
-                    ),
-                    _ => (Carry::default(), None),
-                },
-                None => (Carry::default(), None),
-            };
-            let facts = SkuFacts {
-                variant: v,
-                classified: &entry.c,
-                lift: entry.lift,
-                carry,
-                today: cycle.day,
-                last_sync_at: previous.as_ref().and_then(|p| p.1),
-                otto_wrote_at: otto_wrote_at.max(ours_by_product.get(&v.product_id).copied()),
-            };
-            let d = decide(&facts, &rules);
             let mut figures = d.figures.clone();
             figures.insert(
                 "carry".into(),
@@ -572,6 +834,9 @@ impl StageBody for Decide {
                 "candidates".into(),
                 serde_json::to_value(&d.candidates).map_err(perm)?,
             );
+            if let Some(a) = d.advice {
+                figures.insert("advice".into(), json!(a));
+            }
             if let Some(r) = &calibrate_ref {
                 figures.insert("thresholds_ref".into(), json!(r));
             }
@@ -593,7 +858,7 @@ impl StageBody for Decide {
                     sku: v.sku.clone(),
                     action: d.action,
                     trigger: d.trigger,
-                    classification: Some(entry.c.class),
+                    classification: Some(class),
                     reasoning: d.reasoning,
                     figures,
                     window: None,

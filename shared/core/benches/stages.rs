@@ -66,6 +66,9 @@ fn stages(c: &mut Criterion) {
                                 today,
                                 last_sync_at: None,
                                 otto_wrote_at: None,
+                                sales: None,
+                                completed_test: None,
+                                on_discount_until: None,
                             },
                             black_box(&rules),
                         )
@@ -92,6 +95,9 @@ fn stages(c: &mut Criterion) {
                                     today,
                                     last_sync_at: None,
                                     otto_wrote_at: None,
+                                    sales: None,
+                                    completed_test: None,
+                                    on_discount_until: None,
                                 },
                                 black_box(&rules),
                             )

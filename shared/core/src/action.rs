@@ -91,6 +91,8 @@ vocab!(
         Held = "HELD",
         /// An operator released a held row; the executor applies it after re-checking policy.
         Released = "RELEASED",
+        /// A held row nobody released before the next cycle of its kind decided afresh.
+        Expired = "EXPIRED",
         /// The move was undone by replaying its reversal op.
         Reverted = "REVERTED",
         Skipped = "SKIPPED",
@@ -117,7 +119,7 @@ impl RowStatus {
                 Pending,
                 Applying | Held | Skipped | Refused | Failed | Applied
             ) | (Applying, Applied | Failed | Held)
-                | (Held, Released | Skipped)
+                | (Held, Released | Skipped | Expired)
                 | (Released, Applying | Applied | Held | Refused | Failed)
                 | (Applied, Reverted)
                 | (Failed, Applying | Pending)
@@ -148,6 +150,9 @@ mod tests {
     #[test]
     fn transitions() {
         assert!(RowStatus::Held.can_become(RowStatus::Released));
+        assert!(RowStatus::Held.can_become(RowStatus::Expired));
+        assert!(!RowStatus::Expired.can_become(RowStatus::Released));
+        assert_eq!("EXPIRED".parse::<RowStatus>().unwrap(), RowStatus::Expired);
         assert!(!RowStatus::Applied.can_become(RowStatus::Applying));
         assert!(!RowStatus::DryRun.can_become(RowStatus::Applied));
         assert!(!RowStatus::Recorded.can_become(RowStatus::Held));

@@ -72,6 +72,32 @@ pub struct Policy {
     pub catalog_moves_per_day: u32,
     /// Phase 2: apply moves instead of logging dry-run rows.
     pub apply: bool,
+    /// Most of the catalog (active variants) on a discount test at once, basis points.
+    pub discount_catalog_share_bp: u32,
+    /// Days after a discount test's restore before the same SKU may be discounted again (also the
+    /// EU Omnibus 30-day prior-price rule).
+    pub discount_cooldown_days: u32,
+    /// Morning cycles after a test's restore that must show no lift before a LOSER is drafted.
+    pub no_lift_cycles_after_test: u32,
+    /// Cycles without lift before a MID/LOSER becomes a discount candidate
+    /// (OPTIMIZE_CYCLE_FAILED).
+    pub no_lift_cycles_for_discount: u32,
+    /// Growth of sales (last 7 mature days vs the 7 before) that counts as lift, bp.
+    pub lift_min_bp: i64,
+    /// Least margin at full price to publish a draft, bp.
+    pub publish_min_margin_bp: i64,
+    /// Days after Otto drafted a product before it may publish it again.
+    pub republish_cooldown_days: u32,
+    /// Share of a variant's store revenue that must come without an ad click (store sales from
+    /// orders minus what the ads claim) for it to count as selling on its own, bp.
+    pub own_sales_min_share_bp: u32,
+    /// Days of stock (at the last 28 days' pace) a WINNER needs before more ad spend is advised.
+    pub scale_min_cover_days: u32,
+    /// Days of Otto's applied rows read to tell its own writes from outside edits.
+    pub own_writes_lookback_days: u32,
+    /// Held moves expire when a cycle of their kind runs more than this many days after theirs
+    /// (0: the next one).
+    pub held_expire_after_days: u32,
 }
 
 impl Default for Policy {
@@ -86,6 +112,32 @@ impl Default for Policy {
             catalog_moves_per_day: 50,
             margin_tiers: MarginTier::defaults(),
             apply: false,
+            discount_catalog_share_bp: 1_000,
+            discount_cooldown_days: 30,
+            no_lift_cycles_after_test: 2,
+            no_lift_cycles_for_discount: 2,
+            lift_min_bp: 500,
+            publish_min_margin_bp: 3_000,
+            republish_cooldown_days: 30,
+            own_sales_min_share_bp: 2_500,
+            scale_min_cover_days: 14,
+            own_writes_lookback_days: 3,
+            held_expire_after_days: 0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_settings_without_the_new_fields_still_read() {
+        let old = serde_json::json!({"budget_changes_per_week": 5, "apply": true});
+        let p: Policy = serde_json::from_value(old).unwrap();
+        assert_eq!(p.budget_changes_per_week, 5);
+        assert_eq!(p.discount_catalog_share_bp, 1_000);
+        assert_eq!(p.discount_cooldown_days, 30);
+        assert_eq!(p.no_lift_cycles_after_test, 2);
     }
 }

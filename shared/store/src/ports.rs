@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use otto_core::audit::{AuditRow, AuditTable, NewRow, RowBody, RowRef};
 use otto_core::cycle::{CycleId, Stage, StageMessage};
 use otto_core::lock::{Fence, Lease};
-use otto_core::metrics::{CampaignBudget, CampaignDay, DailyMetric, OpenWindow, Variant};
+use otto_core::metrics::{CampaignBudget, CampaignDay, DailyMetric, OpenWindow, SkuSales, Variant};
 use otto_core::{Attempt, RowStatus, Sku, StoreDay, StoreId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -278,6 +278,18 @@ pub trait Catalog: Send + Sync {
         first: &Sku,
         last: &Sku,
     ) -> Result<Vec<DailyMetric>>;
+    /// Store sales per SKU per day from the shop's orders; a SKU-day written again replaces it.
+    async fn put_sales(&self, store: &StoreId, sales: &[SkuSales]) -> Result<()>;
+    /// Store sales of the days `from..=to` for SKUs in `first..=last` (a chunk's slice), by SKU
+    /// then day.
+    async fn sales_for_skus(
+        &self,
+        store: &StoreId,
+        from: StoreDay,
+        to: StoreDay,
+        first: &Sku,
+        last: &Sku,
+    ) -> Result<Vec<SkuSales>>;
     async fn put_campaign_days(&self, store: &StoreId, days: &[CampaignDay]) -> Result<()>;
     /// Campaign days of `from..=to`, by day then campaign id.
     async fn campaign_days(

@@ -12,7 +12,8 @@ use otto_core::audit::{AuditRow, AuditTable, NewRow, RowBody, RowRef};
 use otto_core::cycle::{CycleId, Stage, StageMessage};
 use otto_core::lock::{Fence, Lease};
 use otto_core::metrics::{
-    CampaignBudget, CampaignDay, DailyMetric, ExternalChange, OpenWindow, ProductStatus, Variant,
+    CampaignBudget, CampaignDay, DailyMetric, ExternalChange, OpenWindow, ProductStatus, SkuSales,
+    Variant,
 };
 use otto_core::{Attempt, Money, RowStatus, Sku, StoreDay, StoreId};
 use otto_store::{
@@ -725,6 +726,26 @@ impl Catalog for Faulty<dyn Catalog> {
         read_op!(
             self.p,
             self.inner.metrics_for_skus(store, from, to, first, last)
+        )
+    }
+    async fn put_sales(&self, store: &StoreId, sales: &[SkuSales]) -> Result<()> {
+        write_op!(
+            self.p,
+            OpKind::CatalogWrite,
+            self.inner.put_sales(store, sales)
+        )
+    }
+    async fn sales_for_skus(
+        &self,
+        store: &StoreId,
+        from: StoreDay,
+        to: StoreDay,
+        first: &Sku,
+        last: &Sku,
+    ) -> Result<Vec<SkuSales>> {
+        read_op!(
+            self.p,
+            self.inner.sales_for_skus(store, from, to, first, last)
         )
     }
     async fn put_campaign_days(&self, store: &StoreId, days: &[CampaignDay]) -> Result<()> {

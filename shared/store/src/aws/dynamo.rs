@@ -26,7 +26,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use otto_core::audit::{AuditRow, AuditTable, NewRow, RowBody, RowRef};
 use otto_core::cycle::CycleId;
 use otto_core::lock::{Fence, Lease};
-use otto_core::metrics::{CampaignBudget, CampaignDay, DailyMetric, OpenWindow, Variant};
+use otto_core::metrics::{CampaignBudget, CampaignDay, DailyMetric, OpenWindow, SkuSales, Variant};
 use otto_core::{Attempt, RowStatus, Sku, StoreDay, StoreId};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -1833,6 +1833,50 @@ impl Catalog for DynamoStore {
     ) -> Result<Vec<DailyMetric>> {
         self.series_range(store, Some((first, last)), from, to)
             .await
+    }
+
+    async fn put_sales(&self, store: &StoreId, sales: &[SkuSales]) -> Result<()> {
+        // One partition per store, sorted by SKU then day (sk `<sku>#<day>`): a chunk's slice is
+        // one Query.
+        let items = sales
+            .iter()
+            .map(|x| {
+                Ok(catalog_item(
+                    format!("sales#{store}"),
+                    &format!("{}#{}", x.sku, x.day),
+                    serde_json::to_string(x)?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.batch_put(&self.catalog, items).await
+    }
+
+    async fn sales_for_skus(
+        &self,
+        store: &StoreId,
+        from: StoreDay,
+        to: StoreDay,
+        first: &Sku,
+        last: &Sku,
+    ) -> Result<Vec<SkuSales>> {
+        // The sort key orders `<sku>#` slightly differently from the SKUs themselves at the
+        // edges: read a little wider, then keep exactly the slice and the days.
+        let items = self
+            .query_range(
+                &self.catalog,
+                format!("sales#{store}"),
+                Some((first.to_string(), format!("{last}\u{10FFFF}"))),
+            )
+            .await?;
+        let mut out = Vec::new();
+        for i in &items {
+            let x: SkuSales = serde_json::from_str(get_s(i, "body")?)?;
+            if &x.sku >= first && &x.sku <= last && x.day >= from && x.day <= to {
+                out.push(x);
+            }
+        }
+        out.sort_by(|a, b| (&a.sku, a.day).cmp(&(&b.sku, b.day)));
+        Ok(out)
     }
 
     async fn put_campaign_days(&self, store: &StoreId, days: &[CampaignDay]) -> Result<()> {

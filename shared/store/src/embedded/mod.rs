@@ -89,6 +89,13 @@ CREATE TABLE IF NOT EXISTS metrics (
     -- SKU first: a chunk reads its SKU slice over a day range.
     PRIMARY KEY (store, sku, day)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sales (
+    store TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    day TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (store, sku, day)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS campaign_days (
     store TEXT NOT NULL,
     day TEXT NOT NULL,

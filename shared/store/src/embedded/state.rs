@@ -3,7 +3,7 @@ use crate::error::StoreError;
 use crate::ports::*;
 use async_trait::async_trait;
 use otto_core::lock::Lease;
-use otto_core::metrics::{CampaignBudget, CampaignDay, DailyMetric, OpenWindow, Variant};
+use otto_core::metrics::{CampaignBudget, CampaignDay, DailyMetric, OpenWindow, SkuSales, Variant};
 use otto_core::{Sku, StoreDay, StoreId};
 use rusqlite::{params, OptionalExtension};
 use serde_json::Value;
@@ -444,6 +444,40 @@ impl Catalog for EmbeddedStore {
     ) -> Result<Vec<DailyMetric>> {
         self.metric_rows(
             "WHERE store = ?1 AND sku >= ?4 AND sku <= ?5 AND day >= ?2 AND day <= ?3 ORDER BY sku, day",
+            &[&store.as_str(), &from.to_string(), &to.to_string(), &first.as_str(), &last.as_str()],
+        )
+    }
+
+    async fn put_sales(&self, store: &StoreId, sales: &[SkuSales]) -> Result<()> {
+        self.write_tx(|tx| {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO sales (store, sku, day, body) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(sql_err)?;
+            for s in sales {
+                stmt.execute(params![
+                    store.as_str(),
+                    s.sku.as_str(),
+                    s.day.to_string(),
+                    serde_json::to_string(s)?
+                ])
+                .map_err(sql_err)?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn sales_for_skus(
+        &self,
+        store: &StoreId,
+        from: StoreDay,
+        to: StoreDay,
+        first: &Sku,
+        last: &Sku,
+    ) -> Result<Vec<SkuSales>> {
+        self.bodies(
+            "SELECT body FROM sales WHERE store = ?1 AND sku >= ?4 AND sku <= ?5 AND day >= ?2 AND day <= ?3 ORDER BY sku, day",
             &[&store.as_str(), &from.to_string(), &to.to_string(), &first.as_str(), &last.as_str()],
         )
     }
