@@ -6,6 +6,7 @@ mod candidates;
 mod cli;
 mod cycle;
 mod demo;
+mod operator_acts;
 mod render;
 
 use clap::Parser;
