@@ -77,7 +77,7 @@ pub struct Changed {
     pub row: Option<RowRef>,
 }
 
-/// Every limit of `p`, in the policy's field order, with the defaults beside.
+/// Every limit of `p`, by name, with the defaults beside.
 pub fn limits(p: &Policy) -> Vec<Limit> {
     let (now, default) = (fields(p), fields(&Policy::default()));
     now.into_iter()
@@ -323,7 +323,7 @@ mod tests {
         assert!(
             by("margin_tiers")
                 .shown
-                .contains("min_margin 60%, floor 40%"),
+                .contains("floor 40%, min_margin 60%, name A"),
             "{}",
             by("margin_tiers").shown
         );
