@@ -1,4 +1,4 @@
-use crate::{audit_io, candidates, cycle, demo, doctor, render};
+use crate::{audit_io, candidates, cycle, demo, doctor, operator_acts, render};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use otto_core::audit::RowRef;
 use otto_core::RowStatus;
@@ -97,6 +97,11 @@ pub enum Command {
         #[command(subcommand)]
         command: HoldsCommand,
     },
+    /// The policy's limits: `otto policy show`, `otto policy set discount_percent_bp 12.5%`.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Turn the kill switch on (moves become HELD rows) or off, or show it.
     KillSwitch {
         #[arg(value_parser = ["on", "off", "status"])]
@@ -143,12 +148,41 @@ pub enum CycleCommand {
         #[arg(long)]
         apply: bool,
     },
+    /// Apply a dry run's moves after review, the same store day: `otto cycle apply
+    /// brevard:morning:2026-11-24` (each re-checked against the vendor's state now).
+    Apply {
+        cycle_id: String,
+        /// Who applies it (kept on each row).
+        #[arg(long, env = "USER", default_value = "operator")]
+        by: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PolicyCommand {
+    /// Every limit with its value, its default and its unit.
+    Show,
+    /// Change one limit (an operator_log row records it, old → new).
+    Set {
+        name: String,
+        value: String,
+        /// Who changes it.
+        #[arg(long, env = "USER", default_value = "operator")]
+        by: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 pub enum RowsCommand {
     /// Show one row: `otto rows show decision_log#84196`.
     Show { row_ref: String },
+    /// Undo an applied move from its stored reversal op: `otto rows revert decision_log#84196`.
+    Revert {
+        row_ref: String,
+        /// Who undoes it (kept on the undo row).
+        #[arg(long, env = "USER", default_value = "operator")]
+        by: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -287,6 +321,18 @@ async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
                     apply,
                 },
         } => cycle::run(&ports, &cfg, kind.parse()?, date, apply, json).await,
+        Command::Cycle {
+            command: CycleCommand::Apply { cycle_id, by },
+        } => operator_acts::apply(&ports, &cfg, &cycle_id, by, json).await,
+        Command::Rows {
+            command: RowsCommand::Revert { row_ref, by },
+        } => operator_acts::revert(&ports, &cfg, &row_ref, by, json).await,
+        Command::Policy {
+            command: PolicyCommand::Show,
+        } => operator_acts::policy_show(&ports, &cfg, json).await,
+        Command::Policy {
+            command: PolicyCommand::Set { name, value, by },
+        } => operator_acts::policy_set(&ports, &cfg, name, value, by, json).await,
         Command::Rows {
             command: RowsCommand::Show { row_ref },
         } => {

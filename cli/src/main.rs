@@ -7,6 +7,7 @@ mod cli;
 mod cycle;
 mod demo;
 mod doctor;
+mod operator_acts;
 mod render;
 
 use clap::Parser;

@@ -69,7 +69,13 @@ pub(crate) fn world(variants: usize) -> World {
     }
 }
 
-async fn run_morning(h: &Harness, w: &World, store: &StoreId, day: StoreDay, apply: bool) {
+pub(crate) async fn run_morning(
+    h: &Harness,
+    w: &World,
+    store: &StoreId,
+    day: StoreDay,
+    apply: bool,
+) {
     let input = ScheduledInput {
         cycle: CycleKind::Morning,
         store: store.clone(),

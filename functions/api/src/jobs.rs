@@ -138,8 +138,35 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<Value, ApiError>>,
 {
+    keyed(
+        state,
+        headers,
+        "jobs",
+        path,
+        body,
+        StatusCode::ACCEPTED,
+        work,
+    )
+    .await
+}
+
+/// Runs `work` under the request's Idempotency-Key (scoped by `scope`), if it has one: the
+/// same key and request answer with the stored response; answers `status` with its value.
+pub(crate) async fn keyed<F, Fut>(
+    state: &AppState,
+    headers: &HeaderMap,
+    scope: &str,
+    path: &str,
+    body: &Bytes,
+    status: StatusCode,
+    work: F,
+) -> Result<(StatusCode, Json<Value>), ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Value, ApiError>>,
+{
     let Some(key) = idempotency_key(headers)? else {
-        return work().await.map(|v| (StatusCode::ACCEPTED, Json(v)));
+        return work().await.map(|v| (status, Json(v)));
     };
     let payload = json!({"path": path, "body": String::from_utf8_lossy(body)});
     let opts = IdemOptions {
@@ -148,7 +175,7 @@ where
     };
     match idempotent(
         state.ports.idempotency.as_ref(),
-        &format!("http#jobs#{key}"),
+        &format!("http#{scope}#{key}"),
         &payload,
         opts,
         otto_core::clock::now(),
@@ -156,7 +183,7 @@ where
     )
     .await
     {
-        Ok(o) => Ok((StatusCode::ACCEPTED, Json(o.value))),
+        Ok(o) => Ok((status, Json(o.value))),
         Err(IdemError::PayloadMismatch(_)) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "idempotency_key_reused",

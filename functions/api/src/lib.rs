@@ -4,7 +4,7 @@
 //! | route | auth |
 //! |---|---|
 //! | `GET /health`, `GET /openapi.json` | none |
-//! | `POST /chat`, `GET /rows/{table}/{id}`, `GET /holds`, `POST /holds/{ref}/release`, `GET/PUT /kill-switch`, `GET /candidates`, `POST /candidates/{table}/{id}/{approve\|reject}` | operator ([`auth`]) |
+//! | `POST /chat`, `GET /rows/{table}/{id}`, `POST /rows/{table}/{id}/revert`, `POST /cycles/{id}/apply`, `GET /holds`, `POST /holds/{ref}/release`, `GET/PUT /kill-switch`, `GET /policy`, `PUT /policy/{name}`, `GET /candidates`, `POST /candidates/{table}/{id}/{approve\|reject}` | operator ([`auth`]) |
 //! | `POST /jobs/{cycle}`, `POST /jobs/{cycle}/{stage}` | `X-Worker-Token` ([`jobs`]) |
 //! | `POST /slack/commands`, `POST /slack/interactions` | Slack signature ([`slack`]) |
 //!
@@ -16,6 +16,7 @@ pub mod dashboard;
 pub mod jobs;
 pub mod openapi;
 pub mod operator;
+pub mod operator_acts;
 pub mod slack;
 
 use axum::http::StatusCode;
@@ -183,6 +184,13 @@ pub fn router(state: AppState) -> Router {
         .route("/rows/{table}/{id}", get(operator::get_row))
         .route("/holds", get(operator::list_holds))
         .route("/holds/{ref}/release", post(operator::release_hold))
+        .route("/rows/{table}/{id}/revert", post(operator_acts::revert_row))
+        .route("/cycles/{id}/apply", post(operator_acts::apply_cycle))
+        .route("/policy", get(operator_acts::get_policy))
+        .route(
+            "/policy/{name}",
+            axum::routing::put(operator_acts::put_policy),
+        )
         .route(
             "/kill-switch",
             get(operator::get_kill_switch).put(operator::set_kill_switch),

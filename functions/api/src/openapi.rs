@@ -10,6 +10,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/openapi.json"),
     ("post", "/chat"),
     ("get", "/rows/{table}/{id}"),
+    ("post", "/rows/{table}/{id}/revert"),
+    ("post", "/cycles/{id}/apply"),
+    ("get", "/policy"),
+    ("put", "/policy/{name}"),
     ("get", "/holds"),
     ("post", "/holds/{ref}/release"),
     ("get", "/kill-switch"),
@@ -38,8 +42,73 @@ fn path_param(name: &str, desc: &str) -> Value {
     json!({"name": name, "in": "path", "required": true, "description": desc, "schema": {"type": "string"}})
 }
 
+/// The undo, review-then-apply and policy paths.
+fn operator_acts(operator: &Value) -> Vec<(&'static str, Value)> {
+    let ok_json = |d: &str| json!({"description": d, "content": {"application/json": {"schema": {"type": "object"}}}});
+    let key = json!({"name": "Idempotency-Key", "in": "header", "required": false,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
+        "description": "same key + same request → the stored response"});
+    let (e400, e401, e404) = (
+        error_response("malformed request"),
+        error_response("missing or wrong credentials"),
+        error_response("no such row, cycle or limit"),
+    );
+    let e409 =
+        error_response("refused: not APPLIED / not revertible, another day's cycle, not a dry run");
+    let e422 = error_response("a value that is not valid for the limit (the message names it)");
+    vec![
+        (
+            "/rows/{table}/{id}/revert",
+            json!({"post": {
+            "summary": "Undo an APPLIED move from its stored reversal op: a REVERT row in the same table, made by the executor (kill switch, rate limits), REFUSED when the entity changed since. A repeat answers with the first undo row (`reverted_now: false`).",
+            "security": operator,
+            "parameters": [path_param("table", "decision_log or ad_decision_log"), path_param("id", "the row's sequence number"), key.clone()],
+            "responses": {"200": ok_json("the undo row (`row`), `reverts`, `reverted_now`, `outcome`"),
+                          "400": e400, "401": e401, "404": e404.clone(), "409": e409.clone()}}}),
+        ),
+        (
+            "/cycles/{id}/apply",
+            json!({"post": {
+            "summary": "Apply a COMPLETED dry-run cycle's moves after review, the same store day, each re-checked against the vendor now; rows already past DRY_RUN are left as they are.",
+            "security": operator,
+            "parameters": [path_param("id", "the cycle id, e.g. brevard:morning:2026-11-24"), key],
+            "responses": {"200": ok_json("the report: `applied`, `held`, `refused`, `waiting` (each ref, action, subject, status, outcome) and `untouched`"),
+                          "400": e400.clone(), "401": e401.clone(), "404": e404.clone(), "409": e409}}}),
+        ),
+        (
+            "/policy",
+            json!({"get": {
+            "summary": "Every policy limit: name, unit, stored value and default, and both in human form (`shown`, `default_shown`)",
+            "security": operator,
+            "responses": {"200": ok_json("`{limits: [...]}`"), "401": e401.clone()}}}),
+        ),
+        (
+            "/policy/{name}",
+            json!({"put": {
+            "summary": "Change one limit (an operator_log POLICY_SET row records who, from where, old → new)",
+            "security": operator,
+            "parameters": [path_param("name", "the limit, e.g. discount_percent_bp")],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["value"], "additionalProperties": false,
+                "properties": {"value": {"description": "as a person writes it: \"12.5%\", \"14\", \"on\" (a JSON number or boolean is taken as written)"}}}}}},
+            "responses": {"200": ok_json("`limit`, `old`, `row` (null when unchanged)"), "400": e400, "401": e401, "422": e422}}}),
+        ),
+    ]
+}
+
 /// The document.
 pub fn document() -> Value {
+    let mut doc = document_core();
+    let operator = json!([{"operatorBearer": []}]);
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for (p, v) in operator_acts(&operator) {
+            paths.insert(p.to_string(), v);
+        }
+    }
+    doc
+}
+
+fn document_core() -> Value {
     let operator = json!([{"operatorBearer": []}]);
     let worker = json!([{"workerToken": []}]);
     let slack = json!([{"slackSignature": []}]);

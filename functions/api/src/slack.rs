@@ -51,19 +51,29 @@ pub enum SlackJob {
         user_name: Option<String>,
         response_url: String,
     },
+    /// An Undo click on an applied row ([`otto_stage::undo::revert`]).
+    Revert {
+        key: String,
+        row_ref: String,
+        user_id: String,
+        user_name: Option<String>,
+        response_url: String,
+    },
 }
 
 impl SlackJob {
     pub fn key(&self) -> &str {
         match self {
-            SlackJob::Ask { key, .. } | SlackJob::Release { key, .. } => key,
+            SlackJob::Ask { key, .. }
+            | SlackJob::Release { key, .. }
+            | SlackJob::Revert { key, .. } => key,
         }
     }
     pub fn response_url(&self) -> &str {
         match self {
-            SlackJob::Ask { response_url, .. } | SlackJob::Release { response_url, .. } => {
-                response_url
-            }
+            SlackJob::Ask { response_url, .. }
+            | SlackJob::Release { response_url, .. }
+            | SlackJob::Revert { response_url, .. } => response_url,
         }
     }
 }
@@ -320,7 +330,12 @@ pub async fn interactions(
     if !first_time(&state, &headers).await? {
         return Ok(StatusCode::OK.into_response());
     }
-    let refs: Vec<String> = it.release_refs().into_iter().map(str::to_string).collect();
+    let refs: Vec<(bool, String)> = it
+        .release_refs()
+        .into_iter()
+        .map(|r| (false, r.to_string()))
+        .chain(it.revert_refs().into_iter().map(|r| (true, r.to_string())))
+        .collect();
     if refs.is_empty() {
         return Ok(StatusCode::OK.into_response());
     }
@@ -343,21 +358,36 @@ pub async fn interactions(
             .await;
         return Ok(StatusCode::OK.into_response());
     }
-    for r in refs {
+    for (undo, r) in refs {
         let action_ts = it
             .actions
             .iter()
             .find(|a| a.value.as_deref() == Some(r.as_str()))
             .and_then(|a| a.action_ts.clone())
             .unwrap_or_default();
-        cfg.dispatch
-            .dispatch(SlackJob::Release {
+        let (user_id, user_name, response_url) = (
+            it.user_id.clone(),
+            it.user_name.clone(),
+            response_url.clone(),
+        );
+        let job = match undo {
+            true => SlackJob::Revert {
+                key: format!("slack#revert#{r}#{action_ts}"),
+                row_ref: r,
+                user_id,
+                user_name,
+                response_url,
+            },
+            false => SlackJob::Release {
                 key: format!("slack#release#{r}#{action_ts}"),
                 row_ref: r,
-                user_id: it.user_id.clone(),
-                user_name: it.user_name.clone(),
-                response_url: response_url.clone(),
-            })
+                user_id,
+                user_name,
+                response_url,
+            },
+        };
+        cfg.dispatch
+            .dispatch(job)
             .await
             .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e))?;
     }
@@ -398,6 +428,7 @@ pub async fn message_for(r: &Responder, job: &SlackJob) -> Result<Value, Handler
             user_name,
             ..
         } => {
+            let mut applied = false;
             let text = match RowRef::parse(row_ref) {
                 Err(e) => format!("{row_ref}: {e}"),
                 Ok(rr) => {
@@ -413,16 +444,19 @@ pub async fn message_for(r: &Responder, job: &SlackJob) -> Result<Value, Handler
                     )
                     .await
                     {
-                        Ok(out) => format!(
-                            "{rr} → {}: {}{}",
-                            out.row.status,
-                            out.outcome,
-                            if out.released_now {
-                                ""
-                            } else {
-                                " (it had already been released)"
-                            }
-                        ),
+                        Ok(out) => {
+                            applied = out.row.status == otto_core::RowStatus::Applied;
+                            format!(
+                                "{rr} → {}: {}{}",
+                                out.row.status,
+                                out.outcome,
+                                if out.released_now {
+                                    ""
+                                } else {
+                                    " (it had already been released)"
+                                }
+                            )
+                        }
                         Err(otto_stage::holds::ReleaseError::Failed(h)) if h.is_retryable() => {
                             return Err(h)
                         }
@@ -440,9 +474,68 @@ pub async fn message_for(r: &Responder, job: &SlackJob) -> Result<Value, Handler
                 .unwrap_or_default();
             let mut m = otto_slack::render_answer(&text, &link, &[]);
             m["replace_original"] = json!(false);
+            if applied {
+                if let Some(blocks) = m["blocks"].as_array_mut() {
+                    blocks.push(otto_slack::revert_block(row_ref));
+                }
+            }
             Ok(m)
         }
+        SlackJob::Revert {
+            row_ref,
+            user_id,
+            user_name,
+            ..
+        } => revert_message(r, row_ref, user_id, user_name.as_deref()).await,
     }
+}
+
+/// The answer to an Undo click: what became of the undo, with a link to the row it undid.
+async fn revert_message(
+    r: &Responder,
+    row_ref: &str,
+    user_id: &str,
+    user_name: Option<&str>,
+) -> Result<Value, HandlerError> {
+    let text = match RowRef::parse(row_ref) {
+        Err(e) => format!("{row_ref}: {e}"),
+        Ok(rr) => {
+            let actor = otto_stage::undo::Actor {
+                by: format!("slack:{}", user_name.unwrap_or(user_id)),
+                surface: otto_core::audit::Surface::Slack,
+            };
+            let now = otto_core::clock::now();
+            let out = otto_stage::undo::revert(
+                &r.ports,
+                &r.executors,
+                &r.store_id,
+                rr,
+                &actor,
+                now,
+                r.clock.day_of(now),
+            )
+            .await;
+            match out {
+                Ok(u) => format!(
+                    "{rr} undone by {} → {}: {}",
+                    u.row.row_ref, u.row.status, u.outcome
+                ),
+                Err(otto_stage::undo::RevertError::Failed(h)) if h.is_retryable() => return Err(h),
+                Err(e) => e.to_string(),
+            }
+        }
+    };
+    let link = RowRef::parse(row_ref)
+        .map(|rr| {
+            vec![CitationLink {
+                row_ref: row_ref.to_string(),
+                url: otto_answers::row_url(&r.link_base, &rr),
+            }]
+        })
+        .unwrap_or_default();
+    let mut m = otto_slack::render_answer(&text, &link, &[]);
+    m["replace_original"] = json!(false);
+    Ok(m)
 }
 
 /// Answers one job, once: the idempotency record keyed by the job's key makes a redelivered or

@@ -368,6 +368,7 @@ fn example(path: &str) -> String {
         .replace("{decision}", "approve")
         .replace("{cycle}", "morning")
         .replace("{stage}", "sync")
+        .replace("{name}", "discount_percent_bp")
 }
 
 #[tokio::test]

@@ -21,6 +21,8 @@ pub mod holds;
 pub mod local;
 pub mod morning;
 pub mod research;
+pub mod review;
+pub mod undo;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};

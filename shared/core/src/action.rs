@@ -63,6 +63,8 @@ vocab!(
         Release = "RELEASE",
         /// A proposal refused by policy (judge, shared budget, external edit, provisional data).
         Refuse = "REFUSE",
+        /// An operator's undo of an applied move, replaying its stored reversal op.
+        Revert = "REVERT",
     }
 );
 
@@ -115,10 +117,13 @@ impl RowStatus {
         use RowStatus::*;
         matches!(
             (self, next),
-            (
-                Pending,
-                Applying | Held | Skipped | Refused | Failed | Applied
-            ) | (Applying, Applied | Failed | Held)
+            // A dry run's move, applied after review the same store day.
+            (DryRun, Pending)
+                | (
+                    Pending,
+                    Applying | Held | Skipped | Refused | Failed | Applied
+                )
+                | (Applying, Applied | Failed | Held)
                 | (Held, Released | Skipped | Expired)
                 | (Released, Applying | Applied | Held | Refused | Failed)
                 | (Applied, Reverted)
@@ -155,6 +160,7 @@ mod tests {
         assert_eq!("EXPIRED".parse::<RowStatus>().unwrap(), RowStatus::Expired);
         assert!(!RowStatus::Applied.can_become(RowStatus::Applying));
         assert!(!RowStatus::DryRun.can_become(RowStatus::Applied));
+        assert!(RowStatus::DryRun.can_become(RowStatus::Pending));
         assert!(!RowStatus::Recorded.can_become(RowStatus::Held));
     }
 }

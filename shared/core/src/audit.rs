@@ -288,6 +288,8 @@ pub struct StageRunRow {
 pub enum OperatorAct {
     KillSwitchOn,
     KillSwitchOff,
+    /// One policy limit changed (`change` says which, from what to what).
+    PolicySet,
 }
 
 impl OperatorAct {
@@ -295,8 +297,27 @@ impl OperatorAct {
         match self {
             OperatorAct::KillSwitchOn => "KILL_SWITCH_ON",
             OperatorAct::KillSwitchOff => "KILL_SWITCH_OFF",
+            OperatorAct::PolicySet => "POLICY_SET",
         }
     }
+
+    /// The setting the act changes (the "by subject" key of its row).
+    pub fn setting(&self) -> &'static str {
+        match self {
+            OperatorAct::KillSwitchOn | OperatorAct::KillSwitchOff => "kill_switch",
+            OperatorAct::PolicySet => "policy",
+        }
+    }
+}
+
+/// One setting changed by an operator: its name and its stored value before and after (as the
+/// setting stores it, e.g. basis points).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingChange {
+    pub name: String,
+    pub old: Value,
+    pub new: Value,
 }
 
 /// Where an operator acted from.
@@ -319,6 +340,9 @@ pub struct OperatorRow {
     pub surface: Surface,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// What a settings act changed, old → new.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<SettingChange>,
 }
 
 /// The table-specific part of a row.
@@ -356,7 +380,7 @@ impl RowBody {
             RowBody::ResearchCandidate(r) => r.candidate_key.clone(),
             RowBody::CycleRun(r) => r.kind.to_string(),
             RowBody::StageRun(r) => r.stage.to_string(),
-            RowBody::Operator(_) => "kill_switch".into(),
+            RowBody::Operator(r) => r.act.setting().into(),
         }
     }
 

@@ -6,7 +6,7 @@
 //! anyone after that attempt expired — may resolve it, so two callers can never both write to
 //! the vendor for the same row.
 
-use crate::audit::RowRef;
+use crate::audit::{ReversalOp, RowRef};
 use crate::error::CoreError;
 use crate::ids::Sku;
 use crate::metrics::ProductStatus;
@@ -44,6 +44,9 @@ pub enum Move {
         thread_id: String,
         draft_version: String,
     },
+    /// An operator's undo of the APPLIED row `reverts`: `undo` is that row's stored reversal op
+    /// as a move (expecting what the original set), made by the same executor as any move.
+    Revert { reverts: RowRef, undo: Box<Move> },
 }
 
 impl Move {
@@ -57,8 +60,120 @@ impl Move {
             Move::VariantPrice { .. } => MoveKind::Discount,
             Move::CampaignBudget { .. } => MoveKind::Budget,
             Move::CsReply { .. } => MoveKind::CsReply,
+            // An undo counts as the kind of change it makes (a catalog move, a budget change …).
+            Move::Revert { undo, .. } => undo.kind(),
         }
     }
+
+    /// What the vendor is asked to change: the move itself, or the change an undo makes.
+    pub fn target(&self) -> &Move {
+        match self {
+            Move::Revert { undo, .. } => undo.target(),
+            m => m,
+        }
+    }
+
+    /// The row an undo reverts, when this move is one.
+    pub fn reverts(&self) -> Option<RowRef> {
+        match self {
+            Move::Revert { reverts, .. } => Some(*reverts),
+            _ => None,
+        }
+    }
+
+    /// The undo of `self` (an APPLIED move of row `original`) from the reversal op stored before
+    /// it was made: it expects what `self` set and sets what was there before. `closes_window`:
+    /// the original opened a discount window, which the undo closes (as a restore would).
+    pub fn undo_of(
+        &self,
+        original: RowRef,
+        op: &ReversalOp,
+        closes_window: bool,
+    ) -> Result<Move, CoreError> {
+        let bad = |why: String| CoreError::invalid("undo", format!("{original}: {why}"));
+        let undo = match (self, op) {
+            (Move::ProductStatus { sku, .. }, ReversalOp::ProductStatus { status, .. }) => {
+                Move::ProductStatus {
+                    sku: sku.clone(),
+                    to: shop_status(status).ok_or_else(|| {
+                        bad(format!("stored status {status:?} is not a product status"))
+                    })?,
+                }
+            }
+            (
+                Move::VariantPrice { sku, price, .. },
+                ReversalOp::VariantPrice {
+                    price: before,
+                    compare_at_price,
+                    ..
+                },
+            ) => Move::VariantPrice {
+                sku: sku.clone(),
+                expected_price: *price,
+                price: *before,
+                compare_at: *compare_at_price,
+                restores: closes_window.then_some(original),
+            },
+            (
+                Move::CampaignBudget {
+                    budget_resource,
+                    amount,
+                    ..
+                },
+                ReversalOp::CampaignBudget { amount: before, .. },
+            ) => Move::CampaignBudget {
+                budget_resource: budget_resource.clone(),
+                expected: Some(*amount),
+                amount: *before,
+            },
+            (Move::CsReply { .. }, _) => return Err(bad("a sent reply cannot be unsent".into())),
+            (Move::Revert { .. }, _) => {
+                return Err(bad(
+                    "it is an undo itself; make the move again instead".into()
+                ))
+            }
+            _ => {
+                return Err(bad(
+                    "its stored reversal op is for another kind of move".into()
+                ))
+            }
+        };
+        Ok(Move::Revert {
+            reverts: original,
+            undo: Box::new(undo),
+        })
+    }
+
+    /// Whether the vendor's state `now` (read as a reversal op is) is what this move sets.
+    pub fn is_set_in(&self, now: &ReversalOp) -> bool {
+        match (self.target(), now) {
+            (Move::ProductStatus { to, .. }, ReversalOp::ProductStatus { status, .. }) => {
+                shop_status(status) == Some(*to)
+            }
+            (
+                Move::VariantPrice {
+                    price, compare_at, ..
+                },
+                ReversalOp::VariantPrice {
+                    price: p,
+                    compare_at_price: c,
+                    ..
+                },
+            ) => {
+                p.rounded() == price.rounded()
+                    && c.map(|c| c.rounded()) == compare_at.map(|c| c.rounded())
+            }
+            (Move::CampaignBudget { amount, .. }, ReversalOp::CampaignBudget { amount: a, .. }) => {
+                a.rounded() == amount.rounded()
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A stored reversal op's status name (`ACTIVE`, `DRAFT`, `ARCHIVED`) as the typed status.
+fn shop_status(name: &str) -> Option<ProductStatus> {
+    serde_json::from_value(serde_json::Value::String(name.to_string())).ok()
 }
 
 /// What a move is, for gates and words.
@@ -132,6 +247,82 @@ mod tests {
         let mut renamed = v;
         renamed["expected"] = renamed["expected_price"].take();
         assert!(serde_json::from_value::<Move>(renamed).is_err());
+    }
+
+    #[test]
+    fn an_undo_expects_what_the_original_set_and_sets_what_was_there() {
+        fn eur(s: &str) -> Money {
+            Money::parse(s, crate::Currency::new("EUR").unwrap()).unwrap()
+        }
+        let original = RowRef::new(AuditTable::DecisionLog, 9);
+        let discount = Move::VariantPrice {
+            sku: Sku::new("SKU-1").unwrap(),
+            expected_price: eur("29.99"),
+            price: eur("25.49"),
+            compare_at: Some(eur("29.99")),
+            restores: None,
+        };
+        let before = ReversalOp::VariantPrice {
+            product_id: "p".into(),
+            variant_id: "v".into(),
+            price: eur("29.99"),
+            compare_at_price: None,
+        };
+        let undo = discount.undo_of(original, &before, true).unwrap();
+        assert_eq!(undo.reverts(), Some(original));
+        assert_eq!(
+            undo.kind(),
+            MoveKind::PriceRestore,
+            "closes the window, no test counted"
+        );
+        let Move::VariantPrice {
+            expected_price,
+            price,
+            compare_at,
+            ..
+        } = undo.target()
+        else {
+            panic!("a price move")
+        };
+        assert_eq!(
+            (*expected_price, *price, *compare_at),
+            (eur("25.49"), eur("29.99"), None)
+        );
+        let v = serde_json::to_value(&undo).unwrap();
+        assert_eq!(v["kind"], "revert");
+        assert_eq!(serde_json::from_value::<Move>(v).unwrap(), undo);
+        // What the vendor shows now: the discount (still set) or a person's price (changed).
+        let now = |p: &str, c: Option<&str>| ReversalOp::VariantPrice {
+            product_id: "p".into(),
+            variant_id: "v".into(),
+            price: eur(p),
+            compare_at_price: c.map(eur),
+        };
+        assert!(discount.is_set_in(&now("25.49", Some("29.99"))));
+        assert!(!discount.is_set_in(&now("27.00", Some("29.99"))));
+        let status = Move::ProductStatus {
+            sku: Sku::new("SKU-1").unwrap(),
+            to: ProductStatus::Draft,
+        };
+        let was = ReversalOp::ProductStatus {
+            product_id: "p".into(),
+            status: "ACTIVE".into(),
+        };
+        let undo = status.undo_of(original, &was, false).unwrap();
+        assert_eq!(undo.kind(), MoveKind::ProductStatus);
+        assert!(
+            undo.undo_of(original, &was, false).is_err(),
+            "an undo is not undone"
+        );
+        let bad = ReversalOp::ProductStatus {
+            product_id: "p".into(),
+            status: "GONE".into(),
+        };
+        assert!(status.undo_of(original, &bad, false).is_err());
+        assert!(
+            status.undo_of(original, &before, false).is_err(),
+            "op of another kind"
+        );
     }
 
     #[test]

@@ -8,6 +8,9 @@ use serde::Deserialize;
 /// The `action_id` of the release buttons [`crate::render_answer`] renders.
 pub const RELEASE_ACTION_ID: &str = "release";
 
+/// The `action_id` of the Undo buttons [`crate::revert_block`] renders.
+pub const REVERT_ACTION_ID: &str = "revert";
+
 /// The kind of interaction (`type` in the payload).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InteractionKind {
@@ -65,9 +68,18 @@ impl Interaction {
 
     /// The row refs of the release buttons clicked (values of `release` actions), in order.
     pub fn release_refs(&self) -> Vec<&str> {
+        self.refs_of(RELEASE_ACTION_ID)
+    }
+
+    /// The row refs of the Undo buttons clicked (values of `revert` actions), in order.
+    pub fn revert_refs(&self) -> Vec<&str> {
+        self.refs_of(REVERT_ACTION_ID)
+    }
+
+    fn refs_of(&self, action_id: &str) -> Vec<&str> {
         self.actions
             .iter()
-            .filter(|a| a.action_id == RELEASE_ACTION_ID)
+            .filter(|a| a.action_id == action_id)
             .filter_map(|a| a.value.as_deref())
             .collect()
     }
@@ -273,6 +285,7 @@ mod tests {
         assert_eq!(a.kind.as_deref(), Some("button"));
         assert_eq!(a.block_id.as_deref(), Some("Sx1Hb"));
         assert_eq!(i.release_refs(), vec!["decision_log#84196"]);
+        assert!(i.revert_refs().is_empty());
     }
 
     #[test]

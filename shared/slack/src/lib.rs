@@ -50,10 +50,11 @@ pub use command::{
 pub use error::SlackError;
 pub use interaction::{
     parse_interaction, Action, Container, Interaction, InteractionKind, RELEASE_ACTION_ID,
+    REVERT_ACTION_ID,
 };
 pub use render::{
-    ack, escape_mrkdwn, help_text, render_answer, split_mrkdwn, CitationLink, MAX_BLOCKS,
-    MAX_FALLBACK_CHARS, MAX_RELEASE_BLOCKS, MAX_SECTION_CHARS,
+    ack, escape_mrkdwn, help_text, render_answer, revert_block, split_mrkdwn, CitationLink,
+    MAX_BLOCKS, MAX_FALLBACK_CHARS, MAX_RELEASE_BLOCKS, MAX_SECTION_CHARS,
 };
 pub use response_url::{ResponseUrlClient, SLACK_RESPONSE_URL_PREFIX};
 pub use verify::{sign, verify, MAX_CLOCK_SKEW_SECS, SIGNATURE_HEADER, TIMESTAMP_HEADER};

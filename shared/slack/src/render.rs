@@ -2,7 +2,7 @@
 //! `response_url`. All text Otto didn't write itself is escaped (`&`, `<`, `>`).
 
 use crate::command::{is_valid_row_ref, ROW_TABLES};
-use crate::interaction::RELEASE_ACTION_ID;
+use crate::interaction::{RELEASE_ACTION_ID, REVERT_ACTION_ID};
 use serde_json::{json, Value};
 
 /// Most blocks Slack accepts in one message.
@@ -178,6 +178,30 @@ fn release_block(row_ref: &str) -> Value {
                     escape_mrkdwn(row_ref)
                 )),
                 "confirm": plain("Release"),
+                "deny": plain("Cancel"),
+            }
+        }]
+    })
+}
+
+/// A confirmed "Undo {ref}" button for an applied row (its value is the ref; `action_id`
+/// [`REVERT_ACTION_ID`]).
+pub fn revert_block(row_ref: &str) -> Value {
+    json!({
+        "type": "actions",
+        "elements": [{
+            "type": "button",
+            "text": plain(&truncate_chars(&format!("Undo {row_ref}"), MAX_BUTTON_TEXT_CHARS)),
+            "action_id": REVERT_ACTION_ID,
+            "value": row_ref,
+            "style": "danger",
+            "confirm": {
+                "title": plain("Undo this move?"),
+                "text": mrkdwn(&format!(
+                    "Otto will replay the stored reversal op of `{}` as a new audit row, unless it was changed since.",
+                    escape_mrkdwn(row_ref)
+                )),
+                "confirm": plain("Undo"),
                 "deny": plain("Cancel"),
             }
         }]

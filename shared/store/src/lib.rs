@@ -6,6 +6,7 @@ pub mod aws;
 pub mod embedded;
 pub mod error;
 pub mod idempotency;
+pub mod policy_settings;
 pub mod ports;
 pub mod settings;
 

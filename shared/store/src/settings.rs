@@ -73,6 +73,7 @@ pub async fn flip_kill_switch(
             by: flip.by.clone(),
             surface: flip.surface,
             reason: flip.reason.clone(),
+            change: None,
         }),
     };
     let row_ref = audit.append(vec![row], None).await?[0].row_ref;

@@ -12,6 +12,8 @@
 //! | `GET /dashboard/rows/{table}/{id}` | one row: reasoning, thresholds used, reversal op, figures, its actions |
 //! | `GET /dashboard/holds` | held rows, each with Release |
 //! | `GET/POST /dashboard/release/{table}/{id}` | confirm, then release (idempotent: a repeat shows the row) |
+//! | `POST /dashboard/revert/{table}/{id}` | Undo an applied move ([`otto_stage::undo::revert`]) |
+//! | `POST /dashboard/cycles/{id}/apply` | apply a dry run after review, the same day ([`otto_stage::review::apply_cycle`]) |
 //! | `GET /dashboard/candidates`, `POST /dashboard/candidates/{table}/{id}/{approve\|reject}` | the research review |
 //! | `GET/POST /dashboard/kill-switch` | its state, who flipped it and when; flip it |
 //! | `GET /dashboard/chat?q=` | Otto's cited answer, each citation linked to its row page |
@@ -20,6 +22,7 @@
 //! Every page is escaped ([`html::esc`]), sent with a strict Content-Security-Policy (no inline
 //! script or style), `no-store`, and never framed. Every POST checks the session's CSRF token.
 
+mod acts;
 pub mod html;
 pub mod session;
 pub mod views;
@@ -68,6 +71,8 @@ pub fn routes(_state: Arc<AppState>) -> Router<Arc<AppState>> {
             "/dashboard/release/{table}/{id}",
             get(release_confirm).post(release),
         )
+        .route("/dashboard/revert/{table}/{id}", post(acts::revert))
+        .route("/dashboard/cycles/{id}/apply", post(acts::apply))
         .route("/dashboard/candidates", get(candidates_page))
         .route(
             "/dashboard/candidates/{table}/{id}/{decision}",
@@ -522,6 +527,9 @@ async fn overview(State(state): State<Arc<AppState>>, Authed(s): Authed, uri: Ur
                     any = true;
                     let last = last_stage(&state, run).await;
                     body.push_str(&views::cycle_card(run, last.as_ref()));
+                    if day == today {
+                        body.push_str(&views::apply_form(run, &s));
+                    }
                 }
             }
             Err(e) => return store_error_page(&state, Some(&s), e).await,

@@ -531,6 +531,30 @@ pub fn row_actions(row: &AuditRow, s: Option<&Session>) -> String {
             r.table, r.seq
         ),
         (RowStatus::Queued, AuditTable::ResearchCandidates, Some(s)) => review_forms(r, s),
+        (RowStatus::Applied, AuditTable::DecisionLog | AuditTable::AdDecisionLog, Some(s))
+            if row.body.planned_move().is_some() =>
+        {
+            format!(
+                "<form method=\"post\" action=\"/dashboard/revert/{}/{}\" class=\"actions\">{}\
+<button type=\"submit\" class=\"button\" id=\"undo\">Undo (replay its reversal op)</button></form>",
+                r.table,
+                r.seq,
+                csrf_field(s)
+            )
+        }
+        _ => String::new(),
+    }
+}
+
+/// Apply for a COMPLETED dry-run cycle (today's: the overview shows it only then).
+pub fn apply_form(run: &AuditRow, s: &Session) -> String {
+    match &run.body {
+        RowBody::CycleRun(c) if !c.apply && run.status == RowStatus::Completed => format!(
+            "<form method=\"post\" action=\"/dashboard/cycles/{}/apply\" class=\"actions\">{}\
+<button type=\"submit\" class=\"button primary\">Apply this dry run's moves</button></form>",
+            urlenc(&run.cycle_id.to_string()),
+            csrf_field(s)
+        ),
         _ => String::new(),
     }
 }

@@ -27,6 +27,8 @@ pub enum Refusal {
     Hold(String),
     /// The move can no longer be made (the thing is gone): FAILED with why.
     Fail(String),
+    /// The move must not be made at all (an undo whose original changed since): REFUSED.
+    Refuse(String),
 }
 
 #[async_trait]

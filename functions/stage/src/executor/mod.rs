@@ -35,7 +35,7 @@ use chrono::{DateTime, Duration, Utc};
 use driver::{vendor_err, Driver, Look, Refusal};
 use otto_connectors::helpdesk::Helpdesk;
 use otto_connectors::{AdsAccount, ShopCatalog};
-use otto_core::audit::{AuditRow, AuditTable, RowBody, RowRef};
+use otto_core::audit::{AuditRow, AuditTable, ReversalOp, RowBody, RowRef};
 use otto_core::cycle::CycleId;
 use otto_core::lock::Fence;
 use otto_core::metrics::OpenWindow;
@@ -101,6 +101,8 @@ pub enum Note {
     /// The vendor already had the target state; marked APPLIED without another call.
     Confirmed,
     Held(String),
+    /// Refused for good (an undo whose original changed since).
+    Refused(String),
     Failed(String),
     /// Another attempt owns the row until this instant; nothing was done here.
     InProgress(DateTime<Utc>),
@@ -141,6 +143,7 @@ impl Outcome {
                 "applied: the vendor already showed the change, so nothing was sent again".into()
             }
             Note::Held(why) => format!("not applied, held: {why}"),
+            Note::Refused(why) => format!("not applied, refused: {why}"),
             Note::Failed(why) => format!("not applied, failed: {why}"),
             Note::InProgress(until) => format!(
                 "another attempt is applying it right now (it owns the row until {}); nothing was done twice",
@@ -176,7 +179,7 @@ pub async fn execute(
             note: Note::NoVendor(v),
         })
     };
-    match &mv {
+    match mv.target() {
         Move::ProductStatus { .. } => match via.shop {
             Some(s) => drive(&shop::ShopStatus(s), ports, row, &mv, run).await,
             None => none("shop"),
@@ -193,6 +196,8 @@ pub async fn execute(
             Some(h) => drive(&helpdesk::HelpdeskReply(h), ports, row, &mv, run).await,
             None => none("helpdesk"),
         },
+        // `target` never answers with an undo.
+        Move::Revert { .. } => none("vendor for an undo of an undo"),
     }
 }
 
@@ -234,12 +239,12 @@ async fn fresh<D: Driver>(
     if let Some(why) = gate::kill_switch(ports, row.store()).await? {
         return end(ports, &row, None, RowStatus::Held, why, run).await;
     }
-    let look = match d.look(ports, &row, mv).await {
+    let look = match d.look(ports, &row, mv.target()).await {
         Ok(l) => l,
         Err(e) if e.is_retryable() => return Err(e),
         Err(e) => return end(ports, &row, None, RowStatus::Failed, e.to_string(), run).await,
     };
-    if let Some(r) = look.refusal {
+    if let Some(r) = refusal(ports, mv, &look).await? {
         return refuse(ports, &row, None, r, run).await;
     }
     if let Some(why) = gate::rate_limit(ports, &row, mv.kind(), run).await? {
@@ -298,7 +303,7 @@ async fn takeover<D: Driver>(
         Err(e) => return Err(e.into()),
     };
     tracing::warn!(row = %row.row_ref, from = %row.cycle_id, "taking over an interrupted move");
-    let look = match d.look(ports, &row, mv).await {
+    let look = match d.look(ports, &row, mv.target()).await {
         Ok(l) => l,
         Err(e) if e.is_retryable() => return let_go(ports, &row, &attempt, run, e).await,
         Err(e) => {
@@ -311,7 +316,7 @@ async fn takeover<D: Driver>(
             let why = format!("{why} (a retry of an interrupted move)");
             return end(ports, &row, Some(&attempt), RowStatus::Held, why, run).await;
         }
-        if let Some(r) = look.refusal {
+        if let Some(r) = refusal(ports, mv, &look).await? {
             return refuse(ports, &row, Some(&attempt), r, run).await;
         }
     }
@@ -336,7 +341,7 @@ async fn call<D: Driver>(
     if let Err(e) = still_fenced(ports, run.fence).await {
         return let_go(ports, &row, attempt, run, e).await;
     }
-    match d.make(&look.seen, mv, &attempt.id).await {
+    match d.make(&look.seen, mv.target(), &attempt.id).await {
         Ok(answer) => {
             let body = row.body.clone().with_result(answer);
             applied(ports, &row, attempt, body, Note::Applied, mv, run).await
@@ -378,6 +383,85 @@ async fn applied(
     Ok(out)
 }
 
+/// Why the move must not be made as it stands: an undo whose original no longer stands first
+/// (its words are the operator's), then the driver's own refusal.
+async fn refusal<S>(
+    ports: &Ports,
+    mv: &Move,
+    look: &Look<S>,
+) -> Result<Option<Refusal>, HandlerError> {
+    if let Some(original) = mv.reverts() {
+        if let Some(why) = undo_gate(ports, original, look).await? {
+            return Ok(Some(Refusal::Refuse(why)));
+        }
+    }
+    Ok(match &look.refusal {
+        Some(Refusal::Hold(w)) => Some(Refusal::Hold(w.clone())),
+        Some(Refusal::Fail(w)) => Some(Refusal::Fail(w.clone())),
+        Some(Refusal::Refuse(w)) => Some(Refusal::Refuse(w.clone())),
+        None => None,
+    })
+}
+
+/// An undo is made only while the original still stands: the original row is APPLIED and the
+/// vendor still has what it set (unless the vendor already shows the undo's target).
+async fn undo_gate<S>(
+    ports: &Ports,
+    original: RowRef,
+    look: &Look<S>,
+) -> Result<Option<String>, HandlerError> {
+    if look.at_target {
+        return Ok(None);
+    }
+    let orig = load(ports, original).await?;
+    if orig.status != RowStatus::Applied {
+        return Ok(Some(format!(
+            "{original} is {}, not APPLIED: there is no change of it left to undo",
+            orig.status
+        )));
+    }
+    let set = match move_of(&orig) {
+        Ok(Some(m)) => m,
+        _ => return Ok(Some(format!("{original} has no move to undo"))),
+    };
+    Ok(match &look.reversal {
+        Some(now) if set.is_set_in(now) => None,
+        Some(now) => Some(format!(
+            "{} is {} now, not what {original} set: changed since; not reverted",
+            op_what(now),
+            op_state(now)
+        )),
+        None => Some(format!("the vendor's state of {original} cannot be read")),
+    })
+}
+
+/// What a reversal op is the state of, in words.
+fn op_what(op: &ReversalOp) -> String {
+    match op {
+        ReversalOp::ProductStatus { product_id, .. } => format!("product {product_id}'s status"),
+        ReversalOp::VariantPrice { variant_id, .. } => format!("{variant_id}'s price"),
+        ReversalOp::CampaignBudget {
+            budget_resource, ..
+        } => format!("{budget_resource}'s daily budget"),
+    }
+}
+
+/// The state a reversal op holds, in words.
+fn op_state(op: &ReversalOp) -> String {
+    match op {
+        ReversalOp::ProductStatus { status, .. } => status.clone(),
+        ReversalOp::VariantPrice {
+            price,
+            compare_at_price,
+            ..
+        } => match compare_at_price {
+            Some(c) => format!("{price} (compare-at {c})"),
+            None => price.to_string(),
+        },
+        ReversalOp::CampaignBudget { amount, .. } => amount.to_string(),
+    }
+}
+
 async fn refuse(
     ports: &Ports,
     row: &AuditRow,
@@ -388,6 +472,11 @@ async fn refuse(
     match r {
         Refusal::Hold(why) => end(ports, row, owner, RowStatus::Held, why, run).await,
         Refusal::Fail(why) => end(ports, row, owner, RowStatus::Failed, why, run).await,
+        // An APPLYING row cannot become REFUSED: a taken-over undo is held for the operator.
+        Refusal::Refuse(why) if owner.is_some() => {
+            end(ports, row, owner, RowStatus::Held, why, run).await
+        }
+        Refusal::Refuse(why) => end(ports, row, owner, RowStatus::Refused, why, run).await,
     }
 }
 
@@ -405,6 +494,10 @@ async fn end(
         RowStatus::Held => (
             row.body.clone().with_hold_reason(Some(why.clone())),
             Note::Held(why),
+        ),
+        RowStatus::Refused => (
+            row.body.clone().with_hold_reason(Some(why.clone())),
+            Note::Refused(why),
         ),
         _ => {
             tracing::error!(row = %row.row_ref, error = %why, "move failed permanently; row marked FAILED");
@@ -513,7 +606,11 @@ async fn after_applied(
     mv: &Move,
     run: &Run<'_>,
 ) -> Result<(), HandlerError> {
-    let (Move::VariantPrice { sku, restores, .. }, RowBody::Decision(d)) = (mv, &row.body) else {
+    if let Some(original) = mv.reverts() {
+        mark_reverted(ports, original, run).await?;
+    }
+    let (Move::VariantPrice { sku, restores, .. }, RowBody::Decision(d)) = (mv.target(), &row.body)
+    else {
         return Ok(());
     };
     let Some(w) = &d.window else { return Ok(()) };
@@ -527,10 +624,17 @@ async fn after_applied(
         ports.catalog.open_window(row.store(), &window).await?;
         return Ok(());
     }
+    mark_reverted(ports, opened, run).await?;
+    ports.catalog.close_window(row.store(), &window).await?;
+    Ok(())
+}
+
+/// APPLIED → REVERTED, once (a repeat finds it REVERTED already).
+async fn mark_reverted(ports: &Ports, row_ref: RowRef, run: &Run<'_>) -> Result<(), HandlerError> {
     let reverted = ports
         .audit
         .transition(
-            opened,
+            row_ref,
             RowStatus::Applied,
             RowStatus::Reverted,
             None,
@@ -539,11 +643,9 @@ async fn after_applied(
         )
         .await;
     match reverted {
-        Ok(_) | Err(StoreError::Conflict(_)) => {}
-        Err(e) => return Err(e.into()),
+        Ok(_) | Err(StoreError::Conflict(_)) => Ok(()),
+        Err(e) => Err(e.into()),
     }
-    ports.catalog.close_window(row.store(), &window).await?;
-    Ok(())
 }
 
 /// Moves left APPLYING by a cycle that can no longer finish them (it stalled past its lease and
