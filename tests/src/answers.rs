@@ -677,17 +677,14 @@ pub async fn kill_switch_and_stalled_cycles(h: &Harness) {
     let fresh = crate::harness::embedded().await.expect("empty store");
     let rows = crate::answers_set::export(h, &store).await;
     fresh.ports.audit.import(rows).await.expect("import");
-    let ask_in = |h: &'_ Harness, q: String| {
-        let store = store.clone();
-        async move {
-            Engine::new(&h.ports, store, clock(), "https://otto.example")
-                .ask(&q, now())
-                .await
-                .expect("answer")
-        }
-    };
+    async fn ask_in(h: &Harness, store: &StoreId, q: String) -> Answer {
+        Engine::new(&h.ports, store.clone(), clock(), "https://otto.example")
+            .ask(&q, now())
+            .await
+            .expect("answer")
+    }
     for (q, want, says) in cases {
-        let a = ask_in(h, q.to_string()).await;
+        let a = ask_in(h, &store, q.to_string()).await;
         assert!(a.grounded, "{q}: {}", a.answer);
         let mut want: Vec<String> = want.into_iter().cloned().collect();
         want.sort();
@@ -695,7 +692,7 @@ pub async fn kill_switch_and_stalled_cycles(h: &Harness) {
         for s in says {
             assert!(a.answer.contains(s), "{q}: {s:?} not in {}", a.answer);
         }
-        let b = ask_in(&fresh, q.to_string()).await;
+        let b = ask_in(&fresh, &store, q.to_string()).await;
         assert_eq!(
             (&a.answer, &a.citations),
             (&b.answer, &b.citations),
@@ -703,7 +700,12 @@ pub async fn kill_switch_and_stalled_cycles(h: &Harness) {
         );
     }
     // No flip in the period asked about: refused, naming the flips that exist.
-    let a = ask_in(h, "who flipped the kill switch on 2026-11-10?".into()).await;
+    let a = ask_in(
+        h,
+        &store,
+        "who flipped the kill switch on 2026-11-10?".into(),
+    )
+    .await;
     assert!(
         a.answer.starts_with(NO_ROW) && a.citations.len() == 3,
         "{}",
