@@ -131,17 +131,17 @@ async fn build(ports: &Ports, store: &StoreId, skus: usize, days: i64) -> usize 
             );
             rows.push(row);
         }
-        for c in 0..30usize {
+        for (c, budget) in budgets.iter_mut().enumerate() {
             let (id, name) = campaign(c);
             let r = h(di + 7, c as u64) % 10;
             let action = if r < 2 { "ADJUST_BUDGET" } else { "KEEP" };
-            let before = budgets[c];
+            let before = *budget;
             let after = if action == "ADJUST_BUDGET" {
                 before + before / 10
             } else {
                 before
             };
-            budgets[c] = after;
+            *budget = after;
             let mut v = json!({"channel": "google_ads", "campaign": name, "campaign_id": id,
                 "action": action, "verdict": if r == 9 { "DISAGREE" } else { "AGREE" },
                 "reasoning": "ROAS 52000bp ≥ target 40000bp",
@@ -357,7 +357,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     println!("audit rows: {rows}");
-    let (c3, n3) = campaign(3);
+    let (_, n3) = campaign(3);
     let (c7, _) = campaign(7);
     let questions: Vec<String> = vec![
         "how did this morning go?".into(),

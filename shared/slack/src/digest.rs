@@ -218,9 +218,9 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(n, 2);
-        let got = got.lock().unwrap();
-        assert_eq!(got.len(), 2);
-        assert_eq!(got[0]["channel"], "#otto-ops");
+        let sent = got.lock().unwrap().clone();
+        assert_eq!(sent.len(), 2);
+        assert_eq!(sent[0]["channel"], "#otto-ops");
         // A webhook outside the allowed prefix is refused before any request.
         let bad = DigestConfig {
             webhook_url: "https://evil.example/services/x".into(),
