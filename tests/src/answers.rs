@@ -21,7 +21,9 @@ macro_rules! answers_suite {
             answers_cite_their_rows,
             no_row_answers,
             answers_take_few_queries,
-            llm_maps_intents_and_words_behind_the_guard
+            llm_maps_intents_and_words_behind_the_guard,
+            kill_switch_and_stalled_cycles,
+            slack_speaks_first
         );
         $crate::instantiate!(answers_set, $make;
             question_set_scores,
@@ -497,6 +499,23 @@ pub async fn llm_maps_intents_and_words_behind_the_guard(h: &Harness) {
         .expect("answer")
         .answer
         .starts_with(NO_ROW));
+    // The model may choose a typed rows plan: validated against the type, then the same queries.
+    *stub.intent.lock().expect("lock") = r#"{"intent":"rows","table":"ad_decision_log","actions":["ADJUST_BUDGET"],"from":"2026-11-23","to":"2026-11-25","aggregate":"count"}"#.into();
+    let a = engine().ask(q, now()).await.expect("answer");
+    assert!(a.grounded && a.intent == "rows", "{a:?}");
+    assert_eq!(cited(&a), sorted(&p, &["budget"]), "{}", a.answer);
+    // A plan that does not fit the type (an unknown action, a year-long range) is dropped.
+    for bad in [
+        r#"{"intent":"rows","actions":["TELEPORT"]}"#,
+        r#"{"intent":"rows","from":"2025-11-01","to":"2026-11-25"}"#,
+    ] {
+        *stub.intent.lock().expect("lock") = bad.into();
+        let a = engine().ask(q, now()).await.expect("answer");
+        assert!(
+            a.answer.starts_with(NO_ROW) && a.intent == "unknown",
+            "{bad}: {a:?}"
+        );
+    }
     // The model down: the deterministic path answers alone.
     *stub.status.lock().expect("lock") = 503;
     assert!(engine()
@@ -507,4 +526,353 @@ pub async fn llm_maps_intents_and_words_behind_the_guard(h: &Harness) {
         .starts_with(NO_ROW));
     let a = engine().ask("what's held?", now()).await.expect("answer");
     assert!(a.grounded && !a.worded_by_llm);
+}
+
+/// Kill-switch flips (operator_log rows) and a stalled cycle, answered from the audit plane —
+/// and the same answers after export → import into an empty store.
+pub async fn kill_switch_and_stalled_cycles(h: &Harness) {
+    use otto_core::audit::Surface;
+    let store = unique_store();
+    let t = |s: &str| -> DateTime<Utc> { s.parse().expect("time") };
+    let mut flips = Vec::new();
+    for (on, by, surface, reason, at) in [
+        (
+            true,
+            "ops@brevard",
+            Surface::Cli,
+            Some("supplier price feed broken"),
+            "2026-11-20T08:15:00Z",
+        ),
+        (
+            false,
+            "emma@brevard",
+            Surface::Dashboard,
+            None,
+            "2026-11-21T09:00:00Z",
+        ),
+        (
+            true,
+            "U024BE7LH",
+            Surface::Slack,
+            Some("manual import"),
+            "2026-11-25T04:40:00Z",
+        ),
+    ] {
+        let at = t(at);
+        let ks = otto_store::settings::flip_kill_switch(
+            h.ports.audit.as_ref(),
+            h.ports.settings.as_ref(),
+            &store,
+            clock().day_of(at),
+            otto_store::settings::Flip {
+                on,
+                by: by.into(),
+                surface,
+                reason: reason.map(str::to_string),
+            },
+            at,
+        )
+        .await
+        .expect("flip");
+        flips.push(ks.flip.expect("cited").to_string());
+    }
+    // This morning's cycle: RUNNING since 06:00, its last stage done at 06:05, now 11:00 (10:00 UTC) → STALLED.
+    // The research cycle opened at 10:30 and is RUNNING within its lease.
+    let d25 = day("2026-11-25");
+    let run = |kind: CycleKind, at: &str, status: RowStatus| {
+        let c = CycleId::new(store.clone(), kind, d25);
+        NewRow {
+            natural_key: c.to_string(),
+            cycle_id: c,
+            status,
+            created_at: t(at),
+            body: body(
+                AuditTable::CycleRuns,
+                json!({"kind": kind.as_str(), "apply": true, "scheduled_time": at}),
+            ),
+        }
+    };
+    let morning = CycleId::new(store.clone(), CycleKind::Morning, d25);
+    let runs = h
+        .ports
+        .audit
+        .append(
+            vec![
+                run(
+                    CycleKind::Morning,
+                    "2026-11-25T05:00:00Z",
+                    RowStatus::Running,
+                ),
+                run(
+                    CycleKind::Research,
+                    "2026-11-25T09:30:00Z",
+                    RowStatus::Running,
+                ),
+                NewRow::for_stage(
+                    morning.clone(),
+                    Stage::Sync,
+                    RowStatus::Completed,
+                    t("2026-11-25T05:05:00Z"),
+                    body(
+                        AuditTable::StageRuns,
+                        json!({"stage": "sync", "chunk": 0, "chunks": 1}),
+                    ),
+                ),
+            ],
+            None,
+        )
+        .await
+        .expect("runs");
+    let (morning_run, research_run, sync) = (
+        runs[0].row_ref.to_string(),
+        runs[1].row_ref.to_string(),
+        runs[2].row_ref.to_string(),
+    );
+    let cases: Vec<(&str, Vec<&String>, Vec<&str>)> = vec![
+        (
+            "who turned the kill switch on?",
+            vec![&flips[2], &flips[1], &flips[0]],
+            vec![
+                "U024BE7LH turned the kill switch on from Slack on Wed 25 Nov at 05:40 (Europe/Amsterdam) — why: \"manual import\"",
+                "It is still on.",
+            ],
+        ),
+        (
+            "is the kill switch on?",
+            vec![&flips[2], &flips[1], &flips[0]],
+            vec!["The kill switch is on — U024BE7LH turned it on from Slack"],
+        ),
+        (
+            "when was the kill switch flipped?",
+            vec![&flips[2], &flips[1], &flips[0]],
+            vec!["Wed 25 Nov at 05:40", "Earlier flips:", "off by emma@brevard from the dashboard on Sat 21 Nov at 10:00"],
+        ),
+        (
+            "who turned the kill switch off?",
+            vec![&flips[1], &flips[2], &flips[0]],
+            vec![
+                "emma@brevard turned the kill switch off from the dashboard on Sat 21 Nov at 10:00 (Europe/Amsterdam) — no reason given",
+                "It is on now: U024BE7LH turned it on",
+            ],
+        ),
+        (
+            "who turned the kill switch on last Friday?",
+            vec![&flips[0], &flips[2]],
+            vec!["ops@brevard turned the kill switch on from the CLI on Fri 20 Nov at 09:15", "supplier price feed broken"],
+        ),
+        (
+            "how did the morning cycle go?",
+            vec![&morning_run, &sync],
+            vec![
+                "STALLED — the morning cycle on Wed 25 Nov (scheduled 06:00) is still RUNNING with no stage activity since 06:05 (Europe/Amsterdam), 4 h 55 min ago: longer than its 2 h lease",
+                "Last stage: sync COMPLETED at 06:05",
+            ],
+        ),
+        (
+            "is a cycle stuck?",
+            vec![&morning_run, &sync, &research_run],
+            vec!["Yes — 1 cycle is stalled:", "STALLED — the morning cycle", "research cycle on Wed 25 Nov RUNNING", "last stage activity at 10:30, 30 min ago"],
+        ),
+    ];
+    let fresh = crate::harness::embedded().await.expect("empty store");
+    let rows = crate::answers_set::export(h, &store).await;
+    fresh.ports.audit.import(rows).await.expect("import");
+    async fn ask_in(h: &Harness, store: &StoreId, q: String) -> Answer {
+        Engine::new(&h.ports, store.clone(), clock(), "https://otto.example")
+            .ask(&q, now())
+            .await
+            .expect("answer")
+    }
+    for (q, want, says) in cases {
+        let a = ask_in(h, &store, q.to_string()).await;
+        assert!(a.grounded, "{q}: {}", a.answer);
+        let mut want: Vec<String> = want.into_iter().cloned().collect();
+        want.sort();
+        assert_eq!(cited(&a), want, "{q}: {}", a.answer);
+        for s in says {
+            assert!(a.answer.contains(s), "{q}: {s:?} not in {}", a.answer);
+        }
+        let b = ask_in(&fresh, &store, q.to_string()).await;
+        assert_eq!(
+            (&a.answer, &a.citations),
+            (&b.answer, &b.citations),
+            "{q}: the same answer after export → import"
+        );
+    }
+    // No flip in the period asked about: refused, naming the flips that exist.
+    let a = ask_in(
+        h,
+        &store,
+        "who flipped the kill switch on 2026-11-10?".into(),
+    )
+    .await;
+    assert!(
+        a.answer.starts_with(NO_ROW) && a.citations.len() == 3,
+        "{}",
+        a.answer
+    );
+    // A store whose switch was never flipped has no row to say so.
+    let none = Engine::new(&h.ports, unique_store(), clock(), "")
+        .ask("is the kill switch on?", now())
+        .await
+        .expect("answer");
+    assert!(
+        none.answer.starts_with(NO_ROW) && !none.grounded,
+        "{}",
+        none.answer
+    );
+}
+
+/// Otto speaks first: after a cycle its digest (the cycle's cited answer) or a FAILED alert, a
+/// STALLED alert from the watcher, a holds alert at the threshold — posted once each to the
+/// configured channel's webhook.
+pub async fn slack_speaks_first(h: &Harness) {
+    use otto_answers::digest::NoticeKind;
+    let p = plane(h).await;
+    let engine = || Engine::new(&h.ports, p.store.clone(), clock(), "https://otto.example");
+    let morning = CycleId::new(p.store.clone(), CycleKind::Morning, day("2026-11-24"));
+    // A completed cycle: its digest, citing the run and its held row; no holds alert below 2.
+    let n = engine()
+        .after_cycle(&morning, now(), 3)
+        .await
+        .expect("notices");
+    assert_eq!(n.len(), 1, "{n:?}");
+    assert_eq!(n[0].kind, NoticeKind::Digest);
+    assert_eq!(n[0].title, "Morning cycle — Tue 24 Nov");
+    assert!(n[0].answer.grounded, "{}", n[0].answer.answer);
+    assert_eq!(cited(&n[0].answer), sorted(&p, &["morning_run", "held"]));
+    assert!(
+        n[0].answer.answer.contains("judge agreement at 67%"),
+        "{}",
+        n[0].answer.answer
+    );
+    assert_eq!(n[0].answer.releasable, vec![p.refs["held"].clone()]);
+    // Held rows at the threshold: an alert listing them with how to release.
+    let n = engine()
+        .after_cycle(&morning, now(), 2)
+        .await
+        .expect("notices");
+    assert_eq!(
+        n.iter().map(|x| x.kind).collect::<Vec<_>>(),
+        [NoticeKind::Digest, NoticeKind::HoldsPiledUp]
+    );
+    assert_eq!(cited(&n[1].answer), sorted(&p, &["held", "cs_held"]));
+    assert!(n[1].answer.answer.contains("Resolve to release"));
+    // A failed cycle: an alert with its error; a stalled one: the watcher's alert.
+    let d25 = day("2026-11-25");
+    let failed = CycleId::new(p.store.clone(), CycleKind::Discount, d25);
+    let stalled = CycleId::new(p.store.clone(), CycleKind::Research, d25);
+    let t = |s: &str| -> DateTime<Utc> { s.parse().expect("time") };
+    let runs = h
+        .ports
+        .audit
+        .append(
+            vec![
+                NewRow {
+                    natural_key: failed.to_string(),
+                    cycle_id: failed.clone(),
+                    status: RowStatus::Failed,
+                    created_at: t("2026-11-25T06:00:00Z"),
+                    body: body(
+                        AuditTable::CycleRuns,
+                        json!({"kind": "discount", "apply": true,
+                        "error": "audit: Shopify API 503 after 5 attempts"}),
+                    ),
+                },
+                NewRow {
+                    natural_key: stalled.to_string(),
+                    cycle_id: stalled.clone(),
+                    status: RowStatus::Running,
+                    created_at: t("2026-11-25T07:00:00Z"),
+                    body: body(
+                        AuditTable::CycleRuns,
+                        json!({"kind": "research", "apply": true}),
+                    ),
+                },
+            ],
+            None,
+        )
+        .await
+        .expect("runs");
+    let n = engine()
+        .after_cycle(&failed, now(), 10)
+        .await
+        .expect("notices");
+    assert_eq!(n.len(), 1);
+    assert_eq!(n[0].kind, NoticeKind::CycleFailed);
+    assert_eq!(n[0].title, "Discount cycle FAILED — Wed 25 Nov");
+    assert!(n[0]
+        .answer
+        .answer
+        .contains("Shopify API 503 after 5 attempts"));
+    assert_eq!(cited(&n[0].answer), vec![runs[0].row_ref.to_string()]);
+    // Not yet closed (RUNNING): nothing after the cycle; the watcher sees it stalled (3 h idle).
+    assert!(engine()
+        .after_cycle(&stalled, now(), 10)
+        .await
+        .expect("n")
+        .is_empty());
+    let w = engine().watch(now(), 10).await.expect("watch");
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].kind, NoticeKind::CycleStalled);
+    assert!(
+        w[0].answer
+            .answer
+            .starts_with("STALLED — the research cycle"),
+        "{}",
+        w[0].answer.answer
+    );
+    assert!(
+        w[0].answer.answer.contains("3 h ago"),
+        "{}",
+        w[0].answer.answer
+    );
+    // Posted to the channel's webhook, once each.
+    let got: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>> = Default::default();
+    let g = got.clone();
+    let app = axum::Router::new().route(
+        "/services/T1/B2/x",
+        axum::routing::post(move |axum::Json(v): axum::Json<serde_json::Value>| {
+            let g = g.clone();
+            async move {
+                g.lock().expect("lock").push(v);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let base = format!("http://{addr}/");
+    let client = otto_slack::ResponseUrlClient::with_allowed_prefix(&base);
+    let cfg = otto_slack::DigestConfig {
+        webhook_url: format!("{base}services/T1/B2/x"),
+        channel: Some("#otto-ops".into()),
+        holds_threshold: 10,
+    };
+    let post = |n: Vec<otto_answers::digest::Notice>| {
+        let (client, cfg, store) = (client.clone(), cfg.clone(), p.store.clone());
+        async move { otto_answers::notify::post_new(&h.ports, &store, &client, &cfg, &n).await }
+    };
+    let first = post(w.clone()).await;
+    assert_eq!((first.posted, first.repeated, first.failed), (1, 0, 0));
+    let again = post(w).await;
+    assert_eq!(
+        (again.posted, again.repeated),
+        (0, 1),
+        "a stalled run is alerted once"
+    );
+    let sent = got.lock().expect("lock").clone();
+    assert_eq!(sent.len(), 1);
+    let text = sent[0].to_string();
+    assert!(
+        text.contains(":rotating_light: *Research cycle STALLED — Wed 25 Nov*"),
+        "{text}"
+    );
+    assert!(text.contains(&format!(
+        "https://otto.example/rows/cycle_runs/{}",
+        runs[1].row_ref.seq
+    )));
 }

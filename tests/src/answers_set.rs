@@ -1234,7 +1234,7 @@ pub async fn question_set_scores(h: &Harness) {
 }
 
 /// Every row of the store, as exported.
-async fn export(h: &Harness, store: &StoreId) -> Vec<AuditRow> {
+pub async fn export(h: &Harness, store: &StoreId) -> Vec<AuditRow> {
     let mut out = Vec::new();
     for table in AuditTable::ALL {
         let mut page = otto_store::PageReq::first(1000);

@@ -5,25 +5,30 @@
 
 use crate::guard::{Support, PAGE};
 use crate::human::{self, pct, ratio};
-use crate::question::{parse, Aggregate, Days, Intent, RowQuery, MAX_QUESTION_CHARS};
+use crate::question::{parse, Aggregate, Days, Intent, RowQuery, SwitchAsk, MAX_QUESTION_CHARS};
 use chrono::{DateTime, Utc};
-use otto_core::audit::{AuditRow, AuditTable, RowBody, RowRef};
+use otto_core::audit::{AuditRow, AuditTable, OperatorAct, RowBody, RowRef, Surface};
 use otto_core::cycle::CycleKind;
 use otto_core::{Action, RowStatus, StoreClock, StoreDay, StoreId};
 use otto_store::{PageReq, Ports, StoreError};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
 /// The answer when no row supports one.
 pub const NO_ROW: &str = "I don't have a row for that.";
 
 /// What Otto can answer, said with every refusal.
-pub const CAN_ANSWER: &str = "I can answer from the audit plane: how a cycle went (a day, a date, a weekday, last week), what moved on the catalog, a campaign's budget story, how many moves of a kind in a period, what's escalated in CS or a thread's verdicts, what's held and how to release it, open discount windows, queued research candidates, a SKU's history, or a row by its ref.";
+pub const CAN_ANSWER: &str = "I can answer from the audit plane: how a cycle went (a day, a date, a weekday, last week) and whether one is stuck, who flipped the kill switch and whether it is on, what moved on the catalog, a campaign's budget story, how many moves of a kind in a period, what's escalated in CS or a thread's verdicts, what's held and how to release it, open discount windows, queued research candidates, a SKU's history, or a row by its ref.";
 
 /// How far back questions without a date look (days).
 pub const LOOKBACK_DAYS: i64 = 42;
+
+/// A RUNNING cycle with no stage activity for longer than this is STALLED: every stage renews
+/// the cycle's store_lock lease for this long (the scheduler's `CYCLE_LEASE`), so past it no
+/// worker holds the cycle any more.
+pub const STALL_AFTER_HOURS: i64 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Citation {
@@ -70,6 +75,8 @@ pub struct Engine<'a> {
     link_base: String,
     queries: AtomicU32,
     llm: Option<std::sync::Arc<dyn crate::llm::Llm>>,
+    /// The instant `ask` was given (epoch ms; `i64::MIN`: unset, read `otto_core::clock::now()`).
+    now_ms: AtomicI64,
 }
 
 /// An answer before the guard: lines of text and the rows they lean on.
@@ -283,17 +290,34 @@ pub fn row_line(row: &AuditRow) -> String {
         }
         RowBody::Operator(o) => {
             let mut s = format!(
-                "{r} {} by {} from the {:?} on {}",
+                "{} by {} from {} on {day} ({}, {r})",
                 o.act.as_str(),
                 o.by,
-                o.surface,
-                row.cycle_id.day
+                surface_text(o.surface),
+                row.status
             );
             if let Some(why) = &o.reason {
                 s.push_str(&format!(": {why}"));
             }
             s
         }
+    }
+}
+
+/// Where an operator acted from, for people.
+pub fn surface_text(s: Surface) -> &'static str {
+    match s {
+        Surface::Cli => "the CLI",
+        Surface::Api => "the API",
+        Surface::Dashboard => "the dashboard",
+        Surface::Slack => "Slack",
+    }
+}
+
+fn switch_word(act: OperatorAct) -> &'static str {
+    match act {
+        OperatorAct::KillSwitchOn => "on",
+        OperatorAct::KillSwitchOff => "off",
     }
 }
 
@@ -339,6 +363,7 @@ impl<'a> Engine<'a> {
             link_base: link_base.trim_end_matches('/').to_string(),
             queries: AtomicU32::new(0),
             llm: None,
+            now_ms: AtomicI64::new(i64::MIN),
         }
     }
 
@@ -352,6 +377,85 @@ impl<'a> Engine<'a> {
         self.queries.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn set_now(&self, now: DateTime<Utc>) {
+        self.now_ms.store(now.timestamp_millis(), Ordering::Relaxed);
+    }
+    pub(crate) fn clock(&self) -> StoreClock {
+        self.clock
+    }
+    pub(crate) fn ports(&self) -> &Ports {
+        self.ports
+    }
+    pub(crate) fn store(&self) -> &StoreId {
+        &self.store
+    }
+
+    /// One run's answer (its digest), through the guard.
+    pub(crate) async fn answer_run(
+        &self,
+        intent: &Intent,
+        run: &AuditRow,
+        _today: StoreDay,
+    ) -> Result<Answer, AnswerError> {
+        self.queries.store(0, Ordering::Relaxed);
+        let kind = match &run.body {
+            RowBody::CycleRun(c) => c.kind,
+            _ => return Ok(self.finish(intent, Found::Refuse(vec![]))),
+        };
+        let mut d = Draft::default();
+        self.render_run(&mut d, run, kind).await?;
+        Ok(self.finish(intent, Some(d).into()))
+    }
+
+    /// The runs (latest of each kind, today or yesterday) that are STALLED.
+    pub(crate) async fn stalled_runs(&self, today: StoreDay) -> Result<Vec<AuditRow>, AnswerError> {
+        let mut out = Vec::new();
+        for run in self.latest_per_kind(None, today).await?.into_values() {
+            if self.liveness(&run).await?.is_some_and(|l| l.stalled) {
+                out.push(run);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The latest run of each cycle kind (or of `kind`), today or yesterday.
+    async fn latest_per_kind(
+        &self,
+        kind: Option<CycleKind>,
+        today: StoreDay,
+    ) -> Result<BTreeMap<CycleKind, AuditRow>, AnswerError> {
+        let mut latest: BTreeMap<CycleKind, AuditRow> = BTreeMap::new();
+        for back in 0..2 {
+            let rows = self
+                .day_rows(
+                    AuditTable::CycleRuns,
+                    today.plus_days(-back),
+                    kind.map(|k| k.as_str()),
+                )
+                .await?;
+            for r in rows {
+                let RowBody::CycleRun(c) = &r.body else {
+                    continue;
+                };
+                let newer = latest
+                    .get(&c.kind)
+                    .is_none_or(|x| (r.created_at, r.row_ref.seq) > (x.created_at, x.row_ref.seq));
+                if newer {
+                    latest.insert(c.kind, r);
+                }
+            }
+        }
+        Ok(latest)
+    }
+
+    /// "Now" for this answer: the instant `ask` was given, else the process clock.
+    fn now(&self) -> DateTime<Utc> {
+        match self.now_ms.load(Ordering::Relaxed) {
+            i64::MIN => otto_core::clock::now(),
+            ms => DateTime::from_timestamp_millis(ms).unwrap_or_else(otto_core::clock::now),
+        }
+    }
+
     /// Answers one question. `now` fixes "today" (in the store's time zone).
     pub async fn ask(&self, question: &str, now: DateTime<Utc>) -> Result<Answer, AnswerError> {
         let question = question.trim();
@@ -360,6 +464,7 @@ impl<'a> Engine<'a> {
                 "longer than {MAX_QUESTION_CHARS} characters"
             )));
         }
+        self.now_ms.store(now.timestamp_millis(), Ordering::Relaxed);
         let today = self.clock.day_of(now);
         let mut intent = parse(question, today);
         if let (Intent::Unknown, Some(llm)) = (&intent, &self.llm) {
@@ -423,6 +528,8 @@ impl<'a> Engine<'a> {
             Intent::Research => self.research().await?.into(),
             Intent::SkuHistory { sku } => self.sku_history(sku, today).await?,
             Intent::Rows(q) => self.rows(q, today).await?,
+            Intent::KillSwitch { ask, days } => self.kill_switch(*ask, days.as_ref()).await?,
+            Intent::CycleHealth { kind } => self.cycle_health(*kind, today).await?,
             Intent::Future { .. } => Found::Refuse(self.latest_runs(today).await?),
             Intent::Unknown => Found::Refuse(vec![]),
         };
@@ -730,6 +837,10 @@ impl<'a> Engine<'a> {
             .filter_map(Value::as_str)
             .filter_map(|r| RowRef::parse(r).ok())
             .collect();
+        if let Some(live) = self.liveness(run).await? {
+            self.running_lines(d, run, kind, &start, &live);
+            return Ok(());
+        }
         let clean = run.status == RowStatus::Completed && c.error.is_none() && held.is_empty();
         let head = match (&c.error, clean) {
             (Some(e), _) => format!(
@@ -845,6 +956,293 @@ impl<'a> Engine<'a> {
             }
         }
         Ok(vec![])
+    }
+
+    /// A RUNNING run's last sign of life (its newest stage run, or the run row itself); `None`
+    /// for a run that is not RUNNING.
+    async fn liveness(&self, run: &AuditRow) -> Result<Option<Liveness>, AnswerError> {
+        if run.status != RowStatus::Running {
+            return Ok(None);
+        }
+        let mut stages = Vec::new();
+        let mut page = PageReq::first(500);
+        loop {
+            self.q();
+            let p = self
+                .ports
+                .audit
+                .by_cycle(AuditTable::StageRuns, &run.cycle_id, page.clone())
+                .await?;
+            stages.extend(p.items);
+            match p.next {
+                Some(c) => page.cursor = Some(c),
+                None => break,
+            }
+        }
+        let last_stage = stages
+            .into_iter()
+            .max_by_key(|r| (r.updated_at, r.row_ref.seq));
+        let last_at = last_stage
+            .as_ref()
+            .map(|r| r.updated_at)
+            .filter(|t| *t > run.updated_at)
+            .unwrap_or(run.updated_at);
+        let idle_minutes = (self.now() - last_at).num_minutes().max(0);
+        Ok(Some(Liveness {
+            last_at,
+            last_stage,
+            idle_minutes,
+            stalled: idle_minutes >= STALL_AFTER_HOURS * 60,
+        }))
+    }
+
+    /// A RUNNING run: STALLED past its lease, else running with its last activity.
+    fn running_lines(
+        &self,
+        d: &mut Draft,
+        run: &AuditRow,
+        kind: CycleKind,
+        start: &str,
+        live: &Liveness,
+    ) {
+        let since = human::local_time(&self.clock, live.last_at);
+        let ago = duration_text(live.idle_minutes);
+        d.allow.extend(duration_numbers(live.idle_minutes));
+        d.allow.push(STALL_AFTER_HOURS.to_string());
+        let tz = self.clock.tz_name();
+        let on = human::date(run.day());
+        if live.stalled {
+            d.line(format!(
+                "STALLED — the {kind} cycle on {on}{start} is still RUNNING with no stage activity since {since} ({tz}), {ago} ago: longer than its {STALL_AFTER_HOURS} h lease, so no worker holds it ({}).",
+                run.row_ref
+            ));
+        } else {
+            d.line(format!(
+                "The {kind} cycle on {on}{start} is RUNNING — last stage activity at {since} ({tz}), {ago} ago, within its {STALL_AFTER_HOURS} h lease ({}).",
+                run.row_ref
+            ));
+        }
+        d.cite(run);
+        match &live.last_stage {
+            Some(st) => {
+                let RowBody::StageRun(x) = &st.body else {
+                    return;
+                };
+                let chunk = if x.chunks > 1 {
+                    format!(" (chunk {} of {})", x.chunk + 1, x.chunks)
+                } else {
+                    String::new()
+                };
+                d.allow.push((x.chunk + 1).to_string());
+                d.line(format!(
+                    "Last stage: {}{chunk} {} at {} ({}).",
+                    x.stage,
+                    st.status,
+                    human::local_time(&self.clock, st.updated_at),
+                    st.row_ref
+                ));
+                d.cite(st);
+            }
+            None => d.line("No stage of it has finished yet."),
+        }
+        if live.stalled {
+            d.line("Running the same cycle for that day again resumes it; until then it holds no lock and moves nothing.");
+        }
+    }
+
+    /// "Is a cycle stuck?": the latest run of each cycle kind (today or yesterday).
+    async fn cycle_health(
+        &self,
+        kind: Option<CycleKind>,
+        today: StoreDay,
+    ) -> Result<Found, AnswerError> {
+        let latest = self.latest_per_kind(kind, today).await?;
+        if latest.is_empty() {
+            return Ok(Found::Refuse(self.latest_runs(today).await?));
+        }
+        let mut stalled = Vec::new();
+        let mut others = Vec::new();
+        for run in latest.values() {
+            match self.liveness(run).await? {
+                Some(l) if l.stalled => stalled.push((run, l)),
+                l => others.push((run, l)),
+            }
+        }
+        let mut d = Draft::default();
+        if stalled.is_empty() {
+            d.line(format!(
+                "No — no cycle is stalled. Latest {}:",
+                if latest.len() == 1 { "run" } else { "runs" }
+            ));
+        } else {
+            d.line(format!(
+                "Yes — {} stalled:",
+                plural(stalled.len(), "cycle is", "cycles are")
+            ));
+        }
+        for (run, live) in &stalled {
+            let RowBody::CycleRun(c) = &run.body else {
+                continue;
+            };
+            let start = c
+                .scheduled_time
+                .map(|t| format!(" (scheduled {})", human::local_time(&self.clock, t)))
+                .unwrap_or_default();
+            self.running_lines(&mut d, run, c.kind, &start, live);
+        }
+        if !stalled.is_empty() && !others.is_empty() {
+            d.line("The other cycles:");
+        }
+        for (run, live) in &others {
+            let mut s = format!("— {}", row_line(run));
+            if let Some(l) = live {
+                d.allow.extend(duration_numbers(l.idle_minutes));
+                s.push_str(&format!(
+                    "; last stage activity at {}, {} ago",
+                    human::local_time(&self.clock, l.last_at),
+                    duration_text(l.idle_minutes)
+                ));
+                if let Some(st) = &l.last_stage {
+                    d.cite(st);
+                }
+            }
+            d.line(s);
+            d.cite(run);
+        }
+        Ok(Found::Answer(d))
+    }
+
+    /// "Who turned the kill switch on?", "is it on?": the operator_log flips (one indexed query,
+    /// newest first) — who, when in store time, from which surface, why.
+    async fn kill_switch(&self, ask: SwitchAsk, days: Option<&Days>) -> Result<Found, AnswerError> {
+        let mut flips: Vec<AuditRow> = self
+            .subject_rows(AuditTable::OperatorLog, "kill_switch")
+            .await?
+            .into_iter()
+            .filter(|r| matches!(r.body, RowBody::Operator(_)))
+            .collect();
+        flips.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.row_ref.seq)));
+        let local_day = |r: &AuditRow| self.clock.day_of(r.created_at);
+        let act_of = |r: &AuditRow| match &r.body {
+            RowBody::Operator(o) => Some(o.act),
+            _ => None,
+        };
+        // The switch's state now, and at the end of the period asked about: the newest flip
+        // that took.
+        let state = flips.iter().find(|r| r.status == RowStatus::Applied);
+        let state_then = flips.iter().find(|r| {
+            r.status == RowStatus::Applied && days.is_none_or(|d| local_day(r) <= d.last())
+        });
+        let target = match ask {
+            SwitchAsk::State => state_then,
+            SwitchAsk::Flip(act) => flips
+                .iter()
+                .filter(|r| days.is_none_or(|d| d.contains(local_day(r))))
+                .find(|r| act.is_none_or(|a| act_of(r) == Some(a))),
+        };
+        let Some(target) = target else {
+            return Ok(Found::Refuse(flips.into_iter().take(3).collect()));
+        };
+        let mut d = Draft::default();
+        if let Some(p) = days {
+            d.allow_days(p);
+        }
+        let RowBody::Operator(o) = &target.body else {
+            return Ok(Found::Refuse(vec![]));
+        };
+        let x = switch_word(o.act);
+        match ask {
+            SwitchAsk::State => {
+                let when = match days {
+                    Some(p) => format!("was {x} at the end of {}", human::date(p.last())),
+                    None => format!("is {x}"),
+                };
+                d.line(format!(
+                    "The kill switch {when} — {} turned it {x} from {} on {}{} ({}).",
+                    o.by,
+                    surface_text(o.surface),
+                    self.when_text(target),
+                    why_text(o.reason.as_deref()),
+                    target.row_ref
+                ));
+            }
+            SwitchAsk::Flip(_) => {
+                let mut line = format!(
+                    "{} turned the kill switch {x} from {} on {}{} ({}).",
+                    o.by,
+                    surface_text(o.surface),
+                    self.when_text(target),
+                    why_text(o.reason.as_deref()),
+                    target.row_ref
+                );
+                if target.status != RowStatus::Applied {
+                    line.push_str(&format!(
+                        " That flip is {}: the switch's setting was not written by it.",
+                        target.status
+                    ));
+                }
+                d.line(line);
+                match state {
+                    Some(s) if s.row_ref == target.row_ref => {
+                        d.line(format!("It is still {x}."));
+                    }
+                    Some(s) => {
+                        if let RowBody::Operator(so) = &s.body {
+                            d.line(format!(
+                                "It is {} now: {} turned it {} from {} on {} ({}).",
+                                switch_word(so.act),
+                                so.by,
+                                switch_word(so.act),
+                                surface_text(so.surface),
+                                self.when_text(s),
+                                s.row_ref
+                            ));
+                            d.cite(s);
+                        }
+                    }
+                    None => d.line(
+                        "No flip has taken effect, so the switch is in its default state: off.",
+                    ),
+                }
+            }
+        }
+        d.cite(target);
+        let earlier: Vec<&AuditRow> = flips
+            .iter()
+            .filter(|r| !d.rows.iter().any(|c| c.row_ref == r.row_ref))
+            .filter(|r| (r.created_at, r.row_ref.seq) < (target.created_at, target.row_ref.seq))
+            .filter(|r| days.is_none_or(|p| p.contains(local_day(r))))
+            .take(3)
+            .collect();
+        if !earlier.is_empty() {
+            d.line("Earlier flips:");
+            for r in earlier {
+                if let RowBody::Operator(e) = &r.body {
+                    d.line(format!(
+                        "— {} by {} from {} on {}{} ({}, {})",
+                        switch_word(e.act),
+                        e.by,
+                        surface_text(e.surface),
+                        self.when_text(r),
+                        why_text(e.reason.as_deref()),
+                        r.status,
+                        r.row_ref
+                    ));
+                }
+                d.cite(r);
+            }
+        }
+        Ok(Found::Answer(d))
+    }
+
+    /// "Tue 24 Nov at 05:40 (Europe/Amsterdam)": a row's creation in store time.
+    fn when_text(&self, r: &AuditRow) -> String {
+        format!(
+            "{} at {} ({})",
+            human::date(self.clock.day_of(r.created_at)),
+            human::local_time(&self.clock, r.created_at),
+            self.clock.tz_name()
+        )
     }
 
     async fn catalog_moves(&self, days: &Days) -> Result<Found, AnswerError> {
@@ -1483,6 +1881,38 @@ impl<'a> Engine<'a> {
             return Ok(Found::Answer(d));
         }
         Ok(Found::Refuse(vec![]))
+    }
+}
+
+/// A RUNNING run's last sign of life.
+struct Liveness {
+    last_at: DateTime<Utc>,
+    last_stage: Option<AuditRow>,
+    /// Whole minutes from `last_at` to now.
+    idle_minutes: i64,
+    /// Idle for longer than the lease ([`STALL_AFTER_HOURS`]).
+    stalled: bool,
+}
+
+/// "3 h 12 min", "45 min".
+fn duration_text(minutes: i64) -> String {
+    match (minutes / 60, minutes % 60) {
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
+    }
+}
+
+/// The numbers [`duration_text`] writes (derived from a cited row's time and the clock).
+fn duration_numbers(minutes: i64) -> Vec<String> {
+    vec![(minutes / 60).to_string(), (minutes % 60).to_string()]
+}
+
+/// ` — why: "import"`, or ` — no reason given`.
+fn why_text(reason: Option<&str>) -> String {
+    match reason.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(r) => format!(" — why: \"{r}\""),
+        None => " — no reason given".into(),
     }
 }
 

@@ -245,10 +245,10 @@ impl Support {
         let (Some(clock), Ok(t)) = (self.clock, chrono::DateTime::parse_from_rfc3339(s)) else {
             return;
         };
-        self.idents.insert(crate::human::local_time(
-            &clock,
-            t.with_timezone(&chrono::Utc),
-        ));
+        let t = t.with_timezone(&chrono::Utc);
+        self.idents.insert(crate::human::local_time(&clock, t));
+        // The store-local day of the instant (a 23:30 UTC write is the next day in Stockholm).
+        self.add_day(&clock.day_of(t).to_string());
     }
 
     fn add_text(&mut self, text: &str) {

@@ -4,11 +4,13 @@
 //! SKU and ref in its text is in a cited row; otherwise the answer is "I don't have a row for
 //! that." with the nearest rows that do exist.
 
+pub mod digest;
 pub mod engine;
 pub mod guard;
 pub mod human;
 pub mod llm;
+pub mod notify;
 pub mod question;
 
 pub use engine::{row_line, row_url, Answer, AnswerError, Citation, Engine, NO_ROW};
-pub use question::{parse, Aggregate, Days, Intent, Plan, RowQuery};
+pub use question::{parse, Aggregate, Days, Intent, Plan, RowQuery, SwitchAsk};

@@ -12,11 +12,11 @@
 //! (OpenAI, Azure OpenAI, vLLM, Ollama, LiteLLM — and Bedrock through an OpenAI-compatible
 //! gateway); tested against a local stub server.
 
-use crate::question::{Days, Intent};
+use crate::question::{Aggregate, Days, Intent, RowQuery, SwitchAsk};
 use async_trait::async_trait;
-use otto_core::audit::RowRef;
+use otto_core::audit::{AuditTable, OperatorAct, RowRef};
 use otto_core::cycle::CycleKind;
-use otto_core::{Sku, StoreDay};
+use otto_core::{Action, Classification, RowStatus, Sku, StoreDay};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -155,7 +155,7 @@ pub fn parse_wording_reply(content: &str) -> Result<String, LlmError> {
     Ok(out.to_string())
 }
 
-const INTENT_PROMPT: &str = "You map an online-store operator's question to one intent for an audit-log query engine. Reply with one JSON object only: {\"intent\": one of \"cycle_summary\", \"catalog_moves\", \"campaign\", \"customer_service\", \"holds\", \"discount_windows\", \"research\", \"sku_history\", \"show_row\", \"unknown\"; optional \"day\" (YYYY-MM-DD), \"cycle\" (morning|research|discount), \"sku\", \"campaign\" (a name or id), \"thread\" (a support thread id), \"ref\" (table#number)}. Never answer the question yourself.";
+const INTENT_PROMPT: &str = "You map an online-store operator's question to one typed query plan for an audit-log query engine. Reply with one JSON object only: {\"intent\": one of \"cycle_summary\", \"catalog_moves\", \"campaign\", \"customer_service\", \"holds\", \"discount_windows\", \"research\", \"sku_history\", \"show_row\", \"kill_switch\", \"cycle_health\", \"rows\", \"unknown\"; optional \"day\" (YYYY-MM-DD), \"cycle\" (morning|research|discount|cs), \"sku\", \"campaign\" (a name or id), \"thread\" (a support thread id), \"ref\" (table#number), \"ask\" (kill_switch: state|on|off|any)}. For counts, sums, largest moves, lists and comparisons of rows use \"rows\" with \"table\" (decision_log|ad_decision_log), \"actions\" (list of DRAFT, PUBLISH, DISCOUNT_TEST, ON_DISCOUNT, PRICE_RESTORE, SCALE_WINNER, REVIVE_SEASONAL, ADJUST_BUDGET, KEEP), \"status\" (APPLIED, HELD, REVERTED, FAILED, REFUSED, DRY_RUN, SKIPPED), \"classification\" (WINNER, MID, LOSER, INSUFFICIENT_DATA), \"from\" and \"to\" (YYYY-MM-DD, at most 31 days), \"aggregate\" (list|count|largest|sum|compare). Never answer the question yourself.";
 
 const WORDING_PROMPT: &str = "Rephrase the answer for a busy store operator in at most a few sentences. Keep every number, amount, percentage, date, SKU and row ref exactly as written; add no figure, fact or row that is not in the answer. Reply with the rephrased answer only.";
 
@@ -200,8 +200,104 @@ pub fn intent_from_json(v: &Value, today: StoreDay) -> Option<Intent> {
         "show_row" => Intent::ShowRow {
             row_ref: RowRef::parse(s("ref")?).ok()?,
         },
+        "kill_switch" => Intent::KillSwitch {
+            ask: match s("ask").unwrap_or("any") {
+                "state" => SwitchAsk::State,
+                "on" => SwitchAsk::Flip(Some(OperatorAct::KillSwitchOn)),
+                "off" => SwitchAsk::Flip(Some(OperatorAct::KillSwitchOff)),
+                "any" => SwitchAsk::Flip(None),
+                _ => return None,
+            },
+            days: s("day").map(|_| days),
+        },
+        "cycle_health" => Intent::CycleHealth {
+            kind: match s("cycle") {
+                Some(k) => Some(k.parse::<CycleKind>().ok()?),
+                None => None,
+            },
+        },
+        "rows" => return rows_plan(v, today),
         _ => return None,
     })
+}
+
+/// Most days a plan from the model may span (a month).
+pub const MAX_PLAN_DAYS: i64 = 31;
+
+/// A typed [`RowQuery`] from the model's JSON, every field validated against its type: a table
+/// the rows plan reads, known actions / status / classification, days not after today and at
+/// most [`MAX_PLAN_DAYS`], a known aggregate. Anything else → `None` (the deterministic plan
+/// stands).
+fn rows_plan(v: &Value, today: StoreDay) -> Option<Intent> {
+    let s = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+    };
+    let table = match s("table")
+        .unwrap_or("decision_log")
+        .parse::<AuditTable>()
+        .ok()?
+    {
+        t @ (AuditTable::DecisionLog | AuditTable::AdDecisionLog) => t,
+        _ => return None,
+    };
+    let actions = match v.get("actions") {
+        None | Some(Value::Null) => vec![],
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| x.as_str().and_then(|x| x.trim().parse::<Action>().ok()))
+            .collect::<Option<Vec<_>>>()?,
+        Some(_) => return None,
+    };
+    let budget = actions.contains(&Action::AdjustBudget);
+    if budget != (table == AuditTable::AdDecisionLog) && !actions.is_empty() {
+        return None;
+    }
+    let status = match s("status") {
+        Some(x) => Some(x.parse::<RowStatus>().ok()?),
+        None => None,
+    };
+    let classification = match s("classification") {
+        Some(x) => Some(x.parse::<Classification>().ok()?),
+        None => None,
+    };
+    let day = |k: &str| match s(k) {
+        Some(x) => StoreDay::parse(x).ok().map(Some),
+        None => Some(None),
+    };
+    let days = match (day("from")?, day("to")?) {
+        (None, None) => None,
+        (Some(a), None) | (None, Some(a)) => Some(Days::One(a)),
+        (Some(a), Some(b)) if a == b => Some(Days::One(a)),
+        (Some(a), Some(b)) => Some(Days::Range(a, b)),
+    };
+    if let Some(d) = days {
+        if d.last() > today {
+            return Some(Intent::Future { day: d.last() });
+        }
+        let span = d.last().days_since(d.first());
+        if !(0..MAX_PLAN_DAYS).contains(&span) {
+            return None;
+        }
+    }
+    let aggregate = match s("aggregate").unwrap_or("list") {
+        "list" => Aggregate::List,
+        "count" => Aggregate::Count,
+        "largest" => Aggregate::Largest,
+        "sum" => Aggregate::Sum,
+        "compare" => Aggregate::Compare,
+        _ => return None,
+    };
+    Some(Intent::Rows(RowQuery {
+        table,
+        actions,
+        status,
+        classification,
+        days,
+        aggregate,
+    }))
 }
 
 #[async_trait]
@@ -256,6 +352,74 @@ mod tests {
             json!({"intent": "launch_missiles"}),
             json!({"intent": "holds", "day": "yesterday"}),
             json!([1, 2]),
+        ] {
+            assert_eq!(intent_from_json(&bad, t), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn typed_row_plans_from_the_model_are_validated() {
+        let t = StoreDay::parse("2026-11-25").unwrap();
+        let d = |s: &str| StoreDay::parse(s).unwrap();
+        assert_eq!(
+            intent_from_json(
+                &json!({"intent": "rows", "table": "decision_log", "actions": ["DRAFT"],
+                        "from": "2026-11-23", "to": "2026-11-25", "aggregate": "count"}),
+                t
+            ),
+            Some(Intent::Rows(RowQuery {
+                table: AuditTable::DecisionLog,
+                actions: vec![Action::Draft],
+                status: None,
+                classification: None,
+                days: Some(Days::Range(d("2026-11-23"), t)),
+                aggregate: Aggregate::Count,
+            }))
+        );
+        assert_eq!(
+            intent_from_json(
+                &json!({"intent": "rows", "table": "ad_decision_log", "actions": ["ADJUST_BUDGET"],
+                        "status": "APPLIED", "aggregate": "sum"}),
+                t
+            ),
+            Some(Intent::Rows(RowQuery {
+                table: AuditTable::AdDecisionLog,
+                actions: vec![Action::AdjustBudget],
+                status: Some(RowStatus::Applied),
+                classification: None,
+                days: None,
+                aggregate: Aggregate::Sum,
+            }))
+        );
+        assert!(matches!(
+            intent_from_json(&json!({"intent": "rows", "to": "2027-01-01"}), t),
+            Some(Intent::Future { .. })
+        ));
+        assert_eq!(
+            intent_from_json(&json!({"intent": "kill_switch", "ask": "on"}), t),
+            Some(Intent::KillSwitch {
+                ask: SwitchAsk::Flip(Some(OperatorAct::KillSwitchOn)),
+                days: None
+            })
+        );
+        assert_eq!(
+            intent_from_json(&json!({"intent": "cycle_health"}), t),
+            Some(Intent::CycleHealth { kind: None })
+        );
+        for bad in [
+            json!({"intent": "rows", "table": "operator_log"}),
+            json!({"intent": "rows", "table": "decision_log; DROP TABLE"}),
+            json!({"intent": "rows", "actions": ["TELEPORT"]}),
+            json!({"intent": "rows", "actions": "DRAFT"}),
+            json!({"intent": "rows", "table": "decision_log", "actions": ["ADJUST_BUDGET"]}),
+            json!({"intent": "rows", "status": "LOST"}),
+            json!({"intent": "rows", "classification": "GREAT"}),
+            json!({"intent": "rows", "from": "2026-01-01", "to": "2026-11-25"}),
+            json!({"intent": "rows", "from": "2026-11-25", "to": "2026-11-20"}),
+            json!({"intent": "rows", "from": "last week"}),
+            json!({"intent": "rows", "aggregate": "median"}),
+            json!({"intent": "kill_switch", "ask": "maybe"}),
+            json!({"intent": "cycle_health", "cycle": "lunch"}),
         ] {
             assert_eq!(intent_from_json(&bad, t), None, "{bad}");
         }

@@ -4,7 +4,7 @@
 //! plan cannot cover is [`Intent::Unknown`], which the engine refuses — never a guess.
 
 use chrono::{Datelike, NaiveDate, Weekday};
-use otto_core::audit::{AuditTable, RowRef};
+use otto_core::audit::{AuditTable, OperatorAct, RowRef};
 use otto_core::cycle::CycleKind;
 use otto_core::{Action, Classification, RowStatus, Sku, StoreDay};
 use serde::Serialize;
@@ -85,6 +85,17 @@ pub struct RowQuery {
     pub aggregate: Aggregate,
 }
 
+/// What a kill-switch question asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SwitchAsk {
+    /// "is the kill switch on?": its state now, and the flip that set it.
+    State,
+    /// "who turned the kill switch on?" / "when was it flipped?": the latest flip of that act
+    /// (any act when `None`), who, when, from where, why.
+    Flip(Option<OperatorAct>),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "intent", rename_all = "snake_case")]
 pub enum Intent {
@@ -127,6 +138,16 @@ pub enum Intent {
     },
     /// Filters + an aggregate over one table: "how many budget changes this week?"
     Rows(RowQuery),
+    /// "who turned the kill switch on?", "is the kill switch on?": the operator_log flips.
+    KillSwitch {
+        ask: SwitchAsk,
+        days: Option<Days>,
+    },
+    /// "is a cycle stuck?": the latest run of each cycle (or of one kind), STALLED when a
+    /// RUNNING run has shown no stage activity for longer than its lease.
+    CycleHealth {
+        kind: Option<CycleKind>,
+    },
     /// A date after today: nothing can have happened yet.
     Future {
         day: StoreDay,
@@ -152,6 +173,8 @@ impl Intent {
             Intent::Research => "research",
             Intent::SkuHistory { .. } => "sku_history",
             Intent::Rows(_) => "rows",
+            Intent::KillSwitch { .. } => "kill_switch",
+            Intent::CycleHealth { .. } => "cycle_health",
             Intent::Future { .. } => "future",
             Intent::Unknown => "unknown",
         }
@@ -781,7 +804,92 @@ pub fn parse(question: &str, today: StoreDay) -> Intent {
     plan(&ws, days, today)
 }
 
+fn is_kill_switch(ws: &Words) -> bool {
+    ws.any_phrase(&["kill switch", "kill switches", "emergency stop"])
+        || ws.any(&["killswitch", "kill-switch", "kill_switch"])
+}
+
+/// "is the kill switch on?" asks its state; "who turned it on?", "when was it flipped?" a flip.
+fn switch_ask(ws: &Words) -> SwitchAsk {
+    let first = ws.low.first().map(String::as_str).unwrap_or("");
+    let state = matches!(first, "is" | "are" | "status" | "state")
+        || ws.any_phrase(&[
+            "right now",
+            "still on",
+            "still off",
+            "currently on",
+            "currently off",
+        ])
+        || ws.any(&["currently", "status", "state"]);
+    if state && !ws.any(&["who", "when", "why"]) {
+        return SwitchAsk::State;
+    }
+    let on = ws.any(&[
+        "on",
+        "enabled",
+        "enable",
+        "activated",
+        "activate",
+        "engaged",
+        "engage",
+        "pulled",
+        "hit",
+    ]);
+    let off = ws.any(&[
+        "off",
+        "disabled",
+        "disable",
+        "deactivated",
+        "deactivate",
+        "disengaged",
+        "lifted",
+        "reset",
+    ]);
+    SwitchAsk::Flip(match (on, off) {
+        (true, false) => Some(OperatorAct::KillSwitchOn),
+        (false, true) => Some(OperatorAct::KillSwitchOff),
+        _ => None,
+    })
+}
+
+/// "is a cycle stuck?", "any stalled runs?", "is the morning run hanging?"
+fn is_cycle_health(ws: &Words) -> bool {
+    let stuck = ws.any(&[
+        "stuck", "stalled", "stall", "stalling", "hung", "hanging", "hangs", "frozen",
+    ]) || ws.phrase("still running");
+    let cycle = ws.any(&[
+        "cycle", "cycles", "run", "runs", "running", "morning", "discount", "research", "job",
+        "jobs", "pipeline",
+    ]);
+    stuck && cycle
+}
+
+fn health_kind(ws: &Words) -> Option<CycleKind> {
+    if ws.any(&["discount"]) {
+        Some(CycleKind::Discount)
+    } else if ws.any(&["research"]) {
+        Some(CycleKind::Research)
+    } else if ws.any(&["morning"]) {
+        Some(CycleKind::Morning)
+    } else if ws.any(&["cs", "support"]) {
+        Some(CycleKind::Cs)
+    } else {
+        None
+    }
+}
+
 fn plan(ws: &Words, days: Option<Days>, today: StoreDay) -> Intent {
+    if is_kill_switch(ws) {
+        return Intent::KillSwitch {
+            ask: switch_ask(ws),
+            days,
+        };
+    }
+    if is_cycle_health(ws) {
+        return Intent::CycleHealth {
+            kind: health_kind(ws),
+        };
+    }
     if ws.any(NOT_IN_AUDIT) {
         return Intent::Unknown;
     }
@@ -1006,6 +1114,47 @@ mod tests {
         );
         assert_eq!(parse("who won the game last night?", t), Intent::Unknown);
         assert_eq!(parse("tell me a joke", t), Intent::Unknown);
+    }
+
+    #[test]
+    fn kill_switch_and_stuck_cycles_route_to_their_rows() {
+        let t = today();
+        let on = Some(OperatorAct::KillSwitchOn);
+        for (q, want) in [
+            ("who turned the kill switch on?", SwitchAsk::Flip(on)),
+            ("who hit the killswitch?", SwitchAsk::Flip(on)),
+            ("why is the kill switch on?", SwitchAsk::Flip(on)),
+            ("when was the kill switch flipped?", SwitchAsk::Flip(None)),
+            (
+                "who turned the kill-switch off?",
+                SwitchAsk::Flip(Some(OperatorAct::KillSwitchOff)),
+            ),
+            ("is the kill switch on?", SwitchAsk::State),
+            ("kill switch status", SwitchAsk::State),
+        ] {
+            assert!(
+                matches!(parse(q, t), Intent::KillSwitch { ask, days: None } if ask == want),
+                "{q}: {:?}",
+                parse(q, t)
+            );
+        }
+        assert!(matches!(
+            parse("who flipped the kill switch yesterday?", t),
+            Intent::KillSwitch { days: Some(Days::One(d)), .. } if d == t.plus_days(-1)
+        ));
+        assert_eq!(
+            parse("is a cycle stuck?", t),
+            Intent::CycleHealth { kind: None }
+        );
+        assert_eq!(
+            parse("is the morning run hanging?", t),
+            Intent::CycleHealth {
+                kind: Some(CycleKind::Morning)
+            }
+        );
+        // "stuck" alone (no cycle) is still about held rows; "switch" alone is still refused.
+        assert_eq!(parse("what's stuck?", t), Intent::Holds);
+        assert_eq!(parse("switch the lights off", t), Intent::Unknown);
     }
 
     #[test]

@@ -37,6 +37,7 @@
 //! ```
 
 mod command;
+mod digest;
 mod error;
 mod interaction;
 mod render;
@@ -46,6 +47,10 @@ mod verify;
 pub use command::{
     is_ssl_check, is_valid_row_ref, parse_command_text, unescape_slack_text, OttoCommand,
     SlashCommand, MAX_QUESTION_CHARS, ROW_TABLES,
+};
+pub use digest::{
+    post_notices, render_notice, ChannelNotice, DigestConfig, NoticeLevel, DEFAULT_HOLDS_THRESHOLD,
+    DIGEST_CHANNEL_ENV, DIGEST_WEBHOOK_ENV, HOLDS_THRESHOLD_ENV, WEBHOOK_PREFIX,
 };
 pub use error::SlackError;
 pub use interaction::{
