@@ -515,7 +515,7 @@ async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
             Ok(())
         }
         Command::DeadLetters { .. } => {
-            let report = otto_stage::dlq::sweep(&ports, otto_core::clock::now()).await?;
+            let report = otto_stage::dlq::sweep(&ports, cfg.clock, otto_core::clock::now()).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else if report.failed.is_empty() {

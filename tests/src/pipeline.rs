@@ -567,7 +567,9 @@ pub async fn dead_lettered_stage_ends_cycle_visibly(h: &Harness) {
         RowStatus::Running,
         "nothing ended it yet"
     );
-    let report = otto_stage::dlq::sweep(&h.ports, at()).await.expect("sweep");
+    let report = otto_stage::dlq::sweep(&h.ports, clock(), at())
+        .await
+        .expect("sweep");
     assert_eq!(report.failed, vec![format!("{cycle} sync#0")], "{report:?}");
     assert_eq!(run_status(h, &cycle).await, RowStatus::Failed);
     let run = h
@@ -606,7 +608,7 @@ pub async fn dead_lettered_stage_ends_cycle_visibly(h: &Harness) {
         ),
         "the store_lock was released"
     );
-    let again = otto_stage::dlq::sweep(&h.ports, at())
+    let again = otto_stage::dlq::sweep(&h.ports, clock(), at())
         .await
         .expect("sweep again");
     assert_eq!(run_status(h, &cycle).await, RowStatus::Failed);

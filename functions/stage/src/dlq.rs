@@ -22,7 +22,11 @@ pub struct SweepReport {
     pub unreadable: usize,
 }
 
-pub async fn sweep(ports: &Ports, now: DateTime<Utc>) -> Result<SweepReport, HandlerError> {
+pub async fn sweep(
+    ports: &Ports,
+    clock: otto_core::StoreClock,
+    now: DateTime<Utc>,
+) -> Result<SweepReport, HandlerError> {
     let mut report = SweepReport::default();
     for stage in Stage::ALL {
         for d in ports.queue.dead_letters(stage, 10).await? {
@@ -42,7 +46,7 @@ pub async fn sweep(ports: &Ports, now: DateTime<Utc>) -> Result<SweepReport, Han
                 msg.chunks,
                 d.receive_count
             );
-            fail_cycle(ports, &msg, &why, now).await?;
+            fail_cycle(ports, &msg, &why, clock, now).await?;
             report
                 .failed
                 .push(format!("{} {}#{}", msg.cycle_id, msg.stage, msg.chunk));
@@ -52,8 +56,11 @@ pub async fn sweep(ports: &Ports, now: DateTime<Utc>) -> Result<SweepReport, Han
 }
 
 /// The scheduled function's handler (any input: the schedule's payload is ignored).
-pub async fn handler(ports: &Ports) -> Result<serde_json::Value, lambda_runtime::Error> {
-    let report = sweep(ports, otto_core::clock::now()).await?;
+pub async fn handler(
+    ports: &Ports,
+    clock: otto_core::StoreClock,
+) -> Result<serde_json::Value, lambda_runtime::Error> {
+    let report = sweep(ports, clock, otto_core::clock::now()).await?;
     if !report.failed.is_empty() {
         tracing::warn!(failed = ?report.failed, "dead-letter sweep ended cycles");
     }

@@ -156,7 +156,7 @@ pub async fn run_stage(
     }
     let Some(stage_body) = registry.get(msg.stage) else {
         let why = format!("no body is registered for stage {}", msg.stage);
-        fail_cycle(ports, &msg, &why, now).await?;
+        fail_cycle(ports, &msg, &why, clock, now).await?;
         return Ok(StageResult::CycleFailed(why));
     };
     // 3. At most once per (cycle, stage, chunk).
@@ -204,7 +204,7 @@ pub async fn run_stage(
     let (out, replayed) = match outcome {
         Ok(o) => (o.value, o.replayed),
         Err(IdemError::Handler(HandlerError::Permanent(why))) => {
-            fail_cycle(ports, &msg, &why, now).await?;
+            fail_cycle(ports, &msg, &why, clock, now).await?;
             return Ok(StageResult::CycleFailed(why));
         }
         Err(IdemError::Handler(e)) => return Err(e),
@@ -218,15 +218,15 @@ pub async fn run_stage(
         // ends visibly.
         Err(e) => {
             let why = e.to_string();
-            fail_cycle(ports, &msg, &why, now).await?;
+            fail_cycle(ports, &msg, &why, clock, now).await?;
             return Ok(StageResult::CycleFailed(why));
         }
     };
     // 4. Fan in, then advance.
-    let advanced = match fan_in_and_advance(ports, &msg, &out, now).await {
+    let advanced = match fan_in_and_advance(ports, &msg, &out, clock, now).await {
         Ok(a) => a,
         Err(HandlerError::Permanent(why)) => {
-            fail_cycle(ports, &msg, &why, now).await?;
+            fail_cycle(ports, &msg, &why, clock, now).await?;
             return Ok(StageResult::CycleFailed(why));
         }
         Err(e) => return Err(e),
@@ -246,6 +246,7 @@ async fn fan_in_and_advance(
     ports: &Ports,
     msg: &StageMessage,
     out: &StageOutput,
+    clock: StoreClock,
     now: DateTime<Utc>,
 ) -> Result<bool, HandlerError> {
     let expires = (now + Duration::days(14)).timestamp();
@@ -289,6 +290,7 @@ async fn fan_in_and_advance(
                 RowStatus::Completed,
                 None,
                 out.figures.get("summary"),
+                clock,
                 now,
             )
             .await?
@@ -301,6 +303,7 @@ async fn fail_cycle(
     ports: &Ports,
     msg: &StageMessage,
     why: &str,
+    clock: StoreClock,
     now: DateTime<Utc>,
 ) -> Result<(), HandlerError> {
     tracing::error!(cycle_id = %msg.cycle_id, stage = %msg.stage, error = why, "stage failed permanently; cycle marked FAILED");
@@ -329,6 +332,7 @@ async fn fail_cycle(
         RowStatus::Failed,
         Some(why),
         None,
+        clock,
         now,
     )
     .await
@@ -476,6 +480,7 @@ async fn finish_cycle(
     status: RowStatus,
     error: Option<&str>,
     summary: Option<&Value>,
+    clock: StoreClock,
     now: DateTime<Utc>,
 ) -> Result<(), HandlerError> {
     let Some(run) = ports
@@ -530,6 +535,9 @@ async fn finish_cycle(
         // The row is the record; the event is a courtesy.
         tracing::warn!(error = %e, "could not publish the cycle event");
     }
+    // Slack speaks first: the cycle's digest (or its FAILED alert) and the holds alert, when a
+    // digest channel is configured. Never fails the cycle.
+    otto_answers::notify::after_cycle(ports, clock, cycle_id, now).await;
     Ok(())
 }
 

@@ -19,7 +19,9 @@ async fn main() -> Result<(), Error> {
         // The scheduled dead-letter sweep: ends cycles whose messages were dead-lettered.
         let ports = build_ports(&cfg).await?;
         return run(service_fn(
-            |_ev: lambda_runtime::LambdaEvent<serde_json::Value>| otto_stage::dlq::handler(&ports),
+            |_ev: lambda_runtime::LambdaEvent<serde_json::Value>| {
+                otto_stage::dlq::handler(&ports, cfg.clock)
+            },
         ))
         .await;
     }

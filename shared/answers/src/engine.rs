@@ -318,6 +318,8 @@ fn switch_word(act: OperatorAct) -> &'static str {
     match act {
         OperatorAct::KillSwitchOn => "on",
         OperatorAct::KillSwitchOff => "off",
+        // Not a flip; the kill-switch answers read flips only.
+        OperatorAct::PolicySet => "changed",
     }
 }
 
@@ -1119,7 +1121,10 @@ impl<'a> Engine<'a> {
             .subject_rows(AuditTable::OperatorLog, "kill_switch")
             .await?
             .into_iter()
-            .filter(|r| matches!(r.body, RowBody::Operator(_)))
+            .filter(|r| {
+                matches!(&r.body, RowBody::Operator(o)
+                    if matches!(o.act, OperatorAct::KillSwitchOn | OperatorAct::KillSwitchOff))
+            })
             .collect();
         flips.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.row_ref.seq)));
         let local_day = |r: &AuditRow| self.clock.day_of(r.created_at);
