@@ -7,6 +7,8 @@ mod cli;
 mod cycle;
 mod demo;
 mod render;
+mod sim_report;
+mod simulate;
 
 use clap::Parser;
 
