@@ -24,6 +24,9 @@ pub struct PolicyReport {
     pub max_flips_one_product_30d: usize,
     pub flip_violations: usize,
     pub max_share_on_discount_bp: u32,
+    /// Products the policy unpublished, and how many of them the truth says lose money.
+    pub unpublished: usize,
+    pub unpublished_true_losers: usize,
     pub days: u32,
     pub invariants: Option<InvariantReport>,
     pub rows: Option<MoveRows>,
@@ -49,6 +52,22 @@ impl PolicyReport {
             .filter(|w| w.actor == Actor::Policy)
             .collect();
         let flips: Vec<_> = writes.iter().filter(|w| w.is_status_flip()).collect();
+        let unpublished: std::collections::BTreeSet<&str> = flips
+            .iter()
+            .filter_map(|w| match &w.change {
+                otto_sim::Change::Status { product_id, to, .. }
+                    if *to != otto_core::metrics::ProductStatus::Active =>
+                {
+                    Some(product_id.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        let truth = shop.truth();
+        let true_losers = unpublished
+            .iter()
+            .filter(|p| truth.product_contribution(p) < 0.0)
+            .count();
         PolicyReport {
             policy,
             totals: shop.totals_from(start),
@@ -58,6 +77,8 @@ impl PolicyReport {
             flip_violations: flip_violations(&writes, &HashMap::new(), &InvariantRules::default())
                 .len(),
             max_share_on_discount_bp: shop.max_share_on_discount_bp(start),
+            unpublished: unpublished.len(),
+            unpublished_true_losers: true_losers,
             days,
             invariants,
             rows,
@@ -89,6 +110,8 @@ impl PolicyReport {
             "max_status_flips_one_product_30_days": self.max_flips_one_product_30d,
             "status_flip_violations": self.flip_violations,
             "max_share_on_discount_bp": self.max_share_on_discount_bp,
+            "unpublished_products": self.unpublished,
+            "unpublished_true_losers": self.unpublished_true_losers,
             "invariant_violations": self.invariants.as_ref().map(|i| i.total()),
             "invariants": self.invariants.as_ref().map(|i| json!({
                 "counts": i.counts,
@@ -249,7 +272,7 @@ pub fn table(r: &RunReport) -> String {
     );
     let _ = writeln!(
         s,
-        "{:<12} {:>14} {:>9} {:>14} {:>14} {:>12} {:>14} {:>6} {:>7} {:>12} {:>10} {:>7}",
+        "{:<12} {:>14} {:>9} {:>14} {:>14} {:>12} {:>14} {:>6} {:>7} {:>14} {:>12} {:>10} {:>7}",
         "policy",
         "profit",
         "vs none",
@@ -259,6 +282,7 @@ pub fn table(r: &RunReport) -> String {
         "discount cost",
         "moves",
         "flips",
+        "unpub (losers)",
         "max on disc.",
         "violations",
         "wall"
@@ -273,7 +297,7 @@ pub fn table(r: &RunReport) -> String {
         };
         let _ = writeln!(
             s,
-            "{:<12} {:>14} {:>9} {:>14} {:>14} {:>12} {:>14} {:>6} {:>7} {:>12} {:>10} {:>6.1}s",
+            "{:<12} {:>14} {:>9} {:>14} {:>14} {:>12} {:>14} {:>6} {:>7} {:>14} {:>12} {:>10} {:>6.1}s",
             p.policy.key(),
             m(|t| t.profit),
             vs_bp(p.profit(), base).map(pct).unwrap_or_default(),
@@ -283,6 +307,7 @@ pub fn table(r: &RunReport) -> String {
             m(|t| t.discount_cost),
             p.moves,
             p.status_flips,
+            format!("{} ({})", p.unpublished, p.unpublished_true_losers),
             pct(i64::from(p.max_share_on_discount_bp)),
             p.invariants
                 .as_ref()

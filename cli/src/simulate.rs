@@ -116,7 +116,7 @@ impl OttoRun {
                 (None, p.to_string_lossy().to_string())
             }
             None => {
-                let d = tempfile::tempdir()?;
+                let d = scratch_dir()?;
                 let path = d.path().to_string_lossy().to_string();
                 (Some(d), path)
             }
@@ -176,6 +176,20 @@ impl OttoRun {
         }
         Ok(())
     }
+}
+
+/// A throwaway directory for Otto's store: memory-backed `/dev/shm` where there is one (the
+/// embedded store syncs every commit to disk, which a run that is thrown away does not need and
+/// which would otherwise dominate its wall time), else the system's temporary directory.
+fn scratch_dir() -> std::io::Result<tempfile::TempDir> {
+    let shm = std::path::Path::new("/dev/shm");
+    let b = tempfile::Builder::new().prefix("otto-simulate-").clone();
+    if shm.is_dir() {
+        if let Ok(d) = b.tempdir_in(shm) {
+            return Ok(d);
+        }
+    }
+    b.tempdir()
 }
 
 async fn run_policy(

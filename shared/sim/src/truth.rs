@@ -84,6 +84,22 @@ impl VariantTruth {
     }
 }
 
+impl Truth {
+    /// A product's expected contribution a day while published (every variant: organic sales
+    /// plus its ads at a third of saturation spend, at reference prices). Negative: a genuine
+    /// loser, better unpublished; positive: unpublishing it loses money even if its ads do.
+    pub fn product_contribution(&self, product_id: &str) -> f64 {
+        self.variants
+            .iter()
+            .filter(|v| v.product_id == product_id)
+            .map(|v| {
+                let (ads, organic) = v.daily_contribution();
+                ads + organic
+            })
+            .sum()
+    }
+}
+
 /// One Shopping campaign (one per product line) and its own budget.
 #[derive(Debug, Clone)]
 pub struct CampaignTruth {
@@ -305,5 +321,17 @@ mod tests {
             })
             .count();
         assert!(limited >= 2, "{limited}");
+        // A few whole products are genuine losers; most are worth keeping published.
+        let products: std::collections::BTreeSet<&str> =
+            t.variants.iter().map(|v| v.product_id.as_str()).collect();
+        let losing = products
+            .iter()
+            .filter(|p| t.product_contribution(p) < 0.0)
+            .count();
+        assert!(
+            losing >= 3 && losing * 4 < products.len(),
+            "{losing} of {}",
+            products.len()
+        );
     }
 }
