@@ -38,7 +38,7 @@ impl Default for NaiveRules {
             budget_step_bp: 2_000,
             budget_every_days: 7,
             slow_units_28d: 2,
-            slow_min_stock: 20,
+            slow_min_stock: 5,
             discount_bp: 2_000,
             window_days: 14,
         }

@@ -218,7 +218,16 @@ pub fn generate(spec: &ShopSpec) -> Truth {
                 ctr: rng.gen_range(0.005..0.03),
                 is_ceiling: rng.gen_range(0.5..0.9),
                 cannibalised: rng.gen_range(0.0..0.3),
-                initial_stock: (daily * rng.gen_range(20.0..70.0)).round() as i64 + 3,
+                // Forecasts miss: one variant in seven sits on 2–5 times the stock it needs.
+                initial_stock: (daily
+                    * rng.gen_range(20.0..70.0)
+                    * if rng.gen_ratio(1, 7) {
+                        rng.gen_range(2.0..5.0)
+                    } else {
+                        1.0
+                    })
+                .round() as i64
+                    + 3,
                 reorder_point: (daily * 7.0).ceil() as i64,
                 reorder_qty: (daily * rng.gen_range(30.0..60.0)).ceil() as i64 + 5,
                 lead_days: rng.gen_range(7..22),
