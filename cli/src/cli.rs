@@ -1,4 +1,4 @@
-use crate::{audit_io, candidates, cycle, demo, doctor, operator_acts, render};
+use crate::{audit_io, candidates, cycle, demo, doctor, operator_acts, render, simulate};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use otto_core::audit::RowRef;
 use otto_core::RowStatus;
@@ -61,6 +61,33 @@ pub enum Command {
         /// Morning cycles to run, ending today (history builds up over them).
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=30))]
         cycles: u32,
+    },
+    /// Simulate days of Phase 2 on a closed-loop shop (hidden shoppers and ad auctions, seeded)
+    /// under three policies on the same seed — Otto's cycles, do-nothing, naive ad rules — and
+    /// compare their contribution profit; invariants are checked over Otto's audit rows.
+    Simulate {
+        /// Simulated days (each runs the morning, research and discount cycles).
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=730))]
+        days: u32,
+        /// Variants in the shop (products of 1–4 variants).
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        variants: u32,
+        /// Seed of the shop's hidden truth and noise (same seed, same shop).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// First simulated day (YYYY-MM-DD, store time).
+        #[arg(long, default_value = "2026-09-01")]
+        start: String,
+        /// Days of shop history before the first day (Otto's windows read 28).
+        #[arg(long, default_value_t = 28, value_parser = clap::value_parser!(u32).range(28..=365))]
+        warmup: u32,
+        /// A seeded merchant also edits a few prices and budgets (genuine outside edits).
+        #[arg(long)]
+        merchant_edits: bool,
+        /// Keep Otto's embedded store in this (empty or new) directory, to read its rows after
+        /// the run with `otto --data DIR rows show <ref>`.
+        #[arg(long, value_name = "DIR")]
+        keep_store: Option<PathBuf>,
     },
     /// Ask Otto: `otto ask "how did this morning go?"` — answered only from audit rows, with
     /// their refs; "I don't have a row for that." when none supports an answer.
@@ -273,6 +300,28 @@ pub fn config(g: &Global) -> Result<Config, Box<dyn std::error::Error + Send + S
 
 pub async fn run(cli: Cli) -> CliResult {
     let cfg = config(&cli.global)?;
+    // A simulation builds its own stores in a temporary directory: nothing of ./.otto is opened.
+    if let Command::Simulate {
+        days,
+        variants,
+        seed,
+        start,
+        warmup,
+        merchant_edits,
+        keep_store,
+    } = cli.command
+    {
+        let args = simulate::SimulateArgs {
+            days,
+            variants: variants as usize,
+            seed,
+            start,
+            warmup,
+            merchant_edits,
+            keep_store,
+        };
+        return simulate::run(&cfg, args, cli.global.json).await;
+    }
     let counter = cli
         .global
         .count_aws_requests
@@ -530,6 +579,7 @@ async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
             Ok(())
         }
         Command::Doctor => doctor::run(&cfg, json).await,
+        Command::Simulate { .. } => Err("otto simulate runs before the store is opened".into()),
         Command::Export { dir } => audit_io::export(&ports, &dir, json).await,
         Command::Import { dir } => audit_io::import(&ports, &dir, json).await,
     }

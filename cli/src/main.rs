@@ -9,6 +9,8 @@ mod demo;
 mod doctor;
 mod operator_acts;
 mod render;
+mod sim_report;
+mod simulate;
 
 use clap::Parser;
 
