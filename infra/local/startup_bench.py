@@ -6,9 +6,14 @@ The API binary runs as in Lambda: this script is its Lambda Runtime API (the doc
 `/2018-06-01/runtime/invocation/next` and `/invocation/{id}/response` endpoints), hands it one API
 Gateway HTTP API event (events/apigw-http-get-row.json: GET /rows/decision_log/1 with JWT claims)
 and stops the clock when the response is posted. Both sides are timed from process spawn, so
-both include exec and dynamic loading.
+both include exec and dynamic loading. "ready" is the binary's first call for an invocation
+(`/runtime/invocation/next`): its cold-start init, whatever the store.
 
     python3 infra/local/startup_bench.py --binary target/release/api --python .venv/bin/python --runs 20
+
+The Lambda binaries are built without the embedded store; `--store dynamodb` runs the API
+against the tables in the environment (`eval "$(.venv/bin/python infra/local/bootstrap.py …)"`
+on a local moto), and `--no-python` leaves the boto3 side out.
 """
 import argparse
 import http.server
@@ -24,7 +29,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def api_once(binary, event_bytes, data_dir):
+def api_once(binary, event_bytes, data_dir, store):
     done = threading.Event()
     result = {}
 
@@ -35,6 +40,7 @@ def api_once(binary, event_bytes, data_dir):
             pass
 
         def do_GET(self):
+            result.setdefault("ready", time.perf_counter())
             if self.path.endswith("/runtime/invocation/next") and not Runtime.served:
                 Runtime.served = True
                 self.send_response(200)
@@ -72,7 +78,7 @@ def api_once(binary, event_bytes, data_dir):
         "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
         "AWS_LAMBDA_LOG_GROUP_NAME": "bench",
         "AWS_REGION": "eu-west-1",
-        "OTTO_STORE": "embedded",
+        "OTTO_STORE": store,
         "OTTO_DATA_DIR": data_dir,
         "OTTO_STORE_ID": "demo-store",
         "RUST_LOG": "warn",
@@ -86,7 +92,7 @@ def api_once(binary, event_bytes, data_dir):
     if not ok or not result.get("path", "").endswith("/req-1/response"):
         raise SystemExit(f"api binary did not answer: {result}")
     answer = json.loads(result["body"])
-    return result["t"] - t0, answer.get("statusCode")
+    return result["t"] - t0, result["ready"] - t0, answer.get("statusCode")
 
 
 def boto3_once(python):
@@ -102,22 +108,27 @@ def main():
     ap.add_argument("--python", default=os.path.join(ROOT, ".venv/bin/python"))
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--event", default=os.path.join(ROOT, "events/apigw-http-get-row.json"))
+    ap.add_argument("--store", default="embedded", choices=["embedded", "dynamodb"])
+    ap.add_argument("--no-python", action="store_true")
     a = ap.parse_args()
     event = open(a.event, "rb").read()
-    api, py, statuses = [], [], set()
+    api, ready, py, statuses = [], [], [], set()
     with tempfile.TemporaryDirectory() as d:
         for _ in range(a.runs):  # interleaved, so both see the same machine state
-            t, status = api_once(a.binary, event, d)
+            t, r, status = api_once(a.binary, event, d, a.store)
             api.append(t)
+            ready.append(r)
             statuses.add(status)
-            py.append(boto3_once(a.python))
-    med_api, med_py = statistics.median(api), statistics.median(py)
-    print(f"runs: {a.runs} each, interleaved; api answered with HTTP {sorted(statuses)}")
-    print(f"api binary: start -> first answered request: median {med_api*1000:.1f} ms "
-          f"(min {min(api)*1000:.1f}, max {max(api)*1000:.1f})")
-    print(f"python: import boto3; boto3.client('dynamodb'): median {med_py*1000:.1f} ms "
-          f"(min {min(py)*1000:.1f}, max {max(py)*1000:.1f})")
-    print(f"ratio api/boto3 (medians): {med_api/med_py:.3f}")
+            if not a.no_python:
+                py.append(boto3_once(a.python))
+    ms = lambda xs: f"median {statistics.median(xs)*1000:.1f} ms (min {min(xs)*1000:.1f}, max {max(xs)*1000:.1f})"
+    print(f"runs: {a.runs}, store {a.store}; api answered with HTTP {sorted(statuses)}")
+    print(f"api binary: start -> ready (first /invocation/next): {ms(ready)}")
+    print(f"api binary: start -> first answered request: {ms(api)}")
+    if py:
+        med_api, med_py = statistics.median(api), statistics.median(py)
+        print(f"python: import boto3; boto3.client('dynamodb'): {ms(py)}")
+        print(f"ratio api/boto3 (medians): {med_api/med_py:.3f}")
 
 
 if __name__ == "__main__":

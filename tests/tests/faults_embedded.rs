@@ -60,6 +60,16 @@ async fn fault_seeds_hold_every_invariant() {
             "{}",
             s.detail()
         );
+        // Issue 13's faults are drawn too.
+        assert!(
+            st.release_races > 0
+                && st.mode_conflicts > 0
+                && st.dry_runs > 0
+                && st.cs_sends > 0
+                && st.slack_replays > 0,
+            "{}",
+            s.detail()
+        );
         assert!(
             s.failed_cycles > 0,
             "an outage ends its cycle visibly FAILED: {}",

@@ -139,6 +139,13 @@ pub async fn open_cycle(
     };
     let appended = ports.audit.append(vec![row], Some(&lease.fence())).await?;
     let run_ref = appended[0].row_ref;
+    if !appended[0].inserted && recorded.is_none() {
+        // Another opener (same cycle, same lock owner) created the run between our read and
+        // our append: its mode stands, and a request for the other one enqueues nothing.
+        if let Some(run) = ports.audit.get(run_ref).await? {
+            check_mode(&run, run_mode(&run)?, Some(apply))?;
+        }
+    }
     enqueue_first_stage(ports, &cycle_id, &lease, apply).await?;
     tracing::info!(cycle_id = %cycle_id, run = %run_ref, resumed = !appended[0].inserted, apply, "cycle opened");
     Ok(OpenOutcome::Opened {

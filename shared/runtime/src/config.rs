@@ -1,5 +1,6 @@
 use otto_core::{StoreClock, StoreId};
 use otto_store::aws::AwsNames;
+#[cfg(feature = "embedded")]
 use std::path::PathBuf;
 use thiserror::Error;
 
@@ -13,7 +14,9 @@ pub struct ConfigError {
 /// Where the ports live.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Backend {
-    /// SQLite in a directory (`./.otto` by default).
+    /// SQLite in a directory (`./.otto` by default). Only in builds with the `embedded` feature
+    /// (not the Lambdas).
+    #[cfg(feature = "embedded")]
     Embedded { dir: PathBuf },
     /// DynamoDB / SQS / EventBridge (endpoint from `AWS_ENDPOINT_URL` when set).
     Aws(AwsNames),
@@ -115,9 +118,7 @@ impl Config {
             })
         };
         let backend = match var("OTTO_STORE").as_deref().unwrap_or("embedded") {
-            "embedded" => Backend::Embedded {
-                dir: PathBuf::from(var("OTTO_DATA_DIR").unwrap_or_else(|| ".otto".into())),
-            },
+            "embedded" => embedded_backend(var("OTTO_DATA_DIR"))?,
             "dynamodb" => Backend::Aws(AwsNames {
                 audit_table: required("OTTO_AUDIT_TABLE")?,
                 state_table: required("OTTO_STATE_TABLE")?,
@@ -165,19 +166,58 @@ impl Config {
     }
 }
 
+/// The embedded backend in its directory.
+#[cfg(feature = "embedded")]
+fn embedded_backend(dir: Option<String>) -> Result<Backend, ConfigError> {
+    Ok(Backend::Embedded {
+        dir: PathBuf::from(dir.unwrap_or_else(|| ".otto".into())),
+    })
+}
+
+/// A build without the embedded adapter (a Lambda) refuses `OTTO_STORE=embedded` at start.
+#[cfg(not(feature = "embedded"))]
+fn embedded_backend(_dir: Option<String>) -> Result<Backend, ConfigError> {
+    Err(ConfigError {
+        var: "OTTO_STORE",
+        problem: "\"embedded\" is not built into this binary (cargo feature `embedded`); set OTTO_STORE=dynamodb".into(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
 
     fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let m: HashMap<String, String> = pairs
+        let mut m: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        // Without the embedded adapter the default backend is refused: test on DynamoDB names.
+        if cfg!(not(feature = "embedded")) && !m.contains_key("OTTO_STORE") {
+            m.insert("OTTO_STORE".into(), "dynamodb".into());
+            for k in [
+                "OTTO_AUDIT_TABLE",
+                "OTTO_STATE_TABLE",
+                "OTTO_CATALOG_TABLE",
+                "OTTO_QUEUE_URL_PREFIX",
+                "OTTO_EVENT_BUS",
+            ] {
+                m.insert(k.into(), "x".into());
+            }
+        }
         Config::from_lookup(|k| m.get(k).cloned())
     }
 
+    #[cfg(not(feature = "embedded"))]
+    #[test]
+    fn embedded_is_refused_without_its_adapter() {
+        let err = cfg(&[("OTTO_STORE", "embedded")]).unwrap_err();
+        assert_eq!(err.var, "OTTO_STORE");
+        assert!(err.to_string().contains("dynamodb"), "{err}");
+    }
+
+    #[cfg(feature = "embedded")]
     #[test]
     fn defaults_to_embedded() {
         let c = cfg(&[]).unwrap();

@@ -11,9 +11,7 @@ pub mod telemetry;
 pub use config::{Backend, Config, ConfigError};
 pub use error::HandlerError;
 
-use otto_store::embedded::{EmbeddedQueue, EmbeddedStore};
 use otto_store::{Ports, StoreError};
-use std::sync::Arc;
 
 /// Builds the ports for the configured backend. Called once per cold start / CLI run.
 pub async fn build_ports(cfg: &Config) -> Result<Ports, StoreError> {
@@ -26,10 +24,12 @@ pub async fn build_ports_counted(
     counter: Option<otto_store::aws::RequestCounter>,
 ) -> Result<Ports, StoreError> {
     match &cfg.backend {
+        #[cfg(feature = "embedded")]
         Backend::Embedded { dir } => {
+            use otto_store::embedded::{EmbeddedQueue, EmbeddedStore};
             let store = EmbeddedStore::open(dir)?;
-            let queue = Arc::new(EmbeddedQueue::new(store.clone(), 5));
-            Ok(Ports::from_adapter(Arc::new(store), queue))
+            let queue = std::sync::Arc::new(EmbeddedQueue::new(store.clone(), 5));
+            Ok(Ports::from_adapter(std::sync::Arc::new(store), queue))
         }
         Backend::Aws(names) => {
             let sdk = otto_store::aws::load_sdk_config().await;

@@ -1,8 +1,12 @@
 //! Ports and adapters. `embedded` is the durable local default (SQLite in `./.otto/`), `aws` the
 //! DynamoDB / SQS / EventBridge one. Both implement every port and pass the same contract suite.
+//! Each adapter is a cargo feature of the same name (both by default), so a Lambda built with
+//! `default-features = false, features = ["aws"]` links no SQLite.
 
 pub mod attempts;
+#[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod error;
 pub mod idempotency;

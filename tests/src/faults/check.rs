@@ -9,7 +9,7 @@ use otto_core::cycle::CycleId;
 use otto_core::lock::Lease;
 use otto_core::metrics::{OpenWindow, Variant};
 use otto_core::policy::Policy;
-use otto_core::{Action, Money, RowStatus};
+use otto_core::{Action, Money, Move, RowStatus};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What a run left behind.
@@ -51,6 +51,16 @@ fn move_kind(body: &RowBody) -> Option<(Action, MutationKind)> {
     }
 }
 
+/// The vendor mutation a row's move makes, customer-service replies included.
+fn mutation_kind(body: &RowBody) -> Option<MutationKind> {
+    match body {
+        RowBody::CsEvaluation(e) if matches!(e.r#move, Some(Move::CsReply { .. })) => {
+            Some(MutationKind::CsReply)
+        }
+        b => move_kind(b).map(|(_, k)| k),
+    }
+}
+
 fn reversal_op(body: &RowBody) -> Option<&ReversalOp> {
     match body {
         RowBody::Decision(d) => d.reversal_op.as_ref(),
@@ -86,7 +96,10 @@ pub fn check(o: &Observed) -> Vec<String> {
     completed_cycles_ran_every_stage(o, &mut v);
     natural_keys_unique(o, &mut v);
     moves_reversible_and_settled(o, &mut v);
+    cs_replies_settled(o, &mut v);
     vendor_applied_once(o, &mut v);
+    nothing_moved_under_the_kill_switch(o, &mut v);
+    dry_runs_move_nothing(o, &mut v);
     rate_limits(o, &mut v);
     windows_match(o, &mut v);
     lock_and_queues(o, &mut v);
@@ -255,6 +268,82 @@ fn moves_reversible_and_settled(o: &Observed, v: &mut Vec<String>) {
     }
 }
 
+/// A CS reply is never left half-way, and an APPLIED one keeps the helpdesk's answer. (A reply
+/// cannot be unsent: it has no reversal op.)
+fn cs_replies_settled(o: &Observed, v: &mut Vec<String>) {
+    for r in &o.rows {
+        let RowBody::CsEvaluation(e) = &r.body else {
+            continue;
+        };
+        if mutation_kind(&r.body) != Some(MutationKind::CsReply) {
+            continue;
+        }
+        if matches!(
+            r.status,
+            RowStatus::Pending | RowStatus::Applying | RowStatus::Released
+        ) {
+            v.push(format!(
+                "{} (CS reply to {}) stranded in {} after the driver finished",
+                r.row_ref, e.thread_id, r.status
+            ));
+        }
+        if r.status == RowStatus::Applied && e.result.is_none() {
+            v.push(format!(
+                "{} (CS reply to {}) is APPLIED without the helpdesk's answer",
+                r.row_ref, e.thread_id
+            ));
+        }
+    }
+}
+
+/// No vendor write while the operator's kill switch was on (moves, prices, budgets, CS sends).
+fn nothing_moved_under_the_kill_switch(o: &Observed, v: &mut Vec<String>) {
+    for m in o.ledger.iter().filter(|m| m.under_kill_switch) {
+        v.push(format!(
+            "vendor {:?} of {} → {} while the kill switch was on (row {}, p{})",
+            m.kind,
+            m.key,
+            m.target,
+            m.row
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "none".into()),
+            m.proc_id
+        ));
+    }
+}
+
+/// A cycle whose run row says dry run changes nothing at the vendor, whoever resumed it.
+fn dry_runs_move_nothing(o: &Observed, v: &mut Vec<String>) {
+    let dry: BTreeSet<&CycleId> = o
+        .rows
+        .iter()
+        .filter_map(|r| match &r.body {
+            RowBody::CycleRun(c) if !c.apply => Some(&r.cycle_id),
+            _ => None,
+        })
+        .collect();
+    let rows: BTreeMap<RowRef, &AuditRow> = o.rows.iter().map(|r| (r.row_ref, r)).collect();
+    for m in &o.ledger {
+        let Some(row) = m.row.and_then(|r| rows.get(&r)) else {
+            continue;
+        };
+        if dry.contains(&row.cycle_id) {
+            v.push(format!(
+                "vendor {:?} of {} for {}, a row of dry-run cycle {} (p{})",
+                m.kind, m.key, row.row_ref, row.cycle_id, m.proc_id
+            ));
+        }
+    }
+    for r in o.rows.iter().filter(|r| dry.contains(&r.cycle_id)) {
+        if applied(r) && mutation_kind(&r.body).is_some() {
+            v.push(format!(
+                "{} is {} under dry-run cycle {}",
+                r.row_ref, r.status, r.cycle_id
+            ));
+        }
+    }
+}
+
 /// No move applied twice at the vendor; every vendor mutation belongs to an applied move of the
 /// right kind; every applied price or budget move reached the vendor exactly once. (A status move
 /// may be applied without a call of its own: another variant's move already set its product's
@@ -288,8 +377,8 @@ fn vendor_applied_once(o: &Observed, v: &mut Vec<String>) {
                 "vendor mutation attributed to {r}, which is not a row of these cycles"
             )),
             Some(row) => {
-                match move_kind(&row.body) {
-                    Some((_, kind)) if ms.iter().all(|m| m.kind == kind) => {}
+                match mutation_kind(&row.body) {
+                    Some(kind) if ms.iter().all(|m| m.kind == kind) => {}
                     other => v.push(format!(
                         "{r}: vendor {:?} does not match the row's move {other:?}",
                         ms.first().map(|m| m.kind)
@@ -305,10 +394,10 @@ fn vendor_applied_once(o: &Observed, v: &mut Vec<String>) {
         }
     }
     for r in o.rows.iter().filter(|r| applied(r)) {
-        if let Some((action, kind)) = move_kind(&r.body) {
+        if let Some(kind) = mutation_kind(&r.body) {
             if kind != MutationKind::ProductStatus && !per_row.contains_key(&r.row_ref) {
                 v.push(format!(
-                    "{} ({action}) is {} but the vendor never saw it",
+                    "{} ({kind:?}) is {} but the vendor never saw it",
                     r.row_ref, r.status
                 ));
             }
@@ -572,6 +661,7 @@ mod tests {
             key: key.into(),
             target: "x".into(),
             proc_id: 1,
+            under_kill_switch: false,
         }
     }
     /// One COMPLETED stage_runs row per morning stage.
@@ -823,5 +913,73 @@ mod tests {
         let mut o = healthy();
         o.dead_letters.push("decide: {…}".into());
         expect(&o, "dead-lettered");
+    }
+
+    fn cs_send(seq: u64, status: RowStatus, result: bool) -> AuditRow {
+        use otto_core::audit::CsEvaluationRow;
+        row(
+            AuditTable::CsThreadEvaluations,
+            seq,
+            &format!("{}|T-{seq}|v1", cycle()),
+            status,
+            RowBody::CsEvaluation(CsEvaluationRow {
+                thread_id: format!("T-{seq}"),
+                draft_version: Some("v1".into()),
+                amount: None,
+                language: Some("en".into()),
+                category: None,
+                verdict: "SEND".into(),
+                reason: "test".into(),
+                r#move: Some(Move::CsReply {
+                    thread_id: format!("T-{seq}"),
+                    draft_version: "v1".into(),
+                }),
+                figures: Default::default(),
+                hold_reason: None,
+                result: result.then(|| serde_json::json!({"sent": true})),
+            }),
+        )
+    }
+
+    #[test]
+    fn catches_cs_replies_sent_twice_stranded_or_unseen() {
+        let mut o = healthy();
+        let c = cs_send(1, RowStatus::Applied, true);
+        o.ledger
+            .push(mutation(c.row_ref, MutationKind::CsReply, "T-1"));
+        o.rows.push(c.clone());
+        assert_eq!(check(&o), Vec::<String>::new());
+        let again = o.ledger[2].clone();
+        o.ledger.push(again);
+        expect(&o, "applied 2 times at the vendor");
+        let mut o = healthy();
+        o.rows.push(c);
+        expect(&o, "(CsReply) is APPLIED but the vendor never saw it");
+        let mut o = healthy();
+        o.rows.push(cs_send(2, RowStatus::Applying, false));
+        expect(&o, "(CS reply to T-2) stranded in APPLYING");
+        let mut o = healthy();
+        let c = cs_send(3, RowStatus::Applied, false);
+        o.ledger
+            .push(mutation(c.row_ref, MutationKind::CsReply, "T-3"));
+        o.rows.push(c);
+        expect(&o, "APPLIED without the helpdesk's answer");
+    }
+
+    #[test]
+    fn catches_a_vendor_write_under_the_kill_switch() {
+        let mut o = healthy();
+        o.ledger[1].under_kill_switch = true;
+        expect(&o, "while the kill switch was on");
+    }
+
+    #[test]
+    fn catches_a_move_applied_under_a_dry_run() {
+        let mut o = healthy();
+        if let RowBody::CycleRun(c) = &mut o.rows[0].body {
+            c.apply = false;
+        }
+        expect(&o, "a row of dry-run cycle");
+        expect(&o, "is APPLIED under dry-run cycle");
     }
 }

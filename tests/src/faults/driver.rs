@@ -7,10 +7,12 @@
 use super::check::{check, Observed};
 use super::plan::{self, ProcPlan, Role, Site};
 use super::wrap::{
-    faulty_ports, lock, FaultyVendor, MutationKind, Proc, Sabotage, Shared, StallHandle, Stats,
+    faulty_ports, lock, FaultyVendor, MutationKind, Proc, Sabotage, Shared, SimInbox, StallHandle,
+    Stats,
 };
 use chrono::{DateTime, Duration, Utc};
 use otto_connectors::simulated::{SimSpec, SimulatedVendor};
+use otto_connectors::voice::OfflineVoice;
 use otto_connectors::ShopCatalog;
 use otto_core::audit::{AuditRow, AuditTable, RowBody};
 use otto_core::cycle::{CycleId, CycleKind, Stage};
@@ -19,6 +21,8 @@ use otto_core::policy::Policy;
 use otto_core::{RowStatus, StoreClock, StoreDay, StoreId};
 use otto_runtime::HandlerError;
 use otto_scheduler::{open_cycle, ScheduledInput, CYCLE_LEASE};
+use otto_stage::executor::ATTEMPT_TTL;
+use otto_stage::holds::{release, Executors};
 use otto_stage::morning::{morning_registry, Vendors};
 use otto_stage::{run_stage, StageRegistry, StageResult};
 use otto_store::{Delivery, PageReq, Ports};
@@ -126,10 +130,24 @@ pub fn today() -> StoreDay {
 }
 
 fn at(kind: CycleKind, day: StoreDay) -> DateTime<Utc> {
-    let (h, m) = kind.scheduled_at().unwrap_or((6, 0));
+    // Interval cycles (CS triage) run in the 09:00 slot of their day.
+    let (h, m) = kind.scheduled_at().unwrap_or((9, 0));
     clock()
         .at_local(day, h, m)
         .expect("scheduled times exist in Europe/Amsterdam")
+}
+
+/// The Slack signing secret of the harness's API.
+const SLACK_SECRET: &str = "fault-harness-slack-signing-secret";
+
+/// Slack jobs (ask, release) are not what the harness sends: none is expected.
+struct NoJobs;
+
+#[async_trait::async_trait]
+impl otto_api::slack::SlackDispatch for NoJobs {
+    async fn dispatch(&self, _job: otto_api::slack::SlackJob) -> Result<(), String> {
+        Err("the fault harness dispatches no Slack jobs".into())
+    }
 }
 
 type StageFuture = Pin<Box<dyn Future<Output = Result<StageResult, HandlerError>> + Send>>;
@@ -140,6 +158,8 @@ struct Handle {
     p: Arc<Proc>,
     ports: Ports,
     registry: StageRegistry,
+    /// What an operator's release in this process drives (the same wrapped vendors).
+    exec: Executors,
 }
 
 /// A stage process stopped mid-way, past its lease.
@@ -167,6 +187,7 @@ pub struct World {
     cfg: Config,
     base: Ports,
     sim: Arc<SimulatedVendor>,
+    inbox: Arc<SimInbox>,
     _sim_dir: tempfile::TempDir,
     shared: Arc<Shared>,
     rng: Mutex<ChaCha8Rng>,
@@ -176,6 +197,10 @@ pub struct World {
     next_id: AtomicU32,
     stall: Mutex<Stall>,
     cycles: Vec<(CycleKind, StoreDay)>,
+    /// The mode each cycle's schedulers ask for (true: apply); a 409 teaches the recorded one.
+    modes: Mutex<Vec<bool>>,
+    /// The cycle being drained (for resumes asking for the other mode).
+    current: AtomicU32,
     opened: Mutex<Vec<bool>>,
     problems: Mutex<Vec<String>>,
     failed: Mutex<Vec<String>>,
@@ -184,6 +209,11 @@ pub struct World {
     kill_on: std::sync::atomic::AtomicBool,
     /// Kinds of the cycles opened and not yet drained: whose queues `drain` polls.
     live_kinds: Mutex<Vec<CycleKind>>,
+    /// The last signed Slack `/otto kill-switch on` (body, timestamp), for a replay.
+    captured: Mutex<Option<(String, i64)>>,
+    /// Kill-switch flips made through Slack (each must be one operator_log row), by the
+    /// operator-log cycle they are filed under.
+    slack_flips: Mutex<Vec<CycleId>>,
 }
 
 impl World {
@@ -215,6 +245,9 @@ impl World {
             .rev()
             .map(|k| (CycleKind::Morning, today().plus_days(-i64::from(k))))
             .collect();
+        // Customer-service triage (its own lock and queue) between the mornings and the discount
+        // cycle: its SEND rows go through the same executor, and the kill switch must hold them.
+        cycles.push((CycleKind::Cs, today()));
         cycles.push((CycleKind::Discount, today()));
         if cfg.restore {
             cycles.push((
@@ -235,11 +268,16 @@ impl World {
             policy.discount_window_days
         ));
         let n = cycles.len();
+        // Some cycles run as a dry run (every scheduler firing asks for it).
+        let modes: Vec<bool> = (0..n)
+            .map(|_| !(cfg.faults && rng.gen_ratio(1, 8)))
+            .collect();
         Ok(World {
             seed,
             cfg,
             base,
             sim,
+            inbox: Arc::new(SimInbox::default()),
             _sim_dir: dir,
             shared,
             rng: Mutex::new(rng),
@@ -249,12 +287,16 @@ impl World {
             next_id: AtomicU32::new(1),
             stall: Mutex::new(Stall::Idle),
             cycles,
+            modes: Mutex::new(modes),
+            current: AtomicU32::new(0),
             opened: Mutex::new(vec![false; n]),
             problems: Mutex::new(vec![]),
             failed: Mutex::new(vec![]),
             kill_after: Mutex::new(None),
             kill_on: std::sync::atomic::AtomicBool::new(false),
             live_kinds: Mutex::new(vec![]),
+            captured: Mutex::new(None),
+            slack_flips: Mutex::new(vec![]),
         })
     }
 
@@ -303,24 +345,48 @@ impl World {
             inner: self.sim.clone(),
             p: p.clone(),
         });
+        let helpdesk = Arc::new(FaultyVendor {
+            inner: self.inbox.clone(),
+            p: p.clone(),
+        });
+        let exec = Executors {
+            shop: Some(vendor.clone()),
+            ads: Some(vendor.clone()),
+            helpdesk: Some(helpdesk.clone()),
+        };
         let vendors = Vendors {
             shop: vendor.clone(),
             ads: vendor,
         };
-        let registry =
-            otto_stage::discount::with_discount(morning_registry(vendors.clone()), vendors);
-        (Handle { p, ports, registry }, stall)
+        let registry = otto_stage::cs::with_cs(
+            otto_stage::discount::with_discount(morning_registry(vendors.clone()), vendors),
+            helpdesk,
+            Arc::new(OfflineVoice),
+        );
+        (
+            Handle {
+                p,
+                ports,
+                registry,
+                exec,
+            },
+            stall,
+        )
     }
 
-    /// One scheduler firing, retried as EventBridge Scheduler would until it succeeds.
-    async fn schedule(&self, kind: CycleKind, day: StoreDay, who: &str) {
-        let input = ScheduledInput {
-            cycle: kind,
-            store: self.store.clone(),
-            scheduled_time: at(kind, day),
-            apply: Some(true),
-        };
+    /// One scheduler firing for cycle `i`, retried as EventBridge Scheduler would until it
+    /// succeeds. `other_mode` asks for the mode the world did not pick (an operator resuming with
+    /// the wrong one): a 409 then teaches it the recorded mode, as it would an operator.
+    async fn schedule(&self, i: usize, who: &str, other_mode: bool) {
+        let (kind, day) = self.cycles[i];
+        let mut asked = lock(&self.modes)[i] != other_mode;
         for attempt in 1..=40 {
+            let input = ScheduledInput {
+                cycle: kind,
+                store: self.store.clone(),
+                scheduled_time: at(kind, day),
+                apply: Some(asked),
+            };
             let plan = self.draw(Role::Scheduler, attempt);
             let (h, _) = self.process(format!("scheduler {kind} {day} {who}#{attempt}"), plan);
             let now = self.tick();
@@ -345,6 +411,12 @@ impl World {
                         Duration::seconds(61)
                     });
                 }
+                Err(HandlerError::Conflict(m)) if m.contains("keeps its mode") => {
+                    self.note(format!("p{} refused (409): {m}", h.p.id));
+                    self.shared.stat(|s| s.mode_conflicts += 1);
+                    asked = !asked;
+                    lock(&self.modes)[i] = asked;
+                }
                 Err(HandlerError::Permanent(m) | HandlerError::Conflict(m)) => {
                     self.problem(format!(
                         "scheduler for {kind} {day} failed permanently: {m}"
@@ -368,13 +440,27 @@ impl World {
                 kinds.push(kind);
             }
         }
+        if !lock(&self.modes)[i] {
+            self.shared.stat(|s| s.dry_runs += 1);
+            self.note(format!("{kind} {day} runs as a dry run"));
+        }
         let concurrent = self.cfg.concurrency && lock(&self.rng).gen_ratio(1, 3);
         if concurrent {
+            // Sometimes the second asks for the other mode (an operator's run racing the
+            // timer): one of the two is refused, and the run keeps one mode.
+            let other = self.cfg.faults && lock(&self.rng).gen_ratio(1, 3);
             self.shared.stat(|s| s.concurrent_schedulers += 1);
-            self.note(format!("two schedulers fire {kind} {day} at once"));
-            tokio::join!(self.schedule(kind, day, "A"), self.schedule(kind, day, "B"));
+            self.note(format!(
+                "two schedulers fire {kind} {day} at once{}",
+                if other {
+                    ", asking for different modes"
+                } else {
+                    ""
+                }
+            ));
+            tokio::join!(self.schedule(i, "A", false), self.schedule(i, "B", other));
         } else {
-            self.schedule(kind, day, "").await;
+            self.schedule(i, "", false).await;
         }
     }
 
@@ -490,18 +576,22 @@ impl World {
                     delivery: d,
                 }));
                 self.advance(CYCLE_LEASE + Duration::minutes(5));
-                let next = cycle + 1;
+                // The next cycle that takes the same lock (CS triage has its own).
+                let lock_name = |j: usize| self.cycles[j].0.lock_name(&self.store);
+                let next = (cycle + 1..self.cycles.len())
+                    .find(|&j| lock_name(j) == lock_name(cycle) && !lock(&self.opened)[j]);
                 let takeover = match self.cfg.takeover {
                     Takeover::Either if lock(&self.rng).gen_bool(0.5) => Takeover::NextCycle,
                     Takeover::Either => Takeover::SameCycle,
                     t => t,
                 };
                 match takeover {
-                    Takeover::NextCycle if next < self.cycles.len() => self.open(next).await,
-                    _ => {
-                        let (kind, day) = self.cycles[cycle];
-                        self.schedule(kind, day, "takeover").await;
+                    Takeover::NextCycle if next.is_some() => {
+                        if let Some(j) = next {
+                            self.open(j).await
+                        }
                     }
+                    _ => self.schedule(cycle, "takeover", false).await,
                 }
             }
         }
@@ -527,18 +617,28 @@ impl World {
         if !due {
             return;
         }
-        let ks = otto_core::policy::KillSwitch {
-            on,
-            by: Some("fault-harness operator".into()),
-            at: Some(*lock(&self.now)),
-            reason: Some("injected".into()),
-            flip: None,
+        let via_slack = self.cfg.faults && lock(&self.rng).gen_bool(0.5);
+        let flipped = if via_slack {
+            self.slack_kill_switch(on).await
+        } else {
+            let ks = otto_core::policy::KillSwitch {
+                on,
+                by: Some("fault-harness operator".into()),
+                at: Some(*lock(&self.now)),
+                reason: Some("injected".into()),
+                flip: None,
+            };
+            otto_store::settings::set_kill_switch(self.base.settings.as_ref(), &self.store, &ks)
+                .await
+                .map_err(|e| e.to_string())
         };
-        match otto_store::settings::set_kill_switch(self.base.settings.as_ref(), &self.store, &ks)
-            .await
-        {
+        if flipped.is_ok() && !on && self.cfg.faults && lock(&self.rng).gen_bool(0.5) {
+            self.replay_kill_switch_on().await;
+        }
+        match flipped {
             Ok(()) => {
                 self.kill_on.store(on, Ordering::SeqCst);
+                self.shared.kill_switch.store(on, Ordering::SeqCst);
                 if on {
                     self.shared.stat(|s| s.kill_switch_flips += 1);
                 }
@@ -548,6 +648,145 @@ impl World {
                 ));
             }
             Err(e) => self.problem(format!("kill switch: {e}")),
+        }
+    }
+
+    /// The router over this process's ports, with Slack configured (one admin).
+    fn slack_app(&self, ports: Ports) -> axum::Router {
+        let state = otto_api::AppState {
+            ports,
+            clock: clock(),
+            store_id: self.store.clone(),
+            worker_token: None,
+            operator_auth: otto_api::auth::OperatorAuth {
+                token: None,
+                gateway_jwt: false,
+            },
+            executors: Executors::default(),
+            slack: Some(otto_api::slack::SlackConfig {
+                signing_secret: SLACK_SECRET.into(),
+                admins: vec!["U-OPERATOR".into()],
+                dispatch: Arc::new(NoJobs),
+                team_id: None,
+                app_id: None,
+            }),
+            link_base: String::new(),
+            llm: None,
+        };
+        otto_api::router(state)
+    }
+
+    /// Sends a signed Slack command (as Slack would) in a clean process; the answer's text.
+    async fn slack_command(&self, body: &str, ts: i64) -> Result<String, String> {
+        use tower::ServiceExt;
+        let (h, _) = self.process("slack /otto".into(), ProcPlan::clean());
+        let sig = otto_slack::sign(SLACK_SECRET.as_bytes(), ts, body.as_bytes())
+            .map_err(|e| format!("sign: {e}"))?;
+        let req = axum::http::Request::post("/slack/commands")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-slack-request-timestamp", ts.to_string())
+            .header("x-slack-signature", sig)
+            .body(axum::body::Body::from(body.to_string()))
+            .map_err(|e| e.to_string())?;
+        let res = self
+            .slack_app(h.ports.clone())
+            .oneshot(req)
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = res.status();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .map_err(|e| e.to_string())?;
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        let text = v["text"].as_str().unwrap_or_default().to_string();
+        if status.is_success() {
+            Ok(text)
+        } else {
+            Err(format!("HTTP {status}: {v}"))
+        }
+    }
+
+    /// The operator flips the kill switch with a signed `/otto kill-switch on|off`; an "on" is
+    /// kept, as someone could capture it.
+    async fn slack_kill_switch(&self, on: bool) -> Result<(), String> {
+        let ts = otto_core::clock::now().timestamp();
+        let trigger = self.next_id.fetch_add(1, Ordering::SeqCst);
+        let body = format!(
+            "token=x&team_id=T1&channel_id=C1&user_id=U-OPERATOR&user_name=operator&command=%2Fotto&text=kill-switch+{}&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2F1&trigger_id=t-{trigger}&api_app_id=A1",
+            if on { "on" } else { "off" }
+        );
+        let text = self.slack_command(&body, ts).await?;
+        let want = if on {
+            "Kill switch is ON"
+        } else {
+            "Kill switch is OFF"
+        };
+        if !text.contains(want) {
+            return Err(format!("Slack answered {text:?}"));
+        }
+        let day = clock().day_of(otto_core::clock::now());
+        lock(&self.slack_flips).push(CycleId::new(self.store.clone(), CycleKind::Operator, day));
+        if on {
+            *lock(&self.captured) = Some((body, ts));
+        }
+        self.note(format!("(through Slack: {text})"));
+        Ok(())
+    }
+
+    /// Someone replays the captured signed `kill-switch on` inside the signature window, after
+    /// the operator turned the switch off: it must run nothing.
+    async fn replay_kill_switch_on(&self) {
+        let Some((body, ts)) = lock(&self.captured).take() else {
+            return;
+        };
+        self.shared.stat(|s| s.slack_replays += 1);
+        match self.slack_command(&body, ts).await {
+            Ok(text) if text.contains("already handled") => self.note(format!(
+                "a replayed signed `kill-switch on` was refused: {text}"
+            )),
+            other => self.problem(format!(
+                "a replayed signed `kill-switch on` inside the window was not refused: {other:?}"
+            )),
+        }
+        match otto_store::settings::kill_switch(self.base.settings.as_ref(), &self.store).await {
+            Ok(ks) if !ks.on => {}
+            Ok(_) => {
+                self.problem("the replayed `kill-switch on` turned the switch back on".into());
+                let off = otto_core::policy::KillSwitch {
+                    on: false,
+                    ..Default::default()
+                };
+                let _ = otto_store::settings::set_kill_switch(
+                    self.base.settings.as_ref(),
+                    &self.store,
+                    &off,
+                )
+                .await;
+            }
+            Err(e) => self.problem(format!("kill switch: {e}")),
+        }
+    }
+
+    /// Every Slack flip is one operator_log row: a replay logs nothing.
+    async fn slack_flips_logged_once(&self) -> Vec<String> {
+        let flips = lock(&self.slack_flips).clone();
+        let mut days = flips.clone();
+        days.sort();
+        days.dedup();
+        let mut rows = 0;
+        for c in &days {
+            match self.rows(AuditTable::OperatorLog, c).await {
+                Ok(r) => rows += r.len(),
+                Err(e) => return vec![e],
+            }
+        }
+        if rows == flips.len() {
+            vec![]
+        } else {
+            vec![format!(
+                "{} kill-switch flips through Slack, {rows} operator_log rows",
+                flips.len()
+            )]
         }
     }
 
@@ -595,6 +834,9 @@ impl World {
                 let mut it = batch.into_iter().peekable();
                 while let Some(d) = it.next() {
                     self.kill_switch(true).await;
+                    if self.cfg.faults && lock(&self.rng).gen_ratio(1, 40) {
+                        self.resume_in_other_mode().await;
+                    }
                     if let Some((cycle, site)) = self.stall_site() {
                         self.deliver_stallable(stage, d, cycle, site).await;
                         continue;
@@ -672,6 +914,185 @@ impl World {
         self.drain().await;
     }
 
+    /// The id cycle `i` runs under (interval cycles: their slot).
+    fn cycle_id(&self, i: usize) -> CycleId {
+        let (kind, day) = self.cycles[i];
+        match kind.interval_minutes() {
+            Some(_) => CycleId::with_slot(
+                self.store.clone(),
+                kind,
+                day,
+                clock().minute_of_day(at(kind, day)),
+            ),
+            None => CycleId::new(self.store.clone(), kind, day),
+        }
+    }
+
+    /// An operator resumes the running cycle asking for the other mode: it must be refused
+    /// (409, naming both modes) and change nothing; `check` then verifies that no row of a dry-run
+    /// cycle reached the vendor.
+    async fn resume_in_other_mode(&self) {
+        let i = self.current.load(Ordering::SeqCst) as usize;
+        let (kind, day) = self.cycles[i];
+        let asked = !lock(&self.modes)[i];
+        let input = ScheduledInput {
+            cycle: kind,
+            store: self.store.clone(),
+            scheduled_time: at(kind, day),
+            apply: Some(asked),
+        };
+        let (h, _) = self.process(
+            format!("resume {kind} {day} asking apply={asked}"),
+            ProcPlan::clean(),
+        );
+        let now = self.tick();
+        self.shared.stat(|s| s.mode_conflicts += 1);
+        match open_cycle(&h.ports, &clock(), &input, now).await {
+            Err(HandlerError::Conflict(m)) if m.contains("dry run") && m.contains("apply") => {
+                self.note(format!("p{} refused (409): {m}", h.p.id));
+            }
+            other => self.problem(format!(
+                "{kind} {day} resumed asking apply={asked}, the other mode: expected a 409 naming both modes, got {other:?}"
+            )),
+        }
+    }
+
+    /// Held rows of today's apply-mode cycles (an operator releases only what Otto would have
+    /// applied, the day it was held: rate limits count the day a move is applied, and the
+    /// checker counts a row's own day).
+    async fn releasable(&self) -> Vec<AuditRow> {
+        let today = clock().day_of(*lock(&self.now));
+        let opened = lock(&self.opened).clone();
+        let modes = lock(&self.modes).clone();
+        let live: Vec<CycleId> = (0..self.cycles.len())
+            .filter(|&i| opened[i] && modes[i])
+            .map(|i| self.cycle_id(i))
+            .collect();
+        match otto_stage::holds::held(&self.base, &self.store, 200).await {
+            Ok(rows) => rows
+                .into_iter()
+                .filter(|r| live.contains(&r.cycle_id) && r.day() == today)
+                .collect(),
+            Err(e) => {
+                self.problem(format!("held rows: {e}"));
+                vec![]
+            }
+        }
+    }
+
+    /// 2–10 operators release the same held row at once, each in a process with faults of its
+    /// own. Every caller without a fault of its own gets the row back (never an error); at most
+    /// one is told `released_now` (exactly one when none failed); `check` verifies the vendor
+    /// was written at most once. A caller that failed retries once the attempt could have
+    /// expired, so nothing is left RELEASED or APPLYING.
+    async fn race_releases(&self) {
+        let rows = self.releasable().await;
+        let (row, k) = {
+            let mut rng = lock(&self.rng);
+            let Some(row) = rows.choose(&mut *rng) else {
+                return;
+            };
+            (row.row_ref, rng.gen_range(2..=10usize))
+        };
+        self.shared.stat(|s| {
+            s.release_races += 1;
+            s.racing_releases += k as u64;
+        });
+        self.note(format!("{k} operators release {row} at once"));
+        let callers: Vec<(Handle, bool, DateTime<Utc>)> = (0..k)
+            .map(|n| {
+                let plan = self.draw(Role::Release, 1);
+                let clean = plan.is_clean();
+                let (h, _) = self.process(format!("release {row} #{n}"), plan);
+                (h, clean, self.tick())
+            })
+            .collect();
+        let answers =
+            futures_util::future::join_all(callers.iter().enumerate().map(|(n, (h, _, now))| {
+                let by = format!("operator-{n}");
+                async move {
+                    release(
+                        &h.ports,
+                        &h.exec,
+                        &self.store,
+                        row,
+                        &by,
+                        *now,
+                        clock().day_of(*now),
+                    )
+                    .await
+                }
+            }))
+            .await;
+        let mut released_now = 0;
+        let mut all_clean = true;
+        for ((h, clean, _), answer) in callers.iter().zip(answers) {
+            all_clean &= *clean && !h.p.is_dead();
+            match answer {
+                Ok(out) if out.row.row_ref == row => {
+                    released_now += usize::from(out.released_now);
+                    self.note(format!("p{} release: {}", h.p.id, out.outcome));
+                }
+                Ok(out) => self.problem(format!(
+                    "release of {row} answered with another row, {}",
+                    out.row.row_ref
+                )),
+                Err(e) if *clean && !h.p.is_dead() => self.problem(format!(
+                    "release of {row} by p{} (no fault of its own) failed: {e}",
+                    h.p.id
+                )),
+                Err(e) => self.note(format!("p{} release failed: {e}", h.p.id)),
+            }
+        }
+        if released_now > 1 || (all_clean && released_now != 1) {
+            self.problem(format!(
+                "{k} concurrent releases of {row}: {released_now} told released_now (exactly one expected{})",
+                if all_clean { "" } else { " at most" }
+            ));
+        }
+        self.settle_release(row, !all_clean).await;
+    }
+
+    /// A caller that got an error clicks Release again once any attempt a failed caller left
+    /// could have expired (clean process): a row left RELEASED or APPLYING is applied or
+    /// resolved, and what follows an applied move (a discount's window) is done.
+    async fn settle_release(&self, row: otto_core::audit::RowRef, failed: bool) {
+        let status = match self.base.audit.get(row).await {
+            Ok(Some(r)) => r.status,
+            Ok(None) => return self.problem(format!("{row} vanished")),
+            Err(e) => return self.problem(format!("read {row}: {e}")),
+        };
+        if !failed && !matches!(status, RowStatus::Released | RowStatus::Applying) {
+            return;
+        }
+        self.advance(ATTEMPT_TTL + Duration::minutes(1));
+        let (h, _) = self.process(format!("release {row} again"), ProcPlan::clean());
+        let now = self.tick();
+        match release(
+            &h.ports,
+            &h.exec,
+            &self.store,
+            row,
+            "operator-again",
+            now,
+            clock().day_of(now),
+        )
+        .await
+        {
+            Ok(out) => self.note(format!("p{} release again: {}", h.p.id, out.outcome)),
+            Err(e) => self.problem(format!("{row} released again (no fault) failed: {e}")),
+        }
+    }
+
+    /// Hook for rollbacks racing like releases (issue 13, items 2 and 6).
+    ///
+    /// TODO(rollback): the rollback executor is being built separately. When it lands, draw here
+    /// — like [`World::race_releases`] — 2–10 concurrent rollbacks of one APPLIED row (and a
+    /// rollback racing a release of the same row), each in a faulty process from
+    /// `self.process(…)`, and extend `check.rs` so a rollback's vendor mutation is attributed to
+    /// its own row (the ledger's `vendor_applied_once` then catches a double rollback).
+    async fn race_rollbacks(&self) {}
+
     /// Runs every cycle, then checks.
     pub async fn run(&self) -> SeedReport {
         if let Err(e) =
@@ -707,6 +1128,11 @@ impl World {
                 self.shared.stat(|s| s.outages += 1);
                 self.shared.outage.store(true, Ordering::SeqCst);
             }
+            self.current.store(i as u32, Ordering::SeqCst);
+            if kind == CycleKind::Cs && self.cfg.faults && lock(&self.rng).gen_ratio(1, 3) {
+                // The operator stops customer-service sends: before the triage or its redelivery.
+                *lock(&self.kill_after) = Some(lock(&self.rng).gen_range(0..2));
+            }
             if !lock(&self.opened)[i] {
                 self.open(i).await;
             }
@@ -727,8 +1153,13 @@ impl World {
             self.shared.outage.store(false, Ordering::SeqCst);
             *lock(&self.kill_after) = None;
             lock(&self.live_kinds).clear();
+            if self.cfg.faults && lock(&self.rng).gen_ratio(1, 3) {
+                self.race_releases().await;
+            }
+            self.race_rollbacks().await;
         }
         let mut violations = lock(&self.problems).clone();
+        violations.extend(self.slack_flips_logged_once().await);
         match self.observe().await {
             Ok(o) => {
                 let s = &mut *lock(&self.shared.stats);
@@ -746,6 +1177,7 @@ impl World {
                         MutationKind::ProductStatus => s.status_mutations += 1,
                         MutationKind::VariantPrice => s.price_mutations += 1,
                         MutationKind::Budget => s.budget_mutations += 1,
+                        MutationKind::CsReply => s.cs_sends += 1,
                     }
                 }
                 violations.extend(check(&o));
@@ -780,11 +1212,7 @@ impl World {
     }
 
     async fn observe(&self) -> Result<Observed, String> {
-        let cycles: Vec<CycleId> = self
-            .cycles
-            .iter()
-            .map(|(k, d)| CycleId::new(self.store.clone(), *k, *d))
-            .collect();
+        let cycles: Vec<CycleId> = (0..self.cycles.len()).map(|i| self.cycle_id(i)).collect();
         let mut rows = Vec::new();
         for c in &cycles {
             for t in [
@@ -792,6 +1220,7 @@ impl World {
                 AuditTable::StageRuns,
                 AuditTable::DecisionLog,
                 AuditTable::AdDecisionLog,
+                AuditTable::CsThreadEvaluations,
             ] {
                 rows.extend(self.rows(t, c).await?);
             }
@@ -816,7 +1245,7 @@ impl World {
             .map_err(|e| format!("lock: {e}"))?;
         let mut dead_letters = Vec::new();
         let mut left = Vec::new();
-        for stage in [CycleKind::Morning, CycleKind::Discount]
+        for stage in [CycleKind::Morning, CycleKind::Discount, CycleKind::Cs]
             .iter()
             .flat_map(|k| k.stages().iter().copied())
         {

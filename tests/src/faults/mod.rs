@@ -16,7 +16,19 @@
 //! - a lock holder that stalls past its lease: the clock moves 2 h 5 min on, the cycle is opened
 //!   again (new fencing token), runs to the end, then the stale process carries on;
 //! - a vendor that refuses a mutation (the row FAILS), a vendor outage for a whole cycle (403 on
-//!   every read: the cycle must end visibly FAILED), the operator's kill switch flipped mid-cycle.
+//!   every read: the cycle must end visibly FAILED), the operator's kill switch flipped mid-cycle;
+//! - (issue 13) 2–10 operators releasing one held row at once, each in a process with executor
+//!   faults of its own (every caller without a fault of its own gets the row, at most one is told
+//!   `released_now`, exactly one when none failed; a failed caller clicks again once attempts
+//!   could have expired); a customer-service triage cycle whose SEND rows go through the same
+//!   executor, often with the kill switch turned on before it or its redelivery (a helpdesk that
+//!   marks what it sent, as Gorgias does); dry-run cycles, resumes asking for the other mode (must
+//!   be a 409 naming both modes) and two schedulers asking for different modes at once; the kill
+//!   switch flipped through signed Slack commands, and a captured `kill-switch on` replayed
+//!   inside the signature window after the operator turned it off (must run nothing). Rollbacks
+//!   racing like releases are a hook left for the rollback work (`World::race_rollbacks`).
+//!   The vendor wrapper forwards the morning sync's `fetch_catalog`, `sku_sales` and
+//!   `sku_performance_report` with faults drawn.
 //!
 //! Only the first two deliveries of a message carry faults, so none reaches the dead-letter queue
 //! (a documented gap, not this harness's subject). Two fault placements are left out of the
@@ -76,7 +88,7 @@ impl Summary {
     pub fn detail(&self) -> String {
         let s = &self.stats;
         format!(
-            "faults: detail: {} processes; {} crashes, {} write timeouts, {} vendor timeouts, {} vendor refusals, {} vendor outages, {} kill-switch flips, {} read timeouts, {} duplicate sends, {} lost acks, {} concurrent deliveries, {} concurrent schedulers, {} stalled lock holders ({} stale vendor calls); {} retried, {} replayed, {} obsolete; {} moves applied ({} status, {} price, {} budget), {} held; {} cycles visibly FAILED; {:.1} s",
+            "faults: detail: {} processes; {} crashes, {} write timeouts, {} vendor timeouts, {} vendor refusals, {} vendor outages, {} kill-switch flips, {} read timeouts, {} duplicate sends, {} lost acks, {} concurrent deliveries, {} concurrent schedulers, {} stalled lock holders ({} stale vendor calls); {} retried, {} replayed, {} obsolete; {} moves applied ({} status, {} price, {} budget), {} held; {} CS replies sent; {} release races ({} callers), {} refused mode changes, {} dry-run cycles, {} Slack replays; {} cycles visibly FAILED; {:.1} s",
             s.processes,
             s.crashes,
             s.blips,
@@ -99,6 +111,12 @@ impl Summary {
             s.price_mutations,
             s.budget_mutations,
             s.held_moves,
+            s.cs_sends,
+            s.release_races,
+            s.racing_releases,
+            s.mode_conflicts,
+            s.dry_runs,
+            s.slack_replays,
             self.failed_cycles,
             self.elapsed.as_secs_f64()
         )

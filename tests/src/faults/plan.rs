@@ -122,6 +122,10 @@ impl ProcPlan {
     pub fn clean() -> Self {
         ProcPlan::default()
     }
+    /// No fault armed anywhere: the process may fail only through someone else's fault.
+    pub fn is_clean(&self) -> bool {
+        self.armed.is_empty() && self.read_blip_at.is_none()
+    }
     pub fn pause_at(site: Site, before_vendor: bool) -> Self {
         ProcPlan {
             armed: vec![Armed::new(site, Fault::Pause)],
@@ -136,6 +140,9 @@ impl ProcPlan {
 pub enum Role {
     Scheduler,
     Stage(Stage),
+    /// An operator's release of a held row (`POST /holds/{ref}/release`, Slack, dashboard): the
+    /// executor runs in the caller's process.
+    Release,
 }
 
 /// Stages whose bodies call the vendor's mutations (through the executor).
@@ -295,6 +302,26 @@ pub fn draw(rng: &mut ChaCha8Rng, role: Role, attempt: u32, faulty_attempts: u32
             }
             plan.lost_ack = rng.gen_ratio(1, 20);
             plan.dup_send_pct = 10;
+        }
+        Role::Release => {
+            // The executor's steps, as in a stage that applies moves; no queue.
+            if rng.gen_ratio(1, 5) {
+                let s = executor_site(rng);
+                plan.armed.push(Armed::new(s, Fault::Crash(when(rng))));
+            }
+            if rng.gen_ratio(1, 6) {
+                let s = executor_site(rng);
+                plan.armed.push(Armed::new(s, Fault::Blip(when(rng))));
+            }
+            if rng.gen_ratio(1, 6) {
+                plan.armed.push(Armed::new(
+                    Site::Kind(OpKind::VendorMutation, 1),
+                    Fault::VendorTimeout(when(rng)),
+                ));
+            }
+            if rng.gen_ratio(1, 25) {
+                plan.read_blip_at = Some(rng.gen_range(1..=4));
+            }
         }
     }
     plan

@@ -7,6 +7,9 @@
 use super::plan::{Fault, OpKind, ProcPlan, Site, When};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use otto_connectors::catalog::CatalogSync;
+use otto_connectors::helpdesk::{demo_inbox, Draft, Helpdesk, Thread};
+use otto_connectors::offers::SkuPerformance;
 use otto_connectors::{AdsAccount, ShopCatalog, VendorError};
 use otto_core::audit::{AuditRow, AuditTable, NewRow, RowBody, RowRef};
 use otto_core::cycle::{CycleId, Stage, StageMessage};
@@ -75,6 +78,15 @@ pub struct Stats {
     pub status_mutations: u64,
     pub price_mutations: u64,
     pub budget_mutations: u64,
+    pub cs_sends: u64,
+    /// Operators releasing one held row at once (races), and their callers.
+    pub release_races: u64,
+    pub racing_releases: u64,
+    /// Resumes asking for the other mode (each must be refused), and dry-run cycles.
+    pub mode_conflicts: u64,
+    pub dry_runs: u64,
+    /// Signed Slack commands replayed inside the signature window (each must run once).
+    pub slack_replays: u64,
 }
 
 impl Stats {
@@ -92,6 +104,9 @@ impl Stats {
             + self.vendor_refusals
             + self.outages
             + self.kill_switch_flips
+            + self.release_races
+            + self.mode_conflicts
+            + self.slack_replays
     }
 
     pub fn add(&mut self, o: &Stats) {
@@ -117,6 +132,12 @@ impl Stats {
         self.status_mutations += o.status_mutations;
         self.price_mutations += o.price_mutations;
         self.budget_mutations += o.budget_mutations;
+        self.cs_sends += o.cs_sends;
+        self.release_races += o.release_races;
+        self.racing_releases += o.racing_releases;
+        self.mode_conflicts += o.mode_conflicts;
+        self.dry_runs += o.dry_runs;
+        self.slack_replays += o.slack_replays;
     }
 }
 
@@ -126,6 +147,8 @@ pub enum MutationKind {
     ProductStatus,
     VariantPrice,
     Budget,
+    /// A customer-service reply sent through the helpdesk.
+    CsReply,
 }
 
 /// One mutation the vendor performed, attributed to the audit row the process was working on
@@ -137,6 +160,8 @@ pub struct Mutation {
     pub key: String,
     pub target: String,
     pub proc_id: u32,
+    /// The operator's kill switch was on when the vendor took it.
+    pub under_kill_switch: bool,
 }
 
 /// State shared by every process of one seed's run.
@@ -148,6 +173,8 @@ pub struct Shared {
     pub sabotage: Sabotage,
     /// Vendor reads fail permanently (an outage: revoked token, 403) while set.
     pub outage: AtomicBool,
+    /// The operator's kill switch is on (the driver flips it between processes).
+    pub kill_switch: AtomicBool,
     /// Print the log as it happens (one seed asked for with `OTTO_FAULT_SEED`).
     pub live: bool,
 }
@@ -371,7 +398,10 @@ impl Proc {
     }
 
     fn touch_row(&self, r: RowRef) {
-        if matches!(r.table, AuditTable::DecisionLog | AuditTable::AdDecisionLog) {
+        if matches!(
+            r.table,
+            AuditTable::DecisionLog | AuditTable::AdDecisionLog | AuditTable::CsThreadEvaluations
+        ) {
             *lock(&self.last_row) = Some(r);
         }
     }
@@ -915,13 +945,16 @@ impl<V> FaultyVendor<V> {
                     "vendor {kind:?} {key} → {target} (row {})",
                     row.map(|r| r.to_string()).unwrap_or_else(|| "none".into())
                 ));
-                lock(&self.p.shared.ledger).push(Mutation {
-                    row,
-                    kind,
-                    key: key.to_string(),
-                    target: target.clone(),
-                    proc_id: self.p.id,
-                });
+                if !already_done(&answer) {
+                    lock(&self.p.shared.ledger).push(Mutation {
+                        row,
+                        kind,
+                        key: key.to_string(),
+                        target: target.clone(),
+                        proc_id: self.p.id,
+                        under_kill_switch: self.p.shared.kill_switch.load(Ordering::SeqCst),
+                    });
+                }
             }
         }
         match self.p.exit(post) {
@@ -936,6 +969,18 @@ impl<V: ShopCatalog + 'static> ShopCatalog for FaultyVendor<V> {
     async fn fetch_variants(&self) -> std::result::Result<Vec<Variant>, VendorError> {
         self.read().await?;
         self.inner.fetch_variants().await
+    }
+    async fn fetch_catalog(&self) -> std::result::Result<CatalogSync, VendorError> {
+        self.read().await?;
+        self.inner.fetch_catalog().await
+    }
+    async fn sku_sales(
+        &self,
+        from: StoreDay,
+        to: StoreDay,
+    ) -> std::result::Result<Option<Vec<SkuSales>>, VendorError> {
+        self.read().await?;
+        self.inner.sku_sales(from, to).await
     }
     async fn fetch_variant(
         &self,
@@ -979,6 +1024,68 @@ impl<V: ShopCatalog + 'static> ShopCatalog for FaultyVendor<V> {
     }
 }
 
+/// A vendor answer that says the change had already been made (the helpdesk found its own mark
+/// of an earlier send): no new mutation.
+fn already_done(answer: &std::result::Result<Value, VendorError>) -> bool {
+    matches!(answer, Ok(v) if v.get("already_sent") == Some(&Value::Bool(true)))
+}
+
+#[async_trait]
+impl<V: Helpdesk + 'static> Helpdesk for FaultyVendor<V> {
+    async fn open_threads(&self) -> std::result::Result<Vec<Thread>, VendorError> {
+        self.read().await?;
+        self.inner.open_threads().await
+    }
+    async fn approved_replies(&self) -> std::result::Result<Vec<String>, VendorError> {
+        self.read().await?;
+        self.inner.approved_replies().await
+    }
+    async fn send(
+        &self,
+        thread_id: &str,
+        draft: &Draft,
+    ) -> std::result::Result<Value, VendorError> {
+        self.mutate(
+            MutationKind::CsReply,
+            thread_id,
+            draft.version.clone(),
+            || self.inner.send(thread_id, draft),
+        )
+        .await
+    }
+}
+
+/// The demo inbox as a helpdesk that sends: it marks each (thread, draft version) it sends and
+/// checks the mark first, as the Gorgias adapter does with `external_id`, so a send repeated
+/// after a lost answer is answered `already_sent` instead of going out twice.
+#[derive(Default)]
+pub struct SimInbox {
+    sent: Mutex<std::collections::BTreeSet<(String, String)>>,
+}
+
+#[async_trait]
+impl Helpdesk for SimInbox {
+    async fn open_threads(&self) -> std::result::Result<Vec<Thread>, VendorError> {
+        Ok(demo_inbox().threads)
+    }
+    async fn approved_replies(&self) -> std::result::Result<Vec<String>, VendorError> {
+        Ok(demo_inbox().approved_replies)
+    }
+    async fn send(
+        &self,
+        thread_id: &str,
+        draft: &Draft,
+    ) -> std::result::Result<Value, VendorError> {
+        let fresh = lock(&self.sent).insert((thread_id.to_string(), draft.version.clone()));
+        Ok(serde_json::json!({
+            "sent": true,
+            "thread": thread_id,
+            "version": draft.version,
+            "already_sent": !fresh,
+        }))
+    }
+}
+
 #[async_trait]
 impl<V: AdsAccount + 'static> AdsAccount for FaultyVendor<V> {
     async fn sku_performance(
@@ -988,6 +1095,14 @@ impl<V: AdsAccount + 'static> AdsAccount for FaultyVendor<V> {
     ) -> std::result::Result<Vec<DailyMetric>, VendorError> {
         self.read().await?;
         self.inner.sku_performance(from, to).await
+    }
+    async fn sku_performance_report(
+        &self,
+        from: StoreDay,
+        to: StoreDay,
+    ) -> std::result::Result<SkuPerformance, VendorError> {
+        self.read().await?;
+        self.inner.sku_performance_report(from, to).await
     }
     async fn campaign_performance(
         &self,
@@ -1028,5 +1143,162 @@ impl<V: AdsAccount + 'static> AdsAccount for FaultyVendor<V> {
             || self.inner.set_budget(budget_resource, amount, false),
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use otto_connectors::offers::UnmappedOffer;
+    use otto_core::money::Currency;
+    use rand::SeedableRng;
+
+    /// A vendor whose morning-sync reads say more than the ports' defaults would.
+    struct Rich;
+
+    fn nothing<T>() -> std::result::Result<T, VendorError> {
+        Err(vendor_transient("not in this test".into()))
+    }
+
+    #[async_trait]
+    impl ShopCatalog for Rich {
+        async fn fetch_variants(&self) -> std::result::Result<Vec<Variant>, VendorError> {
+            Ok(vec![])
+        }
+        async fn fetch_catalog(&self) -> std::result::Result<CatalogSync, VendorError> {
+            Ok(CatalogSync {
+                skipped: vec![("gid://v/1".into(), "no SKU".into())],
+                ..CatalogSync::default()
+            })
+        }
+        async fn sku_sales(
+            &self,
+            _from: StoreDay,
+            to: StoreDay,
+        ) -> std::result::Result<Option<Vec<SkuSales>>, VendorError> {
+            Ok(Some(vec![SkuSales {
+                sku: Sku::new("SKU-1").expect("sku"),
+                day: to,
+                units: 2,
+                revenue: Money::zero(Currency::EUR),
+                orders: 1,
+            }]))
+        }
+        async fn fetch_variant(
+            &self,
+            _: &str,
+        ) -> std::result::Result<Option<Variant>, VendorError> {
+            nothing()
+        }
+        async fn set_product_status(
+            &self,
+            _: &str,
+            _: ProductStatus,
+        ) -> std::result::Result<Value, VendorError> {
+            nothing()
+        }
+        async fn set_variant_price(
+            &self,
+            _: &str,
+            _: &str,
+            _: Money,
+            _: Option<Money>,
+        ) -> std::result::Result<Value, VendorError> {
+            nothing()
+        }
+    }
+
+    #[async_trait]
+    impl AdsAccount for Rich {
+        async fn sku_performance(
+            &self,
+            _: StoreDay,
+            _: StoreDay,
+        ) -> std::result::Result<Vec<DailyMetric>, VendorError> {
+            Ok(vec![])
+        }
+        async fn sku_performance_report(
+            &self,
+            _: StoreDay,
+            _: StoreDay,
+        ) -> std::result::Result<SkuPerformance, VendorError> {
+            Ok(SkuPerformance {
+                metrics: vec![],
+                unmapped: vec![UnmappedOffer {
+                    offer_id: "shopify_EU_1".into(),
+                    reason: "no such variant".into(),
+                    rows: 1,
+                    clicks: 3,
+                    cost: Money::zero(Currency::EUR),
+                }],
+            })
+        }
+        async fn campaign_performance(
+            &self,
+            _: StoreDay,
+            _: StoreDay,
+        ) -> std::result::Result<Vec<CampaignDay>, VendorError> {
+            nothing()
+        }
+        async fn budgets(&self) -> std::result::Result<Vec<CampaignBudget>, VendorError> {
+            nothing()
+        }
+        async fn changes_since(
+            &self,
+            _: DateTime<Utc>,
+        ) -> std::result::Result<Vec<ExternalChange>, VendorError> {
+            nothing()
+        }
+        async fn set_budget(
+            &self,
+            _: &str,
+            _: Money,
+            _: bool,
+        ) -> std::result::Result<Value, VendorError> {
+            nothing()
+        }
+    }
+
+    fn wrapped(plan: ProcPlan, shared: Arc<Shared>) -> FaultyVendor<Rich> {
+        let (p, _) = Proc::new(1, "test".into(), plan, ChaCha8Rng::seed_from_u64(1), shared);
+        FaultyVendor {
+            inner: Arc::new(Rich),
+            p,
+        }
+    }
+
+    /// What the morning sync calls reaches the inner vendor (not the ports' defaults, which
+    /// drop the flags, the unmapped offers and the store's sales) …
+    #[tokio::test]
+    async fn morning_sync_reads_are_forwarded() {
+        let v = wrapped(ProcPlan::clean(), Arc::new(Shared::default()));
+        let day = StoreDay::parse("2026-11-24").expect("day");
+        assert_eq!(v.fetch_catalog().await.expect("catalog").skipped.len(), 1);
+        let sales = v.sku_sales(day, day).await.expect("sales");
+        assert_eq!(sales.map(|s| s.len()), Some(1));
+        let report = v.sku_performance_report(day, day).await.expect("report");
+        assert_eq!(report.unmapped.len(), 1);
+    }
+
+    /// … with faults drawn: a read timeout and an outage strike them too.
+    #[tokio::test]
+    async fn morning_sync_reads_draw_faults() {
+        let day = StoreDay::parse("2026-11-24").expect("day");
+        let blip = ProcPlan {
+            read_blip_at: Some(2),
+            ..ProcPlan::clean()
+        };
+        let v = wrapped(blip, Arc::new(Shared::default()));
+        assert!(v.fetch_catalog().await.is_ok());
+        let err = v.sku_sales(day, day).await.expect_err("read #2 times out");
+        assert!(err.is_retryable(), "{err}");
+        assert!(v.sku_performance_report(day, day).await.is_ok());
+
+        let shared = Arc::new(Shared::default());
+        shared.outage.store(true, Ordering::SeqCst);
+        let v = wrapped(ProcPlan::clean(), shared);
+        assert!(!v.fetch_catalog().await.expect_err("403").is_retryable());
+        assert!(v.sku_sales(day, day).await.is_err());
+        assert!(v.sku_performance_report(day, day).await.is_err());
     }
 }
