@@ -285,7 +285,6 @@ async fn fan_in_and_advance(
         None => {
             finish_cycle(
                 ports,
-                &msg.cycle_id,
                 msg,
                 RowStatus::Completed,
                 None,
@@ -325,17 +324,7 @@ async fn fail_cycle(
         Err(e) => return Err(e.into()),
     }
     skip_pending(ports, &msg.cycle_id, &format!("cycle failed: {why}"), now).await?;
-    finish_cycle(
-        ports,
-        &msg.cycle_id,
-        msg,
-        RowStatus::Failed,
-        Some(why),
-        None,
-        clock,
-        now,
-    )
-    .await
+    finish_cycle(ports, msg, RowStatus::Failed, Some(why), None, clock, now).await
 }
 
 /// A message whose cycle lost its store_lock to *another* cycle (the holder stalled past its
@@ -475,7 +464,6 @@ async fn skip_pending(
 /// Safe to repeat: a run already closed is left as it is.
 async fn finish_cycle(
     ports: &Ports,
-    cycle_id: &CycleId,
     msg: &StageMessage,
     status: RowStatus,
     error: Option<&str>,
@@ -483,6 +471,7 @@ async fn finish_cycle(
     clock: StoreClock,
     now: DateTime<Utc>,
 ) -> Result<(), HandlerError> {
+    let cycle_id = &msg.cycle_id;
     let Some(run) = ports
         .audit
         .get_by_natural_key(AuditTable::CycleRuns, &cycle_id.to_string())
