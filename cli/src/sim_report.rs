@@ -96,7 +96,8 @@ impl PolicyReport {
             self.totals.as_ref().map(|t| f(t).rounded().amount_string())
         };
         json!({
-            "profit": money(|t| t.profit),
+            // From the parts as reported (each to the cent), so the printed figures add up.
+            "profit": money(reported_profit),
             "revenue": money(|t| t.revenue),
             "ad_spend": money(|t| t.ad_spend),
             "cogs": money(|t| t.cogs),
@@ -162,6 +163,15 @@ impl RunReport {
 }
 
 /// Profit relative to the baseline, basis points of the baseline's magnitude.
+/// Profit from the parts as reported (each to the cent), so the printed figures add up.
+fn reported_profit(t: &LedgerTotals) -> Money {
+    let part = |m: Money| m.rounded().micros();
+    Money::from_micros(
+        part(t.revenue) - part(t.cogs) - part(t.ad_spend),
+        t.profit.currency(),
+    )
+}
+
 fn vs_bp(profit: i64, baseline: i64) -> Option<i64> {
     (baseline != 0).then(|| {
         ((i128::from(profit) - i128::from(baseline)) * 10_000 / i128::from(baseline).abs()) as i64
@@ -299,7 +309,7 @@ pub fn table(r: &RunReport) -> String {
             s,
             "{:<12} {:>14} {:>9} {:>14} {:>14} {:>12} {:>14} {:>6} {:>7} {:>14} {:>12} {:>10} {:>6.1}s",
             p.policy.key(),
-            m(|t| t.profit),
+            m(reported_profit),
             vs_bp(p.profit(), base).map(pct).unwrap_or_default(),
             m(|t| t.revenue),
             m(|t| t.ad_spend),
