@@ -627,7 +627,8 @@ impl OwnWrites {
 }
 
 /// Reads Otto's applied writes of the last days (status moves over the policy's lookback, price
-/// restores over a discount window and the lookback, so a late-released restore is still seen).
+/// restores over the discount cooldown, a window and the lookback, so a late-released restore is
+/// still seen and a test's cooldown holds).
 async fn own_writes(
     ctx: &StageContext<'_>,
     policy: &otto_core::policy::Policy,
@@ -635,7 +636,12 @@ async fn own_writes(
     let cycle = &ctx.msg.cycle_id;
     let mut out = OwnWrites::default();
     let writes = i64::from(policy.own_writes_lookback_days.max(1));
-    let restores = writes.max(i64::from(policy.discount_window_days));
+    // Restores over the cooldown too: a test's cooldown must hold even when the SKU's carry
+    // lost it (a morning without its row), as `otto simulate` found (re-discounted 15–18 days
+    // after a restore).
+    let restores = writes
+        .max(i64::from(policy.discount_window_days))
+        .max(i64::from(policy.discount_cooldown_days));
     for (action, days) in [
         (Action::Draft, writes),
         (Action::Publish, writes),
