@@ -6,6 +6,7 @@ use crate::render;
 use otto_connectors::simulated::SimulatedVendor;
 use otto_core::audit::AuditTable;
 use otto_core::cycle::{CycleId, CycleKind};
+use otto_core::report::CsTriageReport;
 use otto_core::{StoreDay, StoreId};
 use otto_runtime::{Backend, Config};
 use otto_scheduler::{open_cycle, OpenOutcome, ScheduledInput};
@@ -240,13 +241,13 @@ fn cycle_day(d: &str, today: StoreDay) -> Result<StoreDay, String> {
 }
 
 /// One CS triage run (the `cs_triage` stage, through the same cycle machinery the schedule uses):
-/// returns the cycle run row and the triage figures of its stage run.
+/// returns the cycle run row and the triage report of its stage run.
 pub async fn run_cs(
     ports: &Ports,
     cfg: &Config,
     helpdesk: Arc<dyn otto_connectors::helpdesk::Helpdesk>,
     apply: bool,
-) -> Result<(Value, Value), Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<(Value, CsTriageReport), Box<dyn std::error::Error + Send + Sync>> {
     let voice = otto_connectors::env::voice_from_lookup(|k| std::env::var(k).ok())?;
     let registry = otto_stage::cs::with_cs(StageRegistry::new(), helpdesk, Arc::from(voice));
     let now = otto_core::clock::now();
@@ -274,8 +275,12 @@ pub async fn run_cs(
         .get_by_natural_key(AuditTable::StageRuns, &format!("{cycle_id}|cs_triage|0"))
         .await?
         .ok_or("the cs_triage stage run row is missing")?;
-    let figures = stage.to_json()["body"]["figures"].clone();
-    Ok((run, figures))
+    let report = match stage.body {
+        otto_core::audit::RowBody::StageRun(s) => s.into_report::<CsTriageReport>(),
+        _ => None,
+    }
+    .ok_or("the cs_triage stage run row has no triage report")?;
+    Ok((run, report))
 }
 
 /// The executors a release can drive here: the configured (or simulated) shop and ad account,

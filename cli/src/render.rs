@@ -1,7 +1,9 @@
 //! Human renderings of rows. Every line starts with the row's ref, so it can be cited.
 
-use otto_core::audit::{AuditRow, RowBody};
+use otto_answers::summary::{counts, summary_text};
+use otto_core::audit::{AuditRow, CycleRunRow, RowBody};
 use otto_core::policy::KillSwitch;
+use otto_core::report::{CsTriageReport, CycleSummary};
 
 /// One line: `decision_log#84196  HELD  REVIVE_SEASONAL  SKU-LIN-007  — reason`.
 pub fn row_line(r: &AuditRow) -> String {
@@ -74,10 +76,9 @@ pub fn kill_switch(ks: &KillSwitch, clock: &otto_core::StoreClock) -> String {
     s
 }
 
-/// A cycle run in the operator's words, every figure from the row (cited by its ref).
+/// A cycle run in the operator's words, every figure from its typed summary (cited by its ref).
 pub fn cycle_summary(run: &serde_json::Value) -> String {
     let r = run["ref"].as_str().unwrap_or("");
-    let s = &run["body"]["figures"]["summary"];
     let mut out = format!(
         "{} cycle {} — {} ({r})\n",
         run["body"]["kind"].as_str().unwrap_or(""),
@@ -87,79 +88,16 @@ pub fn cycle_summary(run: &serde_json::Value) -> String {
     if let Some(e) = run["body"]["error"].as_str() {
         out.push_str(&format!("  error: {e}\n"));
     }
-    if run["body"]["kind"] == "research" && s.is_object() {
-        out.push_str(&format!(
-            "  candidates queued: {} new, {} seen before; top: {}\n",
-            s["queued_new"],
-            s["seen_before"],
-            s["top"]
-                .as_array()
-                .map(|a| a
-                    .iter()
-                    .filter_map(|v| v.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "))
-                .unwrap_or_default()
-        ));
+    let body = serde_json::from_value::<CycleRunRow>(run["body"].clone()).ok();
+    let Some(s) = body.and_then(|b| b.summary) else {
         return out;
-    }
-    if run["body"]["kind"] == "discount" && s.is_object() {
-        out.push_str(&format!(
-            "  discount tests planned/opened: {}, skipped by the margin-tier gate: {}, by status: {}\n",
-            s["opened_or_planned"],
-            s["skipped"],
-            s["by_status"]
-                .as_object()
-                .map(|m| m.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", "))
-                .unwrap_or_default()
-        ));
-        return out;
-    }
-    if s.is_object() {
-        let by_action = s["by_action"]
-            .as_object()
-            .map(|m| {
-                let mut v: Vec<(String, u64)> = m
-                    .iter()
-                    .map(|(k, n)| (k.clone(), n.as_u64().unwrap_or(0)))
-                    .collect();
-                v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-                v.iter()
-                    .map(|(k, n)| format!("{n} {k}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default();
-        out.push_str(&format!(
-            "  {} decision rows: {by_action}\n",
-            s["decision_rows"]
-        ));
-        if let Some(st) = s["by_status"].as_object() {
-            out.push_str(&format!(
-                "  by status: {}\n",
-                st.iter()
-                    .map(|(k, n)| format!("{n} {k}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        out.push_str(&format!(
-            "  ad proposals: {}, judge agreed: {}{}, ad moves applied: {}\n",
-            s["ad_proposals"],
-            s["ad_agreed"],
-            s["judge_agreement_bp"]
-                .as_u64()
-                .map(|bp| format!(" ({}.{:02}%)", bp / 100, bp % 100))
-                .unwrap_or_default(),
-            s["ad_moves"]
-        ));
-        let held: Vec<&str> = s["held_rows"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
-            .unwrap_or_default();
-        if held.is_empty() {
+    };
+    out.push_str(&format!("  {}\n", summary_text(&s)));
+    if let CycleSummary::Morning(m) = &s {
+        if m.held_rows.is_empty() {
             out.push_str("  no held rows\n");
         } else {
+            let held: Vec<String> = m.held_rows.iter().map(|r| r.to_string()).collect();
             out.push_str(&format!(
                 "  held rows: {} (release with `otto holds release <ref>`)\n",
                 held.join(", ")
@@ -170,26 +108,19 @@ pub fn cycle_summary(run: &serde_json::Value) -> String {
 }
 
 /// One CS triage run: the cycle line, then verdict counts and the rows written.
-pub fn cs_summary(run: &serde_json::Value, out: &serde_json::Value) -> String {
-    let refs = out["refs"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_default();
+pub fn cs_summary(run: &serde_json::Value, out: &CsTriageReport) -> String {
+    let refs: Vec<String> = out.refs.iter().map(|r| r.to_string()).collect();
     format!(
-        "cs triage {} — {} ({})\n  {} threads, {} evaluations ({} new), {} sent\n  by verdict: {}\n  rows: {refs}\n",
+        "cs triage {} — {} ({})\n  {} threads, {} evaluations ({} new), {} sent\n  by verdict: {}\n  rows: {}\n",
         run["cycle_id"].as_str().unwrap_or(""),
         run["status"].as_str().unwrap_or(""),
         run["ref"].as_str().unwrap_or(""),
-        out["threads"],
-        out["evaluated"],
-        out["new"],
-        out["sent"],
-        out["by_verdict"],
+        out.threads,
+        out.evaluated,
+        out.new,
+        out.sent,
+        counts(&out.by_verdict),
+        refs.join(", ")
     )
 }
 

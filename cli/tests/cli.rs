@@ -100,12 +100,12 @@ async fn demo_runs_the_morning_cycle_and_is_repeatable() {
     for c in &cycles[..3] {
         assert_eq!(c["status"], "COMPLETED", "{c}");
         assert_eq!(c["body"]["kind"], "morning");
-        assert_eq!(c["body"]["figures"]["summary"]["decision_rows"], 50);
+        assert_eq!(c["body"]["summary"]["decision_rows"], 50);
         assert!(c["ref"].as_str().expect("ref").starts_with("cycle_runs#"));
     }
     assert_eq!(cycles[3]["body"]["kind"], "research");
     assert!(
-        cycles[3]["body"]["figures"]["summary"]["queued_new"]
+        cycles[3]["body"]["summary"]["queued_new"]
             .as_u64()
             .unwrap_or(0)
             > 0
@@ -158,8 +158,8 @@ async fn demo_apply_changes_the_simulated_shop() {
     let a = otto(&["demo", "--variants", "60", "--apply", "--data", d, "--json"]);
     assert!(a.status.success(), "{}", stderr(&a));
     let v: serde_json::Value = serde_json::from_str(&stdout(&a)).expect("json");
-    let last = &v["cycles"][2]["body"]["figures"]["summary"];
-    let discount = &v["cycles"][4]["body"]["figures"]["summary"];
+    let last = &v["cycles"][2]["body"]["summary"];
+    let discount = &v["cycles"][4]["body"]["summary"];
     assert!(
         discount["by_status"]["APPLIED"].as_u64().unwrap_or(0) > 0,
         "discount tests applied: {discount}"

@@ -97,9 +97,9 @@ pub async fn cs_triage_verdicts_idempotent_and_sent_once(h: &Harness) {
     let again = otto_stage::cs::triage(&h.ports, &inbox, &OfflineVoice, &cycle, false, Utc::now())
         .await
         .expect("again");
-    assert_eq!(again["new"], 0);
+    assert_eq!(again.new, 0);
     assert_eq!(rows(h, &cycle).await.len(), written.len());
-    assert_eq!(first["evaluated"], again["evaluated"]);
+    assert_eq!(first.evaluated, again.evaluated);
 
     // Phase 2 on a new draft version: sent once, the helpdesk's answer kept on the row.
     let mut inbox_v2 = demo_inbox();
@@ -112,18 +112,18 @@ pub async fn cs_triage_verdicts_idempotent_and_sent_once(h: &Harness) {
     let applied = otto_stage::cs::triage(&h.ports, &inbox, &OfflineVoice, &cycle, true, Utc::now())
         .await
         .expect("apply");
-    assert!(applied["sent"].as_u64().expect("n") >= 1);
+    assert!(applied.sent >= 1);
     let sent_twice =
         otto_stage::cs::triage(&h.ports, &inbox, &OfflineVoice, &cycle, true, Utc::now())
             .await
             .expect("apply again");
-    assert_eq!(sent_twice["sent"], 0, "never sent twice");
+    assert_eq!(sent_twice.sent, 0, "never sent twice");
     let sent: Vec<AuditRow> = rows(h, &cycle)
         .await
         .into_iter()
         .filter(|r| r.status == RowStatus::Applied)
         .collect();
-    assert_eq!(sent.len() as u64, applied["sent"].as_u64().expect("n"));
+    assert_eq!(sent.len() as u32, applied.sent);
     assert!(sent
         .iter()
         .all(|r| matches!(&r.body, RowBody::CsEvaluation(e) if e.result.is_some())));

@@ -131,9 +131,18 @@ pub async fn morning_twice_same_date_gives_identical_rows(h: &Harness) {
     let RowBody::CycleRun(body) = &run.body else {
         panic!("cycle run")
     };
-    let summary = &body.figures["summary"];
-    assert_eq!(summary["decision_rows"], 120);
-    assert!(summary["judge_agreement_bp"].is_number() || summary["ad_proposals"] == 0);
+    let summary = body
+        .summary
+        .as_ref()
+        .and_then(|s| s.morning())
+        .expect("a morning summary");
+    assert_eq!(summary.decision_rows, 120);
+    assert!(summary.judge_agreement_bp.is_some() || summary.ad_proposals == 0);
+    assert_eq!(
+        summary.by_action.values().sum::<u64>(),
+        120,
+        "every decision row counted by its action"
+    );
     // Every classification cites the thresholds it used.
     let RowBody::Decision(d) = &first[0].body else {
         panic!("decision")
@@ -707,8 +716,12 @@ pub async fn calibrate_reads_every_sku_slice_and_orphans(h: &Harness) {
     let RowBody::StageRun(s) = &run.body else {
         panic!("stage run")
     };
-    assert_eq!(s.figures["chunks"], 3);
-    let got: Thresholds = serde_json::from_value(s.figures["thresholds"].clone()).expect("t");
+    let c = s
+        .clone()
+        .into_report::<otto_core::report::CalibrateReport>()
+        .expect("a calibrate report");
+    assert_eq!(c.chunks, 3);
+    let got: Thresholds = c.thresholds;
     let all = h
         .ports
         .catalog
@@ -889,12 +902,14 @@ pub async fn store_sales_are_synced_and_weighed(h: &Harness) {
     let RowBody::StageRun(s) = &sync.body else {
         panic!("stage run")
     };
-    assert_eq!(s.figures["sales_available"], serde_json::json!(true));
-    assert_eq!(
-        s.figures["sales"]["source"],
-        serde_json::json!("shop orders")
-    );
-    assert!(s.figures["sales"]["units"].as_i64().unwrap_or(0) > 0);
+    let sync = s
+        .clone()
+        .into_report::<otto_core::report::SyncReport>()
+        .expect("a sync report");
+    assert!(sync.sales_available);
+    let sales = sync.sales.expect("sales pulled");
+    assert_eq!(sales.source, "shop orders");
+    assert!(sales.units.unwrap_or(0) > 0);
     // Stored under the catalog's SKUs (matched case-insensitively), read back by slice.
     let variants = h.ports.catalog.variants(&store).await.expect("variants");
     let sku = &variants[0].sku;

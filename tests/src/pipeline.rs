@@ -13,7 +13,6 @@ use otto_scheduler::{open_cycle, OpenOutcome, ScheduledInput};
 use otto_stage::local::drain;
 use otto_stage::{run_stage, StageBody, StageContext, StageOutput, StageRegistry, StageResult};
 use otto_store::{Acquire, PageReq};
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -55,10 +54,12 @@ impl StageBody for Counting {
         if let Some(why) = &self.fail_with {
             return Err(HandlerError::Permanent(why.clone()));
         }
-        Ok(StageOutput {
-            figures: BTreeMap::from([("chunk".into(), serde_json::json!(ctx.msg.chunk))]),
-            next_chunks: self.fan_out,
-        })
+        // Any stage's report will do: this body stands in for every stage.
+        let report = otto_core::report::DecideReport {
+            rows: u64::from(ctx.msg.chunk),
+            ..Default::default()
+        };
+        Ok(StageOutput::new(report, self.fan_out))
     }
 }
 

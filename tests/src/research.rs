@@ -82,7 +82,7 @@ async fn research(
         if let RowBody::StageRun(b) = s.body {
             out.insert(
                 b.stage.to_string(),
-                serde_json::to_value(&b.figures).expect("json"),
+                serde_json::to_value(&b.report).expect("json"),
             );
         }
     }

@@ -305,7 +305,9 @@ pub async fn run_stage(
                 .get_by_natural_key(AuditTable::StageRuns, &format!("{cycle_id}|calibrate|0"))
                 .await?
                 .and_then(|r| match r.body {
-                    RowBody::StageRun(s) => s.figures.get("chunks").and_then(|c| c.as_u64()),
+                    RowBody::StageRun(s) => s
+                        .into_report::<otto_core::report::CalibrateReport>()
+                        .map(|c| u64::from(c.chunks)),
                     _ => None,
                 })
                 .unwrap_or(1) as u32,

@@ -133,6 +133,8 @@ pub async fn open_cycle(
             kind: input.cycle,
             apply,
             scheduled_time: Some(input.scheduled_time),
+            summary: None,
+            finished_at: None,
             figures: BTreeMap::new(),
             error: None,
         }),

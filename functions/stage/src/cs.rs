@@ -22,6 +22,7 @@ use std::sync::Arc;
 use crate::{StageBody, StageContext, StageOutput, StageRegistry};
 use async_trait::async_trait;
 use otto_core::cycle::Stage;
+use otto_core::report::CsTriageReport;
 
 /// The CS cycle's one stage.
 pub struct CsTriage {
@@ -49,14 +50,7 @@ impl StageBody for CsTriage {
             ctx.now,
         )
         .await?;
-        let figures = match out {
-            serde_json::Value::Object(m) => m.into_iter().collect(),
-            _ => BTreeMap::new(),
-        };
-        Ok(StageOutput {
-            figures,
-            next_chunks: 0,
-        })
+        Ok(StageOutput::new(out, 0))
     }
 }
 
@@ -78,7 +72,7 @@ pub async fn triage(
     cycle: &CycleId,
     apply: bool,
     now: DateTime<Utc>,
-) -> Result<serde_json::Value, HandlerError> {
+) -> Result<CsTriageReport, HandlerError> {
     let policy: CsPolicy = match ports.settings.get_setting(&cycle.store, CS_POLICY).await? {
         Some(v) => serde_json::from_value(v)
             .map_err(|e| HandlerError::Permanent(format!("setting {CS_POLICY}: {e}")))?,
@@ -169,7 +163,7 @@ pub async fn triage(
         verdicts.push(verdict);
     }
     let appended = ports.audit.append(rows, None).await?;
-    let mut by_verdict: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut by_verdict: BTreeMap<Verdict, u32> = BTreeMap::new();
     let mut sent = 0u32;
     let via = Via {
         helpdesk: Some(helpdesk),
@@ -182,7 +176,7 @@ pub async fn triage(
         owner: format!("{cycle}|cs_triage"),
     };
     for (a, verdict) in appended.iter().zip(&verdicts) {
-        *by_verdict.entry(verdict.as_str()).or_default() += 1;
+        *by_verdict.entry(*verdict).or_default() += 1;
         // Phase 2 SENDs (PENDING), and holds an operator released while no helpdesk could send
         // them, go through the one executor: the kill switch holds them, and only the attempt
         // that owns the row sends it.
@@ -198,12 +192,12 @@ pub async fn triage(
             sent += 1;
         }
     }
-    Ok(json!({
-        "threads": threads.len(),
-        "evaluated": appended.len(),
-        "new": appended.iter().filter(|a| a.inserted).count(),
-        "by_verdict": by_verdict,
-        "sent": sent,
-        "refs": appended.iter().map(|a| a.row_ref.to_string()).collect::<Vec<_>>(),
-    }))
+    Ok(CsTriageReport {
+        threads: threads.len() as u32,
+        evaluated: appended.len() as u32,
+        new: appended.iter().filter(|a| a.inserted).count() as u32,
+        by_verdict,
+        sent,
+        refs: appended.iter().map(|a| a.row_ref).collect(),
+    })
 }

@@ -11,6 +11,7 @@ use otto_core::audit::{
     AuditTable, DecisionRow, DiscountWindow, NewRow, ReversalOp, RowBody, RowRef,
 };
 use otto_core::cycle::Stage;
+use otto_core::report::{AuditReport, DiscountCaps, DiscountSummary, OpenReport, RevertReport};
 use otto_core::stages::discount::plan_discount;
 use otto_core::{Action, Classification, Move, RowStatus};
 use otto_runtime::HandlerError;
@@ -53,20 +54,15 @@ impl StageBody for Audit {
             .catalog
             .windows_ending_by(store, ctx.msg.cycle_id.day)
             .await?;
-        Ok(StageOutput {
-            figures: BTreeMap::from([
-                ("open_windows".into(), json!(open.len())),
-                (
-                    "held_expired".into(),
-                    json!(expired.iter().map(|r| r.to_string()).collect::<Vec<_>>()),
-                ),
-                (
-                    "due".into(),
-                    json!(due.iter().map(|w| &w.row_ref).collect::<Vec<_>>()),
-                ),
-            ]),
-            next_chunks: 1,
-        })
+        let report = AuditReport {
+            open_windows: open.len() as u64,
+            held_expired: expired,
+            due: due
+                .iter()
+                .filter_map(|w| RowRef::parse(&w.row_ref).ok())
+                .collect(),
+        };
+        Ok(StageOutput::new(report, 1))
     }
 }
 
@@ -151,7 +147,10 @@ impl StageBody for Revert {
         }
         let appended = ctx.ports.audit.append(rows, Some(&ctx.msg.fence)).await?;
         let via = self.0.via();
-        let mut by_status: BTreeMap<String, u32> = BTreeMap::new();
+        let mut report = RevertReport {
+            restores: appended.len() as u32,
+            ..RevertReport::default()
+        };
         for a in &appended {
             let status = if ctx.msg.apply || !a.inserted {
                 execute(ctx.ports, via, a.row_ref, &ctx.run())
@@ -162,19 +161,10 @@ impl StageBody for Revert {
             } else {
                 RowStatus::DryRun
             };
-            *by_status.entry(status.to_string()).or_default() += 1;
+            *report.by_status.entry(status).or_default() += 1;
         }
-        Ok(StageOutput {
-            figures: BTreeMap::from([
-                (
-                    "stranded_resolved".into(),
-                    json!(stranded.iter().map(|r| r.to_string()).collect::<Vec<_>>()),
-                ),
-                ("restores".into(), json!(appended.len())),
-                ("by_status".into(), json!(by_status)),
-            ]),
-            next_chunks: 1,
-        })
+        report.stranded_resolved = stranded;
+        Ok(StageOutput::new(report, 1))
     }
 }
 
@@ -231,10 +221,15 @@ impl Caps {
         None
     }
 
-    fn figures(&self) -> serde_json::Value {
-        json!({"daily_cap": self.daily, "daily_left": self.daily_left,
-               "catalog_share_bp": self.share_bp, "share_max": self.share_max,
-               "share_left": self.share_left, "active_variants": self.active})
+    fn report(&self) -> DiscountCaps {
+        DiscountCaps {
+            daily_cap: self.daily,
+            daily_left: self.daily_left,
+            catalog_share_bp: self.share_bp,
+            share_max: self.share_max,
+            share_left: self.share_left,
+            active_variants: self.active as u64,
+        }
     }
 }
 
@@ -419,10 +414,10 @@ impl StageBody for Open {
         let statuses: Vec<RowStatus> = rows.iter().map(|r| r.status).collect();
         let appended = ctx.ports.audit.append(rows, Some(&ctx.msg.fence)).await?;
         let via = self.0.via();
-        let mut by_status: BTreeMap<String, u32> = BTreeMap::new();
+        let mut by_status: BTreeMap<RowStatus, u32> = BTreeMap::new();
         // The refs of the discounts this run applied: Otto's "largest single move" reads them
         // from the cycle summary instead of scanning the day's planned rows.
-        let mut applied: Vec<String> = Vec::new();
+        let mut applied: Vec<RowRef> = Vec::new();
         for (a, s) in appended.iter().zip(&statuses) {
             // A redelivery re-plans against counters this cycle already used: the stored row
             // decides (the executor returns any status it does not act on unchanged).
@@ -435,24 +430,29 @@ impl StageBody for Open {
                 *s
             };
             if now_status == RowStatus::Applied {
-                applied.push(a.row_ref.to_string());
+                applied.push(a.row_ref);
             }
-            *by_status.entry(now_status.to_string()).or_default() += 1;
+            *by_status.entry(now_status).or_default() += 1;
         }
-        Ok(StageOutput {
-            figures: BTreeMap::from([
-                ("candidates".into(), json!(candidates.len())),
-                ("rows".into(), json!(appended.len())),
-                ("skipped_by_margin_gate".into(), json!(skipped)),
-                ("kept_by_caps".into(), json!(capped)),
-                ("caps".into(), caps.figures()),
-                ("by_status".into(), json!(by_status)),
-                (
-                    "summary".into(),
-                    json!({"opened_or_planned": appended.len() as u32 - skipped - capped, "skipped": skipped, "kept_by_caps": capped, "by_status": by_status, "applied_refs": applied}),
-                ),
-            ]),
-            next_chunks: 1,
-        })
+        // The restores of this run, from the revert stage's report, go in the cycle's summary.
+        let (_, reverted) = crate::earlier::<RevertReport>(ctx, 0).await?;
+        let summary = DiscountSummary {
+            opened_or_planned: appended.len() as u32 - skipped - capped,
+            skipped,
+            kept_by_caps: capped,
+            by_status: by_status.clone(),
+            applied_refs: applied,
+            restores_by_status: reverted.by_status,
+        };
+        let report = OpenReport {
+            candidates: candidates.len() as u32,
+            rows: appended.len() as u32,
+            skipped_by_margin_gate: skipped,
+            kept_by_caps: capped,
+            caps: caps.report(),
+            by_status,
+            summary,
+        };
+        Ok(StageOutput::new(report, 1))
     }
 }

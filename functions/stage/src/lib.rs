@@ -26,14 +26,14 @@ pub mod undo;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use otto_core::audit::{AuditTable, NewRow, RowBody, StageRunRow};
+use otto_core::audit::{AuditTable, NewRow, RowBody, RowRef, StageRunRow};
 use otto_core::cycle::{CycleId, Stage, StageMessage};
+use otto_core::report::{CycleSummary, StageReport, StageReportKind};
 use otto_core::{RowStatus, StoreClock};
 use otto_runtime::HandlerError;
 use otto_store::idempotency::{idempotent, IdemError, IdemOptions};
 use otto_store::{CounterAdd, OttoEvent, Ports, StoreError};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -61,12 +61,51 @@ impl StageContext<'_> {
 }
 
 /// What a stage body reports.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageOutput {
-    /// Figures for the stage_runs row (counts, thresholds …).
-    pub figures: BTreeMap<String, Value>,
+    /// The stage's typed report, stored on its stage_runs row.
+    pub report: StageReport,
     /// How many chunks the next stage fans out to (0 or 1: one message).
     pub next_chunks: u32,
+}
+
+impl StageOutput {
+    pub fn new(report: impl StageReportKind, next_chunks: u32) -> Self {
+        StageOutput {
+            report: report.into_report(),
+            next_chunks,
+        }
+    }
+}
+
+/// The typed report an earlier stage (chunk) of this cycle stored, with its row's ref; retryable
+/// until that stage has run.
+pub async fn earlier<R: StageReportKind>(
+    ctx: &StageContext<'_>,
+    chunk: u32,
+) -> Result<(RowRef, R), HandlerError> {
+    let stage = R::STAGE;
+    let nk = format!("{}|{}|{}", ctx.msg.cycle_id, stage, chunk);
+    let row = ctx
+        .ports
+        .audit
+        .get_by_natural_key(AuditTable::StageRuns, &nk)
+        .await?
+        .ok_or_else(|| {
+            HandlerError::Retryable(format!(
+                "{stage} (chunk {chunk}) of {} has not run yet",
+                ctx.msg.cycle_id
+            ))
+        })?;
+    let RowBody::StageRun(run) = row.body else {
+        return Err(HandlerError::Permanent(
+            "stage run row has another table's body".into(),
+        ));
+    };
+    let report = run.into_report::<R>().ok_or_else(|| {
+        HandlerError::Permanent(format!("{stage} run {} has no {stage} report", row.row_ref))
+    })?;
+    Ok((row.row_ref, report))
 }
 
 /// One stage's work. Bodies write their own rows with natural keys, so re-running a body after a
@@ -192,7 +231,8 @@ pub async fn run_stage(
                     stage: msg.stage,
                     chunk: msg.chunk,
                     chunks: msg.chunks,
-                    figures: out.figures.clone(),
+                    report: Some(out.report.clone()),
+                    figures: BTreeMap::new(),
                     error: None,
                 }),
             };
@@ -288,7 +328,7 @@ async fn fan_in_and_advance(
                 msg,
                 RowStatus::Completed,
                 None,
-                out.figures.get("summary"),
+                out.report.cycle_summary(),
                 clock,
                 now,
             )
@@ -315,6 +355,7 @@ async fn fail_cycle(
             stage: msg.stage,
             chunk: msg.chunk,
             chunks: msg.chunks,
+            report: None,
             figures: BTreeMap::new(),
             error: Some(why.to_string()),
         }),
@@ -371,6 +412,7 @@ async fn abandon_taken_over(
             stage: msg.stage,
             chunk: msg.chunk,
             chunks: msg.chunks,
+            report: None,
             figures: BTreeMap::new(),
             error: Some(why.clone()),
         }),
@@ -385,8 +427,7 @@ async fn abandon_taken_over(
     .await?;
     let mut body = run.body.clone();
     if let RowBody::CycleRun(r) = &mut body {
-        r.figures
-            .insert("finished_at".into(), Value::String(now.to_rfc3339()));
+        r.finished_at = Some(now);
         r.error = Some(why.clone());
     }
     match ports
@@ -467,7 +508,7 @@ async fn finish_cycle(
     msg: &StageMessage,
     status: RowStatus,
     error: Option<&str>,
-    summary: Option<&Value>,
+    summary: Option<CycleSummary>,
     clock: StoreClock,
     now: DateTime<Utc>,
 ) -> Result<(), HandlerError> {
@@ -484,9 +525,10 @@ async fn finish_cycle(
     if run.status == RowStatus::Running {
         let mut body = run.body.clone();
         if let RowBody::CycleRun(run) = &mut body {
-            *run = morning::with_summary(run.clone(), summary);
-            run.figures
-                .insert("finished_at".into(), Value::String(now.to_rfc3339()));
+            if summary.is_some() {
+                run.summary = summary;
+            }
+            run.finished_at = Some(now);
             run.error = error.map(str::to_string);
         }
         match ports

@@ -3,16 +3,18 @@
 //! writes rows with natural keys, so a re-run never double-logs.
 
 use crate::executor::{budget_counter, execute, target_status, Via};
-use crate::{StageBody, StageContext, StageOutput, StageRegistry};
+use crate::{earlier, StageBody, StageContext, StageOutput, StageRegistry};
 use async_trait::async_trait;
 use otto_connectors::{AdsAccount, ShopCatalog, VendorError};
-use otto_core::audit::{
-    AdDecisionRow, AuditTable, CycleRunRow, DecisionRow, NewRow, ReversalOp, RowBody,
-};
+use otto_core::audit::{AdDecisionRow, AuditTable, DecisionRow, NewRow, ReversalOp, RowBody};
 use otto_core::cycle::{CycleId, CycleKind, Stage};
 use otto_core::metrics::Variant;
+use otto_core::report::{
+    CalibrateReport, CampaignPlanReport, ClassEntry, ClassifyReport, DecideReport, MorningSummary,
+    SalesPulled, SyncReport,
+};
 use otto_core::stages::calibrate::{calibrate, window_totals, CalibrationRules, Thresholds};
-use otto_core::stages::classify::{classify, Classified};
+use otto_core::stages::classify::classify;
 use otto_core::stages::decide::{
     decide, gate_product, Carry, CompletedTest, Decision, DecisionRules, Lift, Sibling, SkuFacts,
     StoreSales,
@@ -21,8 +23,7 @@ use otto_core::stages::plan::{judge, propose, JudgeInputs, MerTrend, PlanRules, 
 use otto_core::{Action, Classification, Move, RowStatus, StoreDay};
 use otto_runtime::HandlerError;
 use otto_store::PageReq;
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -72,44 +73,6 @@ fn perm(e: impl std::fmt::Display) -> HandlerError {
     HandlerError::Permanent(e.to_string())
 }
 
-/// The row an earlier stage (chunk) of this cycle stored, with its ref; retryable until it ran.
-async fn stage_run(
-    ctx: &StageContext<'_>,
-    stage: Stage,
-    chunk: u32,
-) -> Result<(String, otto_core::audit::StageRunRow), HandlerError> {
-    let nk = format!("{}|{}|{}", ctx.msg.cycle_id, stage, chunk);
-    let row = ctx
-        .ports
-        .audit
-        .get_by_natural_key(AuditTable::StageRuns, &nk)
-        .await?
-        .ok_or_else(|| {
-            HandlerError::Retryable(format!(
-                "{stage} chunk {chunk} of {} has not run yet",
-                ctx.msg.cycle_id
-            ))
-        })?;
-    match row.body {
-        RowBody::StageRun(s) => Ok((row.row_ref.to_string(), s)),
-        _ => Err(perm("stage run row has another table's body")),
-    }
-}
-
-/// A figure an earlier stage of this cycle stored.
-async fn stage_figure(
-    ctx: &StageContext<'_>,
-    stage: Stage,
-    chunk: u32,
-    key: &str,
-) -> Result<Value, HandlerError> {
-    let (_, run) = stage_run(ctx, stage, chunk).await?;
-    run.figures
-        .get(key)
-        .cloned()
-        .ok_or_else(|| perm(format!("{stage} run lacks {key:?}")))
-}
-
 /// The latest completed morning cycle before this one, with the time its sync ran.
 async fn previous_cycle(
     ctx: &StageContext<'_>,
@@ -139,11 +102,7 @@ async fn previous_cycle(
         .get_by_natural_key(AuditTable::StageRuns, &nk)
         .await?
         .and_then(|r| match r.body {
-            RowBody::StageRun(s) => s
-                .figures
-                .get("synced_at")
-                .and_then(|v| v.as_str())
-                .and_then(|t| t.parse().ok()),
+            RowBody::StageRun(s) => s.into_report::<SyncReport>().map(|s| s.synced_at),
             _ => None,
         });
     Ok(Some((prev.cycle_id, synced)))
@@ -262,49 +221,45 @@ impl StageBody for Sync {
             .filter(|c| c.resource.contains("campaignBudgets"))
             .map(|c| c.resource.as_str())
             .collect();
-        Ok(StageOutput {
-            figures: BTreeMap::from([
-                (
-                    "stranded_resolved".into(),
-                    json!(stranded.iter().map(|r| r.to_string()).collect::<Vec<_>>()),
-                ),
-                ("synced_at".into(), json!(ctx.now.to_rfc3339())),
-                (
-                    "held_expired".into(),
-                    json!(expired.iter().map(|r| r.to_string()).collect::<Vec<_>>()),
-                ),
-                ("variants".into(), json!(variants.len())),
-                ("metric_rows".into(), json!(metrics.len())),
-                ("pulled_from".into(), json!(pull_from)),
-                ("pulled_to".into(), json!(to)),
-                ("provisional_from".into(), json!(provisional_from)),
-                ("campaign_days".into(), json!(campaigns.len())),
-                ("budgets".into(), json!(budgets.len())),
-                ("external_changes".into(), json!(changes.len())),
-                ("metric_rows_without_catalog_sku".into(), json!(unmatched)),
-                ("catalog_exceptions".into(), exceptions),
-                ("unmapped_offers".into(), unmapped),
-                ("external_budget_changes".into(), json!(budget_changes)),
-                ("sales_available".into(), json!(sales.is_some())),
-                ("sales".into(), sales_figure(sales.as_deref())),
-            ]),
-            next_chunks: 1,
-        })
+        let report = SyncReport {
+            stranded_resolved: stranded,
+            synced_at: ctx.now,
+            held_expired: expired,
+            variants: variants.len() as u64,
+            metric_rows: metrics.len() as u64,
+            pulled_from: pull_from,
+            pulled_to: to,
+            provisional_from,
+            campaign_days: campaigns.len() as u64,
+            budgets: budgets.len() as u64,
+            external_changes: changes.len() as u64,
+            metric_rows_without_catalog_sku: unmatched as u64,
+            catalog_exceptions: exceptions,
+            unmapped_offers: unmapped,
+            external_budget_changes: budget_changes.iter().map(|c| c.to_string()).collect(),
+            sales_available: sales.is_some(),
+            sales: Some(sales_pulled(sales.as_deref())),
+        };
+        Ok(StageOutput::new(report, 1))
     }
 }
 
-/// The sync row's figure for store sales: rows and units pulled, or why there are none.
-fn sales_figure(sales: Option<&[otto_core::metrics::SkuSales]>) -> Value {
+/// The sync row's store sales: rows and units pulled, or why there are none.
+fn sales_pulled(sales: Option<&[otto_core::metrics::SkuSales]>) -> SalesPulled {
     match sales {
-        Some(x) => json!({
-            "source": "shop orders",
-            "rows": x.len(),
-            "units": x.iter().map(|s| s.units).sum::<i64>(),
-            "orders": x.iter().map(|s| u64::from(s.orders)).sum::<u64>(),
-        }),
-        None => json!({
-            "source": "none: the shop cannot report orders; decisions weigh the ad figures only",
-        }),
+        Some(x) => SalesPulled {
+            source: "shop orders".into(),
+            rows: Some(x.len() as u64),
+            units: Some(x.iter().map(|s| s.units).sum::<i64>()),
+            orders: Some(x.iter().map(|s| u64::from(s.orders)).sum::<u64>()),
+        },
+        None => SalesPulled {
+            source: "none: the shop cannot report orders; decisions weigh the ad figures only"
+                .into(),
+            rows: None,
+            units: None,
+            orders: None,
+        },
     }
 }
 
@@ -370,45 +325,22 @@ impl StageBody for Calibrate {
         );
         // The previous morning cycle, fixed once for every chunk of decide.
         let previous = previous_cycle(ctx).await?;
-        Ok(StageOutput {
-            figures: BTreeMap::from([
-                (
-                    "previous_cycle".into(),
-                    json!(previous.as_ref().map(|p| p.0.to_string())),
-                ),
-                (
-                    "previous_synced_at".into(),
-                    json!(previous.as_ref().and_then(|p| p.1).map(|t| t.to_rfc3339())),
-                ),
-                ("thresholds".into(), serde_json::to_value(&t).map_err(perm)?),
-                ("skus".into(), json!(n)),
-                ("chunk_bounds".into(), json!(bounds)),
-                ("chunks".into(), json!(chunks)),
-            ]),
-            next_chunks: chunks,
-        })
+        let report = CalibrateReport {
+            previous_cycle: previous.as_ref().map(|p| p.0.to_string()),
+            previous_synced_at: previous.as_ref().and_then(|p| p.1),
+            thresholds: t,
+            skus: n as u64,
+            chunk_bounds: bounds,
+            chunks,
+        };
+        Ok(StageOutput::new(report, chunks))
     }
-}
-
-/// What classify stores per SKU for decide.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct ClassEntry {
-    c: Classified,
-    /// Growth of store revenue when the shop reports orders, else of the ads' conversion value.
-    lift: Lift,
-    /// Store sales over the window; None when the shop cannot report orders.
-    #[serde(default)]
-    sales: Option<StoreSales>,
 }
 
 /// Whether this cycle's sync stored store sales from orders (an older sync row did not).
 async fn sales_available(ctx: &StageContext<'_>) -> Result<bool, HandlerError> {
-    let (_, run) = stage_run(ctx, Stage::Sync, 0).await?;
-    Ok(run
-        .figures
-        .get("sales_available")
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false))
+    let (_, sync) = earlier::<SyncReport>(ctx, 0).await?;
+    Ok(sync.sales_available)
 }
 
 /// Adds one day's value to the lift's recent or prior week (by age from the last mature day).
@@ -431,35 +363,15 @@ struct CalibrateFacts {
 }
 
 async fn calibrate_facts(ctx: &StageContext<'_>) -> Result<CalibrateFacts, HandlerError> {
-    let (row_ref, run) = stage_run(ctx, Stage::Calibrate, 0).await?;
-    let figure = |key: &str| {
-        run.figures
-            .get(key)
-            .cloned()
-            .ok_or_else(|| perm(format!("calibrate run lacks {key:?}")))
-    };
-    let thresholds = serde_json::from_value(figure("thresholds")?).map_err(perm)?;
-    let bounds = serde_json::from_value(figure("chunk_bounds")?).map_err(perm)?;
-    // Calibrate records the previous cycle; a run stored before it did is looked up here.
-    let previous = match run.figures.get("previous_cycle") {
-        None => previous_cycle(ctx).await?,
-        Some(Value::Null) => None,
-        Some(v) => {
-            let id = v
-                .as_str()
-                .ok_or_else(|| perm("calibrate's previous_cycle is not a string"))?;
-            let synced_at = run
-                .figures
-                .get("previous_synced_at")
-                .and_then(|t| t.as_str())
-                .and_then(|t| t.parse().ok());
-            Some((CycleId::parse(id).map_err(perm)?, synced_at))
-        }
+    let (row_ref, c) = earlier::<CalibrateReport>(ctx, 0).await?;
+    let previous = match c.previous_cycle {
+        None => None,
+        Some(id) => Some((CycleId::parse(&id).map_err(perm)?, c.previous_synced_at)),
     };
     Ok(CalibrateFacts {
-        row_ref,
-        thresholds,
-        bounds,
+        row_ref: row_ref.to_string(),
+        thresholds: c.thresholds,
+        bounds: c.chunk_bounds,
         previous,
     })
 }
@@ -493,7 +405,7 @@ impl StageBody for Classify {
         let variants = chunk_skus(ctx, &facts).await?;
         let t = facts.thresholds;
         let mut entries: BTreeMap<String, ClassEntry> = BTreeMap::new();
-        let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
         if let (Some(first), Some(last)) = (variants.first(), variants.last()) {
             let metrics = ctx
                 .ports
@@ -540,7 +452,7 @@ impl StageBody for Classify {
             }
             for v in &variants {
                 let c = classify(&v.sku, totals.get(&v.sku), &t);
-                *counts.entry(c.class.as_str()).or_default() += 1;
+                *counts.entry(c.class.to_string()).or_default() += 1;
                 let l = lift.get(v.sku.as_str()).copied().unwrap_or_default();
                 let s = sales
                     .as_ref()
@@ -555,16 +467,11 @@ impl StageBody for Classify {
                 );
             }
         }
-        Ok(StageOutput {
-            figures: BTreeMap::from([
-                ("counts".into(), json!(counts)),
-                (
-                    "classes".into(),
-                    serde_json::to_value(&entries).map_err(perm)?,
-                ),
-            ]),
-            next_chunks: ctx.msg.chunks,
-        })
+        let report = ClassifyReport {
+            counts,
+            classes: entries,
+        };
+        Ok(StageOutput::new(report, ctx.msg.chunks))
     }
 }
 
@@ -711,10 +618,8 @@ async fn with_siblings(
     chunks.sort();
     chunks.dedup();
     for chunk in chunks {
-        let theirs: BTreeMap<String, ClassEntry> =
-            serde_json::from_value(stage_figure(ctx, Stage::Classify, chunk, "classes").await?)
-                .map_err(perm)?;
-        entries.extend(theirs);
+        let (_, theirs) = earlier::<ClassifyReport>(ctx, chunk).await?;
+        entries.extend(theirs.classes);
     }
     variants.extend(outside);
     Ok((variants, own, entries))
@@ -784,10 +689,8 @@ struct Decide(Vendors);
 impl StageBody for Decide {
     async fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, HandlerError> {
         let cycle = &ctx.msg.cycle_id;
-        let entries: BTreeMap<String, ClassEntry> = serde_json::from_value(
-            stage_figure(ctx, Stage::Classify, ctx.msg.chunk, "classes").await?,
-        )
-        .map_err(perm)?;
+        let (_, classified) = earlier::<ClassifyReport>(ctx, ctx.msg.chunk).await?;
+        let entries = classified.classes;
         let facts = calibrate_facts(ctx).await?;
         let calibrate_ref = Some(facts.row_ref.clone());
         let (variants, own, entries) = with_siblings(ctx, &facts, entries).await?;
@@ -887,11 +790,13 @@ impl StageBody for Decide {
             })
             .collect();
         let appended = ctx.ports.audit.append(rows, Some(&ctx.msg.fence)).await?;
-        let mut by_action: BTreeMap<String, u32> = BTreeMap::new();
+        let mut report = DecideReport {
+            rows: appended.len() as u64,
+            ..DecideReport::default()
+        };
         for a in &actions {
-            *by_action.entry(a.to_string()).or_default() += 1;
+            *report.by_action.entry(*a).or_default() += 1;
         }
-        let mut by_status: BTreeMap<String, u32> = BTreeMap::new();
         let via = self.0.via();
         // Phase 2: the executor, row by row. Rows found PENDING/APPLYING on a redelivery resume.
         // On a re-run (rows already there) the stored row decides: the executor returns any status
@@ -908,16 +813,9 @@ impl StageBody for Decide {
             } else {
                 *status
             };
-            *by_status.entry(now_status.to_string()).or_default() += 1;
+            *report.by_status.entry(now_status).or_default() += 1;
         }
-        Ok(StageOutput {
-            figures: BTreeMap::from([
-                ("by_action".into(), json!(by_action)),
-                ("by_status".into(), json!(by_status)),
-                ("rows".into(), json!(appended.len())),
-            ]),
-            next_chunks: 1,
-        })
+        Ok(StageOutput::new(report, 1))
     }
 }
 
@@ -935,10 +833,10 @@ impl StageBody for CampaignPlan {
         let from = to.plus_days(-(i64::from(rules.window_days) - 1));
         let days = ctx.ports.catalog.campaign_days(store, from, to).await?;
         let budgets = ctx.ports.catalog.budgets(store).await?;
-        let external: Vec<String> = serde_json::from_value(
-            stage_figure(ctx, Stage::Sync, 0, "external_budget_changes").await?,
-        )
-        .unwrap_or_default();
+        let external = earlier::<SyncReport>(ctx, 0)
+            .await?
+            .1
+            .external_budget_changes;
         // Store MER over the window's two halves (mature days only).
         let mid = from.plus_days(i64::from(rules.window_days) / 2);
         let (mut before, mut after) = ((0i64, 0i64), (0i64, 0i64));
@@ -1083,35 +981,55 @@ impl StageBody for CampaignPlan {
             }
         }
         let agreement_bp = (agreed * 10_000).checked_div(proposals);
-        let summary = cycle_summary(ctx, proposals, agreed, agreement_bp, ad_moves, held).await?;
-        Ok(StageOutput {
-            figures: BTreeMap::from([
-                ("proposals".into(), json!(proposals)),
-                ("agreed".into(), json!(agreed)),
-                ("judge_agreement_bp".into(), json!(agreement_bp)),
-                ("mer_before_bp".into(), json!(mer.before_bp)),
-                ("mer_after_bp".into(), json!(mer.after_bp)),
-                ("summary".into(), summary),
-            ]),
-            next_chunks: 1,
-        })
+        let ads = AdCounts {
+            proposals,
+            agreed,
+            agreement_bp,
+            moves: ad_moves,
+            held,
+            mer_before_bp: mer.before_bp,
+            mer_after_bp: mer.after_bp,
+        };
+        let report = CampaignPlanReport {
+            proposals,
+            agreed,
+            judge_agreement_bp: agreement_bp,
+            mer_before_bp: mer.before_bp,
+            mer_after_bp: mer.after_bp,
+            summary: cycle_summary(ctx, &ads).await?,
+        };
+        Ok(StageOutput::new(report, 1))
     }
 }
 
-/// The cycle summary Otto answers "How did the morning cycle go?" from: counts by action, ad moves,
-/// judge agreement, held rows.
-async fn cycle_summary(
-    ctx: &StageContext<'_>,
+/// The ad side of the morning, for its summary.
+struct AdCounts {
     proposals: u32,
     agreed: u32,
     agreement_bp: Option<u32>,
-    ad_moves: u32,
-    ad_held: u32,
-) -> Result<Value, HandlerError> {
+    moves: u32,
+    held: u32,
+    mer_before_bp: Option<i64>,
+    mer_after_bp: Option<i64>,
+}
+
+/// The cycle summary Otto answers "How did the morning cycle go?" from: counts by action, ad moves,
+/// judge agreement, MER, held rows.
+async fn cycle_summary(
+    ctx: &StageContext<'_>,
+    ads: &AdCounts,
+) -> Result<MorningSummary, HandlerError> {
     let cycle = &ctx.msg.cycle_id;
-    let mut by_action: BTreeMap<String, u64> = BTreeMap::new();
-    let mut by_status: BTreeMap<String, u64> = BTreeMap::new();
-    let mut rows = 0u64;
+    let mut s = MorningSummary {
+        ad_proposals: ads.proposals,
+        ad_agreed: ads.agreed,
+        ad_moves: ads.moves,
+        ad_held: ads.held,
+        judge_agreement_bp: ads.agreement_bp,
+        mer_before_bp: ads.mer_before_bp,
+        mer_after_bp: ads.mer_after_bp,
+        ..MorningSummary::default()
+    };
     // Decide's chunk rows only, by natural key (two batched reads), not every stage row of the
     // cycle (classify's rows carry each SKU's class and are by far the largest).
     let facts = calibrate_facts(ctx).await?;
@@ -1123,30 +1041,21 @@ async fn cycle_summary(
         .audit
         .get_many_by_natural_key(AuditTable::StageRuns, &keys)
         .await?;
-    for r in decided.iter().flatten() {
-        if let RowBody::StageRun(s) = &r.body {
-            for (k, v) in s
-                .figures
-                .get("by_action")
-                .and_then(|v| v.as_object())
-                .into_iter()
-                .flatten()
-            {
-                *by_action.entry(k.clone()).or_default() += v.as_u64().unwrap_or(0);
+    for r in decided.into_iter().flatten() {
+        if let RowBody::StageRun(run) = r.body {
+            let Some(d) = run.into_report::<DecideReport>() else {
+                continue;
+            };
+            for (k, v) in d.by_action {
+                *s.by_action.entry(k).or_default() += v;
             }
-            for (k, v) in s
-                .figures
-                .get("by_status")
-                .and_then(|v| v.as_object())
-                .into_iter()
-                .flatten()
-            {
-                *by_status.entry(k.clone()).or_default() += v.as_u64().unwrap_or(0);
+            for (k, v) in d.by_status {
+                *s.by_status.entry(k).or_default() += v;
             }
-            rows += s.figures.get("rows").and_then(|v| v.as_u64()).unwrap_or(0);
+            s.decision_rows += d.rows;
         }
     }
-    let held = ctx
+    s.held_rows = ctx
         .ports
         .audit
         .by_status(
@@ -1159,25 +1068,7 @@ async fn cycle_summary(
         .items
         .into_iter()
         .filter(|r| &r.cycle_id == cycle)
-        .map(|r| r.row_ref.to_string())
-        .collect::<Vec<_>>();
-    Ok(json!({
-        "decision_rows": rows,
-        "by_action": by_action,
-        "by_status": by_status,
-        "ad_proposals": proposals,
-        "ad_agreed": agreed,
-        "ad_moves": ad_moves,
-        "ad_held": ad_held,
-        "judge_agreement_bp": agreement_bp,
-        "held_rows": held,
-    }))
-}
-
-/// Copies a finished cycle's summary onto its cycle_runs row body (used by `finish_cycle`).
-pub fn with_summary(mut body: CycleRunRow, summary: Option<&Value>) -> CycleRunRow {
-    if let Some(s) = summary {
-        body.figures.insert("summary".into(), s.clone());
-    }
-    body
+        .map(|r| r.row_ref)
+        .collect();
+    Ok(s)
 }

@@ -7,11 +7,14 @@ use async_trait::async_trait;
 use otto_connectors::lanes::{DiscoveryLane, KeywordVolumes, RawCandidate};
 use otto_core::audit::{AuditRow, AuditTable, NewRow, ResearchCandidateRow, RowBody, RowRef};
 use otto_core::cycle::Stage;
+use otto_core::report::{
+    LaneOutcome, LanesReport, QueueReport, ResearchSummary, ScoreReport, ScoredCandidate,
+};
 use otto_core::stages::research::{candidate_key, score, words, ScoreRules};
 use otto_core::{RowStatus, StoreId};
 use otto_runtime::HandlerError;
 use otto_store::{PageReq, Ports, StoreError};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -26,30 +29,6 @@ pub fn with_research(reg: StageRegistry, src: ResearchSources) -> StageRegistry 
     reg.with(Stage::Lanes, Arc::new(Lanes(src.clone())))
         .with(Stage::Score, Arc::new(ScoreStage(src)))
         .with(Stage::Queue, Arc::new(Queue))
-}
-
-fn perm(e: impl std::fmt::Display) -> HandlerError {
-    HandlerError::Permanent(e.to_string())
-}
-
-async fn figure(ctx: &StageContext<'_>, stage: Stage, key: &str) -> Result<Value, HandlerError> {
-    let nk = format!("{}|{}|0", ctx.msg.cycle_id, stage);
-    let row = ctx
-        .ports
-        .audit
-        .get_by_natural_key(AuditTable::StageRuns, &nk)
-        .await?
-        .ok_or_else(|| {
-            HandlerError::Retryable(format!("{stage} of {} has not run yet", ctx.msg.cycle_id))
-        })?;
-    match row.body {
-        RowBody::StageRun(s) => s
-            .figures
-            .get(key)
-            .cloned()
-            .ok_or_else(|| perm(format!("{stage} run lacks {key:?}"))),
-        _ => Err(perm("stage run row has another table's body")),
-    }
 }
 
 /// 11:00 — every lane, with the store's own product words as seeds.
@@ -75,7 +54,11 @@ impl StageBody for Lanes {
                 Ok(c) => {
                     report.insert(
                         lane.name().to_string(),
-                        json!({"ok": true, "candidates": c.len()}),
+                        LaneOutcome {
+                            ok: true,
+                            candidates: Some(c.len() as u64),
+                            error: None,
+                        },
                     );
                     found.extend(c);
                 }
@@ -83,22 +66,21 @@ impl StageBody for Lanes {
                     tracing::warn!(lane = lane.name(), error = %e, "discovery lane failed; the cycle goes on");
                     report.insert(
                         lane.name().to_string(),
-                        json!({"ok": false, "error": e.to_string()}),
+                        LaneOutcome {
+                            ok: false,
+                            candidates: None,
+                            error: Some(e.to_string()),
+                        },
                     );
                 }
             }
         }
-        Ok(StageOutput {
-            figures: BTreeMap::from([
-                ("seeds".into(), json!(seeds)),
-                ("lanes".into(), json!(report)),
-                (
-                    "candidates".into(),
-                    serde_json::to_value(&found).map_err(perm)?,
-                ),
-            ]),
-            next_chunks: 1,
-        })
+        let report = LanesReport {
+            seeds,
+            lanes: report,
+            candidates: found,
+        };
+        Ok(StageOutput::new(report, 1))
     }
 }
 
@@ -108,8 +90,7 @@ struct ScoreStage(ResearchSources);
 #[async_trait]
 impl StageBody for ScoreStage {
     async fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, HandlerError> {
-        let found: Vec<RawCandidate> =
-            serde_json::from_value(figure(ctx, Stage::Lanes, "candidates").await?).map_err(perm)?;
+        let found = crate::earlier::<LanesReport>(ctx, 0).await?.1.candidates;
         let own: Vec<BTreeSet<String>> = ctx
             .ports
             .catalog
@@ -159,28 +140,26 @@ impl StageBody for ScoreStage {
                 &rules,
             );
             let lanes: BTreeSet<&str> = group.iter().map(|c| c.lane.as_str()).collect();
-            scored.push(json!({
-                "key": key,
-                "title": title,
-                "lanes": lanes,
-                "sources": group.iter().filter_map(|c| c.source_url.clone()).collect::<Vec<_>>(),
-                "score": s,
-            }));
+            scored.push(ScoredCandidate {
+                key: key.clone(),
+                title,
+                lanes: lanes.into_iter().map(str::to_string).collect(),
+                sources: group.iter().filter_map(|c| c.source_url.clone()).collect(),
+                score: s,
+            });
         }
         // Best first; unscored last; ties by key, so the order is reproducible.
         scored.sort_by(|a, b| {
-            let sa = a["score"]["score_bp"].as_i64();
-            let sb = b["score"]["score_bp"].as_i64();
-            sb.cmp(&sa)
-                .then_with(|| a["key"].as_str().cmp(&b["key"].as_str()))
+            b.score
+                .score_bp
+                .cmp(&a.score.score_bp)
+                .then_with(|| a.key.cmp(&b.key))
         });
-        Ok(StageOutput {
-            figures: BTreeMap::from([
-                ("groups".into(), json!(groups.len())),
-                ("scored".into(), json!(scored)),
-            ]),
-            next_chunks: 1,
-        })
+        let report = ScoreReport {
+            groups: groups.len() as u64,
+            scored,
+        };
+        Ok(StageOutput::new(report, 1))
     }
 }
 
@@ -190,14 +169,13 @@ struct Queue;
 #[async_trait]
 impl StageBody for Queue {
     async fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, HandlerError> {
-        let scored: Vec<Value> =
-            serde_json::from_value(figure(ctx, Stage::Score, "scored").await?).map_err(perm)?;
+        let scored = crate::earlier::<ScoreReport>(ctx, 0).await?.1.scored;
         let store = &ctx.msg.cycle_id.store;
         let rows: Vec<NewRow> = scored
             .iter()
             .enumerate()
             .map(|(rank, s)| {
-                let key = s["key"].as_str().unwrap_or_default().to_string();
+                let key = s.key.clone();
                 NewRow {
                     cycle_id: ctx.msg.cycle_id.clone(),
                     // Across days and lanes: the same idea is one row.
@@ -206,22 +184,15 @@ impl StageBody for Queue {
                     created_at: ctx.now,
                     body: RowBody::ResearchCandidate(ResearchCandidateRow {
                         candidate_key: key,
-                        title: s["title"].as_str().unwrap_or_default().to_string(),
-                        lane: s["lanes"]
-                            .as_array()
-                            .and_then(|l| l.first())
-                            .and_then(|l| l.as_str())
-                            .unwrap_or_default()
-                            .to_string(),
-                        score_bp: s["score"]["score_bp"]
-                            .as_i64()
-                            .and_then(|v| u32::try_from(v).ok()),
+                        title: s.title.clone(),
+                        lane: s.lanes.iter().next().cloned().unwrap_or_default(),
+                        score_bp: s.score.score_bp.and_then(|v| u32::try_from(v).ok()),
                         review: "QUEUED".into(),
                         figures: BTreeMap::from([
                             ("rank".into(), json!(rank + 1)),
-                            ("lanes".into(), s["lanes"].clone()),
-                            ("sources".into(), s["sources"].clone()),
-                            ("score".into(), s["score"].clone()),
+                            ("lanes".into(), json!(s.lanes)),
+                            ("sources".into(), json!(s.sources)),
+                            ("score".into(), json!(s.score)),
                         ]),
                     }),
                 }
@@ -229,17 +200,17 @@ impl StageBody for Queue {
             .collect();
         let appended = ctx.ports.audit.append(rows, Some(&ctx.msg.fence)).await?;
         let new = appended.iter().filter(|a| a.inserted).count();
-        Ok(StageOutput {
-            figures: BTreeMap::from([
-                ("queued_new".into(), json!(new)),
-                ("seen_before".into(), json!(appended.len() - new)),
-                (
-                    "summary".into(),
-                    json!({"queued_new": new, "seen_before": appended.len() - new, "top": appended.iter().take(5).map(|a| a.row_ref.to_string()).collect::<Vec<_>>()}),
-                ),
-            ]),
-            next_chunks: 1,
-        })
+        let summary = ResearchSummary {
+            queued_new: new as u32,
+            seen_before: (appended.len() - new) as u32,
+            top: appended.iter().take(5).map(|a| a.row_ref).collect(),
+        };
+        let report = QueueReport {
+            queued_new: summary.queued_new,
+            seen_before: summary.seen_before,
+            summary,
+        };
+        Ok(StageOutput::new(report, 1))
     }
 }
 

@@ -6,6 +6,7 @@
 use crate::guard::{Support, PAGE};
 use crate::human::{self, pct, ratio};
 use crate::question::{parse, Aggregate, Days, Intent, RowQuery, SwitchAsk, MAX_QUESTION_CHARS};
+use crate::summary::summary_text;
 use chrono::{DateTime, Utc};
 use otto_core::audit::{AuditRow, AuditTable, OperatorAct, RowBody, RowRef, Surface};
 use otto_core::cycle::CycleKind;
@@ -805,8 +806,8 @@ impl<'a> Engine<'a> {
             self.clock.tz_name()
         ));
         if let RowBody::CycleRun(c) = &row.body {
-            if let Some(s) = c.figures.get("summary") {
-                d.line(summary_text(c.kind, s));
+            if let Some(s) = &c.summary {
+                d.line(summary_text(s));
             }
         }
         if row.status == RowStatus::Held {
@@ -830,15 +831,8 @@ impl<'a> Engine<'a> {
             .scheduled_time
             .map(|t| format!(" (scheduled {})", human::local_time(&self.clock, t)))
             .unwrap_or_default();
-        let summary = c.figures.get("summary");
-        let held: Vec<RowRef> = summary
-            .and_then(|s| s.get("held_rows"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .filter_map(|r| RowRef::parse(r).ok())
-            .collect();
+        let summary = c.summary.as_ref();
+        let held: Vec<RowRef> = summary.map(|s| s.held_rows().to_vec()).unwrap_or_default();
         if let Some(live) = self.liveness(run).await? {
             self.running_lines(d, run, kind, &start, &live);
             return Ok(());
@@ -862,7 +856,7 @@ impl<'a> Engine<'a> {
         };
         d.line(head);
         if let Some(s) = summary {
-            d.line(summary_text(kind, s));
+            d.line(summary_text(s));
         }
         d.cite(run);
         if !held.is_empty() {
@@ -2085,77 +2079,6 @@ fn match_campaign<'r>(name: &str, known: &'r [AuditRow]) -> Option<&'r AuditRow>
         .max_by_key(|(s, _)| *s)?;
     let ties = known.iter().filter(|r| score(r) == best.0).count();
     (best.0 > 0 && best.0 == want.len() && ties == 1).then_some(best.1)
-}
-
-/// A cycle run's summary figures as a sentence, only from the summary object.
-fn summary_text(kind: CycleKind, s: &Value) -> String {
-    match kind {
-        CycleKind::Morning => morning_text(s),
-        _ => s
-            .as_object()
-            .map(|o| {
-                o.iter()
-                    .filter(|(k, _)| !k.ends_with("_refs") && *k != "held_rows")
-                    .map(|(k, v)| match v {
-                        Value::Object(_) => format!("{}: {}", k.replace('_', " "), counts(v)),
-                        Value::Array(a) => format!("{} {}", a.len(), k.replace('_', " ")),
-                        Value::Number(n) if k.ends_with("_bp") => {
-                            format!(
-                                "{} {}",
-                                k.trim_end_matches("_bp").replace('_', " "),
-                                pct(n.as_i64().unwrap_or(0))
-                            )
-                        }
-                        other => format!("{} {other}", k.replace('_', " ")),
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; ")
-                    + "."
-            })
-            .unwrap_or_default(),
-    }
-}
-
-fn counts(v: &Value) -> String {
-    v.as_object()
-        .map(|o| {
-            let mut v: Vec<(&String, i64)> = o
-                .iter()
-                .map(|(k, n)| (k, n.as_i64().unwrap_or(0)))
-                .collect();
-            v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-            v.iter()
-                .map(|(k, n)| format!("{n} {k}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "none".into())
-}
-
-fn morning_text(s: &Value) -> String {
-    let mut parts = vec![format!("{} decision rows", s["decision_rows"])];
-    if let Some(m) = s.get("ad_moves") {
-        parts.push(format!("{m} ad moves"));
-    }
-    let proposals = s.get("ad_proposals").and_then(Value::as_i64).unwrap_or(0);
-    if let Some(bp) = s
-        .get("judge_agreement_bp")
-        .and_then(Value::as_i64)
-        .filter(|_| proposals > 0)
-    {
-        parts.push(format!(
-            "judge agreement at {} ({} of {} proposals)",
-            pct(bp),
-            s["ad_agreed"],
-            s["ad_proposals"]
-        ));
-    }
-    let mut out = parts.join(", ") + ".";
-    if s.get("by_action").is_some() {
-        out.push_str(&format!(" By action: {}.", counts(&s["by_action"])));
-    }
-    out
 }
 
 fn help() -> Draft {

@@ -11,6 +11,7 @@ pub mod human;
 pub mod llm;
 pub mod notify;
 pub mod question;
+pub mod summary;
 
 pub use engine::{row_line, row_url, Answer, AnswerError, Citation, Engine, NO_ROW};
 pub use question::{parse, Aggregate, Days, Intent, Plan, RowQuery, SwitchAsk};

@@ -10,6 +10,7 @@ use crate::error::CoreError;
 use crate::ids::{Sku, StoreId};
 use crate::money::Money;
 use crate::moves::{Attempt, Move};
+use crate::report::{CycleSummary, StageReport, StageReportKind};
 use crate::time::StoreDay;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -258,28 +259,127 @@ pub struct ResearchCandidateRow {
 
 /// A `cycle_runs` row: one run of a cycle, with its summary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "CycleRunWire")]
 pub struct CycleRunRow {
     pub kind: CycleKind,
     /// Phase 2 (apply) or dry-run.
     pub apply: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduled_time: Option<DateTime<Utc>>,
+    /// What the finished cycle did, typed (None while it runs, and for a failed cycle).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<CycleSummary>,
+    /// When it ended (COMPLETED or FAILED).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub figures: BTreeMap<String, Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
+/// A cycle_runs row as stored: a row written before summaries were typed has its summary under
+/// `figures.summary`, read here once into [`CycleSummary`].
+#[derive(Deserialize)]
+struct CycleRunWire {
+    kind: CycleKind,
+    apply: bool,
+    #[serde(default)]
+    scheduled_time: Option<DateTime<Utc>>,
+    #[serde(default)]
+    summary: Option<CycleSummary>,
+    #[serde(default)]
+    finished_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    figures: BTreeMap<String, Value>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+impl From<CycleRunWire> for CycleRunRow {
+    fn from(w: CycleRunWire) -> Self {
+        let mut figures = w.figures;
+        let summary = w.summary.or_else(|| {
+            let legacy = CycleSummary::from_legacy(w.kind, figures.get("summary")?)?;
+            figures.remove("summary");
+            Some(legacy)
+        });
+        let finished_at = w.finished_at.or_else(|| {
+            let t = figures.get("finished_at")?.as_str()?.parse().ok()?;
+            figures.remove("finished_at");
+            Some(t)
+        });
+        CycleRunRow {
+            kind: w.kind,
+            apply: w.apply,
+            scheduled_time: w.scheduled_time,
+            summary,
+            finished_at,
+            figures,
+            error: w.error,
+        }
+    }
+}
+
 /// A `stage_runs` row: one stage (chunk) of a cycle run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "StageRunWire")]
 pub struct StageRunRow {
     pub stage: Stage,
     pub chunk: u32,
     pub chunks: u32,
+    /// What the stage reported, typed (None for a failed stage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<StageReport>,
+    /// Only what an old row held that no report type reads.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub figures: BTreeMap<String, Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// A stage_runs row as stored: one written before reports were typed kept the report's fields
+/// in `figures`, read here once into [`StageReport`].
+#[derive(Deserialize)]
+struct StageRunWire {
+    stage: Stage,
+    chunk: u32,
+    chunks: u32,
+    #[serde(default)]
+    report: Option<StageReport>,
+    #[serde(default)]
+    figures: BTreeMap<String, Value>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+impl From<StageRunWire> for StageRunRow {
+    fn from(w: StageRunWire) -> Self {
+        let mut figures = w.figures;
+        let report = w.report.or_else(|| {
+            if figures.is_empty() {
+                return None;
+            }
+            let r = StageReport::from_legacy(w.stage, &figures)?;
+            figures.clear();
+            Some(r)
+        });
+        StageRunRow {
+            stage: w.stage,
+            chunk: w.chunk,
+            chunks: w.chunks,
+            report,
+            figures,
+            error: w.error,
+        }
+    }
+}
+
+impl StageRunRow {
+    /// The typed report of this stage, when it has one of that type.
+    pub fn into_report<R: StageReportKind>(self) -> Option<R> {
+        self.report.and_then(R::from_report)
+    }
 }
 
 /// What an operator did that is not a move: each is an `operator_log` row.

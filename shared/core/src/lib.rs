@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod money;
 pub mod moves;
 pub mod policy;
+pub mod report;
 pub mod stages;
 pub mod synthetic;
 pub mod time;

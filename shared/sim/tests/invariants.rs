@@ -60,6 +60,8 @@ impl Rows {
                 kind,
                 apply: true,
                 scheduled_time: None,
+                summary: None,
+                finished_at: None,
                 figures: BTreeMap::new(),
                 error: None,
             });

@@ -270,9 +270,13 @@ async fn render_row(
             .ok()
             .flatten()
             .and_then(|t| match &t.body {
-                otto_core::audit::RowBody::StageRun(st) => {
-                    st.figures.get("thresholds").map(|v| (r, v.clone()))
-                }
+                // An imported row whose figures fit no calibrate report still shows its own.
+                otto_core::audit::RowBody::StageRun(st) => st
+                    .clone()
+                    .into_report::<otto_core::report::CalibrateReport>()
+                    .and_then(|c| serde_json::to_value(c.thresholds).ok())
+                    .or_else(|| st.figures.get("thresholds").cloned())
+                    .map(|v| (r, v)),
                 _ => None,
             }),
         None => None,
@@ -450,7 +454,7 @@ async fn last_stage(state: &AppState, run: &AuditRow) -> Option<AuditRow> {
     let otto_core::audit::RowBody::CycleRun(c) = &run.body else {
         return None;
     };
-    if c.figures.contains_key("summary") {
+    if c.summary.is_some() {
         return None;
     }
     state

@@ -84,6 +84,8 @@ async fn ctx() -> Ctx {
                         kind: CycleKind::Morning,
                         apply: false,
                         scheduled_time: None,
+                        summary: None,
+                        finished_at: None,
                         figures: [(
                             "summary".to_string(),
                             serde_json::json!({"decision_rows": 1, "by_action": {"KEEP": 1},
@@ -102,6 +104,7 @@ async fn ctx() -> Ctx {
                         stage: otto_core::cycle::Stage::Calibrate,
                         chunk: 0,
                         chunks: 1,
+                        report: None,
                         figures: [(
                             "thresholds".to_string(),
                             serde_json::json!({"winner_floor_roas_bp": 31000, "loser_ceiling_roas_bp": 9000}),
@@ -274,7 +277,7 @@ async fn untrusted_text_is_escaped_on_every_page() {
     assert!(row.contains("Reversal op"));
     let today = send(&c.app, get("/dashboard")).await.body;
     assert!(
-        today.contains("morning") && today.contains("decision_<wbr>rows"),
+        today.contains("morning") && today.contains("1 decision rows, 0 ad moves."),
         "{today}"
     );
     assert!(today.contains("href=\"/dashboard/rows/cs_thread_evaluations/4\""));

@@ -255,7 +255,7 @@ pub fn cycle_row_links(row: &AuditRow, kind: CycleKind) -> String {
 }
 
 /// One cycle run as a card: what ran, how it ended, its summary (or, for a cycle that keeps
-/// none on its run row, its last stage's figures) and links to its rows.
+/// none on its run row, its last stage's report) and links to its rows.
 pub fn cycle_card(row: &AuditRow, last_stage: Option<&AuditRow>) -> String {
     let RowBody::CycleRun(c) = &row.body else {
         return String::new();
@@ -265,23 +265,18 @@ pub fn cycle_card(row: &AuditRow, last_stage: Option<&AuditRow>) -> String {
         let RowBody::StageRun(s) = &st.body else {
             return None;
         };
-        let figs: serde_json::Map<String, Value> = s
-            .figures
-            .iter()
-            .filter(|(k, _)| k.as_str() != "summary")
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let report = serde_json::to_value(s.report.as_ref()?).ok()?;
         Some(format!(
             "<p class=\"meta\">from its {} stage, {}</p>{}",
             esc(s.stage.as_str()),
             row_link(&st.row_ref),
-            value_html(&Value::Object(figs), 0)
+            value_html(&report, 0)
         ))
     };
     let summary = c
-        .figures
-        .get("summary")
-        .map(|s| value_html(s, 0))
+        .summary
+        .as_ref()
+        .map(summary_html)
         .or_else(from_stage)
         .unwrap_or_else(|| "<p class=\"muted\">no summary yet</p>".into());
     format!(
@@ -470,6 +465,20 @@ fn facts(row: &AuditRow) -> Vec<(&'static str, String)> {
     }
 }
 
+/// A cycle's summary in the operator's words, its held rows linked.
+fn summary_html(s: &otto_core::report::CycleSummary) -> String {
+    let mut out = format!(
+        "<p>{}</p>",
+        linkify_refs(&otto_answers::summary::summary_text(s))
+    );
+    let held = s.held_rows();
+    if !held.is_empty() {
+        let links: Vec<String> = held.iter().map(row_link).collect();
+        let _ = write!(out, "<p>Held: {}</p>", links.join(" · "));
+    }
+    out
+}
+
 fn figures(row: &AuditRow) -> Option<&std::collections::BTreeMap<String, Value>> {
     match &row.body {
         RowBody::Decision(d) => Some(&d.figures),
@@ -605,11 +614,11 @@ pub fn row_body(row: &AuditRow, x: &RowExtras, s: Option<&Session>) -> String {
     out.push_str(&kv_table(facts(row)));
     out.push_str("</section>");
     if let RowBody::CycleRun(c) = &row.body {
-        if let Some(sum) = c.figures.get("summary") {
+        if let Some(sum) = &c.summary {
             let _ = write!(
                 out,
                 "<section><h2>Summary</h2>{}</section>",
-                value_html(sum, 0)
+                summary_html(sum)
             );
         }
     }

@@ -14,35 +14,11 @@ pub mod simulated;
 
 use crate::ports::VendorError;
 use async_trait::async_trait;
-use otto_core::Money;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// A product idea as a lane found it, before scoring.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RawCandidate {
-    pub title: String,
-    /// The lane's name (`meta_ads`, `aliexpress`, `competitor`, `frequency`, `organic`, `spy_tools`).
-    pub lane: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_url: Option<String>,
-    /// A market price seen for it (a competitor's price, an ad's price).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub price: Option<Money>,
-    /// A supplier's unit cost (AliExpress price, a spy tool's cost column).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unit_cost: Option<Money>,
-    /// Monthly searches, when the lane knows them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub search_volume: Option<u64>,
-    /// Competition 0–10 000 bp (DataForSEO `competition_index` × 100), when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub competition_bp: Option<u32>,
-    /// Anything else the lane saw (ad counts, orders, ratings …), kept with the row.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub signals: BTreeMap<String, Value>,
-}
+/// A product idea as a lane found it, before scoring (a core type: stage reports carry it).
+pub use otto_core::stages::research::RawCandidate;
 
 /// One discovery lane.
 #[async_trait]
