@@ -25,6 +25,7 @@
 use crate::catalog::{CatalogSync, CostFlag, HeldOut, ShopStatus};
 use crate::offers::CatalogIndex;
 use crate::ports::{ShopCatalog, VendorError};
+use crate::shopify_bulk::BulkSettings;
 use crate::snippet;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -113,6 +114,8 @@ pub struct ShopifyClient {
     catalog_index: Option<CatalogIndex>,
     /// The store's time zone: store days of orders ([`crate::shopify_orders`]).
     store_clock: Option<StoreClock>,
+    /// When reads switch to bulk operations ([`crate::shopify_bulk`]).
+    bulk: BulkSettings,
 }
 
 impl fmt::Debug for ShopifyClient {
@@ -238,6 +241,7 @@ impl ShopifyClient {
             throttle: Mutex::new(ThrottleState::default()),
             catalog_index: None,
             store_clock: None,
+            bulk: BulkSettings::default(),
         })
     }
 
@@ -249,6 +253,24 @@ impl ShopifyClient {
 
     pub(crate) fn store_clock(&self) -> Option<StoreClock> {
         self.store_clock
+    }
+
+    /// When reads switch to a bulk operation and how long they wait for it.
+    pub fn with_bulk(mut self, bulk: BulkSettings) -> Self {
+        self.bulk = bulk;
+        self
+    }
+
+    pub(crate) fn bulk_settings(&self) -> BulkSettings {
+        self.bulk
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub(crate) async fn sleep(&self, d: Duration) {
+        (self.sleeper)(d).await
     }
 
     pub(crate) fn currency(&self) -> Currency {
