@@ -903,8 +903,12 @@ async fn release_confirm(
         )
         .await;
     }
+    let reply = otto_stage::holds::reply_preview(state.executors.helpdesk.as_deref(), &row)
+        .await
+        .map(|p| views::release_reply(&p))
+        .unwrap_or_default();
     let body = format!(
-        "<h1>Release {ref_}?</h1><article class=\"card\"><p>{line}</p></article>\
+        "<h1>Release {ref_}?</h1><article class=\"card\"><p>{line}</p></article>{reply}\
 <p>Released, the row goes to its executor, which re-checks the kill switch, rate limits and margin gates before it applies it — a catalog move through the shop, a budget through the ad account, a CS reply through the helpdesk.</p>\
 <form method=\"post\" action=\"/dashboard/release/{t}/{id}\" class=\"actions\">{csrf}\
 <button type=\"submit\" class=\"button primary\" id=\"confirm-release\">Confirm release</button> \

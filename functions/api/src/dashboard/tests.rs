@@ -530,6 +530,45 @@ async fn release_confirms_applies_and_a_repeat_shows_the_row() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+/// The held reply's text is on the release page exactly as it will be sent — escaped — and a
+/// draft edited since it was judged is said to send nothing.
+#[tokio::test]
+async fn the_release_page_shows_the_held_replys_text_escaped() {
+    let c = ctx().await;
+    let inbox = c._dir.path().join("inbox.json");
+    let mut file: otto_connectors::helpdesk::InboxFile =
+        serde_json::from_str(&std::fs::read_to_string(&inbox).unwrap()).unwrap();
+    let hostile =
+        format!("Order status: shipped.\n{XSS} <img src=x onerror=alert(3)> & \"quoted\"");
+    let t = file.threads.iter_mut().find(|t| t.id == "T-3143").unwrap();
+    t.draft.as_mut().unwrap().body = hostile.clone();
+    std::fs::write(&inbox, serde_json::to_string(&file).unwrap()).unwrap();
+
+    let page = send(&c.app, get("/dashboard/release/cs_thread_evaluations/4"))
+        .await
+        .body;
+    assert!(!page.contains("<script>alert"), "raw script tag: {page}");
+    assert!(!page.contains("<img src=x"), "raw img tag: {page}");
+    assert!(page.contains("The reply that will be sent"), "{page}");
+    assert!(
+        page.contains(
+            "Order status: shipped.\n&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=alert(3)&gt; &amp; &quot;quoted&quot;"
+        ),
+        "{page}"
+    );
+    assert!(page.contains("draft v1 by Jane"), "{page}");
+
+    // Edited since it was judged: the page says a release sends nothing.
+    let t = file.threads.iter_mut().find(|t| t.id == "T-3143").unwrap();
+    t.draft.as_mut().unwrap().version = "v2".into();
+    std::fs::write(&inbox, serde_json::to_string(&file).unwrap()).unwrap();
+    let page = send(&c.app, get("/dashboard/release/cs_thread_evaluations/4"))
+        .await
+        .body;
+    assert!(page.contains("a release sends nothing"), "{page}");
+    assert!(!page.contains("The reply that will be sent"), "{page}");
+}
+
 #[tokio::test]
 async fn candidates_are_approved_once_and_the_kill_switch_records_who() {
     let c = ctx().await;
