@@ -910,3 +910,67 @@ async fn failed_logins_are_throttled_per_source() {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.headers["location"], "/dashboard");
 }
+
+/// `otto doctor` on the dashboard: behind the session, one line per problem with its fix, the
+/// same findings as the CLI's, escaped.
+#[tokio::test]
+async fn the_connections_page_shows_each_problem_with_its_fix() {
+    let c = ctx().await;
+    let env = doctor::DoctorEnv::new(&[
+        ("SHOPIFY_API_VERSION", "2025-04"),
+        ("OTTO_CURRENCY", "EUR"),
+        ("OTTO_OFFER_ID_FORM", XSS),
+    ]);
+    let app = c.app.clone().layer(axum::Extension(env.clone()));
+    // Without a session: the login page, never the findings.
+    let anon = send(
+        &app,
+        Request::get("/dashboard/connections")
+            .header("accept", "text/html")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(anon.status.is_redirection(), "{}", anon.status);
+    let page = send(&app, get("/dashboard/connections")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let body = page.body;
+    assert!(!body.contains("<script>alert"), "{body}");
+    // The same findings as `otto doctor` for this configuration.
+    let today = StoreClock::new("Europe/Amsterdam")
+        .unwrap()
+        .day_of(otto_core::clock::now())
+        .date();
+    let map = env.0.clone();
+    let report = otto_connectors::doctor::run(
+        |k| map.get(k).cloned(),
+        StoreClock::new("Europe/Amsterdam").unwrap(),
+        today,
+    )
+    .await;
+    assert!(report.blockers() >= 1, "{report:?}");
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| f.severity != otto_connectors::doctor::Severity::Ok)
+    {
+        assert!(
+            body.contains(&html::esc(&f.message)),
+            "{} not in {body}",
+            f.message
+        );
+        assert!(
+            body.contains(&format!("Fix: {}", html::esc(&f.fix))),
+            "{body}"
+        );
+    }
+    assert!(
+        body.contains("2025-04"),
+        "the sunset version is named: {body}"
+    );
+    assert!(body.contains("blocker"), "{body}");
+    assert!(
+        body.contains("href=\"/dashboard/connections\""),
+        "in the navigation"
+    );
+}

@@ -21,6 +21,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("candidates", "Candidates", "/dashboard/candidates"),
     ("chat", "Ask Otto", "/dashboard/chat"),
     ("kill", "Kill switch", "/dashboard/kill-switch"),
+    ("connections", "Connections", "/dashboard/connections"),
 ];
 
 /// What surrounds every page.
