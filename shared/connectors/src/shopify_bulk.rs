@@ -47,7 +47,10 @@ impl Default for BulkSettings {
         BulkSettings {
             threshold_orders: crate::shopify_orders::BULK_THRESHOLD_ORDERS,
             poll_interval: Duration::from_secs(5),
-            max_wait: Duration::from_secs(600),
+            // Inside the sync stage's 300 s Lambda timeout (template.yaml), with room for the
+            // count before and the download after: a longer run fails Transient and the stage's
+            // retry asks again.
+            max_wait: Duration::from_secs(240),
         }
     }
 }
