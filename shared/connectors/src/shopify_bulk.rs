@@ -8,6 +8,8 @@
 //!   (true up to 2025-10, false from 2026-07), and the parsers here never rely on the order of
 //!   lines ("Avoid relying on a particular sequence of lines" —
 //!   <https://shopify.dev/docs/api/usage/bulk-operations/queries>).
+//! * resume: `currentBulkOperation` first; when it runs (or completed) the same query, a retry
+//!   waits for it instead of starting another.
 //! * poll: `node(id:) { ... on BulkOperation { id status errorCode objectCount url } }` (works at
 //!   every version; `bulkOperation(id:)` exists only from 2026-01 —
 //!   <https://shopify.dev/changelog/new-queries-for-bulk-operations.md>) until the status is
@@ -132,6 +134,12 @@ pub const RUN_QUERY: &str = "mutation BulkRun($query: String!) { \
        bulkOperation { id status } \
        userErrors { field message code } } }";
 
+/// The app's latest bulk query operation (a retry picks up the one it started) —
+/// <https://shopify.dev/docs/api/admin-graphql/2026-07/queries/currentBulkOperation>
+/// (`type` defaults to QUERY; `BulkOperation.query` is the query it runs).
+pub const CURRENT_QUERY: &str =
+    "query BulkCurrent { currentBulkOperation { id status errorCode objectCount url query } }";
+
 /// The poll of one operation (variable `id`).
 pub const POLL_QUERY: &str = "query BulkPoll($id: ID!) { node(id: $id) { \
      ... on BulkOperation { id status errorCode objectCount url } } }";
@@ -179,6 +187,20 @@ pub fn parse_run_payload(data: &Value) -> Result<BulkOperation, VendorError> {
     }
 }
 
+/// The response parser, public for fuzzing: the `data` of [`CURRENT_QUERY`] — the operation
+/// when it runs (or ran to a result) exactly `query`, else `None`.
+pub fn parse_current(data: &Value, query: &str) -> Result<Option<BulkOperation>, VendorError> {
+    let Some(op) = data.get("currentBulkOperation").filter(|o| o.is_object()) else {
+        return Ok(None);
+    };
+    if op.get("query").and_then(Value::as_str) != Some(query) {
+        return Ok(None);
+    }
+    let op = parse_operation(op, "currentBulkOperation")?;
+    let usable = op.status.is_pending() || op.status == BulkStatus::Completed;
+    Ok(usable.then_some(op))
+}
+
 /// The response parser, public for fuzzing: the `data` of [`POLL_QUERY`].
 pub fn parse_poll(data: &Value, id: &str) -> Result<BulkOperation, VendorError> {
     match data.get("node") {
@@ -205,7 +227,27 @@ pub fn parse_jsonl(text: &str) -> Result<Vec<(usize, Value)>, VendorError> {
 
 impl ShopifyClient {
     /// Runs `query` as a bulk operation and returns its JSONL text ("" when it found nothing).
+    /// The app's current operation is reused when it runs (or ran) the same query: a retry
+    /// after a timeout waits for the operation it started instead of starting another.
     pub async fn run_bulk_query(&self, query: &str) -> Result<String, VendorError> {
+        let current = self
+            .graphql("currentBulkOperation", CURRENT_QUERY, json!({}), 2.0)
+            .await?;
+        let op = match parse_current(&current, query)? {
+            Some(op) => {
+                tracing::info!(id = %op.id, status = ?op.status, "shopify: bulk operation resumed");
+                op
+            }
+            None => self.start_bulk(query).await?,
+        };
+        let done = self.await_bulk(op).await?;
+        match done.url {
+            Some(url) => self.download(&done.id, &url).await,
+            None => Ok(String::new()),
+        }
+    }
+
+    async fn start_bulk(&self, query: &str) -> Result<BulkOperation, VendorError> {
         let data = self
             .graphql(
                 "bulkOperationRunQuery",
@@ -216,11 +258,7 @@ impl ShopifyClient {
             .await?;
         let started = parse_run_payload(&data)?;
         tracing::info!(id = %started.id, "shopify: bulk operation started");
-        let done = self.await_bulk(started).await?;
-        match done.url {
-            Some(url) => self.download(&done.id, &url).await,
-            None => Ok(String::new()),
-        }
+        Ok(started)
     }
 
     /// Polls until the operation is final; COMPLETED or one clear error.

@@ -426,6 +426,14 @@ async fn a_wrong_currency_setting_and_a_missing_time_zone_say_what_to_fix() {
 
 const BULK_JSONL: &str = include_str!("replay/shopify_bulk_orders.jsonl");
 
+/// No operation of the app is current (or another query's): a new one is started.
+fn no_current() -> (u16, String) {
+    (
+        200,
+        json!({ "data": { "currentBulkOperation": null }, "extensions": cost() }).to_string(),
+    )
+}
+
 fn bulk_started(id: &str) -> (u16, String) {
     (
         200,
@@ -490,6 +498,7 @@ async fn a_large_window_is_read_by_a_bulk_operation_with_the_same_sales_as_pagin
     let id = "gid://shopify/BulkOperation/720575940";
     let server = FakeServer::start(vec![
         orders_count(6, "EXACT"),
+        no_current(),
         bulk_started(id),
         bulk_polled(id, "RUNNING", None, None),
         bulk_polled(id, "COMPLETED", None, Some(&url)),
@@ -509,8 +518,12 @@ async fn a_large_window_is_read_by_a_bulk_operation_with_the_same_sales_as_pagin
     // The wire: the mutation carries the window and no `first` limits; the poll names the
     // operation; the file is fetched from its URL without the shop's token.
     let reqs = server.requests();
-    assert_eq!(reqs.len(), 4);
-    let run = reqs[1].json();
+    assert_eq!(reqs.len(), 5);
+    assert!(reqs[1].json()["query"]
+        .as_str()
+        .unwrap()
+        .contains("currentBulkOperation"));
+    let run = reqs[2].json();
     assert!(run["query"]
         .as_str()
         .unwrap()
@@ -519,11 +532,11 @@ async fn a_large_window_is_read_by_a_bulk_operation_with_the_same_sales_as_pagin
     assert!(inner.contains("orders(query: \"created_at:>='2026-11-29T23:00:00Z' AND created_at:<'2026-12-01T23:00:00Z'\""), "{inner}");
     assert!(!inner.contains("first:"), "{inner}");
     assert!(inner.contains("__typename"), "{inner}");
-    assert!(reqs[2].json()["query"]
+    assert!(reqs[3].json()["query"]
         .as_str()
         .unwrap()
         .contains("node(id: $id)"));
-    assert_eq!(reqs[3].json()["variables"]["id"], json!(id));
+    assert_eq!(reqs[4].json()["variables"]["id"], json!(id));
     let got = files.requests();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].method, "GET");
@@ -540,6 +553,7 @@ async fn a_failed_or_expired_bulk_operation_is_one_clear_error() {
     ] {
         let server = FakeServer::start(vec![
             orders_count(10_000, "AT_LEAST"),
+            no_current(),
             bulk_started(id),
             bulk_polled(id, status, code, None),
         ])
@@ -555,7 +569,7 @@ async fn a_failed_or_expired_bulk_operation_is_one_clear_error() {
         assert_eq!(server.remaining(), 0);
     }
     // An operation that never finishes within the wait is retryable and named.
-    let mut responses = vec![orders_count(5_000, "EXACT"), bulk_started(id)];
+    let mut responses = vec![orders_count(5_000, "EXACT"), no_current(), bulk_started(id)];
     responses.extend((0..2000).map(|_| bulk_polled(id, "RUNNING", None, None)));
     let server = FakeServer::start(responses).await;
     let (sleeper, _) = recording_sleeper();
@@ -580,5 +594,45 @@ async fn a_bulk_line_whose_parent_is_missing_is_named() {
     assert!(
         err.to_string().contains("line 1") && err.to_string().contains("Order/404"),
         "{err}"
+    );
+}
+
+/// A retry after a timeout picks up the operation it started (same query, still running or
+/// completed) instead of starting another.
+#[tokio::test]
+async fn a_retry_waits_for_the_bulk_operation_it_started() {
+    let (from, to) = (day("2026-11-30"), day("2026-12-01"));
+    let clock = StoreClock::new("Europe/Amsterdam").unwrap();
+    let search = otto_connectors::shopify_orders::window_search(&clock, from, to).unwrap();
+    let query = otto_connectors::shopify_orders::bulk_orders_query(&search);
+    let files = FakeServer::start(vec![(200, BULK_JSONL.to_string())]).await;
+    let url = format!("{}/bulk/orders.jsonl", files.base_url);
+    let id = "gid://shopify/BulkOperation/42";
+    let current = json!({ "data": { "currentBulkOperation": {
+        "id": id, "status": "RUNNING", "errorCode": null, "objectCount": "9", "url": null, "query": query } },
+        "extensions": cost() });
+    let server = FakeServer::start(vec![
+        orders_count(6, "EXACT"),
+        (200, current.to_string()),
+        bulk_polled(id, "COMPLETED", None, Some(&url)),
+    ])
+    .await;
+    let report = shop_with_threshold(&server, 5)
+        .sales_report(from, to)
+        .await
+        .unwrap();
+    assert_eq!(rows(&report).len(), 3);
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 3, "no second operation is started");
+    assert!(reqs
+        .iter()
+        .all(|r| !r.body.contains("bulkOperationRunQuery")));
+    // Another query's operation is not reused.
+    let other = json!({ "currentBulkOperation": {
+        "id": "gid://shopify/BulkOperation/7", "status": "RUNNING", "errorCode": null, "objectCount": "1",
+        "url": null, "query": "{ products { edges { node { id } } } }" } });
+    assert_eq!(
+        otto_connectors::shopify_bulk::parse_current(&other, &query).unwrap(),
+        None
     );
 }
