@@ -388,10 +388,21 @@ async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
             let r = RowRef::parse(&row_ref)?;
             match ports.audit.get(r).await? {
                 Some(row) => {
+                    let reply = held_replies(&cfg, std::slice::from_ref(&row))
+                        .await
+                        .pop()
+                        .flatten();
                     if json {
-                        println!("{}", serde_json::to_string_pretty(&row.to_json())?);
+                        let mut v = row.to_json();
+                        if let Some(p) = &reply {
+                            v["reply_preview"] = serde_json::to_value(p)?;
+                        }
+                        println!("{}", serde_json::to_string_pretty(&v)?);
                     } else {
                         print!("{}", render::row_detail(&row));
+                        if let Some(p) = &reply {
+                            print!("{}", render::reply_preview(p));
+                        }
                     }
                     Ok(())
                 }
@@ -585,16 +596,57 @@ async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
     }
 }
 
+/// The text each HELD row's CS reply would send, read from the helpdesk once (`None`: not a
+/// held reply).
+async fn held_replies(
+    cfg: &Config,
+    rows: &[otto_core::audit::AuditRow],
+) -> Vec<Option<otto_stage::holds::ReplyPreview>> {
+    use otto_stage::holds::{reply_previews, ReplyPreview};
+    let held: Vec<_> = rows
+        .iter()
+        .filter(|r| r.status == RowStatus::Held)
+        .cloned()
+        .collect();
+    let mut previews = match cycle::executors(cfg) {
+        Ok(exec) => reply_previews(exec.helpdesk.as_deref(), &held).await,
+        Err(e) => reply_previews(None, &held)
+            .await
+            .into_iter()
+            .map(|p| p.map(|_| ReplyPreview::Unavailable { why: e.to_string() }))
+            .collect(),
+    }
+    .into_iter();
+    rows.iter()
+        .map(|r| {
+            (r.status == RowStatus::Held)
+                .then(|| previews.next().flatten())
+                .flatten()
+        })
+        .collect()
+}
+
 async fn holds_list(ports: &Ports, cfg: &Config, json: bool) -> CliResult {
     let rows = otto_stage::holds::held(ports, &cfg.store_id, 10_000).await?;
+    let replies = held_replies(cfg, &rows).await;
     if json {
-        let v: Vec<_> = rows.iter().map(|r| r.to_json()).collect();
+        let mut v = Vec::with_capacity(rows.len());
+        for (r, p) in rows.iter().zip(&replies) {
+            let mut j = r.to_json();
+            if let Some(p) = p {
+                j["reply_preview"] = serde_json::to_value(p)?;
+            }
+            v.push(j);
+        }
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else if rows.is_empty() {
         println!("No held rows.");
     } else {
-        for r in &rows {
+        for (r, p) in rows.iter().zip(&replies) {
             println!("{}", render::row_line(r));
+            if let Some(p) = p {
+                print!("{}", render::reply_preview(p));
+            }
         }
         println!("Release one with: otto holds release <ref>");
     }

@@ -49,6 +49,29 @@ pub fn row_detail(r: &AuditRow) -> String {
     )
 }
 
+/// A held CS reply's text as it will be sent, indented under its row (`otto holds list`,
+/// `otto rows show`).
+pub fn reply_preview(p: &otto_stage::holds::ReplyPreview) -> String {
+    use otto_stage::holds::ReplyPreview;
+    match p {
+        ReplyPreview::Draft {
+            version,
+            author,
+            body,
+        } => {
+            let mut out = format!("  reply to be sent (draft {version} by {author}, as judged):\n");
+            for line in body.lines() {
+                out.push_str(&format!("    | {line}\n"));
+            }
+            out
+        }
+        ReplyPreview::Changed { thread_id } => format!(
+            "  reply: thread {thread_id} is closed or its draft changed since it was judged: a release sends nothing\n"
+        ),
+        ReplyPreview::Unavailable { why } => format!("  reply: the draft cannot be shown here ({why})\n"),
+    }
+}
+
 pub fn kill_switch(ks: &KillSwitch, clock: &otto_core::StoreClock) -> String {
     let state = if ks.on {
         "ON — moves become HELD rows"

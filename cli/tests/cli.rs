@@ -277,3 +277,83 @@ async fn export_import_round_trip_and_bad_lines() {
     let none = otto(&["import", "--dir", "/nonexistent-dir", "--data", f]);
     assert!(stderr(&none).contains("not a directory"));
 }
+
+/// A held CS reply shows the exact text a release would send, in `holds list` and `rows show`
+/// (read from the helpdesk: here the inbox next to the embedded data).
+#[tokio::test]
+async fn a_held_reply_shows_its_draft_text() {
+    use otto_connectors::helpdesk::{Draft, InboxFile, Thread};
+    use otto_core::audit::CsEvaluationRow;
+    let dir = tempfile::tempdir().expect("tmp");
+    let body = "Hi Jane,\nyour order shipped today — tracking is attached.";
+    let inbox = InboxFile {
+        threads: vec![Thread {
+            id: "T-9001".into(),
+            subject: "Where is my order?".into(),
+            category: Some("shipping".into()),
+            refund_amount: None,
+            draft: Some(Draft {
+                version: "v4".into(),
+                author: "Jane".into(),
+                body: body.into(),
+            }),
+        }],
+        approved_replies: vec![],
+    };
+    std::fs::write(
+        dir.path().join("demo-inbox.json"),
+        serde_json::to_string(&inbox).expect("json"),
+    )
+    .expect("write inbox");
+    let store = EmbeddedStore::open(dir.path()).expect("open");
+    let cycle = CycleId::parse("brevard:cs:2026-11-24").expect("cycle");
+    let row = NewRow::for_stage(
+        cycle,
+        Stage::CsTriage,
+        RowStatus::Held,
+        "2026-11-24T09:00:00Z".parse().expect("time"),
+        RowBody::CsEvaluation(CsEvaluationRow {
+            thread_id: "T-9001".into(),
+            draft_version: Some("v4".into()),
+            amount: None,
+            language: Some("en".into()),
+            category: Some("shipping".into()),
+            verdict: "HOLD_TONE".into(),
+            reason: "brand_voice below the floor".into(),
+            r#move: Some(otto_core::Move::CsReply {
+                thread_id: "T-9001".into(),
+                draft_version: "v4".into(),
+            }),
+            figures: BTreeMap::new(),
+            hold_reason: None,
+            result: None,
+        }),
+    );
+    let r = store.append(vec![row], None).await.expect("append")[0]
+        .row_ref
+        .to_string();
+    let d = dir.path().to_str().expect("utf8");
+    let list = stdout(&otto(&["holds", "list", "--data", d]));
+    assert!(list.contains("draft v4 by Jane"), "{list}");
+    assert!(
+        list.contains("    | Hi Jane,\n    | your order shipped today — tracking is attached."),
+        "{list}"
+    );
+    let show = stdout(&otto(&["rows", "show", &r, "--data", d]));
+    assert!(show.contains("    | your order shipped today"), "{show}");
+    let json = otto(&["rows", "show", &r, "--json", "--data", d]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("json");
+    assert_eq!(v["reply_preview"]["state"], "draft");
+    assert_eq!(v["reply_preview"]["body"], body);
+    // Edited since it was judged: a release would send nothing, and the list says so.
+    let mut edited = inbox;
+    edited.threads[0].draft.as_mut().expect("draft").version = "v5".into();
+    std::fs::write(
+        dir.path().join("demo-inbox.json"),
+        serde_json::to_string(&edited).expect("json"),
+    )
+    .expect("write inbox");
+    let list = stdout(&otto(&["holds", "list", "--data", d]));
+    assert!(list.contains("a release sends nothing"), "{list}");
+    assert!(!list.contains("your order shipped"), "{list}");
+}

@@ -13,6 +13,7 @@ pub mod holds;
 pub mod morning;
 pub mod pipeline;
 pub mod research;
+pub mod stall;
 pub mod undo;
 
 pub use harness::Harness;

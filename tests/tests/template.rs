@@ -211,6 +211,40 @@ fn every_binary_the_template_builds_exists() {
 }
 
 #[test]
+fn the_stall_watch_runs_every_15_minutes_and_only_posters_get_the_digest_webhook() {
+    let t = template();
+    let watch = res(&t, "StallWatchFunction");
+    assert_eq!(
+        watch["Metadata"]["BuildProperties"]["Binary"],
+        "stall_watch"
+    );
+    let ev = &watch["Properties"]["Events"]["Watch"];
+    assert_eq!(ev["Type"], "ScheduleV2");
+    assert_eq!(ev["Properties"]["ScheduleExpression"], "rate(15 minutes)");
+    // The webhook is an SSM parameter name, given only to the functions that post.
+    let p = &t["Parameters"]["SlackDigestWebhookUrlParam"];
+    assert_eq!(p["Default"], "");
+    assert!(text(&p["AllowedPattern"]).starts_with("^(/"), "an SSM name");
+    for (name, f) in functions(&t) {
+        let env = &f["Properties"]["Environment"]["Variables"];
+        let posts = secret_holders("SLACK_DIGEST_WEBHOOK_URL").contains(&name);
+        assert_eq!(
+            !env["SLACK_DIGEST_WEBHOOK_URL_PARAM"].is_null(),
+            posts,
+            "{name}: SLACK_DIGEST_WEBHOOK_URL_PARAM"
+        );
+        if posts {
+            assert_eq!(
+                text(&env["SLACK_DIGEST_WEBHOOK_URL_PARAM"]),
+                "SlackDigestWebhookUrlParam"
+            );
+            assert_eq!(text(&env["SLACK_DIGEST_CHANNEL"]), "SlackDigestChannel");
+        }
+    }
+    assert!(!secret_holders("SLACK_DIGEST_WEBHOOK_URL").contains(&"ApiFunction".to_string()));
+}
+
+#[test]
 fn dead_letter_sweep_and_slack_responder_are_wired() {
     let t = template();
     let sweep = res(&t, "DeadLetterSweepFunction");
@@ -398,11 +432,12 @@ fn catalog_writes(function: &str) -> &'static [&'static str] {
 }
 
 /// Functions that never touch the catalog.
-const NO_CATALOG: [&str; 4] = [
+const NO_CATALOG: [&str; 5] = [
     "QueueStageFunction",
     "CsTriageStageFunction",
     "SchedulerFunction",
     "DeadLetterSweepFunction",
+    "StallWatchFunction",
 ];
 
 /// What each function's code calls, as IAM actions.
@@ -426,7 +461,14 @@ fn expected_actions(t: &Value, function: &str) -> BTreeSet<String> {
         ("SchedulerFunction", _) => a.extend(["sqs:SendMessage"]),
         ("ApiFunction", _) => a.extend(["sqs:SendMessage"].iter().chain(&secrets)),
         ("SlackResponderFunction", _) => a.extend(secrets),
-        (_, Some("dead_letters")) => a.extend(["events:PutEvents", "sqs:ReceiveMessage"]),
+        // The sweep and the stall watch end cycles (an event) and post the alert (the digest
+        // webhook's parameter).
+        (_, Some("dead_letters")) => a.extend(
+            ["events:PutEvents", "sqs:ReceiveMessage"]
+                .iter()
+                .chain(&secrets),
+        ),
+        ("StallWatchFunction", _) => a.extend(["events:PutEvents"].iter().chain(&secrets)),
         (_, Some(s)) => {
             a.insert("events:PutEvents");
             // A stage reads secrets only when its environment names one (`…_PARAM`).
@@ -455,7 +497,7 @@ fn every_function_is_allowed_only_the_actions_its_code_calls() {
     let fs = functions(&t);
     assert_eq!(
         fs.len(),
-        16,
+        17,
         "functions: {:?}",
         fs.iter().map(|f| &f.0).collect::<Vec<_>>()
     );
@@ -617,6 +659,14 @@ fn secret_holders(var: &str) -> Vec<String> {
             .chain(api)
             .collect(),
         "OTTO_EMBEDDINGS_API_KEY" => vec![stage_function(Stage::CsTriage)],
+        // The digest and alerts: every stage may end a cycle (finish_cycle posts), and so do
+        // the dead-letter sweep and the stall watch.
+        "SLACK_DIGEST_WEBHOOK_URL" => stages()
+            .chain([
+                "DeadLetterSweepFunction".into(),
+                "StallWatchFunction".into(),
+            ])
+            .collect(),
         "OTTO_LLM_API_KEY" => api.into(),
         // Shopify / Google Ads: the stages that call them, and the API and Slack (a release
         // applies through them); every other stage runs with OTTO_VENDORS=none.

@@ -6,6 +6,8 @@
 //! is keyed by the cycle id (so it is not logged twice) and stage runs are idempotent (so a first
 //! stage message sent twice runs once).
 
+pub mod stall;
+
 use chrono::{DateTime, Duration, Utc};
 use otto_core::audit::{AuditTable, CycleRunRow, NewRow, RowBody, RowRef};
 use otto_core::cycle::{CycleId, CycleKind, StageMessage};

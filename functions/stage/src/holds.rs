@@ -258,3 +258,80 @@ pub fn executors_from_lookup(
     exec.helpdesk = otto_connectors::env::helpdesk_from_lookup(&get)?.map(Arc::from);
     Ok(exec)
 }
+
+/// What releasing a held CS reply would send, read from the helpdesk now (the executor sends
+/// only the judged draft version: [`crate::executor`]'s helpdesk driver).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ReplyPreview {
+    /// The judged version is still the thread's draft: exactly this goes out.
+    Draft {
+        version: String,
+        author: String,
+        body: String,
+    },
+    /// The thread is closed or its draft changed since it was judged: a release sends nothing.
+    Changed { thread_id: String },
+    /// The draft could not be read here (no helpdesk configured, or it failed).
+    Unavailable { why: String },
+}
+
+/// The reply a row's `cs_reply` move would send; `None` for any other row.
+pub async fn reply_preview(
+    helpdesk: Option<&dyn otto_connectors::helpdesk::Helpdesk>,
+    row: &AuditRow,
+) -> Option<ReplyPreview> {
+    reply_previews(helpdesk, std::slice::from_ref(row))
+        .await
+        .pop()
+        .flatten()
+}
+
+/// [`reply_preview`] for each row, reading the helpdesk's open threads once.
+pub async fn reply_previews(
+    helpdesk: Option<&dyn otto_connectors::helpdesk::Helpdesk>,
+    rows: &[AuditRow],
+) -> Vec<Option<ReplyPreview>> {
+    let replies: Vec<Option<(&String, &String)>> = rows
+        .iter()
+        .map(|r| match r.body.planned_move() {
+            Some(otto_core::Move::CsReply {
+                thread_id,
+                draft_version,
+            }) => Some((thread_id, draft_version)),
+            _ => None,
+        })
+        .collect();
+    if replies.iter().all(Option::is_none) {
+        return replies.iter().map(|_| None).collect();
+    }
+    let threads = match helpdesk.map(|h| h.open_threads()) {
+        None => Err("no helpdesk is configured here (OTTO_HELPDESK)".to_string()),
+        Some(read) => read.await.map_err(|e| e.to_string()),
+    };
+    replies
+        .into_iter()
+        .map(|r| {
+            let (thread_id, version) = r?;
+            let threads = match &threads {
+                Ok(t) => t,
+                Err(why) => return Some(ReplyPreview::Unavailable { why: why.clone() }),
+            };
+            let draft = threads
+                .iter()
+                .find(|t| &t.id == thread_id)
+                .and_then(|t| t.draft.as_ref())
+                .filter(|d| &d.version == version);
+            Some(match draft {
+                Some(d) => ReplyPreview::Draft {
+                    version: d.version.clone(),
+                    author: d.author.clone(),
+                    body: d.body.clone(),
+                },
+                None => ReplyPreview::Changed {
+                    thread_id: thread_id.clone(),
+                },
+            })
+        })
+        .collect()
+}

@@ -12,6 +12,8 @@ async fn main() -> Result<(), Error> {
     let resolved = otto_runtime::secrets::resolve_env().await?;
     let env = |k: &str| resolved.get(k);
     let cfg = Config::from_lookup(env)?;
+    // Where the cycle digest and alerts go (SLACK_DIGEST_WEBHOOK_URL_PARAM, read above).
+    otto_answers::notify::init(env);
     let name = std::env::var("OTTO_STAGE").map_err(|_| {
         "configuration: OTTO_STAGE: must be set to the stage this function runs (or dead_letters)"
     })?;

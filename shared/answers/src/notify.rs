@@ -15,6 +15,7 @@ use otto_core::{StoreClock, StoreId};
 use otto_slack::{ChannelNotice, CitationLink, DigestConfig, NoticeLevel, ResponseUrlClient};
 use otto_store::Ports;
 use serde_json::Value;
+use std::sync::OnceLock;
 
 /// The settings key holding the keys of notices already posted.
 pub const SENT_KEY: &str = "slack_notices";
@@ -96,13 +97,32 @@ pub async fn post_new(
     out
 }
 
-fn config() -> Option<DigestConfig> {
-    match DigestConfig::from_lookup(|k| std::env::var(k).ok()) {
+/// This process's digest configuration, set once at cold start by [`init`].
+static CONFIG: OnceLock<Option<DigestConfig>> = OnceLock::new();
+
+/// At cold start, with the function's resolved lookup (the `*_PARAM` secrets read from SSM
+/// layered over the environment — `SLACK_DIGEST_WEBHOOK_URL_PARAM` names the webhook's
+/// SecureString): where this process posts. Without it, the process environment is read at
+/// each post (local runs, tests).
+pub fn init(get: impl Fn(&str) -> Option<String>) {
+    let _ = CONFIG.set(parse_config(get));
+}
+
+fn parse_config(get: impl Fn(&str) -> Option<String>) -> Option<DigestConfig> {
+    match DigestConfig::from_lookup(get) {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(error = %e, "Slack digest misconfigured; not posting");
             None
         }
+    }
+}
+
+/// Where this process posts: [`init`]'s configuration, else the process environment's.
+pub fn config() -> Option<DigestConfig> {
+    match CONFIG.get() {
+        Some(c) => c.clone(),
+        None => parse_config(|k| std::env::var(k).ok()),
     }
 }
 

@@ -7,7 +7,7 @@
 //! |---|---|---|---|
 //! | `versions` | none ([`crate::versions`]) | a configured version is past its sunset | within 60 days of it, or unknown |
 //! | `configuration` | none ([`crate::env`]) | the vendor variables do not build clients | — |
-//! | `shopify` | `shop`, `currentAppInstallation.accessScopes` | the credentials are refused; a scope Otto needs is missing | — |
+//! | `shopify` | `shop`, `currentAppInstallation.accessScopes` | the credentials are refused; a scope Otto needs is missing (`write_publications`: ACTIVE products published on the Online Store) | — |
 //! | `google_ads` | `SELECT customer.… FROM customer` | the credentials are refused (e.g. an expired token) | — |
 //! | `currency` | both | the shop's or the ad account's currency is not `OTTO_CURRENCY` | — |
 //! | `time_zone` | both | — | the shop's or the ad account's time zone is not `OTTO_STORE_TZ` |
@@ -106,12 +106,15 @@ pub struct Expected {
 }
 
 /// Access scopes Otto needs (a `write_` scope grants its `read_`): the catalog and prices
-/// (`products`), unit costs (`inventory`), store sales (`orders`) —
-/// <https://shopify.dev/docs/api/usage/access-scopes>.
-pub const NEEDED_SCOPES: [(&str, &str); 3] = [
+/// (`products`), unit costs (`inventory`), store sales (`orders`), and publishing a product it
+/// sets ACTIVE on the Online Store (`publications`) —
+/// <https://shopify.dev/docs/api/usage/access-scopes>,
+/// <https://shopify.dev/docs/apps/build/sales-channels/product-publishing>.
+pub const NEEDED_SCOPES: [(&str, &str); 4] = [
     ("products", "write_products"),
     ("inventory", "read_inventory"),
     ("orders", "read_orders"),
+    ("publications", "write_publications"),
 ];
 
 /// Days of ad data the offer-mapping coverage is judged on.

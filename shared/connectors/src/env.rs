@@ -226,6 +226,21 @@ fn shopify_client(
         max_retries: 5,
     })
     .map_err(|e| format!("configuration: SHOPIFY_*: {e}"))
+    .and_then(|c| Ok(c.with_bulk(bulk_settings(get)?)))
+}
+
+/// `SHOPIFY_BULK_THRESHOLD_ORDERS`: orders in a sales window above which the read is a bulk
+/// operation (default [`crate::shopify_orders::BULK_THRESHOLD_ORDERS`]).
+fn bulk_settings(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<crate::shopify_bulk::BulkSettings, String> {
+    let mut settings = crate::shopify_bulk::BulkSettings::default();
+    if let Some(v) = trimmed(get, "SHOPIFY_BULK_THRESHOLD_ORDERS") {
+        settings.threshold_orders = v.parse().map_err(|_| {
+            format!("configuration: SHOPIFY_BULK_THRESHOLD_ORDERS: {v:?} is not a number of orders")
+        })?;
+    }
+    Ok(settings)
 }
 
 fn google_ads_client(
@@ -341,6 +356,24 @@ mod tests {
         let mut manager = set.clone();
         manager.push(("GOOGLE_ADS_LOGIN_CUSTOMER_ID", "111-222-3333"));
         assert!(build(&manager).unwrap().is_some());
+    }
+
+    #[test]
+    fn the_bulk_threshold_is_a_setting_and_a_bad_one_is_named() {
+        let mut pairs = with(&REFRESH);
+        pairs.push(("SHOPIFY_BULK_THRESHOLD_ORDERS", "many"));
+        let e = err(&pairs);
+        assert!(
+            e.starts_with("configuration: SHOPIFY_BULK_THRESHOLD_ORDERS:"),
+            "{e}"
+        );
+        let get = lookup(&[("SHOPIFY_BULK_THRESHOLD_ORDERS", "500")]);
+        assert_eq!(bulk_settings(&get).unwrap().threshold_orders, 500);
+        let get = lookup(&[]);
+        assert_eq!(
+            bulk_settings(&get).unwrap().threshold_orders,
+            crate::shopify_orders::BULK_THRESHOLD_ORDERS
+        );
     }
 
     #[test]

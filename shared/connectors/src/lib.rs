@@ -1,6 +1,7 @@
 //! Vendor ports (what Otto needs from a shop, an ad account and a helpdesk) and their adapters:
 //! * `shopify` — Shopify Admin GraphQL API (cursor pagination, cost-based throttling);
-//!   `shopify_orders` — store sales per SKU per store day from its orders;
+//!   `shopify_orders` — store sales per SKU per store day from its orders; `shopify_bulk` —
+//!   bulk query operations (start, poll, download the JSONL);
 //! * `google_ads` — Google Ads REST API (`googleAds:searchStream`, `campaignBudgets:mutate`);
 //! * `simulated` — an in-process shop + ad account over the synthetic store, for `otto demo`;
 //! * `helpdesk` — the helpdesk port (support threads, reply drafts), its JSON-file adapter and the
@@ -25,6 +26,7 @@ pub mod no_access;
 pub mod offers;
 pub mod ports;
 pub mod shopify;
+pub mod shopify_bulk;
 pub mod shopify_orders;
 pub mod simulated;
 pub mod versions;

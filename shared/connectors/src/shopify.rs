@@ -25,6 +25,7 @@
 use crate::catalog::{CatalogSync, CostFlag, HeldOut, ShopStatus};
 use crate::offers::CatalogIndex;
 use crate::ports::{ShopCatalog, VendorError};
+use crate::shopify_bulk::BulkSettings;
 use crate::snippet;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -113,6 +114,10 @@ pub struct ShopifyClient {
     catalog_index: Option<CatalogIndex>,
     /// The store's time zone: store days of orders ([`crate::shopify_orders`]).
     store_clock: Option<StoreClock>,
+    /// When reads switch to bulk operations ([`crate::shopify_bulk`]).
+    bulk: BulkSettings,
+    /// The Online Store's publication id, once read ([`ONLINE_STORE`]).
+    online_store: Mutex<Option<String>>,
 }
 
 impl fmt::Debug for ShopifyClient {
@@ -212,6 +217,79 @@ const VARIANTS_BULK_UPDATE: &str =
        productVariants { id price compareAtPrice } \
        userErrors { field message code } } }";
 
+/// The sales channel a product Otto sets ACTIVE is published on: an ACTIVE product on no
+/// publication is visible nowhere. "For products to be visible in a channel, they must have an
+/// active ProductStatus" and be published to the channel's publication —
+/// <https://shopify.dev/docs/api/admin-graphql/latest/mutations/publishablePublish>,
+/// <https://shopify.dev/docs/apps/build/sales-channels/product-publishing> (scopes
+/// `read_publications` / `write_publications`). The Online Store's publication is the one whose
+/// catalog (an `AppCatalog`) is titled "Online Store" (`Publication.name` is deprecated for
+/// `catalog.title`, and kept as a fallback) —
+/// <https://shopify.dev/docs/api/admin-graphql/latest/objects/Publication.md>.
+pub const ONLINE_STORE: &str = "Online Store";
+
+const PUBLICATIONS_QUERY: &str =
+    "query Publications { publications(first: 50) { nodes { id name catalog { title } } } }";
+
+/// `publishablePublish(id:, input: [PublicationInput!]!)`, `PublicationInput.publicationId` —
+/// <https://shopify.dev/docs/api/admin-graphql/latest/input-objects/PublicationInput.md>.
+const PUBLISHABLE_PUBLISH: &str = "mutation Publish($id: ID!, $input: [PublicationInput!]!) { \
+     publishablePublish(id: $id, input: $input) { userErrors { field message } } }";
+
+/// The response parser, public for fuzzing: the Online Store's publication id.
+pub fn parse_online_store_publication(data: &Value) -> Result<String, VendorError> {
+    let nodes = data
+        .pointer("/publications/nodes")
+        .and_then(Value::as_array)
+        .ok_or_else(|| permanent("publications: response has no `publications.nodes` list"))?;
+    let title = |n: &Value| {
+        n.pointer("/catalog/title")
+            .and_then(Value::as_str)
+            .or_else(|| n.get("name").and_then(Value::as_str))
+            .map(str::to_string)
+    };
+    nodes
+        .iter()
+        .find(|n| title(n).as_deref() == Some(ONLINE_STORE))
+        .and_then(|n| n.get("id").and_then(Value::as_str))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            permanent(format!(
+                "publications: no {ONLINE_STORE:?} publication among {}: the product is ACTIVE but on no \
+                 sales channel; add the Online Store channel to the shop, or publish it by hand",
+                nodes.iter().filter_map(title).collect::<Vec<_>>().join(", ")
+            ))
+        })
+}
+
+impl ShopifyClient {
+    /// Publishes a product on the Online Store (read once per client); returns the publication.
+    async fn publish_to_online_store(&self, product_id: &str) -> Result<String, VendorError> {
+        let cached = self
+            .online_store
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let publication = match cached {
+            Some(p) => p,
+            None => {
+                let data = self
+                    .graphql("publications", PUBLICATIONS_QUERY, json!({}), 104.0)
+                    .await?;
+                let p = parse_online_store_publication(&data)?;
+                *self.online_store.lock().unwrap_or_else(|p| p.into_inner()) = Some(p.clone());
+                p
+            }
+        };
+        let variables = json!({ "id": product_id, "input": [{ "publicationId": publication }] });
+        let data = self
+            .graphql("publishablePublish", PUBLISHABLE_PUBLISH, variables, 10.0)
+            .await?;
+        parse_mutation_payload(&data, "publishablePublish")?;
+        Ok(publication)
+    }
+}
+
 impl ShopifyClient {
     pub fn new(config: ShopifyConfig) -> Result<Self, VendorError> {
         if config.page_size == 0 || config.page_size > MAX_PAGE_SIZE {
@@ -238,6 +316,8 @@ impl ShopifyClient {
             throttle: Mutex::new(ThrottleState::default()),
             catalog_index: None,
             store_clock: None,
+            bulk: BulkSettings::default(),
+            online_store: Mutex::new(None),
         })
     }
 
@@ -249,6 +329,24 @@ impl ShopifyClient {
 
     pub(crate) fn store_clock(&self) -> Option<StoreClock> {
         self.store_clock
+    }
+
+    /// When reads switch to a bulk operation and how long they wait for it.
+    pub fn with_bulk(mut self, bulk: BulkSettings) -> Self {
+        self.bulk = bulk;
+        self
+    }
+
+    pub(crate) fn bulk_settings(&self) -> BulkSettings {
+        self.bulk
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub(crate) async fn sleep(&self, d: Duration) {
+        (self.sleeper)(d).await
     }
 
     pub(crate) fn currency(&self) -> Currency {
@@ -943,7 +1041,14 @@ impl ShopCatalog for ShopifyClient {
         let data = self
             .graphql("productUpdate", PRODUCT_UPDATE, variables, 10.0)
             .await?;
-        parse_mutation_payload(&data, "productUpdate")
+        let mut payload = parse_mutation_payload(&data, "productUpdate")?;
+        if status == ProductStatus::Active {
+            let publication = self.publish_to_online_store(product_id).await?;
+            if let Some(o) = payload.as_object_mut() {
+                o.insert("published_to".into(), json!(publication));
+            }
+        }
+        Ok(payload)
     }
 
     async fn set_variant_price(

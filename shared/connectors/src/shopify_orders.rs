@@ -43,12 +43,17 @@
 //!
 //! Bulk: an ordinary order (2 lines, no refund) costs about 10 *actual* points (Shopify refunds
 //! the difference to the requested cost), so a page of 10 orders is ~100 points: at the Standard
-//! plan's 100 points a second that is about 10 orders a second, 600 a minute. Above
-//! [`BULK_THRESHOLD_ORDERS`] orders in a window (≈ 5 minutes of paging, the budget a sync stage
-//! can give one read) the right tool is `bulkOperationRunQuery` with the same selection (no
-//! `first` limits on nested connections; a JSONL file whose nested lines carry `__parentId`) —
-//! <https://shopify.dev/docs/api/usage/bulk-operations/queries>. That path is designed, not built:
-//! these figures are derived from the documented cost rule, not measured against a shop.
+//! plan's 100 points a second that is about 10 orders a second, 600 a minute. A read first counts
+//! the window's orders (`ordersCount(query:) { count precision }` —
+//! <https://shopify.dev/docs/api/admin-graphql/latest/objects/Count>; without `limit` it counts
+//! up to 10,000 and says `AT_LEAST` beyond); above the client's threshold
+//! ([`crate::shopify_bulk::BulkSettings::threshold_orders`], default [`BULK_THRESHOLD_ORDERS`]:
+//! ≈ 5 minutes of paging, the budget a sync stage can give one read) it runs [`bulk_orders_query`]
+//! as a bulk operation ([`crate::shopify_bulk`]) — the same selection without `first` limits —
+//! and reads the JSONL with [`parse_bulk_orders`]: each order a line, each line item and refund
+//! line its own line with `__parentId` (<https://shopify.dev/docs/api/usage/bulk-operations/queries>).
+//! Both reads go through the same [`tally`]. The threshold is derived from the documented cost
+//! rule, not measured against a shop.
 
 use crate::ports::VendorError;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -119,6 +124,87 @@ pub fn order_refunds_query() -> String {
         "query OrderRefunds($id: ID!) {{ order(id: $id) {{ id {} }} }}",
         refunds_fields(DETAIL_REFUNDS, DETAIL_REFUND_LINES)
     )
+}
+
+/// The window's order count (variable `query`): decides paging or a bulk operation.
+pub const ORDERS_COUNT_QUERY: &str =
+    "query OrdersCount($query: String!) { ordersCount(query: $query) { count precision } }";
+
+/// The bulk operation's query for the window `search`: the page's selection without `first`
+/// limits (three connections, two levels deep: within the documented limits). `__typename` on
+/// the nested nodes tells a line item from a refund line in the JSONL.
+pub fn bulk_orders_query(search: &str) -> String {
+    let search = serde_json::to_string(search).unwrap_or_else(|_| "\"\"".into());
+    format!(
+        "{{ orders(query: {search}, sortKey: CREATED_AT) {{ edges {{ node {{ \
+           id name createdAt cancelledAt test \
+           lineItems {{ edges {{ node {{ __typename {} }} }} }} \
+           refunds {{ id createdAt refundLineItems {{ edges {{ node {{ __typename \
+             quantity subtotalSet {{ {MONEY} }} lineItem {{ id }} }} }} }} }} }} }} }} }}",
+        line_fields()
+    )
+}
+
+/// The response parser for [`ORDERS_COUNT_QUERY`]: (count, exact).
+pub fn parse_orders_count(data: &Value) -> Result<(u64, bool), VendorError> {
+    let c = field(data, "ordersCount", "ordersCount")?;
+    let count = field(c, "count", "ordersCount")?
+        .as_u64()
+        .ok_or_else(|| permanent("ordersCount: `count` is not a count"))?;
+    let exact = str_field(c, "precision", "ordersCount")? == "EXACT";
+    Ok((count, exact))
+}
+
+/// The bulk result parser, public for fuzzing: the JSONL lines of [`bulk_orders_query`] →
+/// complete orders, in the file's order of orders. Children are joined to their order by
+/// `__parentId` (the order's id, or — for a refund line — its refund's id, which the order's
+/// line lists), whatever the order of lines.
+pub fn parse_bulk_orders(
+    lines: &[(usize, Value)],
+    currency: Currency,
+) -> Result<Vec<OrderRecord>, VendorError> {
+    let mut orders: Vec<OrderRecord> = Vec::new();
+    let mut parent: HashMap<String, usize> = HashMap::new();
+    for (n, v) in lines.iter().filter(|(_, v)| v.get("__parentId").is_none()) {
+        let o = parse_order_head(v)
+            .map_err(|e| permanent(format!("bulk result line {n}: {}", detail(&e))))?;
+        let idx = orders.len();
+        for r in v
+            .get("refunds")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(id) = r.get("id").and_then(Value::as_str) {
+                parent.insert(id.to_string(), idx);
+            }
+        }
+        parent.insert(o.id.clone(), idx);
+        orders.push(o.into_record());
+    }
+    for (n, v) in lines.iter().filter(|(_, v)| v.get("__parentId").is_some()) {
+        let ctx = format!("bulk result line {n}");
+        let pid = str_field(v, "__parentId", &ctx)?;
+        let idx = *parent
+            .get(pid)
+            .ok_or_else(|| permanent(format!("{ctx}: __parentId {pid} is no order or refund")))?;
+        let o = &mut orders[idx];
+        match str_field(v, "__typename", &ctx)? {
+            "LineItem" => o.lines.push(parse_line(v, &o.name, currency)?),
+            "RefundLineItem" => o.refunds.push(parse_refund_line(v, &ctx, currency)?),
+            other => return Err(permanent(format!("{ctx}: unexpected __typename {other}"))),
+        }
+    }
+    Ok(orders)
+}
+
+fn detail(e: &VendorError) -> String {
+    match e {
+        VendorError::Permanent { detail, .. } | VendorError::Transient { detail, .. } => {
+            detail.clone()
+        }
+        other => other.to_string(),
+    }
 }
 
 /// Requested cost of a page by Shopify's documented rule (object 1, scalar 0, connection
@@ -308,22 +394,39 @@ fn parse_refunds(
             overflow = true;
         }
         for n in list(conn, "nodes", &ctx)? {
-            let line_id = str_field(field(n, "lineItem", &ctx)?, "id", &ctx)?;
-            out.push(RefundedLine {
-                line_id: line_id.to_string(),
-                quantity: int_field(n, "quantity", &ctx)?,
-                subtotal: shop_money(
-                    field(n, "subtotalSet", &ctx)?,
-                    &format!("{ctx}: subtotalSet"),
-                    currency,
-                )?,
-            });
+            out.push(parse_refund_line(n, &ctx, currency)?);
         }
     }
     Ok((out, overflow))
 }
 
-fn parse_order(node: &Value, currency: Currency) -> Result<OrderRecord, VendorError> {
+fn parse_refund_line(
+    n: &Value,
+    ctx: &str,
+    currency: Currency,
+) -> Result<RefundedLine, VendorError> {
+    let line_id = str_field(field(n, "lineItem", ctx)?, "id", ctx)?;
+    Ok(RefundedLine {
+        line_id: line_id.to_string(),
+        quantity: int_field(n, "quantity", ctx)?,
+        subtotal: shop_money(
+            field(n, "subtotalSet", ctx)?,
+            &format!("{ctx}: subtotalSet"),
+            currency,
+        )?,
+    })
+}
+
+/// An order's own fields (no lines, no refunds).
+struct OrderHead {
+    id: String,
+    name: String,
+    created_at: DateTime<Utc>,
+    cancelled: bool,
+    test: bool,
+}
+
+fn parse_order_head(node: &Value) -> Result<OrderHead, VendorError> {
     let id = str_field(node, "id", "order")?;
     let name = node.get("name").and_then(Value::as_str).unwrap_or(id);
     let ctx = format!("order {name}");
@@ -341,20 +444,46 @@ fn parse_order(node: &Value, currency: Currency) -> Result<OrderRecord, VendorEr
             )))
         }
     };
-    let (lines, more_lines) = parse_lines(field(node, "lineItems", &ctx)?, name, currency)?;
-    let (refunds, refunds_overflow) =
-        parse_refunds(list(node, "refunds", &ctx)?, REFUNDS_PAGE, name, currency)?;
-    Ok(OrderRecord {
+    Ok(OrderHead {
         id: id.to_string(),
         name: name.to_string(),
         created_at,
         cancelled,
         test,
-        lines,
-        more_lines,
-        refunds,
-        refunds_overflow,
     })
+}
+
+impl OrderHead {
+    fn into_record(self) -> OrderRecord {
+        OrderRecord {
+            id: self.id,
+            name: self.name,
+            created_at: self.created_at,
+            cancelled: self.cancelled,
+            test: self.test,
+            lines: Vec::new(),
+            more_lines: None,
+            refunds: Vec::new(),
+            refunds_overflow: false,
+        }
+    }
+}
+
+fn parse_order(node: &Value, currency: Currency) -> Result<OrderRecord, VendorError> {
+    let mut o = parse_order_head(node)?.into_record();
+    let ctx = format!("order {}", o.name);
+    let (lines, more_lines) = parse_lines(field(node, "lineItems", &ctx)?, &o.name, currency)?;
+    let (refunds, refunds_overflow) = parse_refunds(
+        list(node, "refunds", &ctx)?,
+        REFUNDS_PAGE,
+        &o.name,
+        currency,
+    )?;
+    o.lines = lines;
+    o.more_lines = more_lines;
+    o.refunds = refunds;
+    o.refunds_overflow = refunds_overflow;
+    Ok(o)
 }
 
 /// The response parser, public for fuzzing: one `orders` page out of the `data` object.
@@ -535,7 +664,8 @@ pub fn tally(
 
 impl crate::shopify::ShopifyClient {
     /// Store sales per SKU per store day, `from` … `to` inclusive, with what was left out.
-    /// Needs the store's time zone ([`crate::shopify::ShopifyClient::with_store_clock`]).
+    /// Needs the store's time zone ([`crate::shopify::ShopifyClient::with_store_clock`]). Pages
+    /// the orders, or runs a bulk operation when the window holds more than the threshold.
     pub async fn sales_report(
         &self,
         from: StoreDay,
@@ -546,6 +676,53 @@ impl crate::shopify::ShopifyClient {
         })?;
         let currency = self.currency();
         let search = window_search(&clock, from, to).map_err(permanent)?;
+        let threshold = self.bulk_settings().threshold_orders;
+        let (count, exact) = self.orders_count(&search).await?;
+        let bulk = count > threshold || !exact;
+        let orders = if bulk {
+            self.bulk_orders(&search, currency).await?
+        } else {
+            self.paged_orders(&search, currency).await?
+        };
+        let report = tally(&orders, &clock, from, to, currency)?;
+        tracing::info!(
+            bulk,
+            counted = count,
+            threshold,
+            summary = %report.summary(),
+            "shopify: sales read"
+        );
+        Ok(report)
+    }
+
+    async fn orders_count(&self, search: &str) -> Result<(u64, bool), VendorError> {
+        let data = self
+            .graphql(
+                "ordersCount",
+                ORDERS_COUNT_QUERY,
+                serde_json::json!({ "query": search }),
+                1.0,
+            )
+            .await?;
+        parse_orders_count(&data)
+    }
+
+    /// The window's orders through a bulk operation.
+    async fn bulk_orders(
+        &self,
+        search: &str,
+        currency: Currency,
+    ) -> Result<Vec<OrderRecord>, VendorError> {
+        let text = self.run_bulk_query(&bulk_orders_query(search)).await?;
+        parse_bulk_orders(&crate::shopify_bulk::parse_jsonl(&text)?, currency)
+    }
+
+    /// The window's orders page by page, each completed by its own queries when it overflows.
+    async fn paged_orders(
+        &self,
+        search: &str,
+        currency: Currency,
+    ) -> Result<Vec<OrderRecord>, VendorError> {
         let query = orders_query();
         let estimate = f64::from(page_cost(
             ORDERS_PAGE,
@@ -555,7 +732,6 @@ impl crate::shopify::ShopifyClient {
         ));
         let mut orders: Vec<OrderRecord> = Vec::new();
         let mut cursor: Option<String> = None;
-        let mut pages = 0u32;
         loop {
             let data = self
                 .graphql(
@@ -565,7 +741,6 @@ impl crate::shopify::ShopifyClient {
                     estimate,
                 )
                 .await?;
-            pages += 1;
             let page = parse_orders_page(&data, currency)?;
             orders.extend(page.orders);
             let Some(next) = page.end_cursor.filter(|_| page.has_next) else {
@@ -581,16 +756,7 @@ impl crate::shopify::ShopifyClient {
         for o in orders.iter_mut().filter(|o| !o.cancelled && !o.test) {
             self.complete_order(o, currency).await?;
         }
-        let report = tally(&orders, &clock, from, to, currency)?;
-        if u64::from(report.orders_read) > BULK_THRESHOLD_ORDERS {
-            tracing::warn!(
-                orders = report.orders_read,
-                threshold = BULK_THRESHOLD_ORDERS,
-                "shopify: a sales window this large should be read with a bulk operation"
-            );
-        }
-        tracing::info!(pages, summary = %report.summary(), "shopify: sales read");
-        Ok(report)
+        Ok(orders)
     }
 
     /// Reads the rest of an order whose lines or refunds did not fit its page.

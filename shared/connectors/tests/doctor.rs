@@ -86,11 +86,12 @@ fn shop_info(currency: &str, tz: &str, scopes: &[&str]) -> (u16, String) {
     )
 }
 
-const ALL_SCOPES: [&str; 4] = [
+const ALL_SCOPES: [&str; 5] = [
     "read_products",
     "write_products",
     "read_inventory",
     "read_orders",
+    "write_publications",
 ];
 
 fn stream(rows: Vec<Value>) -> (u16, String) {
@@ -256,7 +257,9 @@ async fn a_currency_mismatch_missing_scopes_and_another_time_zone_are_named() {
     let f = check_vendors(&shop, &ads, &expected()).await;
     let scopes = find(&f, "shopify", Severity::Blocker).expect("missing scopes");
     assert!(
-        scopes.message.contains("write_products, read_orders"),
+        scopes
+            .message
+            .contains("write_products, read_orders, write_publications"),
         "{}",
         scopes.message
     );

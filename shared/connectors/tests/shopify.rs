@@ -587,3 +587,96 @@ fn page_size_above_200_is_rejected() {
     cfg.page_size = 250;
     assert!(ShopifyClient::new(cfg).is_err());
 }
+
+/// A product set ACTIVE is published on the Online Store too (else it is visible nowhere):
+/// `publications` read once per client, then `publishablePublish` with its id —
+/// https://shopify.dev/docs/api/admin-graphql/latest/mutations/publishablePublish,
+/// https://shopify.dev/docs/apps/build/sales-channels/product-publishing.
+#[tokio::test]
+async fn a_product_set_active_is_published_on_the_online_store() {
+    let updated = |id: u32| {
+        json!({ "data": { "productUpdate": {
+            "product": { "id": format!("gid://shopify/Product/{id}"), "status": "ACTIVE", "updatedAt": "2026-11-24T06:01:00Z" },
+            "userErrors": [] } }, "extensions": cost(10.0, 990.0, 100.0) })
+        .to_string()
+    };
+    let publications = json!({ "data": { "publications": { "nodes": [
+        { "id": "gid://shopify/Publication/1", "name": "Point of Sale", "catalog": { "title": "Point of Sale" } },
+        { "id": "gid://shopify/Publication/2", "name": "Online Store", "catalog": { "title": "Online Store" } },
+    ] } }, "extensions": cost(104.0, 990.0, 100.0) });
+    let published = json!({ "data": { "publishablePublish": { "userErrors": [] } },
+        "extensions": cost(10.0, 990.0, 100.0) })
+    .to_string();
+    let server = FakeServer::start(vec![
+        (200, updated(10)),
+        (200, publications.to_string()),
+        (200, published.clone()),
+        (200, updated(11)),
+        (200, published),
+    ])
+    .await;
+    let (c, _) = client(&server);
+    let payload = c
+        .set_product_status("gid://shopify/Product/10", ProductStatus::Active)
+        .await
+        .unwrap();
+    assert_eq!(
+        payload["published_to"],
+        json!("gid://shopify/Publication/2")
+    );
+    c.set_product_status("gid://shopify/Product/11", ProductStatus::Active)
+        .await
+        .unwrap();
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 5, "the publications are read once");
+    assert!(reqs[1].json()["query"]
+        .as_str()
+        .unwrap()
+        .contains("publications(first: 50)"));
+    let publish = reqs[2].json();
+    assert!(publish["query"]
+        .as_str()
+        .unwrap()
+        .contains("publishablePublish(id: $id, input: $input)"));
+    assert_eq!(
+        publish["variables"],
+        json!({ "id": "gid://shopify/Product/10", "input": [{ "publicationId": "gid://shopify/Publication/2" }] })
+    );
+    assert_eq!(
+        reqs[4].json()["variables"]["id"],
+        json!("gid://shopify/Product/11")
+    );
+}
+
+#[tokio::test]
+async fn an_active_product_without_an_online_store_or_the_scope_says_so() {
+    let updated = json!({ "data": { "productUpdate": {
+        "product": { "id": "gid://shopify/Product/10", "status": "ACTIVE", "updatedAt": "2026-11-24T06:01:00Z" },
+        "userErrors": [] } }, "extensions": cost(10.0, 990.0, 100.0) })
+    .to_string();
+    let no_store = json!({ "data": { "publications": { "nodes": [
+        { "id": "gid://shopify/Publication/1", "name": "Point of Sale", "catalog": { "title": "Point of Sale" } },
+    ] } } });
+    let server = FakeServer::start(vec![(200, updated.clone()), (200, no_store.to_string())]).await;
+    let (c, _) = client(&server);
+    let err = c
+        .set_product_status("gid://shopify/Product/10", ProductStatus::Active)
+        .await
+        .unwrap_err();
+    let detail = permanent_detail(err);
+    assert!(
+        detail.contains("Online Store") && detail.contains("Point of Sale"),
+        "{detail}"
+    );
+    // Without write_publications Shopify answers ACCESS_DENIED: a permanent error naming it.
+    let denied = json!({ "errors": [{ "message": "Access denied for publications field. Required access: `read_publications` access scope.",
+        "extensions": { "code": "ACCESS_DENIED" } }] });
+    let server = FakeServer::start(vec![(200, updated), (200, denied.to_string())]).await;
+    let (c, _) = client(&server);
+    let detail = permanent_detail(
+        c.set_product_status("gid://shopify/Product/10", ProductStatus::Active)
+            .await
+            .unwrap_err(),
+    );
+    assert!(detail.contains("read_publications"), "{detail}");
+}

@@ -23,7 +23,7 @@ const fn secret(var: &'static str, param: &'static str) -> SecretVar {
 
 /// Every secret variable a function or the CLI reads (config, vendors, lanes, helpdesk, voice,
 /// LLM). template.rs checks that no function's environment holds one of these as a value.
-pub const SECRETS: [SecretVar; 14] = [
+pub const SECRETS: [SecretVar; 15] = [
     secret("OTTO_WORKER_TOKEN", "OTTO_WORKER_TOKEN_PARAM"),
     secret("OTTO_OPERATOR_TOKEN", "OTTO_OPERATOR_TOKEN_PARAM"),
     secret("SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET_PARAM"),
@@ -41,6 +41,8 @@ pub const SECRETS: [SecretVar; 14] = [
     secret("GORGIAS_API_KEY", "GORGIAS_API_KEY_PARAM"),
     secret("OTTO_EMBEDDINGS_API_KEY", "OTTO_EMBEDDINGS_API_KEY_PARAM"),
     secret("OTTO_LLM_API_KEY", "OTTO_LLM_API_KEY_PARAM"),
+    // The Slack digest channel's incoming webhook: a capability, kept like a secret.
+    secret("SLACK_DIGEST_WEBHOOK_URL", "SLACK_DIGEST_WEBHOOK_URL_PARAM"),
 ];
 
 /// A secret to read: which one, and the SSM parameter holding it.

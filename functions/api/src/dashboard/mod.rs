@@ -17,12 +17,14 @@
 //! | `GET /dashboard/candidates`, `POST /dashboard/candidates/{table}/{id}/{approve\|reject}` | the research review |
 //! | `GET/POST /dashboard/kill-switch` | its state, who flipped it and when; flip it |
 //! | `GET /dashboard/chat?q=` | Otto's cited answer, each citation linked to its row page |
+//! | `GET /dashboard/connections` | `otto doctor`'s read-only vendor checks, one line per problem with its fix ([`doctor`]) |
 //! | `GET /dashboard/static/{app.css,app.js}` | the embedded assets (no build step) |
 //!
 //! Every page is escaped ([`html::esc`]), sent with a strict Content-Security-Policy (no inline
 //! script or style), `no-store`, and never framed. Every POST checks the session's CSRF token.
 
 mod acts;
+pub mod doctor;
 pub mod html;
 pub mod session;
 pub mod views;
@@ -83,6 +85,7 @@ pub fn routes(_state: Arc<AppState>) -> Router<Arc<AppState>> {
             get(kill_switch_page).post(kill_switch_set),
         )
         .route("/dashboard/chat", get(chat))
+        .route("/dashboard/connections", get(doctor::page))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -907,8 +910,12 @@ async fn release_confirm(
         )
         .await;
     }
+    let reply = otto_stage::holds::reply_preview(state.executors.helpdesk.as_deref(), &row)
+        .await
+        .map(|p| views::release_reply(&p))
+        .unwrap_or_default();
     let body = format!(
-        "<h1>Release {ref_}?</h1><article class=\"card\"><p>{line}</p></article>\
+        "<h1>Release {ref_}?</h1><article class=\"card\"><p>{line}</p></article>{reply}\
 <p>Released, the row goes to its executor, which re-checks the kill switch, rate limits and margin gates before it applies it — a catalog move through the shop, a budget through the ad account, a CS reply through the helpdesk.</p>\
 <form method=\"post\" action=\"/dashboard/release/{t}/{id}\" class=\"actions\">{csrf}\
 <button type=\"submit\" class=\"button primary\" id=\"confirm-release\">Confirm release</button> \

@@ -533,6 +533,45 @@ async fn release_confirms_applies_and_a_repeat_shows_the_row() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+/// The held reply's text is on the release page exactly as it will be sent — escaped — and a
+/// draft edited since it was judged is said to send nothing.
+#[tokio::test]
+async fn the_release_page_shows_the_held_replys_text_escaped() {
+    let c = ctx().await;
+    let inbox = c._dir.path().join("inbox.json");
+    let mut file: otto_connectors::helpdesk::InboxFile =
+        serde_json::from_str(&std::fs::read_to_string(&inbox).unwrap()).unwrap();
+    let hostile =
+        format!("Order status: shipped.\n{XSS} <img src=x onerror=alert(3)> & \"quoted\"");
+    let t = file.threads.iter_mut().find(|t| t.id == "T-3143").unwrap();
+    t.draft.as_mut().unwrap().body = hostile.clone();
+    std::fs::write(&inbox, serde_json::to_string(&file).unwrap()).unwrap();
+
+    let page = send(&c.app, get("/dashboard/release/cs_thread_evaluations/4"))
+        .await
+        .body;
+    assert!(!page.contains("<script>alert"), "raw script tag: {page}");
+    assert!(!page.contains("<img src=x"), "raw img tag: {page}");
+    assert!(page.contains("The reply that will be sent"), "{page}");
+    assert!(
+        page.contains(
+            "Order status: shipped.\n&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=alert(3)&gt; &amp; &quot;quoted&quot;"
+        ),
+        "{page}"
+    );
+    assert!(page.contains("draft v1 by Jane"), "{page}");
+
+    // Edited since it was judged: the page says a release sends nothing.
+    let t = file.threads.iter_mut().find(|t| t.id == "T-3143").unwrap();
+    t.draft.as_mut().unwrap().version = "v2".into();
+    std::fs::write(&inbox, serde_json::to_string(&file).unwrap()).unwrap();
+    let page = send(&c.app, get("/dashboard/release/cs_thread_evaluations/4"))
+        .await
+        .body;
+    assert!(page.contains("a release sends nothing"), "{page}");
+    assert!(!page.contains("The reply that will be sent"), "{page}");
+}
+
 #[tokio::test]
 async fn candidates_are_approved_once_and_the_kill_switch_records_who() {
     let c = ctx().await;
@@ -873,4 +912,68 @@ async fn failed_logins_are_throttled_per_source() {
     let r = send(&c.app, from("198.51.100.8", &format!("token={TOKEN}"))).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.headers["location"], "/dashboard");
+}
+
+/// `otto doctor` on the dashboard: behind the session, one line per problem with its fix, the
+/// same findings as the CLI's, escaped.
+#[tokio::test]
+async fn the_connections_page_shows_each_problem_with_its_fix() {
+    let c = ctx().await;
+    let env = doctor::DoctorEnv::new(&[
+        ("SHOPIFY_API_VERSION", "2025-04"),
+        ("OTTO_CURRENCY", "EUR"),
+        ("OTTO_OFFER_ID_FORM", XSS),
+    ]);
+    let app = c.app.clone().layer(axum::Extension(env.clone()));
+    // Without a session: the login page, never the findings.
+    let anon = send(
+        &app,
+        Request::get("/dashboard/connections")
+            .header("accept", "text/html")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(anon.status.is_redirection(), "{}", anon.status);
+    let page = send(&app, get("/dashboard/connections")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let body = page.body;
+    assert!(!body.contains("<script>alert"), "{body}");
+    // The same findings as `otto doctor` for this configuration.
+    let today = StoreClock::new("Europe/Amsterdam")
+        .unwrap()
+        .day_of(otto_core::clock::now())
+        .date();
+    let map = env.0.clone();
+    let report = otto_connectors::doctor::run(
+        |k| map.get(k).cloned(),
+        StoreClock::new("Europe/Amsterdam").unwrap(),
+        today,
+    )
+    .await;
+    assert!(report.blockers() >= 1, "{report:?}");
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| f.severity != otto_connectors::doctor::Severity::Ok)
+    {
+        assert!(
+            body.contains(&html::esc(&f.message)),
+            "{} not in {body}",
+            f.message
+        );
+        assert!(
+            body.contains(&format!("Fix: {}", html::esc(&f.fix))),
+            "{body}"
+        );
+    }
+    assert!(
+        body.contains("2025-04"),
+        "the sunset version is named: {body}"
+    );
+    assert!(body.contains("blocker"), "{body}");
+    assert!(
+        body.contains("href=\"/dashboard/connections\""),
+        "in the navigation"
+    );
 }

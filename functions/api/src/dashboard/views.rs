@@ -21,6 +21,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("candidates", "Candidates", "/dashboard/candidates"),
     ("chat", "Ask Otto", "/dashboard/chat"),
     ("kill", "Kill switch", "/dashboard/kill-switch"),
+    ("connections", "Connections", "/dashboard/connections"),
 ];
 
 /// What surrounds every page.
@@ -705,6 +706,35 @@ placeholder=\"how did this morning go? · what's held? · what happened to SKU-�
 <button type=\"submit\" class=\"button primary\">Ask</button></div></form>",
         esc(q)
     )
+}
+
+/// The release page's "what will be sent" for a held CS reply: the judged draft, escaped, as
+/// the customer will read it (whitespace kept).
+pub fn release_reply(p: &otto_stage::holds::ReplyPreview) -> String {
+    use otto_stage::holds::ReplyPreview;
+    match p {
+        ReplyPreview::Draft {
+            version,
+            author,
+            body,
+        } => format!(
+            "<section class=\"card draft\"><h2>The reply that will be sent</h2>\
+<p class=\"meta\">draft {} by {}, as judged</p><pre class=\"draft-text\" id=\"draft-text\">{}</pre></section>",
+            esc(version),
+            esc(author),
+            esc(body)
+        ),
+        ReplyPreview::Changed { thread_id } => format!(
+            "<section class=\"card draft\"><p class=\"why\">Thread {} is closed or its draft changed since it was judged: \
+a release sends nothing; the new version is judged on the next run.</p></section>",
+            esc(thread_id)
+        ),
+        ReplyPreview::Unavailable { why } => format!(
+            "<section class=\"card draft\"><p class=\"why\">The draft cannot be shown here ({}); \
+a release sends only the version that was judged.</p></section>",
+            esc(why)
+        ),
+    }
 }
 
 /// A held row in a list, with its Release link.

@@ -1,0 +1,181 @@
+//! The stall watch, on a schedule (every 15 minutes, `StallWatchFunction` in template.yaml): a
+//! cycle still RUNNING whose store_lock lease is no longer its own and live — every stage
+//! renews the lease for [`crate::CYCLE_LEASE`], so past it no worker holds the cycle — never
+//! reaches its own end. The watch ends it visibly: the run row RUNNING → FAILED with why
+//! (`STALLED: …`, the lapse in store time), the lapsed lease given back, a `CycleFailed` event,
+//! and the FAILED alert (plus the holds alert) through [`otto_answers::notify`], posted once.
+//!
+//! A cycle whose lease is live is left alone however slow it is; one finished meanwhile (the
+//! transition is conditional on RUNNING) is left as it ended.
+
+use chrono::{DateTime, Utc};
+use otto_core::audit::{AuditRow, AuditTable, RowBody};
+use otto_core::lock::Lease;
+use otto_core::{RowStatus, StoreClock, StoreId};
+use otto_runtime::HandlerError;
+use otto_store::{OttoEvent, PageReq, Ports, StoreError};
+use serde::Serialize;
+use serde_json::Value;
+
+/// What one watch did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct StallReport {
+    /// RUNNING cycles looked at.
+    pub running: usize,
+    /// Cycles ended as FAILED (their run refs), each because it stalled.
+    pub failed: Vec<String>,
+    /// Notices posted to Slack (0 when no webhook is configured).
+    pub alerts_posted: usize,
+}
+
+/// Why `run` is stalled, or `None` while its own lease is live.
+pub fn stall_reason(
+    run: &AuditRow,
+    lease: Option<&Lease>,
+    clock: StoreClock,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    let owner = run.cycle_id.to_string();
+    let at = |ms: i64| {
+        DateTime::<Utc>::from_timestamp_millis(ms)
+            .map(|t| {
+                format!(
+                    "{} {} ({})",
+                    clock.day_of(t),
+                    clock.local_hhmm(t),
+                    clock.tz_name()
+                )
+            })
+            .unwrap_or_else(|| ms.to_string())
+    };
+    match lease {
+        Some(l) if l.owner == owner && l.expires_at_ms > now.timestamp_millis() => None,
+        Some(l) if l.owner == owner => Some(format!(
+            "STALLED: its store_lock lease lapsed at {} with no stage renewing it; \
+             no worker holds the cycle, so it was ended here",
+            at(l.expires_at_ms)
+        )),
+        Some(l) => Some(format!(
+            "STALLED: its store_lock is now held by {} (its own lease lapsed); \
+             no worker holds the cycle, so it was ended here",
+            l.owner
+        )),
+        None => Some(
+            "STALLED: it holds no store_lock (its lease lapsed and was given back); \
+             no worker holds the cycle, so it was ended here"
+                .to_string(),
+        ),
+    }
+}
+
+/// One watch over the store's RUNNING cycles: ends the stalled ones and alerts.
+pub async fn watch(
+    ports: &Ports,
+    store: &StoreId,
+    clock: StoreClock,
+    now: DateTime<Utc>,
+) -> Result<StallReport, HandlerError> {
+    let mut report = StallReport::default();
+    for run in running(ports, store).await? {
+        report.running += 1;
+        let lock = run.cycle_id.kind.lock_name(store);
+        let lease = ports.locks.current(&lock).await?;
+        let Some(why) = stall_reason(&run, lease.as_ref(), clock, now) else {
+            continue;
+        };
+        if end_stalled(ports, &run, lease.as_ref(), &why, now).await? {
+            report.failed.push(run.row_ref.to_string());
+            let posted = otto_answers::notify::after_cycle(ports, clock, &run.cycle_id, now).await;
+            report.alerts_posted += posted.posted;
+        }
+    }
+    report.alerts_posted += otto_answers::notify::watch(ports, store, clock, now)
+        .await
+        .posted;
+    Ok(report)
+}
+
+async fn running(ports: &Ports, store: &StoreId) -> Result<Vec<AuditRow>, HandlerError> {
+    let mut out = Vec::new();
+    let mut page = PageReq::first(100);
+    loop {
+        let p = ports
+            .audit
+            .by_status(
+                AuditTable::CycleRuns,
+                store,
+                RowStatus::Running,
+                page.clone(),
+            )
+            .await?;
+        out.extend(p.items);
+        match p.next {
+            Some(c) => page.cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// RUNNING → FAILED with `why`; the lapsed lease given back; the event. `false` when the run
+/// ended meanwhile.
+async fn end_stalled(
+    ports: &Ports,
+    run: &AuditRow,
+    lease: Option<&Lease>,
+    why: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, HandlerError> {
+    let mut body = run.body.clone();
+    if let RowBody::CycleRun(r) = &mut body {
+        r.error = Some(why.to_string());
+        r.figures
+            .insert("stalled_at".into(), Value::String(now.to_rfc3339()));
+        r.figures
+            .insert("finished_at".into(), Value::String(now.to_rfc3339()));
+    }
+    match ports
+        .audit
+        .transition(
+            run.row_ref,
+            RowStatus::Running,
+            RowStatus::Failed,
+            Some(body),
+            now,
+            None,
+        )
+        .await
+    {
+        Ok(_) => {}
+        Err(StoreError::Conflict(_)) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    }
+    tracing::error!(cycle_id = %run.cycle_id, run = %run.row_ref, error = why, "stalled cycle marked FAILED");
+    if let Some(l) = lease.filter(|l| l.owner == run.cycle_id.to_string()) {
+        ports.locks.release(l).await?;
+    }
+    let event = OttoEvent {
+        detail_type: "CycleFailed".into(),
+        detail: serde_json::json!({
+            "cycle_id": run.cycle_id.to_string(),
+            "run": run.row_ref.to_string(),
+            "error": why,
+        }),
+    };
+    if let Err(e) = ports.events.publish(&[event]).await {
+        tracing::warn!(error = %e, "could not publish the cycle event");
+    }
+    Ok(true)
+}
+
+/// The scheduled function's handler (any input: the schedule's payload is ignored).
+pub async fn handler(
+    ports: &Ports,
+    store: &StoreId,
+    clock: StoreClock,
+) -> Result<Value, lambda_runtime::Error> {
+    let report = watch(ports, store, clock, otto_core::clock::now()).await?;
+    if !report.failed.is_empty() {
+        tracing::warn!(failed = ?report.failed, "stall watch ended cycles");
+    }
+    Ok(serde_json::to_value(report)?)
+}
