@@ -1244,6 +1244,7 @@ mod tests {
                     clicks: 3,
                     cost: Money::zero(Currency::EUR),
                 }],
+                campaigns: Default::default(),
             })
         }
         async fn campaign_performance(
