@@ -31,7 +31,8 @@ macro_rules! morning_suite {
             calibrate_reads_every_sku_slice_and_orphans,
             held_rows_expire_at_the_next_morning,
             store_sales_are_synced_and_weighed,
-            a_winners_campaign_gets_a_judged_budget_raise
+            a_winners_campaign_gets_a_judged_budget_raise,
+            no_second_status_flip_within_the_window
         );
     };
 }
@@ -1009,4 +1010,72 @@ pub async fn a_winners_campaign_gets_a_judged_budget_raise(h: &Harness) {
         assert_eq!(&now.amount, amount, "applied at the ad account");
     }
     assert!(applied > 0, "no WINNER-driven raise applied: {raised:?}");
+}
+
+/// At most one status flip per product per `status_flip_min_days`: a draft Otto drafted itself
+/// five days ago (an APPLIED DRAFT row of another cycle, read from the audit rows — this store
+/// has no earlier morning to carry it) is not published again; the row cites the DRAFT.
+pub async fn no_second_status_flip_within_the_window(h: &Harness) {
+    use otto_connectors::ShopCatalog;
+    use otto_core::audit::{DecisionRow, ReversalOp};
+    use otto_core::cycle::Stage;
+    use otto_core::metrics::ProductStatus;
+    let w = world(120);
+    let store = unique_store();
+    let variants = w.sim.fetch_variants().await.expect("variants");
+    let drafts: Vec<_> = variants
+        .iter()
+        .filter(|v| v.status == ProductStatus::Draft && v.inventory > 0)
+        .collect();
+    assert!(drafts.len() >= 2, "the demo has drafts in stock");
+    let (moved, other) = (
+        drafts[0],
+        drafts.iter().find(|v| v.product_id != drafts[0].product_id),
+    );
+    let earlier = CycleId::new(store.clone(), CycleKind::Morning, today().plus_days(-5));
+    let row = NewRow::for_stage(
+        earlier,
+        Stage::Decide,
+        RowStatus::Applied,
+        Utc::now(),
+        RowBody::Decision(DecisionRow {
+            sku: moved.sku.clone(),
+            action: Action::Draft,
+            trigger: None,
+            classification: None,
+            reasoning: "drafted by Otto".into(),
+            figures: BTreeMap::new(),
+            window: None,
+            r#move: None,
+            reversal_op: Some(ReversalOp::ProductStatus {
+                product_id: moved.product_id.clone(),
+                status: "ACTIVE".into(),
+            }),
+            hold_reason: None,
+            result: None,
+        }),
+    );
+    let draft_ref = h.ports.audit.append(vec![row], None).await.expect("append")[0].row_ref;
+    run_morning(h, &w, &store, today(), false).await;
+    let c = CycleId::new(store.clone(), CycleKind::Morning, today());
+    let decided: BTreeMap<String, (Action, String)> = rows(h, AuditTable::DecisionLog, &c)
+        .await
+        .into_iter()
+        .filter_map(|r| match r.body {
+            RowBody::Decision(d) => Some((d.sku.to_string(), (d.action, d.reasoning))),
+            _ => None,
+        })
+        .collect();
+    let (action, why) = &decided[moved.sku.as_str()];
+    assert_eq!(*action, Action::Keep, "{why}");
+    assert!(why.contains(&draft_ref.to_string()), "{why}");
+    assert!(
+        why.contains("at most one status flip per product per 30 days"),
+        "{why}"
+    );
+    // A product Otto never moved is not held by it.
+    if let Some(o) = other {
+        let (_, why) = &decided[o.sku.as_str()];
+        assert!(!why.contains("status flip"), "{why}");
+    }
 }
