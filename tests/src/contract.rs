@@ -37,6 +37,8 @@ macro_rules! contract_suite {
             rate_limit_counter_holds_under_concurrency,
             counter_tokens_count_once,
             settings_and_kill_switch,
+            settings_replace_is_conditional,
+            policy_set_never_loses_a_concurrent_change,
             catalog_variants_and_metrics,
             metrics_by_sku_range_after_reshuffles,
             queue_send_receive_ack,
@@ -1027,6 +1029,184 @@ pub async fn settings_and_kill_switch(h: &Harness) {
             .on,
         "another store's switch is its own"
     );
+}
+
+pub async fn settings_replace_is_conditional(h: &Harness) {
+    let store = unique_store();
+    let s = h.ports.settings.as_ref();
+    let (a, b) = (serde_json::json!({"n": 1}), serde_json::json!({"n": 2}));
+    s.replace_setting(&store, "policy", None, &a)
+        .await
+        .expect("first write when nothing is stored");
+    let again = s.replace_setting(&store, "policy", None, &b).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    let stale = s.replace_setting(&store, "policy", Some(&b), &b).await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    assert_eq!(
+        s.get_setting(&store, "policy").await.expect("read"),
+        Some(a.clone())
+    );
+    s.replace_setting(&store, "policy", Some(&a), &b)
+        .await
+        .expect("write over the value read");
+    assert_eq!(
+        s.get_setting(&store, "policy").await.expect("read"),
+        Some(b)
+    );
+}
+
+/// A Settings that lets another operator's policy write land just before the first
+/// conditional write: the race `otto policy set` used to lose.
+struct Interleaved<'a> {
+    inner: &'a dyn otto_store::Settings,
+    other: std::sync::Mutex<Option<otto_core::policy::Policy>>,
+}
+
+#[async_trait::async_trait]
+impl otto_store::Settings for Interleaved<'_> {
+    async fn get_setting(
+        &self,
+        store: &otto_core::StoreId,
+        key: &str,
+    ) -> otto_store::Result<Option<serde_json::Value>> {
+        self.inner.get_setting(store, key).await
+    }
+    async fn put_setting(
+        &self,
+        store: &otto_core::StoreId,
+        key: &str,
+        value: &serde_json::Value,
+    ) -> otto_store::Result<()> {
+        self.inner.put_setting(store, key, value).await
+    }
+    async fn replace_setting(
+        &self,
+        store: &otto_core::StoreId,
+        key: &str,
+        expected: Option<&serde_json::Value>,
+        value: &serde_json::Value,
+    ) -> otto_store::Result<()> {
+        let other = self.other.lock().expect("lock").take();
+        if let Some(p) = other {
+            otto_store::settings::set_policy(self.inner, store, &p).await?;
+        }
+        self.inner
+            .replace_setting(store, key, expected, value)
+            .await
+    }
+}
+
+fn change(name: &str, value: &str) -> otto_store::policy_settings::Change {
+    otto_store::policy_settings::Change {
+        name: name.into(),
+        value: value.into(),
+        by: "emma".into(),
+        surface: otto_core::audit::Surface::Cli,
+    }
+}
+
+pub async fn policy_set_never_loses_a_concurrent_change(h: &Harness) {
+    use otto_core::policy::Policy;
+    use otto_store::policy_settings::set;
+    let store = unique_store();
+    let (audit, s) = (h.ports.audit.as_ref(), h.ports.settings.as_ref());
+    // Another operator sets the same limit in between: nothing written, a 409 naming both.
+    let racing = Interleaved {
+        inner: s,
+        other: std::sync::Mutex::new(Some(Policy {
+            discount_percent_bp: 1_200,
+            ..Policy::default()
+        })),
+    };
+    let lost = set(
+        audit,
+        &racing,
+        &store,
+        day(),
+        change("discount_percent_bp", "10%"),
+        t0(),
+    )
+    .await;
+    let Err(StoreError::Conflict(m)) = &lost else {
+        panic!("{lost:?}");
+    };
+    for shown in ["15%", "12%", "10%", "discount_percent_bp"] {
+        assert!(m.contains(shown), "{shown}: {m}");
+    }
+    let p = otto_store::settings::policy(s, &store)
+        .await
+        .expect("policy");
+    assert_eq!(
+        p.discount_percent_bp, 1_200,
+        "the other operator's value stands"
+    );
+    let rows = audit
+        .by_cycle(
+            AuditTable::OperatorLog,
+            &CycleId::new(store.clone(), CycleKind::Operator, day()),
+            PageReq::first(10),
+        )
+        .await
+        .expect("rows");
+    assert_eq!(
+        rows.items.iter().map(|r| r.status).collect::<Vec<_>>(),
+        vec![RowStatus::Failed],
+        "the lost change's row says it was not made"
+    );
+    // Another limit changed in between: made again over it, both changes kept.
+    let other = Interleaved {
+        inner: s,
+        other: std::sync::Mutex::new(Some(Policy {
+            discount_window_days: 21,
+            ..p.clone()
+        })),
+    };
+    set(
+        audit,
+        &other,
+        &store,
+        day(),
+        change("discount_percent_bp", "10%"),
+        t0(),
+    )
+    .await
+    .expect("made over the other change");
+    let p = otto_store::settings::policy(s, &store)
+        .await
+        .expect("policy");
+    assert_eq!((p.discount_percent_bp, p.discount_window_days), (1_000, 21));
+    // Six operators at once, each another limit: every change stands.
+    let limits = [
+        ("budget_cooldown_days", "4", 4),
+        ("discount_cooldown_days", "31", 31),
+        ("republish_cooldown_days", "32", 32),
+        ("scale_min_cover_days", "15", 15),
+        ("status_flip_min_days", "33", 33),
+        ("discount_tests_per_day", "11", 11),
+    ];
+    let all = futures_util::future::join_all(
+        limits
+            .iter()
+            .map(|(n, v, _)| set(audit, s, &store, day(), change(n, v), t0())),
+    )
+    .await;
+    assert!(all.iter().all(|r| r.is_ok()), "{all:?}");
+    let p = otto_store::settings::policy(s, &store)
+        .await
+        .expect("policy");
+    let got = [
+        p.budget_cooldown_days,
+        p.discount_cooldown_days,
+        p.republish_cooldown_days,
+        p.scale_min_cover_days,
+        p.status_flip_min_days,
+        p.discount_tests_per_day,
+    ];
+    assert_eq!(
+        got.to_vec(),
+        limits.iter().map(|l| l.2).collect::<Vec<u32>>()
+    );
+    assert_eq!((p.discount_percent_bp, p.discount_window_days), (1_000, 21));
 }
 
 pub async fn catalog_variants_and_metrics(h: &Harness) {

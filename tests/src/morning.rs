@@ -30,7 +30,9 @@ macro_rules! morning_suite {
             released_moves_count_against_the_day_they_apply,
             calibrate_reads_every_sku_slice_and_orphans,
             held_rows_expire_at_the_next_morning,
-            store_sales_are_synced_and_weighed
+            store_sales_are_synced_and_weighed,
+            a_winners_campaign_gets_a_judged_budget_raise,
+            no_second_status_flip_within_the_window
         );
     };
 }
@@ -939,5 +941,156 @@ pub async fn store_sales_are_synced_and_weighed(h: &Harness) {
             d.sku
         );
         assert_ne!(d.action, Action::Draft, "{}", d.sku);
+    }
+}
+
+/// SCALE_WINNER is a real move: the campaign that carries a WINNER (the ad report's
+/// `campaign.id`) gets a budget raise the judge agreed to, applied through the executor with its
+/// expected value and reversal op.
+pub async fn a_winners_campaign_gets_a_judged_budget_raise(h: &Harness) {
+    use otto_core::audit::ReversalOp;
+    use otto_core::Move;
+    let w = world(120);
+    let store = unique_store();
+    let before: BTreeMap<String, otto_core::Money> = w
+        .sim
+        .budgets()
+        .await
+        .expect("budgets")
+        .into_iter()
+        .map(|b| (b.budget_resource, b.amount))
+        .collect();
+    run_morning(h, &w, &store, today(), true).await;
+    let c = CycleId::new(store.clone(), CycleKind::Morning, today());
+    let decisions = rows(h, AuditTable::DecisionLog, &c).await;
+    let by_sku = |r: &AuditRow| match &r.body {
+        RowBody::Decision(d) => Some((d.sku.to_string(), d.action)),
+        _ => None,
+    };
+    let actions: BTreeMap<String, Action> = decisions.iter().filter_map(by_sku).collect();
+    let raised: Vec<AuditRow> = rows(h, AuditTable::AdDecisionLog, &c)
+        .await
+        .into_iter()
+        .filter(|r| match &r.body {
+            RowBody::AdDecision(a) => {
+                a.figures.get("basis") == Some(&serde_json::json!("decision_engine SKUs"))
+                    && a.figures["step_bp"].as_i64().unwrap_or(0) > 0
+            }
+            _ => false,
+        })
+        .collect();
+    let mut applied = 0;
+    for r in &raised {
+        let RowBody::AdDecision(a) = &r.body else {
+            unreachable!()
+        };
+        if a.verdict == "DISAGREE" {
+            // Judged like any budget move (here: a shared budget), never applied.
+            assert_eq!(r.status, RowStatus::Refused, "{}", a.reasoning);
+            continue;
+        }
+        applied += 1;
+        assert_eq!(r.status, RowStatus::Applied, "{}", a.reasoning);
+        assert_eq!(
+            (a.action, a.verdict.as_str()),
+            (Action::AdjustBudget, "AGREE")
+        );
+        let winners = a.figures["skus"]["scale"].as_array().expect("winners");
+        assert!(!winners.is_empty());
+        for s in winners {
+            let sku = s["sku"].as_str().expect("sku");
+            assert_eq!(actions.get(sku), Some(&Action::ScaleWinner), "{sku}");
+            assert!(a.reasoning.contains(sku), "{}", a.reasoning);
+        }
+        let Some(Move::CampaignBudget {
+            budget_resource,
+            expected,
+            amount,
+        }) = &a.r#move
+        else {
+            panic!("typed move: {:?}", a.r#move)
+        };
+        assert_eq!(expected.as_ref(), before.get(budget_resource));
+        assert!(amount.micros() > before[budget_resource].micros());
+        assert!(
+            matches!(&a.reversal_op, Some(ReversalOp::CampaignBudget { amount: back, .. }) if Some(back) == before.get(budget_resource)),
+            "{:?}",
+            a.reversal_op
+        );
+        let now = w.sim.budgets().await.expect("budgets");
+        let now = now
+            .iter()
+            .find(|b| &b.budget_resource == budget_resource)
+            .expect("budget");
+        assert_eq!(&now.amount, amount, "applied at the ad account");
+    }
+    assert!(applied > 0, "no WINNER-driven raise applied: {raised:?}");
+}
+
+/// At most one status flip per product per `status_flip_min_days`: a draft Otto drafted itself
+/// five days ago (an APPLIED DRAFT row of another cycle, read from the audit rows — this store
+/// has no earlier morning to carry it) is not published again; the row cites the DRAFT.
+pub async fn no_second_status_flip_within_the_window(h: &Harness) {
+    use otto_connectors::ShopCatalog;
+    use otto_core::audit::{DecisionRow, ReversalOp};
+    use otto_core::cycle::Stage;
+    use otto_core::metrics::ProductStatus;
+    let w = world(120);
+    let store = unique_store();
+    let variants = w.sim.fetch_variants().await.expect("variants");
+    let drafts: Vec<_> = variants
+        .iter()
+        .filter(|v| v.status == ProductStatus::Draft && v.inventory > 0)
+        .collect();
+    assert!(drafts.len() >= 2, "the demo has drafts in stock");
+    let (moved, other) = (
+        drafts[0],
+        drafts.iter().find(|v| v.product_id != drafts[0].product_id),
+    );
+    let earlier = CycleId::new(store.clone(), CycleKind::Morning, today().plus_days(-5));
+    let row = NewRow::for_stage(
+        earlier,
+        Stage::Decide,
+        RowStatus::Applied,
+        Utc::now(),
+        RowBody::Decision(DecisionRow {
+            sku: moved.sku.clone(),
+            action: Action::Draft,
+            trigger: None,
+            classification: None,
+            reasoning: "drafted by Otto".into(),
+            figures: BTreeMap::new(),
+            window: None,
+            r#move: None,
+            reversal_op: Some(ReversalOp::ProductStatus {
+                product_id: moved.product_id.clone(),
+                status: "ACTIVE".into(),
+            }),
+            hold_reason: None,
+            result: None,
+        }),
+    );
+    let draft_ref = h.ports.audit.append(vec![row], None).await.expect("append")[0].row_ref;
+    run_morning(h, &w, &store, today(), false).await;
+    let c = CycleId::new(store.clone(), CycleKind::Morning, today());
+    let decided: BTreeMap<String, (Action, String)> = rows(h, AuditTable::DecisionLog, &c)
+        .await
+        .into_iter()
+        .filter_map(|r| match r.body {
+            RowBody::Decision(d) => Some((d.sku.to_string(), (d.action, d.reasoning))),
+            _ => None,
+        })
+        .collect();
+    let (action, why) = &decided[moved.sku.as_str()];
+    assert_eq!(*action, Action::Keep, "{why}");
+    assert!(why.contains(&draft_ref.to_string()), "{why}");
+    assert!(
+        why.contains("at most one status flip per product per 30 days"),
+        "{why}"
+    );
+    // A product Otto never moved is not held by it.
+    if let Some(o) = other {
+        let (_, why) = &decided[o.sku.as_str()];
+        assert!(!why.contains("status flip"), "{why}");
     }
 }

@@ -90,6 +90,10 @@ fn tables_match_the_dynamodb_adapter() {
     assert_eq!(state["TimeToLiveSpecification"]["Enabled"], true);
     let catalog = &res(&t, "CatalogTable")["Properties"];
     assert_eq!(catalog["KeySchema"][1]["AttributeName"], "sk");
+    assert_eq!(
+        catalog["TimeToLiveSpecification"]["AttributeName"], "expires_at",
+        "synced sales rows expire"
+    );
 }
 
 #[test]

@@ -15,11 +15,15 @@ use otto_core::report::{
 };
 use otto_core::stages::calibrate::{calibrate, window_totals, CalibrationRules, Thresholds};
 use otto_core::stages::classify::classify;
+use otto_core::stages::decide::Advice;
 use otto_core::stages::decide::{
-    decide, gate_product, Carry, CompletedTest, Decision, DecisionRules, Lift, Sibling, SkuFacts,
-    StoreSales,
+    decide, gate_product, Carry, CompletedTest, Decision, DecisionRules, Lift, Product, Sibling,
+    SkuFacts, StatusMove, StoreSales,
 };
-use otto_core::stages::plan::{judge, propose, JudgeInputs, MerTrend, PlanRules, Verdict};
+use otto_core::stages::plan::{
+    judge, propose, propose_for_skus, CampaignSkus, JudgeInputs, JudgedSku, MerTrend, PlanRules,
+    Verdict,
+};
 use otto_core::{Action, Classification, Move, RowStatus, StoreDay};
 use otto_runtime::HandlerError;
 use otto_store::PageReq;
@@ -481,6 +485,8 @@ impl StageBody for Classify {
 struct OwnWrites {
     by_product: HashMap<String, chrono::DateTime<chrono::Utc>>,
     tests: HashMap<String, CompletedTest>,
+    /// Otto's last applied status move per product (over the policy's flip window).
+    status_moves: HashMap<String, StatusMove>,
 }
 
 /// Slack for a write whose vendor answer carries no `updatedAt` (Shopify's price mutation): the
@@ -515,6 +521,9 @@ impl OwnWrites {
         });
         let at = stamped.unwrap_or(r.updated_at + SETTLE_SLACK);
         if let Some(p) = product {
+            if target_status(d.action).is_some() {
+                self.status_move(&p, d.action, r);
+            }
             let e = self.by_product.entry(p).or_insert(at);
             *e = (*e).max(at);
         }
@@ -528,6 +537,22 @@ impl OwnWrites {
                 if t.restored_on > e.restored_on {
                     *e = t;
                 }
+            }
+        }
+    }
+}
+
+impl OwnWrites {
+    fn status_move(&mut self, product: &str, action: Action, r: &otto_core::audit::AuditRow) {
+        let m = StatusMove {
+            action,
+            on: r.day(),
+            row: r.row_ref.to_string(),
+        };
+        match self.status_moves.get(product) {
+            Some(e) if e.on >= m.on => {}
+            _ => {
+                self.status_moves.insert(product.to_string(), m);
             }
         }
     }
@@ -549,10 +574,12 @@ async fn own_writes(
     let restores = writes
         .max(i64::from(policy.discount_window_days))
         .max(i64::from(policy.discount_cooldown_days));
+    // Status moves over the flip window: at most one per product per that many days.
+    let statuses = writes.max(i64::from(policy.status_flip_min_days));
     for (action, days) in [
-        (Action::Draft, writes),
-        (Action::Publish, writes),
-        (Action::ReviveSeasonal, writes),
+        (Action::Draft, statuses),
+        (Action::Publish, statuses),
+        (Action::ReviveSeasonal, statuses),
         (Action::OnDiscount, writes),
         (Action::PriceRestore, restores),
     ] {
@@ -660,6 +687,7 @@ async fn previous_carry(
 fn gate_products(
     variants: &[Variant],
     decided: &mut [Option<(Decision, Classification)>],
+    moves: &HashMap<String, StatusMove>,
     today: StoreDay,
     rules: &DecisionRules,
 ) {
@@ -677,7 +705,11 @@ fn gate_products(
     }
     for (v, d) in variants.iter().zip(decided.iter_mut()) {
         if let (Some((d, _)), Some(s)) = (d, by_product.get(v.product_id.as_str())) {
-            gate_product(d, &v.sku, s, today, rules);
+            let product = Product {
+                siblings: s,
+                last_status_move: moves.get(&v.product_id),
+            };
+            gate_product(d, &v.sku, &product, today, rules);
         }
     }
 }
@@ -728,7 +760,13 @@ impl StageBody for Decide {
                 Some((decide(&f, &rules), entry.c.class))
             })
             .collect();
-        gate_products(&variants, &mut decided, cycle.day, &rules);
+        gate_products(
+            &variants,
+            &mut decided,
+            &writes.status_moves,
+            cycle.day,
+            &rules,
+        );
         let mut rows = Vec::with_capacity(own);
         for (v, d) in variants.iter().zip(decided).take(own) {
             let Some((d, class)) = d else {
@@ -819,6 +857,59 @@ impl StageBody for Decide {
     }
 }
 
+/// This cycle's SKUs with ad advice from the decision engine (SCALE_WINNER, cut its ads), by
+/// the campaign that carries each (the ad report's `campaign.id`), with their window spend.
+async fn judged_skus(
+    ctx: &StageContext<'_>,
+    ads: &dyn AdsAccount,
+    from: StoreDay,
+    to: StoreDay,
+) -> Result<HashMap<String, CampaignSkus>, HandlerError> {
+    let report = ads.sku_performance_report(from, to).await.map_err(vendor)?;
+    let mut spend: HashMap<&str, i64> = HashMap::new();
+    for m in &report.metrics {
+        *spend.entry(m.sku.as_str()).or_default() += m.cost.micros();
+    }
+    let mut out: HashMap<String, CampaignSkus> = HashMap::new();
+    let mut page = PageReq::first(500);
+    loop {
+        let p = ctx
+            .ports
+            .audit
+            .by_cycle(AuditTable::DecisionLog, &ctx.msg.cycle_id, page.clone())
+            .await?;
+        for r in &p.items {
+            let RowBody::Decision(d) = &r.body else {
+                continue;
+            };
+            let advice = d
+                .figures
+                .get("advice")
+                .and_then(|a| serde_json::from_value::<Advice>(a.clone()).ok());
+            let (Some(advice), Some(campaign)) = (advice, report.campaigns.get(&d.sku)) else {
+                continue;
+            };
+            if r.status == RowStatus::Skipped {
+                continue;
+            }
+            let judged = JudgedSku {
+                sku: d.sku.clone(),
+                row: r.row_ref.to_string(),
+                spend_micros: spend.get(d.sku.as_str()).copied().unwrap_or(0),
+            };
+            let e = out.entry(campaign.clone()).or_default();
+            match advice {
+                Advice::ScaleAds => e.scale.push(judged),
+                Advice::CutAds => e.cut.push(judged),
+            }
+        }
+        match p.next {
+            Some(c) => page.cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
 /// Campaign Specialist: planner + judge per channel (Google Ads).
 struct CampaignPlan(Vendors);
 
@@ -846,6 +937,7 @@ impl StageBody for CampaignPlan {
             half.1 += d.cost.micros();
         }
         let mer = MerTrend::from_totals(before, after);
+        let judged = judged_skus(ctx, self.0.ads.as_ref(), from, to).await?;
         let week = cycle.day.iso_week();
         let mut used = ctx
             .ports
@@ -860,9 +952,15 @@ impl StageBody for CampaignPlan {
                 .filter(|d| d.campaign_id == b.campaign_id)
                 .cloned()
                 .collect();
-            let Some(p) = propose(b, &mine, mer, &rules) else {
+            let skus = judged.get(&b.campaign_id).cloned().unwrap_or_default();
+            let Some(mut p) = propose(b, &mine, mer, &rules)
+                .or_else(|| propose_for_skus(b, &mine, &skus, &rules))
+            else {
                 continue;
             };
+            if !skus.is_empty() {
+                p.figures.insert("skus".into(), json!(skus));
+            }
             proposals += 1;
             let last_change_on = ctx
                 .ports

@@ -807,6 +807,7 @@ pub fn parse_offer_rows(
     let key_path = mapping.row_path();
     let mut by_key: BTreeMap<(Sku, StoreDay), DailyMetric> = BTreeMap::new();
     let mut unmapped: BTreeMap<String, UnmappedOffer> = BTreeMap::new();
+    let mut carried = CampaignCarry::default();
     for (i, row) in rows.iter().enumerate() {
         let ctx = format!("shopping_performance_view row {i}");
         let key = offer_key(row, &key_path, mapping.form, &ctx)?;
@@ -820,6 +821,7 @@ pub fn parse_offer_rows(
                 continue;
             }
         };
+        carried.add(row, &sku, &m, &ctx)?;
         let metric = DailyMetric {
             sku: sku.clone(),
             day,
@@ -840,7 +842,48 @@ pub fn parse_offer_rows(
     Ok(SkuPerformance {
         metrics: by_key.into_values().collect(),
         unmapped: unmapped.into_values().collect(),
+        campaigns: carried.campaigns(),
     })
+}
+
+/// Cost and clicks per (SKU, campaign id) over a report's rows, to name the campaign that
+/// carries each SKU.
+#[derive(Default)]
+struct CampaignCarry(BTreeMap<(Sku, String), (i64, u64)>);
+
+impl CampaignCarry {
+    /// Counts a row toward its campaign (`campaign.id`, an int64 Google sends as a string); a
+    /// row without one (a report that did not select it) counts toward none.
+    fn add(&mut self, row: &Value, sku: &Sku, m: &Metrics, ctx: &str) -> Result<(), VendorError> {
+        let id = match path(row, "campaign.id") {
+            None => return Ok(()),
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            Some(other) => {
+                return Err(permanent(format!(
+                    "{ctx}: `campaign.id` is not an id: {other}"
+                )))
+            }
+        };
+        let e = self.0.entry((sku.clone(), id)).or_default();
+        e.0 = e.0.saturating_add(m.cost.micros());
+        e.1 = e.1.saturating_add(m.clicks);
+        Ok(())
+    }
+
+    /// Each SKU's campaign: most cost, then most clicks, then the lowest id.
+    fn campaigns(self) -> BTreeMap<Sku, String> {
+        let mut best: BTreeMap<Sku, (String, (i64, u64))> = BTreeMap::new();
+        for ((sku, id), weight) in self.0 {
+            match best.get(&sku) {
+                Some((_, w)) if *w >= weight => {}
+                _ => {
+                    best.insert(sku, (id, weight));
+                }
+            }
+        }
+        best.into_iter().map(|(s, (id, _))| (s, id)).collect()
+    }
 }
 
 /// The offer key of a row: required for the item id; a custom label may be absent (→ empty,
@@ -1103,8 +1146,12 @@ impl AdsAccount for GoogleAdsClient {
         to: StoreDay,
     ) -> Result<SkuPerformance, VendorError> {
         let key = self.offer_mapping.gaql_segment();
+        // `campaign.id` segments the rows by campaign: "Fields from ad_group and campaign
+        // resources will segment metrics when selected with shopping_performance_view"
+        // (<https://developers.google.com/google-ads/api/fields/v22/shopping_performance_view>),
+        // so each SKU's campaign can be read from its rows.
         let gaql = format!(
-            "SELECT {key}, segments.date, metrics.impressions, metrics.clicks, \
+            "SELECT {key}, campaign.id, segments.date, metrics.impressions, metrics.clicks, \
              metrics.cost_micros, metrics.conversions, metrics.conversions_value \
              FROM shopping_performance_view WHERE segments.date BETWEEN '{from}' AND '{to}'"
         );
@@ -1313,6 +1360,56 @@ mod tests {
             parse_token_response(503, "<html>"),
             Err(Outcome::Fatal(_))
         ));
+    }
+
+    use otto_core::metrics::Variant;
+
+    /// Each SKU's campaign is the one that carried most of its cost; rows without
+    /// `campaign.id` name none.
+    #[test]
+    fn a_sku_is_carried_by_the_campaign_with_most_of_its_cost() {
+        let variant = |sku: &str| Variant {
+            sku: Sku::new(sku).unwrap(),
+            variant_id: format!("gid://shopify/ProductVariant/{}", sku.len()),
+            product_id: "gid://shopify/Product/1".into(),
+            title: "Throw".into(),
+            price: Money::parse("40.00", Currency::EUR).unwrap(),
+            compare_at_price: None,
+            unit_cost: None,
+            status: otto_core::metrics::ProductStatus::Active,
+            inventory: 3,
+            tags: vec![],
+            updated_at: chrono::DateTime::UNIX_EPOCH,
+        };
+        let index = CatalogIndex::from_variants(&[variant("LIN-1"), variant("LIN-22")]);
+        let row = |sku: &str, campaign: Option<&str>, cost: i64| {
+            let mut r = json!({"segments": {"productItemId": sku.to_lowercase(), "date": "2026-11-23"},
+                "metrics": {"impressions": "10", "clicks": "2", "costMicros": cost.to_string(),
+                "conversions": 0.0, "conversionsValue": 0.0}});
+            if let Some(c) = campaign {
+                r["campaign"] =
+                    json!({"resourceName": format!("customers/1/campaigns/{c}"), "id": c});
+            }
+            r
+        };
+        let rows = [
+            row("LIN-1", Some("111"), 300_000),
+            row("LIN-1", Some("222"), 900_000),
+            row("LIN-1", Some("111"), 100_000),
+            row("LIN-22", None, 500_000),
+        ];
+        let r = parse_offer_rows(&rows, Currency::EUR, OfferMapping::default(), &index).unwrap();
+        assert_eq!(
+            r.campaigns,
+            BTreeMap::from([(Sku::new("LIN-1").unwrap(), "222".to_string())])
+        );
+        assert_eq!(r.metrics.len(), 2, "metrics summed over campaigns");
+        let mut bad = row("LIN-1", None, 1);
+        bad["campaign"] = json!({"id": true});
+        let e = parse_offer_rows(&[bad], Currency::EUR, OfferMapping::default(), &index)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("campaign.id"), "{e}");
     }
 
     #[test]

@@ -18,7 +18,7 @@
 
 use otto_core::metrics::{DailyMetric, Variant};
 use otto_core::{Money, Sku};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
 /// How offer ids are formed in the store's Merchant Center feed.
@@ -222,6 +222,9 @@ pub struct UnmappedOffer {
 pub struct SkuPerformance {
     pub metrics: Vec<DailyMetric>,
     pub unmapped: Vec<UnmappedOffer>,
+    /// The campaign (id) that carries each SKU: the one with most of its cost (then clicks) in
+    /// the report's days. Empty when the ad account cannot say.
+    pub campaigns: BTreeMap<Sku, String>,
 }
 
 impl SkuPerformance {

@@ -101,7 +101,7 @@ pub trait AdsAccount: Send + Sync {
     ) -> Result<SkuPerformance, VendorError> {
         Ok(SkuPerformance {
             metrics: self.sku_performance(from, to).await?,
-            unmapped: Vec::new(),
+            ..SkuPerformance::default()
         })
     }
     /// Per campaign per day, with search impression share and budget-lost impression share.

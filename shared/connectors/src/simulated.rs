@@ -386,6 +386,25 @@ impl AdsAccount for SimulatedVendor {
             .collect())
     }
 
+    /// The metrics with the campaign of each SKU's product line (as Google's report says it
+    /// with `campaign.id` selected).
+    async fn sku_performance_report(
+        &self,
+        from: StoreDay,
+        to: StoreDay,
+    ) -> Result<crate::offers::SkuPerformance, VendorError> {
+        let metrics = self.sku_performance(from, to).await?;
+        let campaigns = metrics
+            .iter()
+            .filter_map(|m| Some((m.sku.clone(), campaign_of(m.sku.as_str())?.0)))
+            .collect();
+        Ok(crate::offers::SkuPerformance {
+            metrics,
+            unmapped: Vec::new(),
+            campaigns,
+        })
+    }
+
     async fn campaign_performance(
         &self,
         from: StoreDay,

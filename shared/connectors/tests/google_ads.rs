@@ -129,7 +129,9 @@ async fn sku_performance_reads_batches_exactly() {
     );
     let q = req.json()["query"].as_str().unwrap().to_string();
     assert!(
-        q.starts_with("SELECT segments.product_item_id, segments.date, metrics.impressions"),
+        q.starts_with(
+            "SELECT segments.product_item_id, campaign.id, segments.date, metrics.impressions"
+        ),
         "{q}"
     );
     assert!(q.contains("FROM shopping_performance_view"), "{q}");

@@ -98,6 +98,9 @@ pub struct Policy {
     /// Held moves expire when a cycle of their kind runs more than this many days after theirs
     /// (0: the next one).
     pub held_expire_after_days: u32,
+    /// At most one status flip (draft, publish, seasonal revival) per product per this many
+    /// days, counted from Otto's own applied status moves of the product, from any cycle.
+    pub status_flip_min_days: u32,
 }
 
 impl Default for Policy {
@@ -123,6 +126,7 @@ impl Default for Policy {
             scale_min_cover_days: 14,
             own_writes_lookback_days: 3,
             held_expire_after_days: 0,
+            status_flip_min_days: 30,
         }
     }
 }
@@ -139,5 +143,6 @@ mod tests {
         assert_eq!(p.discount_catalog_share_bp, 1_000);
         assert_eq!(p.discount_cooldown_days, 30);
         assert_eq!(p.no_lift_cycles_after_test, 2);
+        assert_eq!(p.status_flip_min_days, 30);
     }
 }

@@ -91,6 +91,26 @@ impl AdsAccount for SimShop {
         Ok(self.sku_metrics(from, to))
     }
 
+    /// The metrics with each SKU's Shopping campaign, as Google's report gives it with
+    /// `campaign.id` selected.
+    async fn sku_performance_report(
+        &self,
+        from: StoreDay,
+        to: StoreDay,
+    ) -> Result<otto_connectors::offers::SkuPerformance, VendorError> {
+        let t = self.truth();
+        let campaigns = t
+            .variants
+            .iter()
+            .map(|v| (v.sku.clone(), t.campaigns[v.campaign].campaign_id.clone()))
+            .collect();
+        Ok(otto_connectors::offers::SkuPerformance {
+            metrics: self.sku_metrics(from, to),
+            unmapped: Vec::new(),
+            campaigns,
+        })
+    }
+
     async fn campaign_performance(
         &self,
         from: StoreDay,

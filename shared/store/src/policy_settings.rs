@@ -209,6 +209,11 @@ pub struct Change {
 /// switch flip — an `operator_log` row (POLICY_SET, old → new) appended PENDING, the setting
 /// written, the row APPLIED (FAILED when the write failed). Setting a limit to its current
 /// value writes nothing.
+///
+/// The write is conditional on the policy as read, so two operators changing it at once never
+/// lose a change: when someone else changed another limit in between, the change is made again
+/// over theirs; when they changed this same limit, nothing is written, the row is FAILED and the
+/// error (409) names both values.
 pub async fn set(
     audit: &dyn AuditLog,
     settings: &dyn Settings,
@@ -217,8 +222,8 @@ pub async fn set(
     change: Change,
     now: DateTime<Utc>,
 ) -> Result<Changed> {
-    let current = policy(settings, store).await?;
-    let (next, old, new) = changed_policy(&current, &change.name, &change.value)?;
+    let read = read_policy(settings, store).await?;
+    let (next, old, new) = changed_policy(&read.1, &change.name, &change.value)?;
     let limit = limits(&next)
         .into_iter()
         .find(|l| l.name == change.name)
@@ -230,33 +235,8 @@ pub async fn set(
             row: None,
         });
     }
-    let cycle_id = CycleId::new(store.clone(), CycleKind::Operator, day);
-    let row = NewRow {
-        natural_key: format!("{cycle_id}|policy|{}", ulid::Ulid::new()),
-        cycle_id,
-        status: RowStatus::Pending,
-        created_at: now,
-        body: RowBody::Operator(OperatorRow {
-            act: OperatorAct::PolicySet,
-            by: change.by,
-            surface: change.surface,
-            reason: Some(format!(
-                "{}: {} → {}",
-                change.name,
-                shown(&change.name, &old),
-                limit.shown
-            )),
-            change: Some(SettingChange {
-                name: change.name.clone(),
-                old: old.clone(),
-                new,
-            }),
-        }),
-    };
-    let row_ref = audit.append(vec![row], None).await?[0].row_ref;
-    let written = settings
-        .put_setting(store, POLICY, &serde_json::to_value(&next)?)
-        .await;
+    let row_ref = append_change(audit, store, day, &change, &old, &limit, now).await?;
+    let written = write_change(settings, store, &change, read, next, &old, &limit).await;
     let to = match written {
         Ok(()) => RowStatus::Applied,
         Err(_) => RowStatus::Failed,
@@ -270,6 +250,95 @@ pub async fn set(
         old,
         row: Some(row_ref),
     })
+}
+
+/// Writes `next` on condition that the policy is still as `read`; when another limit changed in
+/// between, the change is made again over it; when this one did, a conflict naming both values.
+async fn write_change(
+    settings: &dyn Settings,
+    store: &StoreId,
+    change: &Change,
+    mut read: (Option<Value>, Policy),
+    mut next: Policy,
+    old: &Value,
+    limit: &Limit,
+) -> Result<()> {
+    let name = &change.name;
+    for _ in 0..WRITE_TRIES {
+        let value = serde_json::to_value(&next)?;
+        match settings
+            .replace_setting(store, POLICY, read.0.as_ref(), &value)
+            .await
+        {
+            Err(StoreError::Conflict(_)) => {}
+            other => return other,
+        }
+        read = read_policy(settings, store).await?;
+        let (again, now_old, _) = changed_policy(&read.1, name, &change.value)?;
+        if &now_old != old {
+            let now_shown = shown(name, &now_old);
+            return Err(StoreError::Conflict(format!(
+                "policy {name}: changed by someone else while this change was made (read {}, now {now_shown}); {} was not written — set it again to change it from {now_shown}",
+                shown(name, old),
+                limit.shown,
+            )));
+        }
+        next = again;
+    }
+    Err(StoreError::Conflict(format!(
+        "policy {name}: the policy kept changing under this change ({WRITE_TRIES} tries); {} was not written",
+        limit.shown
+    )))
+}
+
+/// Conditional writes tried before a busy policy is reported.
+const WRITE_TRIES: usize = 10;
+
+/// The policy as stored (None: never set) and as read.
+async fn read_policy(settings: &dyn Settings, store: &StoreId) -> Result<(Option<Value>, Policy)> {
+    let raw = settings.get_setting(store, POLICY).await?;
+    let p = match &raw {
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|e| StoreError::Invalid(format!("setting {POLICY}: {e}")))?,
+        None => Policy::default(),
+    };
+    Ok((raw, p))
+}
+
+/// The PENDING `operator_log` row of a change.
+async fn append_change(
+    audit: &dyn AuditLog,
+    store: &StoreId,
+    day: StoreDay,
+    change: &Change,
+    old: &Value,
+    limit: &Limit,
+    now: DateTime<Utc>,
+) -> Result<RowRef> {
+    let cycle_id = CycleId::new(store.clone(), CycleKind::Operator, day);
+    let row = NewRow {
+        natural_key: format!("{cycle_id}|policy|{}", ulid::Ulid::new()),
+        cycle_id,
+        status: RowStatus::Pending,
+        created_at: now,
+        body: RowBody::Operator(OperatorRow {
+            act: OperatorAct::PolicySet,
+            by: change.by.clone(),
+            surface: change.surface,
+            reason: Some(format!(
+                "{}: {} → {}",
+                change.name,
+                shown(&change.name, old),
+                limit.shown
+            )),
+            change: Some(SettingChange {
+                name: change.name.clone(),
+                old: old.clone(),
+                new: limit.value.clone(),
+            }),
+        }),
+    };
+    Ok(audit.append(vec![row], None).await?[0].row_ref)
 }
 
 /// `current` with `name` set from `text`, and the stored values before and after.

@@ -250,6 +250,15 @@ pub trait Counters: Send + Sync {
 pub trait Settings: Send + Sync {
     async fn get_setting(&self, store: &StoreId, key: &str) -> Result<Option<Value>>;
     async fn put_setting(&self, store: &StoreId, key: &str, value: &Value) -> Result<()>;
+    /// Writes `value` only while the stored value is still `expected` (None: nothing stored),
+    /// in one conditional write; otherwise `StoreError::Conflict` and nothing is written.
+    async fn replace_setting(
+        &self,
+        store: &StoreId,
+        key: &str,
+        expected: Option<&Value>,
+        value: &Value,
+    ) -> Result<()>;
 }
 
 /// The synced catalog and daily metrics.

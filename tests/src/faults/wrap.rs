@@ -710,6 +710,19 @@ impl Settings for Faulty<dyn Settings> {
             self.inner.put_setting(store, key, value)
         )
     }
+    async fn replace_setting(
+        &self,
+        store: &StoreId,
+        key: &str,
+        expected: Option<&Value>,
+        value: &Value,
+    ) -> Result<()> {
+        write_op!(
+            self.p,
+            OpKind::SettingsWrite,
+            self.inner.replace_setting(store, key, expected, value)
+        )
+    }
 }
 
 #[async_trait]
@@ -1231,6 +1244,7 @@ mod tests {
                     clicks: 3,
                     cost: Money::zero(Currency::EUR),
                 }],
+                campaigns: Default::default(),
             })
         }
         async fn campaign_performance(

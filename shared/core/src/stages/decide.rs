@@ -18,7 +18,9 @@
 //!    when the whole variant loses money.
 //! 4. Status is per product ([`gate_product`]): a DRAFT stands only when every sibling with stock
 //!    is due a DRAFT too (never with a WINNER or MID sibling); a PUBLISH waits while Otto's own
-//!    draft of any sibling is in its cool-off.
+//!    draft of any sibling is in its cool-off; and no status move (DRAFT, PUBLISH,
+//!    REVIVE_SEASONAL) within `status_flip_min_days` of Otto's last applied status move of the
+//!    product, from any cycle.
 
 use super::classify::Classified;
 use super::discount::plan_discount;
@@ -55,6 +57,9 @@ pub struct DecisionRules {
     /// The discount a test would open, and the margin tiers that gate it.
     pub discount_percent_bp: u32,
     pub margin_tiers: Vec<MarginTier>,
+    /// Least days between two of Otto's status moves of one product.
+    #[serde(default)]
+    pub status_flip_min_days: i64,
 }
 
 impl DecisionRules {
@@ -70,6 +75,7 @@ impl DecisionRules {
             scale_min_cover_days: i64::from(p.scale_min_cover_days),
             discount_percent_bp: p.discount_percent_bp,
             margin_tiers: p.margin_tiers.clone(),
+            status_flip_min_days: i64::from(p.status_flip_min_days),
         }
     }
 }
@@ -170,9 +176,10 @@ pub enum Advice {
     ScaleAds,
 }
 
-/// Why Otto makes no ad move for advice: the ad report has no campaign per SKU.
-pub const NO_CAMPAIGN_PER_SKU: &str =
-    "advice only, no move made: the ad report does not say which campaign sells this SKU, so Otto cannot step a budget for it";
+/// What becomes of ad advice: the campaign planner steps the budget of the campaign that carries
+/// the SKU (from the ad report's `campaign.id`), when the judge agrees.
+pub const BUDGET_BY_PLANNER: &str =
+    "the campaign planner steps the budget of the campaign that carries it (ad_decision_log), if the judge agrees";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
@@ -512,7 +519,7 @@ fn track_lift(f: &SkuFacts<'_>, rules: &DecisionRules, out: &mut Out) {
 fn cut_ads(f: &SkuFacts<'_>, whole: &Whole, out: Out) -> Decision {
     let mut d = out.keep(
         format!(
-            "{}: its ads lose money (ROAS {}bp below break-even at a {}bp margin) but {}bp of its store sales come without an ad click — cut its ads (lower its bid or exclude it from the shopping campaign), keep it published; {NO_CAMPAIGN_PER_SKU}",
+            "{}: its ads lose money (ROAS {}bp below break-even at a {}bp margin) but {}bp of its store sales come without an ad click — cut its ads (lower its bid or exclude it from the shopping campaign), keep it published; {BUDGET_BY_PLANNER}",
             f.classified.class,
             f.classified.roas_bp.unwrap_or(0),
             whole.margin_bp.unwrap_or(0),
@@ -543,7 +550,7 @@ fn scale_winner(f: &SkuFacts<'_>, rules: &DecisionRules, whole: &Whole, out: Out
     let mut d = out.to(
         Action::ScaleWinner,
         None,
-        format!("WINNER: {} — {NO_CAMPAIGN_PER_SKU}", f.classified.reason),
+        format!("WINNER: {} — {BUDGET_BY_PLANNER}", f.classified.reason),
         vec![
             no(Action::DiscountTest, "a winner needs no discount"),
             no(Action::Keep, "headroom to scale"),
@@ -664,22 +671,68 @@ pub struct Sibling {
     pub drafted_by_otto_on: Option<StoreDay>,
 }
 
-/// Rule 4: status is per product. `siblings` are every variant of the product (this one too).
+/// Otto's last applied status move of a product (from any cycle), read from the audit rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusMove {
+    pub action: Action,
+    pub on: StoreDay,
+    /// The decision row that made it.
+    pub row: String,
+}
+
+/// The product a decision's status move would flip, as [`gate_product`] sees it.
+pub struct Product<'a> {
+    /// Every variant of the product (the deciding one too).
+    pub siblings: &'a [Sibling],
+    pub last_status_move: Option<&'a StatusMove>,
+}
+
+/// A status move within `status_flip_min_days` of Otto's last one on the product.
+fn too_soon(
+    action: Action,
+    last: Option<&StatusMove>,
+    today: StoreDay,
+    rules: &DecisionRules,
+) -> Option<String> {
+    if !matches!(
+        action,
+        Action::Draft | Action::Publish | Action::ReviveSeasonal
+    ) {
+        return None;
+    }
+    let last = last.filter(|m| today.days_since(m.on) < rules.status_flip_min_days)?;
+    Some(format!(
+        "Otto already moved its status ({} on {}, {}); at most one status flip per product per {} days, next from {}",
+        last.action,
+        last.on,
+        last.row,
+        rules.status_flip_min_days,
+        last.on.plus_days(rules.status_flip_min_days)
+    ))
+}
+
+/// Rule 4: status is per product.
 /// A DRAFT stands only when every sibling with stock is due a DRAFT and none is a WINNER or MID;
-/// a PUBLISH waits while Otto's draft of any sibling is in its cool-off. The row lists each
-/// variant's class either way.
+/// a PUBLISH waits while Otto's draft of any sibling is in its cool-off; no status move within
+/// `status_flip_min_days` of Otto's last one on the product. The row lists each variant's class
+/// either way.
 pub fn gate_product(
     d: &mut Decision,
     sku: &Sku,
-    siblings: &[Sibling],
+    product: &Product<'_>,
     today: StoreDay,
     rules: &DecisionRules,
 ) {
+    let siblings = product.siblings;
     if siblings.len() > 1 {
         d.figures.insert("product_variants".into(), json!(siblings));
     }
+    if let Some(m) = product.last_status_move {
+        d.figures.insert("last_status_move".into(), json!(m));
+    }
     let others = || siblings.iter().filter(move |s| &s.sku != sku);
-    let blocker = match d.action {
+    let flip = too_soon(d.action, product.last_status_move, today, rules);
+    let blocker = flip.or_else(|| match d.action {
         Action::Draft => others()
             .find(|s| matches!(s.class, Classification::Winner | Classification::Mid))
             .map(|s| format!("{} is {}", s.sku, s.class))
@@ -701,7 +754,7 @@ pub fn gate_product(
                 )
             }),
         _ => None,
-    };
+    });
     let Some(why) = blocker else { return };
     let was = d.action;
     if was == Action::Draft {
@@ -804,7 +857,7 @@ mod tests {
             (w.action, w.advice),
             (Action::ScaleWinner, Some(Advice::ScaleAds))
         );
-        assert!(w.reasoning.contains("advice only"), "{}", w.reasoning);
+        assert!(w.reasoning.contains("campaign planner"), "{}", w.reasoning);
         let loser = classified(Classification::Loser);
         let d1 = decide(&facts(&v, &loser, Carry::default(), FLAT), &r);
         assert_eq!((d1.action, d1.carry.no_lift_streak), (Action::Keep, 1));
@@ -962,6 +1015,81 @@ mod tests {
         }
     }
 
+    /// A product Otto has not moved the status of.
+    fn alone(siblings: &[Sibling]) -> Product<'_> {
+        Product {
+            siblings,
+            last_status_move: None,
+        }
+    }
+
+    #[test]
+    fn at_most_one_status_flip_per_product_per_window() {
+        let r = DecisionRules::default();
+        let me = Sku::new("A-1").unwrap();
+        let losers = [
+            sib("A-1", Classification::Loser, Action::Draft),
+            sib("A-2", Classification::Loser, Action::Draft),
+        ];
+        let published = StatusMove {
+            action: Action::Publish,
+            on: day("2026-11-01"),
+            row: "decision_log#01PUB".into(),
+        };
+        let moved = |on: &str| {
+            let mut d = draft_decision();
+            let last = StatusMove {
+                on: day(on),
+                ..published.clone()
+            };
+            let product = Product {
+                siblings: &losers,
+                last_status_move: Some(&last),
+            };
+            gate_product(&mut d, &me, &product, day("2026-11-24"), &r);
+            d
+        };
+        // Published 23 days ago by Otto: no DRAFT yet, and the row says until when.
+        let d = moved("2026-11-01");
+        assert_eq!(d.action, Action::Keep);
+        assert_eq!(d.carry.drafted_by_otto_on, None);
+        assert!(d.reasoning.contains("2026-12-01"), "{}", d.reasoning);
+        assert!(
+            d.reasoning.contains("decision_log#01PUB"),
+            "{}",
+            d.reasoning
+        );
+        assert_eq!(d.figures["last_status_move"]["action"], json!("PUBLISH"));
+        // 30 days after it: the DRAFT stands.
+        assert_eq!(moved("2026-10-25").action, Action::Draft);
+        // The same holds for a PUBLISH after Otto's DRAFT, and for a seasonal revival.
+        for action in [Action::Publish, Action::ReviveSeasonal] {
+            let mut p = draft_decision();
+            p.action = action;
+            let drafted = StatusMove {
+                action: Action::Draft,
+                on: day("2026-11-20"),
+                row: "decision_log#01DRF".into(),
+            };
+            let sibs = [sib("A-1", Classification::InsufficientData, action)];
+            let product = Product {
+                siblings: &sibs,
+                last_status_move: Some(&drafted),
+            };
+            gate_product(&mut p, &me, &product, day("2026-11-24"), &r);
+            assert_eq!(p.action, Action::Keep, "{action}");
+        }
+        // Other actions are not status moves.
+        let mut k = draft_decision();
+        k.action = Action::DiscountTest;
+        let product = Product {
+            siblings: &losers,
+            last_status_move: Some(&published),
+        };
+        gate_product(&mut k, &me, &product, day("2026-11-24"), &r);
+        assert_eq!(k.action, Action::DiscountTest);
+    }
+
     fn draft_decision() -> Decision {
         Decision {
             action: Action::Draft,
@@ -988,7 +1116,7 @@ mod tests {
             sib("A-1", Classification::Loser, Action::Draft),
             sib("A-2", Classification::Winner, Action::ScaleWinner),
         ];
-        gate_product(&mut d, &me, &with_winner, today, &r);
+        gate_product(&mut d, &me, &alone(&with_winner), today, &r);
         assert_eq!(d.action, Action::Keep);
         assert!(d.reasoning.contains("A-2 is WINNER"), "{}", d.reasoning);
         assert_eq!(d.carry.drafted_by_otto_on, None);
@@ -998,14 +1126,14 @@ mod tests {
             sib("A-1", Classification::Loser, Action::Draft),
             sib("A-2", Classification::Loser, Action::DiscountTest),
         ];
-        gate_product(&mut d, &me, &untested, today, &r);
+        gate_product(&mut d, &me, &alone(&untested), today, &r);
         assert_eq!(d.action, Action::Keep);
         let mut d = draft_decision();
         let mut empty = sib("A-2", Classification::Mid, Action::Keep);
         empty.class = Classification::InsufficientData;
         empty.in_stock = false;
         let all = [sib("A-1", Classification::Loser, Action::Draft), empty];
-        gate_product(&mut d, &me, &all, today, &r);
+        gate_product(&mut d, &me, &alone(&all), today, &r);
         assert_eq!(
             d.action,
             Action::Draft,
@@ -1019,10 +1147,10 @@ mod tests {
         gate_product(
             &mut p,
             &me,
-            &[
+            &alone(&[
                 sib("A-1", Classification::InsufficientData, Action::Publish),
                 drafted,
-            ],
+            ]),
             today,
             &r,
         );

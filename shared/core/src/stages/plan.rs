@@ -9,10 +9,20 @@
 //!   `min_headroom_bp`, and the store's MER did not fall (second half of the window vs first);
 //! * cut by `cut_step_bp` when ROAS is below half the target.
 //!
+//! From the decision engine's SKUs (when the campaign-level planner has no proposal), per
+//! campaign — the one that carries each SKU, from the ad report's `campaign.id`:
+//! * raise by `sku_step_bp` when its WINNERs (SCALE_WINNER: stock covers more spend) carry at
+//!   least `scale_min_winner_share_bp` of its spend, none of its SKUs' ads lose money, and it
+//!   loses at least `min_budget_lost_is_bp` of its search impressions to budget (else a raise
+//!   would go unspent);
+//! * cut by `sku_step_bp` when SKUs whose ads lose money (but which sell on their own, so they
+//!   stay published) carry at least `cut_min_loser_share_bp` of its spend and it has no WINNER.
+//!
 //! Judge: refuses shared budgets, steps above the policy's max, moves inside the cooldown, budgets
 //! someone else changed since the last cycle, and anything past the weekly rate limit.
 
 use crate::action::Action;
+use crate::ids::Sku;
 use crate::metrics::{CampaignBudget, CampaignDay, ExternalChange};
 use crate::money::Money;
 use crate::time::StoreDay;
@@ -27,6 +37,25 @@ pub struct PlanRules {
     pub min_budget_lost_is_bp: u32,
     pub min_headroom_bp: u32,
     pub cut_step_bp: i64,
+    /// Budget step of a move driven by the campaign's SKUs, bp of the current budget.
+    #[serde(default = "default_sku_step")]
+    pub sku_step_bp: i64,
+    /// Least share of the campaign's spend its WINNERs carry for a raise, bp.
+    #[serde(default = "default_winner_share")]
+    pub scale_min_winner_share_bp: i64,
+    /// Least share of the campaign's spend its money-losing SKUs carry for a cut, bp.
+    #[serde(default = "default_loser_share")]
+    pub cut_min_loser_share_bp: i64,
+}
+
+fn default_sku_step() -> i64 {
+    1_000
+}
+fn default_winner_share() -> i64 {
+    3_000
+}
+fn default_loser_share() -> i64 {
+    5_000
 }
 
 impl Default for PlanRules {
@@ -37,6 +66,9 @@ impl Default for PlanRules {
             min_budget_lost_is_bp: 1_000,
             min_headroom_bp: 2_000,
             cut_step_bp: 1_000,
+            sku_step_bp: default_sku_step(),
+            scale_min_winner_share_bp: default_winner_share(),
+            cut_min_loser_share_bp: default_loser_share(),
         }
     }
 }
@@ -150,6 +182,107 @@ pub fn propose(
             rules.target_roas_bp
         )
     };
+    Some(Proposal {
+        campaign_id: budget.campaign_id.clone(),
+        campaign: budget.campaign.clone(),
+        action: Action::AdjustBudget,
+        step_bp,
+        budget_before: budget.amount,
+        budget_after: after,
+        reasoning,
+        figures,
+    })
+}
+
+/// A SKU the decision engine judged this cycle, in the campaign that carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JudgedSku {
+    pub sku: Sku,
+    /// Its decision row (decision_log#…).
+    pub row: String,
+    /// Its ad spend in the planner's window.
+    pub spend_micros: i64,
+}
+
+/// One campaign's SKUs as the decision engine judged them this cycle.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignSkus {
+    /// WINNERs to scale (SCALE_WINNER).
+    pub scale: Vec<JudgedSku>,
+    /// Ads that lose money on SKUs that sell on their own (advice: cut its ads).
+    pub cut: Vec<JudgedSku>,
+}
+
+impl CampaignSkus {
+    pub fn is_empty(&self) -> bool {
+        self.scale.is_empty() && self.cut.is_empty()
+    }
+    fn spend(skus: &[JudgedSku]) -> i64 {
+        skus.iter().map(|s| s.spend_micros).sum()
+    }
+    fn names(skus: &[JudgedSku]) -> String {
+        skus.iter()
+            .map(|s| format!("{} ({})", s.sku, s.row))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// A budget step for a campaign from its SKUs' decisions (see the module doc), if any.
+pub fn propose_for_skus(
+    budget: &CampaignBudget,
+    days: &[CampaignDay],
+    skus: &CampaignSkus,
+    rules: &PlanRules,
+) -> Option<Proposal> {
+    let mature: Vec<&CampaignDay> = days.iter().filter(|d| !d.provisional).collect();
+    let cost: i64 = mature.iter().map(|d| d.cost.micros()).sum();
+    if skus.is_empty() || cost <= 0 {
+        return None;
+    }
+    let share = |part: i64| (i128::from(part) * 10_000 / i128::from(cost)) as i64;
+    let (scale_bp, cut_bp) = (
+        share(CampaignSkus::spend(&skus.scale)),
+        share(CampaignSkus::spend(&skus.cut)),
+    );
+    let lost_bp = avg_bp(&mature, |d| d.budget_lost_impression_share_bp);
+    let (step_bp, reasoning) = if skus.cut.is_empty()
+        && scale_bp >= rules.scale_min_winner_share_bp
+        && lost_bp.is_some_and(|l| l >= rules.min_budget_lost_is_bp)
+    {
+        (
+            rules.sku_step_bp,
+            format!(
+                "SCALE_WINNER: its WINNERs {} carry {scale_bp}bp of its spend and it loses {}bp of search impressions to budget — more budget buys more of their clicks",
+                CampaignSkus::names(&skus.scale),
+                lost_bp.unwrap_or(0)
+            ),
+        )
+    } else if skus.scale.is_empty() && cut_bp >= rules.cut_min_loser_share_bp {
+        (
+            -rules.sku_step_bp,
+            format!(
+                "cut its ads: the ads of {} lose money (they sell on their own and stay published) and carry {cut_bp}bp of its spend; no WINNER in it",
+                CampaignSkus::names(&skus.cut)
+            ),
+        )
+    } else {
+        return None;
+    };
+    let after = budget.amount.scale_bp(10_000 + step_bp).ok()?.rounded();
+    let figures = BTreeMap::from([
+        ("basis".to_string(), json!("decision_engine SKUs")),
+        ("step_bp".to_string(), json!(step_bp)),
+        ("skus".to_string(), json!(skus)),
+        ("winner_spend_share_bp".to_string(), json!(scale_bp)),
+        ("cut_spend_share_bp".to_string(), json!(cut_bp)),
+        ("budget_lost_is_bp".to_string(), json!(lost_bp)),
+        (
+            "spend".to_string(),
+            json!(Money::from_micros(cost, budget.amount.currency())),
+        ),
+        ("window_days".to_string(), json!(mature.len())),
+    ]);
     Some(Proposal {
         campaign_id: budget.campaign_id.clone(),
         campaign: budget.campaign.clone(),
@@ -310,6 +443,79 @@ mod tests {
         assert!(
             matches!(judge(&p, &budget(false), &small), Verdict::Disagree(ref m) if m.contains("max"))
         );
+    }
+
+    fn judged(sku: &str, spend: i64) -> JudgedSku {
+        JudgedSku {
+            sku: Sku::new(sku).unwrap(),
+            row: format!("decision_log#{sku}"),
+            spend_micros: spend,
+        }
+    }
+
+    #[test]
+    fn a_campaigns_winners_raise_its_budget_and_its_losing_ads_cut_it() {
+        let r = PlanRules::default();
+        // 14 days × 100 spent = 1 400; 18.4% of impressions lost to budget.
+        let limited: Vec<_> = (0..14)
+            .map(|d| day(d, 100_000_000, 250_000_000, 6_200, 1_840, false))
+            .collect();
+        let winners = CampaignSkus {
+            scale: vec![judged("LIN-1", 500_000_000)],
+            cut: vec![],
+        };
+        let p = propose_for_skus(&budget(false), &limited, &winners, &r).expect("raise");
+        assert_eq!((p.step_bp, p.action), (1_000, Action::AdjustBudget));
+        assert_eq!(p.budget_after.amount_string(), "704.00");
+        assert!(
+            p.reasoning.contains("LIN-1 (decision_log#LIN-1)"),
+            "{}",
+            p.reasoning
+        );
+        assert_eq!(judge(&p, &budget(false), &inputs()), Verdict::Agree);
+        // Within the weekly rate limit and the caps like any other move.
+        let full = JudgeInputs {
+            used_this_week: 8,
+            ..inputs()
+        };
+        assert!(matches!(
+            judge(&p, &budget(false), &full),
+            Verdict::Disagree(_)
+        ));
+        let small = JudgeInputs {
+            max_step_bp: 500,
+            ..inputs()
+        };
+        assert!(matches!(
+            judge(&p, &budget(false), &small),
+            Verdict::Disagree(_)
+        ));
+        // Not budget-limited: a raise would go unspent.
+        let open: Vec<_> = (0..14)
+            .map(|d| day(d, 100_000_000, 250_000_000, 6_200, 200, false))
+            .collect();
+        assert!(propose_for_skus(&budget(false), &open, &winners, &r).is_none());
+        // A winner carrying too little of the spend moves nothing.
+        let small_winner = CampaignSkus {
+            scale: vec![judged("LIN-1", 100_000_000)],
+            cut: vec![],
+        };
+        assert!(propose_for_skus(&budget(false), &limited, &small_winner, &r).is_none());
+        // Money-losing ads on most of the spend, no winner: cut.
+        let cut = CampaignSkus {
+            scale: vec![],
+            cut: vec![judged("LIN-2", 500_000_000), judged("LIN-3", 300_000_000)],
+        };
+        let c = propose_for_skus(&budget(false), &open, &cut, &r).expect("cut");
+        assert_eq!(c.step_bp, -1_000);
+        assert_eq!(c.budget_after.amount_string(), "576.00");
+        assert!(c.reasoning.contains("cut its ads"), "{}", c.reasoning);
+        // Both in one campaign: no budget move (a budget moves every SKU in it).
+        let mixed = CampaignSkus {
+            scale: winners.scale.clone(),
+            cut: cut.cut.clone(),
+        };
+        assert!(propose_for_skus(&budget(false), &limited, &mixed, &r).is_none());
     }
 
     #[test]

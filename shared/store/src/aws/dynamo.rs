@@ -4,7 +4,8 @@
 //!   by_day_action, by_status); natural-key guards under `pk = nk#<table>#<natural key>`;
 //!   sequence counters under `pk = seq#<table>`.
 //! * state (`pk`, TTL `expires_at`): `idem#…`, `lock#…`, `counter#…`, `ctok#…`, `setting#…`.
-//! * catalog (`pk`, `sk`): `variant#<store>` / sku, `metrics#<store>#<day>` / sku.
+//! * catalog (`pk`, `sk`, TTL `expires_at`): `variant#<store>` / sku, `series#<store>` / last sku,
+//!   `sales#<store>` / `<sku>#<day>` (expiring 120 days after the day), …
 //!
 //! No Scan on any query path: every read is GetItem, BatchGetItem or Query; only the export
 //! (`list_table`) scans.
@@ -1665,6 +1666,77 @@ impl Settings for DynamoStore {
             .map_err(|e| sdk_err("PutItem setting", e))?;
         Ok(())
     }
+
+    async fn replace_setting(
+        &self,
+        store: &StoreId,
+        key: &str,
+        expected: Option<&Value>,
+        value: &Value,
+    ) -> Result<()> {
+        let changed = || StoreError::Conflict(format!("setting {key} changed since it was read"));
+        // The condition compares the stored text; a value stored in another spelling of the
+        // same JSON is retried once on its own text.
+        let mut old_text = expected.map(Value::to_string);
+        for _ in 0..2 {
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.state)
+                .item("pk", s(format!("setting#{store}#{key}")))
+                .item("value", s(value.to_string()))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                );
+            let put = match &old_text {
+                None => put.condition_expression("attribute_not_exists(pk)"),
+                Some(t) => put
+                    .condition_expression("#v = :old")
+                    .expression_attribute_names("#v", "value")
+                    .expression_attribute_values(":old", s(t.clone())),
+            };
+            let err = match put.send().await {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            let Some(PutItemError::ConditionalCheckFailedException(c)) = err.as_service_error()
+            else {
+                return Err(sdk_err("PutItem setting", err));
+            };
+            let stored = c
+                .item()
+                .and_then(|i| get_s(i, "value").ok())
+                .map(String::from);
+            let same = match (&stored, expected) {
+                (Some(t), Some(e)) => serde_json::from_str::<Value>(t).ok().as_ref() == Some(e),
+                _ => false,
+            };
+            if !same || stored == old_text {
+                return Err(changed());
+            }
+            old_text = stored;
+        }
+        Err(changed())
+    }
+}
+
+/// A day of a SKU's store sales (sk `<sku>#<day>`), expiring through the catalog table's TTL
+/// (`expires_at`, epoch seconds) as many days after the sale as a metrics series keeps.
+fn sales_item(store: &StoreId, x: &SkuSales) -> Result<Item> {
+    let mut item = catalog_item(
+        format!("sales#{store}"),
+        &format!("{}#{}", x.sku, x.day),
+        serde_json::to_string(x)?,
+    );
+    let expires = x
+        .day
+        .plus_days(SERIES_DAYS as i64)
+        .date()
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc()
+        .timestamp();
+    item.insert("expires_at".into(), n(expires));
+    Ok(item)
 }
 
 fn catalog_item(pk: String, sk: &str, body: String) -> Item {
@@ -1840,13 +1912,7 @@ impl Catalog for DynamoStore {
         // one Query.
         let items = sales
             .iter()
-            .map(|x| {
-                Ok(catalog_item(
-                    format!("sales#{store}"),
-                    &format!("{}#{}", x.sku, x.day),
-                    serde_json::to_string(x)?,
-                ))
-            })
+            .map(|x| sales_item(store, x))
             .collect::<Result<Vec<_>>>()?;
         self.batch_put(&self.catalog, items).await
     }
@@ -1993,5 +2059,27 @@ impl EventBus for DynamoStore {
         Err(StoreError::Backend(
             "events go to EventBridge, not DynamoDB".into(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use otto_core::money::{Currency, Money};
+
+    #[test]
+    fn sales_rows_expire_like_a_metrics_series() {
+        let store = StoreId::new("shop-1").unwrap();
+        let x = SkuSales {
+            sku: Sku::new("SKU-1").unwrap(),
+            day: StoreDay::parse("2026-11-24").unwrap(),
+            units: 2,
+            revenue: Money::parse("80.00", Currency::EUR).unwrap(),
+            orders: 1,
+        };
+        let item = sales_item(&store, &x).unwrap();
+        // 2026-11-24 + 120 days = 2027-03-24, 00:00 UTC.
+        assert_eq!(get_n(&item, "expires_at").unwrap(), 1_805_846_400);
+        assert_eq!(get_s(&item, "sk").unwrap(), "SKU-1#2026-11-24");
     }
 }

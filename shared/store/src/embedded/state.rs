@@ -328,6 +328,37 @@ impl Settings for EmbeddedStore {
             .map_err(sql_err)?;
         Ok(())
     }
+
+    async fn replace_setting(
+        &self,
+        store: &StoreId,
+        key: &str,
+        expected: Option<&Value>,
+        value: &Value,
+    ) -> Result<()> {
+        self.write_tx(|tx| {
+            let stored: Option<String> = tx
+                .query_row(
+                    "SELECT value FROM settings WHERE store = ?1 AND key = ?2",
+                    params![store.as_str(), key],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql_err)?;
+            let stored: Option<Value> = stored.map(|s| serde_json::from_str(&s)).transpose()?;
+            if stored.as_ref() != expected {
+                return Err(StoreError::Conflict(format!(
+                    "setting {key} changed since it was read"
+                )));
+            }
+            tx.execute(
+                "INSERT OR REPLACE INTO settings (store, key, value) VALUES (?1, ?2, ?3)",
+                params![store.as_str(), key, value.to_string()],
+            )
+            .map_err(sql_err)?;
+            Ok(())
+        })
+    }
 }
 
 #[async_trait]
