@@ -136,6 +136,7 @@ async fn render(
         kill: kill.as_ref(),
         active,
         store: state.store_id.as_str(),
+        clock: &state.clock,
     };
     html_response(status, views::page(title, &chrome, body))
 }
@@ -285,6 +286,7 @@ async fn render_row(
         None => None,
     };
     let x = RowExtras {
+        clock: state.clock,
         cycle_row,
         thresholds,
         notice,
@@ -472,7 +474,8 @@ async fn last_stage(state: &AppState, run: &AuditRow) -> Option<AuditRow> {
 
 async fn overview(State(state): State<Arc<AppState>>, Authed(s): Authed, uri: Uri) -> Response {
     let q = query(&uri);
-    let today = state.clock.day_of(otto_core::clock::now());
+    let now = otto_core::clock::now();
+    let today = state.clock.day_of(now);
     let day = q
         .get("day")
         .and_then(|d| StoreDay::parse(d).ok())
@@ -533,7 +536,7 @@ async fn overview(State(state): State<Arc<AppState>>, Authed(s): Authed, uri: Ur
                 for run in &runs {
                     any = true;
                     let last = last_stage(&state, run).await;
-                    body.push_str(&views::cycle_card(run, last.as_ref()));
+                    body.push_str(&views::cycle_card(run, last.as_ref(), &state.clock, now));
                     if day == today {
                         body.push_str(&views::apply_form(run, &s));
                     }
@@ -548,7 +551,7 @@ async fn overview(State(state): State<Arc<AppState>>, Authed(s): Authed, uri: Ur
             if let Some(last) = runs.last() {
                 any = true;
                 let stage = last_stage(&state, last).await;
-                body.push_str(&views::cycle_card(last, stage.as_ref()));
+                body.push_str(&views::cycle_card(last, stage.as_ref(), &state.clock, now));
                 if runs.len() > 1 {
                     let _ = write!(
                         body,
@@ -1177,7 +1180,7 @@ async fn kill_switch_page(State(state): State<Arc<AppState>>, Authed(s): Authed)
         (by, at) => format!(
             "<p class=\"meta\">Last flipped {} by {}{}.</p>",
             at.as_ref()
-                .map(|a| esc(&views::when(a)))
+                .map(|a| esc(&views::when(&state.clock, a)))
                 .unwrap_or_else(|| "at an unknown time".into()),
             by.as_deref().map(esc).unwrap_or_else(|| "someone".into()),
             k.reason

@@ -977,3 +977,31 @@ async fn the_connections_page_shows_each_problem_with_its_fix() {
         "in the navigation"
     );
 }
+
+#[test]
+fn a_running_cycle_past_its_lease_shows_as_stalled_in_store_time() {
+    let row = |status: &str, updated: &str| {
+        otto_core::audit::AuditRow::from_json(&serde_json::json!({
+            "ref": "cycle_runs#7", "table": "cycle_runs", "store": "brevard",
+            "cycle_id": "brevard:morning:2026-11-24", "day": "2026-11-24",
+            "natural_key": "brevard:morning:2026-11-24", "status": status,
+            "ulid": "01M8715HD87Q3K9XW2D4M8RT1V",
+            "created_at": "2026-11-24T05:00:00Z", "updated_at": updated,
+            "body": {"kind": "morning", "apply": false}
+        }))
+        .expect("row")
+    };
+    let ams = StoreClock::new("Europe/Amsterdam").expect("tz");
+    let now: chrono::DateTime<chrono::Utc> = "2026-11-24T08:30:00Z".parse().expect("now");
+    let stuck = views::cycle_card(&row("RUNNING", "2026-11-24T05:10:00Z"), None, &ams, now);
+    assert!(stuck.contains(">STALLED<"), "{stuck}");
+    assert!(
+        stuck.contains("no stage activity since 2026-11-24 06:10 (Europe/Amsterdam)"),
+        "{stuck}"
+    );
+    // Within the lease it is RUNNING; a closed run is never stalled.
+    let live = views::cycle_card(&row("RUNNING", "2026-11-24T07:00:00Z"), None, &ams, now);
+    assert!(live.contains(">RUNNING<") && !live.contains("Stalled"), "{live}");
+    let done = views::cycle_card(&row("COMPLETED", "2026-11-24T05:10:00Z"), None, &ams, now);
+    assert!(!done.contains("STALLED"), "{done}");
+}

@@ -30,6 +30,7 @@ pub struct Chrome<'a> {
     pub kill: Option<&'a KillSwitch>,
     pub active: &'a str,
     pub store: &'a str,
+    pub clock: &'a otto_core::StoreClock,
 }
 
 /// The hidden CSRF field of a state-changing form.
@@ -40,8 +41,14 @@ pub fn csrf_field(s: &Session) -> String {
     )
 }
 
-pub fn when(at: &chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
+/// An instant in store time: `2026-11-24 06:12 (Europe/Amsterdam)`.
+pub fn when(clock: &otto_core::StoreClock, at: &chrono::DateTime<chrono::Utc>) -> String {
+    format!(
+        "{} {} ({})",
+        clock.day_of(*at),
+        clock.local_hhmm(*at),
+        clock.tz_name()
+    )
 }
 
 /// A whole page.
@@ -72,7 +79,7 @@ pub fn page(title: &str, c: &Chrome, body: &str) -> String {
         Some(k) if k.on => format!(
             "<div class=\"killbar\" role=\"alert\"><strong>Kill switch ON</strong> — moves become HELD rows{}{}{}. <a href=\"/dashboard/kill-switch\">Details</a></div>",
             k.by.as_deref().map(|b| format!(" · by {}", esc(b))).unwrap_or_default(),
-            k.at.as_ref().map(|a| format!(" · {}", esc(&when(a)))).unwrap_or_default(),
+            k.at.as_ref().map(|a| format!(" · {}", esc(&when(c.clock, a)))).unwrap_or_default(),
             k.reason.as_deref().map(|r| format!(" · “{}”", esc(r))).unwrap_or_default(),
         ),
         _ => String::new(),
@@ -257,10 +264,16 @@ pub fn cycle_row_links(row: &AuditRow, kind: CycleKind) -> String {
 
 /// One cycle run as a card: what ran, how it ended, its summary (or, for a cycle that keeps
 /// none on its run row, its last stage's report) and links to its rows.
-pub fn cycle_card(row: &AuditRow, last_stage: Option<&AuditRow>) -> String {
+pub fn cycle_card(
+    row: &AuditRow,
+    last_stage: Option<&AuditRow>,
+    clock: &otto_core::StoreClock,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
     let RowBody::CycleRun(c) = &row.body else {
         return String::new();
     };
+    let stalled = stalled_since(row, last_stage, now);
     let from_stage = || {
         let st = last_stage?;
         let RowBody::StageRun(s) = &st.body else {
@@ -282,14 +295,21 @@ pub fn cycle_card(row: &AuditRow, last_stage: Option<&AuditRow>) -> String {
         .unwrap_or_else(|| "<p class=\"muted\">no summary yet</p>".into());
     format!(
         "<article class=\"card cycle\"><h3>{kind} {badge} <span class=\"muted\">{id}</span></h3>\
-<p class=\"meta\">{link}{sched}{apply}{err}</p>{summary}<p class=\"meta\">rows: {links}</p></article>",
+<p class=\"meta\">{link}{sched}{apply}{err}</p>{stall}{summary}<p class=\"meta\">rows: {links}</p></article>",
         kind = esc(c.kind.as_str()),
-        badge = badge(row.status.as_str()),
+        badge = badge(if stalled.is_some() { "STALLED" } else { row.status.as_str() }),
+        stall = stalled
+            .map(|since| format!(
+                "<p class=\"error\" role=\"alert\">Stalled: RUNNING with no stage activity since {} — longer than its {} h lease, so no worker holds it.</p>",
+                esc(&when(clock, &since)),
+                otto_scheduler::CYCLE_LEASE.num_hours()
+            ))
+            .unwrap_or_default(),
         id = esc(&row.cycle_id.to_string()),
         link = row_link(&row.row_ref),
         sched = c
             .scheduled_time
-            .map(|t| format!(" · scheduled {}", esc(&when(&t))))
+            .map(|t| format!(" · scheduled {}", esc(&when(clock, &t))))
             .unwrap_or_default(),
         apply = if c.apply { " · apply" } else { " · dry run" },
         err = c
@@ -299,6 +319,23 @@ pub fn cycle_card(row: &AuditRow, last_stage: Option<&AuditRow>) -> String {
             .unwrap_or_default(),
         links = cycle_row_links(row, c.kind),
     )
+}
+
+/// When a RUNNING cycle last showed activity, if that is longer ago than its store_lock lease:
+/// no worker holds it any more (the stall watch will end it FAILED).
+fn stalled_since(
+    run: &AuditRow,
+    last_stage: Option<&AuditRow>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    if run.status != RowStatus::Running {
+        return None;
+    }
+    let last = last_stage
+        .map(|s| s.updated_at)
+        .filter(|t| *t > run.updated_at)
+        .unwrap_or(run.updated_at);
+    (now - last >= otto_scheduler::CYCLE_LEASE).then_some(last)
 }
 
 fn reversal(op: &Option<ReversalOp>, status: RowStatus) -> String {
@@ -331,7 +368,7 @@ fn opt(v: Option<String>) -> String {
 }
 
 /// The "what and why" of a row, per table.
-fn facts(row: &AuditRow) -> Vec<(&'static str, String)> {
+fn facts(row: &AuditRow, clock: &otto_core::StoreClock) -> Vec<(&'static str, String)> {
     match &row.body {
         RowBody::Decision(d) => vec![
             (
@@ -442,13 +479,13 @@ fn facts(row: &AuditRow) -> Vec<(&'static str, String)> {
             ("Title", esc(&c.title)),
             ("Key", esc(&c.candidate_key)),
             ("Lane", esc(&c.lane)),
-            ("Score", opt(c.score_bp.map(|b| format!("{b} bp")))),
+            ("Score", opt(c.score_bp.map(|b| otto_answers::human::pct(i64::from(b))))),
             ("Review", esc(&c.review)),
         ],
         RowBody::CycleRun(c) => vec![
             ("Kind", esc(c.kind.as_str())),
             ("Mode", (if c.apply { "apply" } else { "dry run" }).into()),
-            ("Scheduled", opt(c.scheduled_time.map(|t| when(&t)))),
+            ("Scheduled", opt(c.scheduled_time.map(|t| when(clock, &t)))),
             ("Error", opt(c.error.clone())),
             ("Rows", cycle_row_links(row, c.kind)),
         ],
@@ -520,6 +557,8 @@ fn own_thresholds(row: &AuditRow) -> Vec<(&str, &Value)> {
 
 /// What the row page shows besides the row.
 pub struct RowExtras {
+    /// The store's clock: times are shown in store time.
+    pub clock: otto_core::StoreClock,
     /// The `cycle_runs` row of the row's cycle.
     pub cycle_row: Option<RowRef>,
     /// The stage row with the thresholds, and its `thresholds` figure.
@@ -607,12 +646,12 @@ pub fn row_body(row: &AuditRow, x: &RowExtras, s: Option<&Session>) -> String {
             .filter(|c| *c != row.row_ref)
             .map(|c| format!(" ({})", row_link(&c)))
             .unwrap_or_default(),
-        esc(&when(&row.created_at)),
-        esc(&when(&row.updated_at)),
+        esc(&when(&x.clock, &row.created_at)),
+        esc(&when(&x.clock, &row.updated_at)),
     );
     out.push_str(&row_actions(row, s));
     out.push_str("<section><h2>What and why</h2>");
-    out.push_str(&kv_table(facts(row)));
+    out.push_str(&kv_table(facts(row, &x.clock)));
     out.push_str("</section>");
     if let RowBody::CycleRun(c) = &row.body {
         if let Some(sum) = &c.summary {
