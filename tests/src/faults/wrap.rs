@@ -1053,6 +1053,14 @@ impl<V: Helpdesk + 'static> Helpdesk for FaultyVendor<V> {
         )
         .await
     }
+    async fn sent_reply(
+        &self,
+        thread_id: &str,
+        draft_version: &str,
+    ) -> std::result::Result<Option<Value>, VendorError> {
+        self.read().await?;
+        self.inner.sent_reply(thread_id, draft_version).await
+    }
 }
 
 /// The demo inbox as a helpdesk that sends: it marks each (thread, draft version) it sends and
@@ -1083,6 +1091,16 @@ impl Helpdesk for SimInbox {
             "version": draft.version,
             "already_sent": !fresh,
         }))
+    }
+    async fn sent_reply(
+        &self,
+        thread_id: &str,
+        draft_version: &str,
+    ) -> std::result::Result<Option<Value>, VendorError> {
+        let key = (thread_id.to_string(), draft_version.to_string());
+        Ok(lock(&self.sent).contains(&key).then(
+            || serde_json::json!({"sent": true, "thread": thread_id, "version": draft_version}),
+        ))
     }
 }
 
