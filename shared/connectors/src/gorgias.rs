@@ -49,7 +49,8 @@
 //! Every reply Otto posts carries `external_id = "otto-send:{ticket}:{draft version}"` (Gorgias
 //! stores `external_id` and ignores it). `send` first lists the ticket's messages: a message with
 //! that `external_id` means it was already posted (by an earlier attempt or run) → the answer is
-//! returned with `already_sent: true` and nothing is posted. Otherwise the draft must still be the
+//! returned with `already_sent: true` and nothing is posted (`sent_reply` is that look alone:
+//! how the executor resolves a send whose answer was lost before any gate). Otherwise the draft must still be the
 //! ticket's current draft with the same version (edited, deleted, sent from Gorgias or overtaken
 //! by a newer agent reply → `Permanent`, nothing posted), and its body must hash to its version.
 //! The reply answers the latest public customer message: its `channel`, `integration_id` and
