@@ -16,7 +16,8 @@ macro_rules! cs_suite {
         $crate::instantiate!(cs, $make;
             cs_triage_verdicts_idempotent_and_sent_once,
             cs_cycle_runs_per_slot_on_schedule,
-            cs_sends_are_held_by_the_kill_switch
+            cs_sends_are_held_by_the_kill_switch,
+            a_sent_reply_whose_answer_was_lost_stays_sent_under_the_kill_switch
         );
     };
 }
@@ -214,6 +215,13 @@ impl otto_connectors::helpdesk::Helpdesk for Counting {
         self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.0.send(thread_id, draft).await
     }
+    async fn sent_reply(
+        &self,
+        thread_id: &str,
+        draft_version: &str,
+    ) -> Result<Option<serde_json::Value>, otto_connectors::VendorError> {
+        self.0.sent_reply(thread_id, draft_version).await
+    }
 }
 
 /// The kill switch holds customer-service sends like every other move: with it on, a Phase 2
@@ -294,4 +302,101 @@ pub async fn cs_sends_are_held_by_the_kill_switch(h: &Harness) {
             .expect("row");
         assert_eq!(now.status, RowStatus::Applied);
     }
+}
+
+/// A helpdesk that sends (and marks what it sent, as Gorgias does) but loses the answer to its
+/// first send.
+#[derive(Default)]
+struct LosesFirstAnswer(crate::faults::wrap::SimInbox, std::sync::atomic::AtomicU32);
+
+#[async_trait::async_trait]
+impl otto_connectors::helpdesk::Helpdesk for LosesFirstAnswer {
+    async fn open_threads(
+        &self,
+    ) -> Result<Vec<otto_connectors::helpdesk::Thread>, otto_connectors::VendorError> {
+        self.0.open_threads().await
+    }
+    async fn approved_replies(&self) -> Result<Vec<String>, otto_connectors::VendorError> {
+        self.0.approved_replies().await
+    }
+    async fn send(
+        &self,
+        thread_id: &str,
+        draft: &otto_connectors::helpdesk::Draft,
+    ) -> Result<serde_json::Value, otto_connectors::VendorError> {
+        let answer = self.0.send(thread_id, draft).await?;
+        if self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            return Err(otto_connectors::VendorError::Transient {
+                vendor: "test helpdesk",
+                detail: "the answer was lost (the reply went out)".into(),
+            });
+        }
+        Ok(answer)
+    }
+    async fn sent_reply(
+        &self,
+        thread_id: &str,
+        draft_version: &str,
+    ) -> Result<Option<serde_json::Value>, otto_connectors::VendorError> {
+        self.0.sent_reply(thread_id, draft_version).await
+    }
+}
+
+/// Seed 812 of the fault harness: a reply goes out, its answer is lost, the kill switch goes on,
+/// and the redelivery takes the row over. The reply went out, so the row is APPLIED (confirmed by
+/// reading the helpdesk), not HELD — and it is not sent again.
+pub async fn a_sent_reply_whose_answer_was_lost_stays_sent_under_the_kill_switch(h: &Harness) {
+    let inbox = LosesFirstAnswer::default();
+    let store = unique_store();
+    let day = StoreDay::parse("2026-11-24").expect("day");
+    let cycle = CycleId::new(store.clone(), CycleKind::Cs, day);
+    let first =
+        otto_stage::cs::triage(&h.ports, &inbox, &OfflineVoice, &cycle, true, Utc::now()).await;
+    assert!(
+        first.is_err(),
+        "the lost answer fails the delivery: {first:?}"
+    );
+    let applying: Vec<AuditRow> = rows(h, &cycle)
+        .await
+        .into_iter()
+        .filter(|r| r.status == RowStatus::Applying)
+        .collect();
+    assert_eq!(applying.len(), 1, "the send whose answer was lost");
+    let flip = otto_store::settings::Flip {
+        on: true,
+        by: "emma".into(),
+        surface: otto_core::audit::Surface::Cli,
+        reason: Some("manual import".into()),
+    };
+    otto_store::settings::flip_kill_switch(
+        h.ports.audit.as_ref(),
+        h.ports.settings.as_ref(),
+        &store,
+        day,
+        flip,
+        Utc::now(),
+    )
+    .await
+    .expect("flip");
+    otto_stage::cs::triage(&h.ports, &inbox, &OfflineVoice, &cycle, true, Utc::now())
+        .await
+        .expect("the redelivery");
+    let row = h
+        .ports
+        .audit
+        .get(applying[0].row_ref)
+        .await
+        .expect("get")
+        .expect("row");
+    assert_eq!(row.status, RowStatus::Applied, "{}", row.to_json());
+    let RowBody::CsEvaluation(c) = &row.body else {
+        unreachable!()
+    };
+    let result = c.result.as_ref().expect("a result").to_string();
+    assert!(result.contains("already had this reply"), "{result}");
+    assert_eq!(
+        inbox.1.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "sent once"
+    );
 }

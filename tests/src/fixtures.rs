@@ -1,8 +1,20 @@
+use crate::Harness;
 use chrono::{DateTime, Duration, Utc};
-use otto_core::audit::{DecisionRow, NewRow, RowBody};
+use otto_connectors::simulated::{SimSpec, SimulatedVendor};
+use otto_connectors::ShopCatalog;
+use otto_core::audit::{DecisionRow, NewRow, RowBody, RowRef, Surface};
 use otto_core::cycle::{CycleId, CycleKind, Stage};
-use otto_core::{Action, RowStatus, Sku, StoreDay, StoreId};
+use otto_core::metrics::{ProductStatus, Variant};
+use otto_core::money::Currency;
+use otto_core::{Action, RowStatus, Sku, StoreClock, StoreDay, StoreId};
+use otto_scheduler::{open_cycle, ScheduledInput};
+use otto_stage::executor::Executors;
+use otto_stage::local::drain;
+use otto_stage::morning::{morning_registry, Vendors};
+use otto_stage::review::{apply_cycle, ApplyError, ApplyReport};
+use otto_stage::undo::{revert, Actor, RevertError, Reverted};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// A store id no other test uses, so tests can share tables.
 pub fn unique_store() -> StoreId {
@@ -108,4 +120,124 @@ pub async fn exec_ads(
         ..Default::default()
     };
     exec(ports, via, row_ref, fence, now, today).await
+}
+
+/// The test stores' clock (the demo store's time zone).
+pub fn clock() -> StoreClock {
+    StoreClock::new("Europe/Amsterdam").expect("tz")
+}
+
+/// A seeded simulated shop and ad account (35 days of history up to the day before [`day`]), and
+/// the vendors the stages call.
+pub struct World {
+    pub sim: Arc<SimulatedVendor>,
+    pub vendors: Vendors,
+    _dir: tempfile::TempDir,
+}
+
+pub fn world(variants: usize) -> World {
+    let dir = tempfile::tempdir().expect("tmp");
+    let spec = SimSpec {
+        variants,
+        days: 35,
+        last_day: day().plus_days(-1),
+        seed: 11,
+        currency: Currency::EUR,
+    };
+    let sim = Arc::new(SimulatedVendor::create(&dir.path().join("sim.json"), spec).expect("sim"));
+    World {
+        vendors: Vendors {
+            shop: sim.clone(),
+            ads: sim.clone(),
+        },
+        sim,
+        _dir: dir,
+    }
+}
+
+/// The morning cycle of `day` through the scheduler and the stage handlers, drained in-process;
+/// every stage must finish.
+pub async fn run_morning(h: &Harness, w: &World, store: &StoreId, day: StoreDay, apply: bool) {
+    let input = ScheduledInput {
+        cycle: CycleKind::Morning,
+        store: store.clone(),
+        scheduled_time: clock().at_local(day, 6, 0).expect("time"),
+        apply: Some(apply),
+    };
+    open_cycle(&h.ports, &clock(), &input, Utc::now())
+        .await
+        .expect("open");
+    let reg = morning_registry(w.vendors.clone());
+    let report = drain(&h.ports, &reg, clock(), CycleKind::Morning, Utc::now, 200)
+        .await
+        .expect("drain");
+    assert!(
+        report.failed_cycles.is_empty() && report.retry_later.is_empty(),
+        "{report:?}"
+    );
+}
+
+/// The operator whose undos and reviews the tests make.
+pub fn emma() -> Actor {
+    Actor {
+        by: "emma@brevard".into(),
+        surface: Surface::Cli,
+    }
+}
+
+/// A [`World`] on a store of its own over one harness, where an operator acts (as [`emma`],
+/// now, on [`day`]) through the one executor with the world's shop and ad account.
+pub struct OperatorDesk<'h> {
+    pub h: &'h Harness,
+    pub w: World,
+    pub store: StoreId,
+}
+
+impl<'h> OperatorDesk<'h> {
+    pub fn new(h: &'h Harness, variants: usize) -> Self {
+        OperatorDesk {
+            h,
+            w: world(variants),
+            store: unique_store(),
+        }
+    }
+
+    pub fn exec(&self) -> Executors {
+        Executors {
+            shop: Some(self.w.vendors.shop.clone()),
+            ads: Some(self.w.vendors.ads.clone()),
+            ..Executors::default()
+        }
+    }
+
+    /// The shop's catalog synced into the store; its first active variant.
+    pub async fn synced(&self) -> Variant {
+        let variants = self.w.sim.fetch_variants().await.expect("variants");
+        self.h
+            .ports
+            .catalog
+            .upsert_variants(&self.store, &variants)
+            .await
+            .expect("catalog");
+        variants
+            .into_iter()
+            .find(|v| v.status == ProductStatus::Active)
+            .expect("an active variant")
+    }
+
+    /// The undo of `r`, asked of `store` (the desk's own, or another).
+    pub async fn revert_in(&self, store: &StoreId, r: RowRef) -> Result<Reverted, RevertError> {
+        let exec = self.exec();
+        revert(&self.h.ports, &exec, store, r, &emma(), Utc::now(), day()).await
+    }
+
+    /// Applies dry-run `cycle` after review, as if it were `today`.
+    pub async fn apply_cycle(
+        &self,
+        cycle: &CycleId,
+        today: StoreDay,
+    ) -> Result<ApplyReport, ApplyError> {
+        let (ports, exec) = (&self.h.ports, self.exec());
+        apply_cycle(ports, &exec, &self.store, cycle, &emma(), Utc::now(), today).await
+    }
 }

@@ -4,16 +4,13 @@
 use crate::fixtures::unique_store;
 use crate::Harness;
 use chrono::Utc;
-use otto_connectors::simulated::{SimSpec, SimulatedVendor};
+use otto_connectors::simulated::SimulatedVendor;
 use otto_connectors::AdsAccount;
 use otto_core::audit::{AdDecisionRow, AuditRow, AuditTable, NewRow, RowBody};
 use otto_core::cycle::{CycleId, CycleKind};
 use otto_core::money::Currency;
 use otto_core::policy::KillSwitch;
-use otto_core::{Action, RowStatus, StoreClock, StoreDay, StoreId};
-use otto_scheduler::{open_cycle, ScheduledInput};
-use otto_stage::local::drain;
-use otto_stage::morning::{morning_registry, Vendors};
+use otto_core::{Action, RowStatus, StoreDay};
 use otto_store::PageReq;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -37,65 +34,7 @@ macro_rules! morning_suite {
     };
 }
 
-fn clock() -> StoreClock {
-    StoreClock::new("Europe/Amsterdam").expect("tz")
-}
-
-pub(crate) fn today() -> StoreDay {
-    StoreDay::parse("2026-11-24").expect("day")
-}
-
-pub(crate) struct World {
-    pub(crate) sim: Arc<SimulatedVendor>,
-    pub(crate) vendors: Vendors,
-    _dir: tempfile::TempDir,
-}
-
-pub(crate) fn world(variants: usize) -> World {
-    let dir = tempfile::tempdir().expect("tmp");
-    let spec = SimSpec {
-        variants,
-        days: 35,
-        last_day: today().plus_days(-1),
-        seed: 11,
-        currency: Currency::EUR,
-    };
-    let sim = Arc::new(SimulatedVendor::create(&dir.path().join("sim.json"), spec).expect("sim"));
-    World {
-        vendors: Vendors {
-            shop: sim.clone(),
-            ads: sim.clone(),
-        },
-        sim,
-        _dir: dir,
-    }
-}
-
-pub(crate) async fn run_morning(
-    h: &Harness,
-    w: &World,
-    store: &StoreId,
-    day: StoreDay,
-    apply: bool,
-) {
-    let input = ScheduledInput {
-        cycle: CycleKind::Morning,
-        store: store.clone(),
-        scheduled_time: clock().at_local(day, 6, 0).expect("time"),
-        apply: Some(apply),
-    };
-    open_cycle(&h.ports, &clock(), &input, Utc::now())
-        .await
-        .expect("open");
-    let reg = morning_registry(w.vendors.clone());
-    let report = drain(&h.ports, &reg, clock(), CycleKind::Morning, Utc::now, 200)
-        .await
-        .expect("drain");
-    assert!(
-        report.failed_cycles.is_empty() && report.retry_later.is_empty(),
-        "{report:?}"
-    );
-}
+pub(crate) use crate::fixtures::{day as today, run_morning, world, World};
 
 async fn rows(h: &Harness, table: AuditTable, cycle: &CycleId) -> Vec<AuditRow> {
     let mut out = Vec::new();

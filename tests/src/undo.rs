@@ -3,7 +3,8 @@
 //! run's moves apply later the same day re-checked, and a policy change is an operator row.
 
 use crate::fixtures::unique_store;
-use crate::morning::{run_morning, today, world, World};
+use crate::fixtures::OperatorDesk;
+use crate::morning::{run_morning, today, World};
 use crate::Harness;
 use chrono::Utc;
 use otto_connectors::{AdsAccount, ShopCatalog};
@@ -14,10 +15,9 @@ use otto_core::audit::{
 use otto_core::cycle::{CycleId, CycleKind, Stage};
 use otto_core::metrics::{ProductStatus, Variant};
 use otto_core::policy::KillSwitch;
-use otto_core::{Action, Move, RowStatus, StoreId};
-use otto_stage::executor::Executors;
-use otto_stage::review::{apply_cycle, ApplyError};
-use otto_stage::undo::{revert, Actor, RevertError};
+use otto_core::{Action, Move, RowStatus};
+use otto_stage::review::ApplyError;
+use otto_stage::undo::RevertError;
 use std::collections::BTreeMap;
 
 #[macro_export]
@@ -32,35 +32,6 @@ macro_rules! undo_suite {
             policy_changes_are_operator_rows
         );
     };
-}
-
-fn actor() -> Actor {
-    Actor {
-        by: "emma@brevard".into(),
-        surface: Surface::Cli,
-    }
-}
-
-fn exec(w: &World) -> Executors {
-    Executors {
-        shop: Some(w.vendors.shop.clone()),
-        ads: Some(w.vendors.ads.clone()),
-        ..Executors::default()
-    }
-}
-
-/// A world whose catalog is synced into the store, and its first active variant.
-async fn synced(h: &Harness, w: &World, store: &StoreId) -> Variant {
-    let variants = w.sim.fetch_variants().await.expect("variants");
-    h.ports
-        .catalog
-        .upsert_variants(store, &variants)
-        .await
-        .expect("catalog");
-    variants
-        .into_iter()
-        .find(|v| v.status == ProductStatus::Active)
-        .expect("an active variant")
 }
 
 fn decision(v: &Variant, action: Action, mv: Move, window: Option<DiscountWindow>) -> RowBody {
@@ -80,17 +51,23 @@ fn decision(v: &Variant, action: Action, mv: Move, window: Option<DiscountWindow
 }
 
 /// Appends `body` PENDING in today's morning cycle and applies it through the one executor.
-async fn applied(h: &Harness, w: &World, store: &StoreId, body: RowBody) -> RowRef {
-    let cycle = CycleId::new(store.clone(), CycleKind::Morning, today());
+async fn applied(d: &OperatorDesk<'_>, body: RowBody) -> RowRef {
+    let cycle = CycleId::new(d.store.clone(), CycleKind::Morning, today());
     let row = NewRow::for_stage(cycle, Stage::Decide, RowStatus::Pending, Utc::now(), body);
-    let r = h.ports.audit.append(vec![row], None).await.expect("append")[0].row_ref;
+    let r =
+        d.h.ports
+            .audit
+            .append(vec![row], None)
+            .await
+            .expect("append")[0]
+            .row_ref;
     let run = otto_stage::executor::Run {
         fence: None,
         now: Utc::now(),
         today: today(),
         owner: String::new(),
     };
-    let out = otto_stage::executor::execute(&h.ports, exec(w).via(), r, &run)
+    let out = otto_stage::executor::execute(&d.h.ports, d.exec().via(), r, &run)
         .await
         .expect("execute");
     assert_eq!(out.row.status, RowStatus::Applied, "{}", out.describe());
@@ -101,8 +78,8 @@ async fn get(h: &Harness, r: RowRef) -> AuditRow {
     h.ports.audit.get(r).await.expect("get").expect("row")
 }
 
-async fn undo(h: &Harness, w: &World, store: &StoreId, r: RowRef) -> otto_stage::undo::Reverted {
-    revert(&h.ports, &exec(w), store, r, &actor(), Utc::now(), today())
+async fn undo(d: &OperatorDesk<'_>, r: RowRef) -> otto_stage::undo::Reverted {
+    d.revert_in(&d.store, r)
         .await
         .unwrap_or_else(|e| panic!("undo of {r}: {e}"))
 }
@@ -135,16 +112,16 @@ fn discount_of(v: &Variant) -> (Move, DiscountWindow) {
 /// A DRAFT undone: the undo row (REVERT, citing it) is APPLIED, the product ACTIVE again, the
 /// original REVERTED; a second undo answers with the same undo row and writes nothing.
 pub async fn a_status_move_is_undone_once(h: &Harness) {
-    let w = world(12);
-    let store = unique_store();
-    let v = synced(h, &w, &store).await;
+    let desk = OperatorDesk::new(h, 12);
+    let (w, store) = (&desk.w, &desk.store);
+    let v = desk.synced().await;
     let mv = Move::ProductStatus {
         sku: v.sku.clone(),
         to: ProductStatus::Draft,
     };
-    let r = applied(h, &w, &store, decision(&v, Action::Draft, mv, None)).await;
-    assert_eq!(shop_variant(&w, &v).await.status, ProductStatus::Draft);
-    let out = undo(h, &w, &store, r).await;
+    let r = applied(&desk, decision(&v, Action::Draft, mv, None)).await;
+    assert_eq!(shop_variant(w, &v).await.status, ProductStatus::Draft);
+    let out = undo(&desk, r).await;
     assert!(out.reverted_now);
     assert_eq!(out.row.status, RowStatus::Applied, "{}", out.outcome);
     assert_eq!(out.row.row_ref.table, r.table, "same table as the original");
@@ -157,92 +134,60 @@ pub async fn a_status_move_is_undone_once(h: &Harness) {
         d.reversal_op.is_some(),
         "the undo stores its own reversal op"
     );
-    assert_eq!(shop_variant(&w, &v).await.status, ProductStatus::Active);
+    assert_eq!(shop_variant(w, &v).await.status, ProductStatus::Active);
     assert_eq!(get(h, r).await.status, RowStatus::Reverted);
     let writes = w.sim.writes();
-    let again = undo(h, &w, &store, r).await;
+    let again = undo(&desk, r).await;
     assert!(!again.reverted_now);
     assert_eq!(again.row.row_ref, out.row.row_ref, "the first undo row");
     assert_eq!(w.sim.writes(), writes, "nothing written twice");
     // An undo is not undone, and a row of another store is not found.
-    let e = revert(
-        &h.ports,
-        &exec(&w),
-        &store,
-        out.row.row_ref,
-        &actor(),
-        Utc::now(),
-        today(),
-    )
-    .await
-    .unwrap_err();
+    let e = desk.revert_in(store, out.row.row_ref).await.unwrap_err();
     assert!(matches!(e, RevertError::NotRevertible(..)), "{e}");
-    let e = revert(
-        &h.ports,
-        &exec(&w),
-        &unique_store(),
-        r,
-        &actor(),
-        Utc::now(),
-        today(),
-    )
-    .await
-    .unwrap_err();
+    let e = desk.revert_in(&unique_store(), r).await.unwrap_err();
     assert!(matches!(e, RevertError::NotFound(_)), "{e}");
 }
 
 /// A person changed the price after Otto's discount: the undo is REFUSED with why, and the
 /// person's price stands.
 pub async fn an_undo_is_refused_when_the_price_changed_since(h: &Harness) {
-    let w = world(12);
-    let store = unique_store();
-    let v = synced(h, &w, &store).await;
+    let desk = OperatorDesk::new(h, 12);
+    let w = &desk.w;
+    let v = desk.synced().await;
     let (mv, window) = discount_of(&v);
-    let r = applied(
-        h,
-        &w,
-        &store,
-        decision(&v, Action::OnDiscount, mv, Some(window)),
-    )
-    .await;
+    let r = applied(&desk, decision(&v, Action::OnDiscount, mv, Some(window))).await;
     let theirs = v.price.scale_bp(9_000).expect("scale").rounded();
     w.sim
         .external_price_edit(&v.variant_id, theirs, Utc::now())
         .expect("edit");
-    let out = undo(h, &w, &store, r).await;
+    let out = undo(&desk, r).await;
     assert_eq!(out.row.status, RowStatus::Refused, "{}", out.outcome);
     assert!(out.outcome.contains("changed since"), "{}", out.outcome);
-    assert_eq!(shop_variant(&w, &v).await.price.rounded(), theirs);
+    assert_eq!(shop_variant(w, &v).await.price.rounded(), theirs);
     assert_eq!(get(h, r).await.status, RowStatus::Applied);
 }
 
 /// An ON_DISCOUNT undone: price and compare-at back, the original REVERTED, its window closed.
 pub async fn a_discount_undo_restores_the_price_and_closes_its_window(h: &Harness) {
-    let w = world(12);
-    let store = unique_store();
-    let v = synced(h, &w, &store).await;
+    let desk = OperatorDesk::new(h, 12);
+    let (w, store) = (&desk.w, &desk.store);
+    let v = desk.synced().await;
     let (mv, window) = discount_of(&v);
-    let r = applied(
-        h,
-        &w,
-        &store,
-        decision(&v, Action::OnDiscount, mv, Some(window)),
-    )
-    .await;
+    let r = applied(&desk, decision(&v, Action::OnDiscount, mv, Some(window))).await;
     assert_eq!(
-        h.ports.catalog.open_windows(&store).await.expect("w").len(),
+        h.ports.catalog.open_windows(store).await.expect("w").len(),
         1
     );
-    let out = undo(h, &w, &store, r).await;
+    let out = undo(&desk, r).await;
     assert_eq!(out.row.status, RowStatus::Applied, "{}", out.outcome);
-    let now = shop_variant(&w, &v).await;
+    let now = shop_variant(w, &v).await;
     assert_eq!(now.price.rounded(), v.price.rounded());
     assert_eq!(now.compare_at_price, v.compare_at_price);
     assert_eq!(get(h, r).await.status, RowStatus::Reverted);
     assert!(h
         .ports
         .catalog
-        .open_windows(&store)
+        .open_windows(store)
         .await
         .expect("w")
         .is_empty());
@@ -250,8 +195,8 @@ pub async fn a_discount_undo_restores_the_price_and_closes_its_window(h: &Harnes
 
 /// A budget undo under the kill switch is HELD like any move; released, it applies.
 pub async fn a_budget_move_is_undone_through_the_kill_switch(h: &Harness) {
-    let w = world(12);
-    let store = unique_store();
+    let desk = OperatorDesk::new(h, 12);
+    let (w, store) = (&desk.w, &desk.store);
     let b = w.sim.budgets().await.expect("budgets").remove(0);
     let up = b.amount.scale_bp(11_000).expect("scale").rounded();
     let mv = Move::CampaignBudget {
@@ -275,28 +220,24 @@ pub async fn a_budget_move_is_undone_through_the_kill_switch(h: &Harness) {
         hold_reason: None,
         result: None,
     });
-    let r = applied(h, &w, &store, body).await;
+    let r = applied(&desk, body).await;
     let ks = KillSwitch {
         on: true,
         ..KillSwitch::default()
     };
-    otto_store::settings::set_kill_switch(h.ports.settings.as_ref(), &store, &ks)
+    otto_store::settings::set_kill_switch(h.ports.settings.as_ref(), store, &ks)
         .await
         .expect("switch");
-    let out = undo(h, &w, &store, r).await;
+    let out = undo(&desk, r).await;
     assert_eq!(out.row.status, RowStatus::Held, "{}", out.outcome);
     assert!(out.outcome.contains("kill switch"), "{}", out.outcome);
-    otto_store::settings::set_kill_switch(
-        h.ports.settings.as_ref(),
-        &store,
-        &KillSwitch::default(),
-    )
-    .await
-    .expect("switch");
+    otto_store::settings::set_kill_switch(h.ports.settings.as_ref(), store, &KillSwitch::default())
+        .await
+        .expect("switch");
     let rel = otto_stage::holds::release(
         &h.ports,
-        &exec(&w),
-        &store,
+        &desk.exec(),
+        store,
         out.row.row_ref,
         "emma",
         Utc::now(),
@@ -317,35 +258,18 @@ pub async fn a_budget_move_is_undone_through_the_kill_switch(h: &Harness) {
 /// A dry run's moves apply after review the same day, each through the executor; rows past
 /// DRY_RUN are left alone, so a second apply changes nothing; another day's is refused.
 pub async fn a_dry_run_is_applied_after_review_the_same_day(h: &Harness) {
-    let w = world(40);
-    let store = unique_store();
-    run_morning(h, &w, &store, today(), false).await;
+    let desk = OperatorDesk::new(h, 40);
+    let (w, store) = (&desk.w, &desk.store);
+    run_morning(h, w, store, today(), false).await;
     let cycle = CycleId::new(store.clone(), CycleKind::Morning, today());
-    let e = apply_cycle(
-        &h.ports,
-        &exec(&w),
-        &store,
-        &cycle,
-        &actor(),
-        Utc::now(),
-        today().plus_days(1),
-    )
-    .await
-    .unwrap_err();
+    let e = desk
+        .apply_cycle(&cycle, today().plus_days(1))
+        .await
+        .unwrap_err();
     assert!(matches!(e, ApplyError::OtherDay { .. }), "{e}");
     assert!(e.to_string().contains("same store day"), "{e}");
     let writes = w.sim.writes();
-    let report = apply_cycle(
-        &h.ports,
-        &exec(&w),
-        &store,
-        &cycle,
-        &actor(),
-        Utc::now(),
-        today(),
-    )
-    .await
-    .expect("apply");
+    let report = desk.apply_cycle(&cycle, today()).await.expect("apply");
     let moved = report.applied.len() + report.held.len() + report.refused.len();
     assert!(!report.applied.is_empty(), "{report:?}");
     assert!(
@@ -362,17 +286,10 @@ pub async fn a_dry_run_is_applied_after_review_the_same_day(h: &Harness) {
         };
         assert_eq!(figures["applied_after_review"]["by"], "emma@brevard");
     }
-    let again = apply_cycle(
-        &h.ports,
-        &exec(&w),
-        &store,
-        &cycle,
-        &actor(),
-        Utc::now(),
-        today(),
-    )
-    .await
-    .expect("apply again");
+    let again = desk
+        .apply_cycle(&cycle, today())
+        .await
+        .expect("apply again");
     assert!(
         again.applied.is_empty() && again.held.is_empty(),
         "{again:?}"
@@ -380,17 +297,7 @@ pub async fn a_dry_run_is_applied_after_review_the_same_day(h: &Harness) {
     assert!(again.untouched >= moved, "{again:?}");
     // A cycle that never ran is not found.
     let other = CycleId::new(store.clone(), CycleKind::Discount, today());
-    let e = apply_cycle(
-        &h.ports,
-        &exec(&w),
-        &store,
-        &other,
-        &actor(),
-        Utc::now(),
-        today(),
-    )
-    .await
-    .unwrap_err();
+    let e = desk.apply_cycle(&other, today()).await.unwrap_err();
     assert!(matches!(e, ApplyError::NotFound(_)), "{e}");
 }
 

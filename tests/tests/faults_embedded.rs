@@ -63,6 +63,8 @@ async fn fault_seeds_hold_every_invariant() {
         // Issue 13's faults are drawn too.
         assert!(
             st.release_races > 0
+                && st.rollback_races > 0
+                && st.rollbacks_applied > 0
                 && st.mode_conflicts > 0
                 && st.dry_runs > 0
                 && st.cs_sends > 0

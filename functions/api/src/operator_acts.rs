@@ -11,23 +11,33 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
+use chrono::{DateTime, Utc};
 use otto_core::audit::Surface;
 use otto_core::cycle::CycleId;
+use otto_core::StoreDay;
+use otto_runtime::HandlerError;
 use otto_stage::review::ApplyError;
 use otto_stage::undo::{Actor, RevertError};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::future::Future;
 use std::sync::Arc;
+
+/// A use case that failed in the executor: 503 when a retry may succeed, else 422 `code`.
+fn failed(h: &HandlerError, code: &'static str) -> (StatusCode, &'static str) {
+    if h.is_retryable() {
+        (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+    } else {
+        (StatusCode::UNPROCESSABLE_ENTITY, code)
+    }
+}
 
 impl From<RevertError> for ApiError {
     fn from(e: RevertError) -> Self {
         let (status, code) = match &e {
             RevertError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             RevertError::NotRevertible(..) => (StatusCode::CONFLICT, "not_revertible"),
-            RevertError::Failed(h) if h.is_retryable() => {
-                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
-            }
-            RevertError::Failed(_) => (StatusCode::UNPROCESSABLE_ENTITY, "revert_failed"),
+            RevertError::Failed(h) => failed(h, "revert_failed"),
         };
         ApiError::new(status, code, e.to_string())
     }
@@ -40,20 +50,49 @@ impl From<ApplyError> for ApiError {
             ApplyError::OtherDay { .. } => (StatusCode::CONFLICT, "other_day"),
             ApplyError::NotDryRun(_) => (StatusCode::CONFLICT, "not_dry_run"),
             ApplyError::NotFinished(..) => (StatusCode::CONFLICT, "not_finished"),
-            ApplyError::Failed(h) if h.is_retryable() => {
-                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
-            }
-            ApplyError::Failed(_) => (StatusCode::UNPROCESSABLE_ENTITY, "apply_failed"),
+            ApplyError::Failed(h) => failed(h, "apply_failed"),
         };
         ApiError::new(status, code, e.to_string())
     }
 }
 
-fn actor(op: Operator) -> Actor {
-    Actor {
-        by: op.0,
-        surface: Surface::Api,
-    }
+/// One operator act behind an `Idempotency-Key` (scope `ops`, keyed on `path` and the body):
+/// `act` gets the state, the acting operator (the authenticated identity, from the API) and the
+/// instant with its store day, and its answer is the response's JSON.
+async fn keyed_act<T, E, F, Fut>(
+    state: Arc<AppState>,
+    op: Operator,
+    path: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+    act: F,
+) -> Result<(StatusCode, Json<Value>), ApiError>
+where
+    T: Serialize,
+    ApiError: From<E>,
+    F: FnOnce(Arc<AppState>, Actor, DateTime<Utc>, StoreDay) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let st = state.clone();
+    keyed(
+        &state,
+        headers,
+        "ops",
+        path,
+        body,
+        StatusCode::OK,
+        move || async move {
+            let now = otto_core::clock::now();
+            let today = st.clock.day_of(now);
+            let actor = Actor {
+                by: op.0,
+                surface: Surface::Api,
+            };
+            let out = act(st, actor, now, today).await?;
+            Ok(serde_json::to_value(out).unwrap_or(Value::Null))
+        },
+    )
+    .await
 }
 
 /// `POST /rows/{table}/{id}/revert`: the undo row, `reverted_now: false` on a repeat.
@@ -66,27 +105,23 @@ pub async fn revert_row(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let r = crate::operator::parse_ref(&table, &id)?;
     let path = format!("/rows/{table}/{id}/revert");
-    let st = state.clone();
-    keyed(
-        &state,
-        &headers,
-        "ops",
+    keyed_act(
+        state,
+        op,
         &path,
+        &headers,
         &body,
-        StatusCode::OK,
-        move || async move {
-            let now = otto_core::clock::now();
-            let out = otto_stage::undo::revert(
+        move |st, actor, now, today| async move {
+            otto_stage::undo::revert(
                 &st.ports,
                 &st.executors,
                 &st.store_id,
                 r,
-                &actor(op),
+                &actor,
                 now,
-                st.clock.day_of(now),
+                today,
             )
-            .await?;
-            Ok(serde_json::to_value(out).unwrap_or(Value::Null))
+            .await
         },
     )
     .await
@@ -103,27 +138,15 @@ pub async fn apply_cycle(
     let cycle = CycleId::parse(&id)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid", e.to_string()))?;
     let path = format!("/cycles/{id}/apply");
-    let st = state.clone();
-    keyed(
-        &state,
-        &headers,
-        "ops",
+    keyed_act(
+        state,
+        op,
         &path,
+        &headers,
         &body,
-        StatusCode::OK,
-        move || async move {
-            let now = otto_core::clock::now();
-            let report = otto_stage::review::apply_cycle(
-                &st.ports,
-                &st.executors,
-                &st.store_id,
-                &cycle,
-                &actor(op),
-                now,
-                st.clock.day_of(now),
-            )
-            .await?;
-            Ok(serde_json::to_value(report).unwrap_or(Value::Null))
+        move |st, actor, now, today| async move {
+            let (ports, exec, store) = (&st.ports, &st.executors, &st.store_id);
+            otto_stage::review::apply_cycle(ports, exec, store, &cycle, &actor, now, today).await
         },
     )
     .await

@@ -49,7 +49,8 @@
 //! Every reply Otto posts carries `external_id = "otto-send:{ticket}:{draft version}"` (Gorgias
 //! stores `external_id` and ignores it). `send` first lists the ticket's messages: a message with
 //! that `external_id` means it was already posted (by an earlier attempt or run) → the answer is
-//! returned with `already_sent: true` and nothing is posted. Otherwise the draft must still be the
+//! returned with `already_sent: true` and nothing is posted (`sent_reply` is that look alone:
+//! how the executor resolves a send whose answer was lost before any gate). Otherwise the draft must still be the
 //! ticket's current draft with the same version (edited, deleted, sent from Gorgias or overtaken
 //! by a newer agent reply → `Permanent`, nothing posted), and its body must hash to its version.
 //! The reply answers the latest public customer message: its `channel`, `integration_id` and
@@ -1145,10 +1146,7 @@ impl Helpdesk for GorgiasClient {
     }
 
     async fn send(&self, thread_id: &str, draft: &Draft) -> Result<Value, VendorError> {
-        let ticket: u64 = thread_id
-            .trim()
-            .parse()
-            .map_err(|_| permanent(format!("send: thread id {thread_id:?} is not a ticket id")))?;
+        let ticket = ticket_id("send", thread_id)?;
         let (draft_id, hash) = draft
             .version
             .split_once('@')
@@ -1172,10 +1170,7 @@ impl Helpdesk for GorgiasClient {
         loop {
             // Always look first: a reply posted by an earlier attempt or run is not posted again.
             let msgs = self.messages(ticket).await?;
-            if let Some(m) = msgs
-                .iter()
-                .find(|m| m.external_id.as_deref() == Some(key.as_str()))
-            {
+            if let Some(m) = ours(&msgs, &key) {
                 tracing::info!(
                     ticket,
                     message = m.id,
@@ -1253,6 +1248,39 @@ impl Helpdesk for GorgiasClient {
             (self.sleeper)(self.backoff(attempt)).await;
         }
     }
+
+    /// Lists the ticket's messages (`GET /api/messages?ticket_id=…`) and finds the one carrying
+    /// this draft version's `external_id` — "ID of the message in a foreign system … not used by
+    /// Gorgias, feel free to set it as you wish" (<https://developers.gorgias.com/reference/ticket-messages>),
+    /// so only Otto's own reply carries it. Found → posted (Gorgias sends it asynchronously and
+    /// fills `sent_datetime` then), whether or not the send that posted it heard the answer.
+    async fn sent_reply(
+        &self,
+        thread_id: &str,
+        draft_version: &str,
+    ) -> Result<Option<Value>, VendorError> {
+        let ticket = ticket_id("sent reply", thread_id)?;
+        let key = send_key(ticket, draft_version);
+        let msgs = self.messages(ticket).await?;
+        Ok(
+            ours(&msgs, &key)
+                .map(|m| Self::send_summary(ticket, draft_version, &key, &m.raw, true)),
+        )
+    }
+}
+
+/// A thread id as a Gorgias ticket id, or one line naming what was wrong.
+fn ticket_id(what: &str, thread_id: &str) -> Result<u64, VendorError> {
+    thread_id.trim().parse().map_err(|_| {
+        permanent(format!(
+            "{what}: thread id {thread_id:?} is not a ticket id"
+        ))
+    })
+}
+
+/// The reply Otto posted with this `external_id`, if the ticket has it.
+fn ours<'m>(msgs: &'m [Msg], key: &str) -> Option<&'m Msg> {
+    msgs.iter().find(|m| m.external_id.as_deref() == Some(key))
 }
 
 #[cfg(test)]
@@ -2075,6 +2103,58 @@ mod tests {
         let posts = s.seen().iter().filter(|r| r.method == "POST").count();
         assert_eq!(posts, 1);
         assert_eq!(s.left(), 0);
+    }
+
+    /// `sent_reply` finds Otto's reply by its `external_id` and nothing else: another draft
+    /// version's reply, or an agent's message without the mark, is not it.
+    #[tokio::test]
+    async fn sent_reply_finds_our_reply_by_its_external_id() {
+        let s = Server::start().await;
+        let body = "Thank you! Refund on its way.";
+        let d = draft_of(4, body);
+        let key = format!("otto-send:101:{}", d.version);
+        let other = format!("otto-send:101:{}", draft_of(4, "older text").version);
+        let reply = |id, key: Option<&str>| {
+            msg(
+                id,
+                101,
+                true,
+                body,
+                "2026-03-01T12:05:00",
+                None,
+                "email",
+                key,
+            )
+        };
+        let before = vec![
+            customer(1, 101),
+            draft_note(4, 101, body, "2026-03-01T12:00:00"),
+            reply(554, Some(&other)),
+            reply(556, None),
+        ];
+        s.push(200, list(before.clone(), None));
+        let mut after = before;
+        after.push(reply(555, Some(&key)));
+        s.push(200, list(after, None));
+        let (c, _) = client(&s.base);
+        assert_eq!(c.sent_reply("101", &d.version).await.unwrap(), None);
+        let found = c
+            .sent_reply("101", &d.version)
+            .await
+            .unwrap()
+            .expect("found");
+        assert_eq!(found["message_id"], json!(555));
+        assert_eq!(found["external_id"], json!(key));
+        assert_eq!(found["already_sent"], json!(true));
+        let seen = s.seen();
+        assert!(seen.iter().all(|r| r.method == "GET"), "a read only");
+        assert!(seen[0].query.contains("ticket_id=101"), "{}", seen[0].query);
+        assert_eq!(s.left(), 0);
+        let err = c.sent_reply("T-1", &d.version).await.unwrap_err();
+        assert!(
+            err.to_string().contains("\"T-1\" is not a ticket id"),
+            "{err}"
+        );
     }
 
     #[tokio::test]

@@ -40,6 +40,14 @@ pub trait Helpdesk: Send + Sync {
     /// Past replies an operator approved: the brand-voice centroid is built from them.
     async fn approved_replies(&self) -> Result<Vec<String>, VendorError>;
     async fn send(&self, thread_id: &str, draft: &Draft) -> Result<Value, VendorError>;
+    /// The reply Otto posted for this draft version on this thread, found by the mark `send`
+    /// puts on it (Gorgias: `external_id`), whichever attempt or run posted it; `None` when none
+    /// was. How a retry whose first attempt lost the vendor's answer knows the reply went out.
+    async fn sent_reply(
+        &self,
+        thread_id: &str,
+        draft_version: &str,
+    ) -> Result<Option<Value>, VendorError>;
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -81,6 +89,14 @@ impl Helpdesk for JsonInbox {
             json!({"sent": false, "ready_to_send": true, "thread": thread_id, "version": draft.version,
                   "note": "file inbox: no helpdesk API to send through"}),
         )
+    }
+    /// A file inbox never sends anything.
+    async fn sent_reply(
+        &self,
+        _thread: &str,
+        _version: &str,
+    ) -> Result<Option<Value>, VendorError> {
+        Ok(None)
     }
 }
 

@@ -9,7 +9,7 @@ use otto_core::cycle::CycleId;
 use otto_core::lock::Lease;
 use otto_core::metrics::{OpenWindow, Variant};
 use otto_core::policy::Policy;
-use otto_core::{Action, Money, Move, RowStatus};
+use otto_core::{Action, Money, Move, MoveKind, RowStatus};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What a run left behind.
@@ -47,6 +47,35 @@ fn move_kind(body: &RowBody) -> Option<(Action, MutationKind)> {
         RowBody::AdDecision(a) if a.action == Action::AdjustBudget => {
             Some((a.action, MutationKind::Budget))
         }
+        _ => None,
+    }
+    .or_else(|| undo_of(body).map(|(_, kind)| (Action::Revert, kind)))
+}
+
+/// An operator's undo (a REVERT row): the row it reverts, and the vendor mutation its undo makes.
+fn undo_of(body: &RowBody) -> Option<(RowRef, MutationKind)> {
+    let mv = match body {
+        RowBody::Decision(d) if d.action == Action::Revert => d.r#move.as_ref(),
+        RowBody::AdDecision(a) if a.action == Action::Revert => a.r#move.as_ref(),
+        _ => None,
+    }?;
+    let Move::Revert { reverts, undo } = mv else {
+        return None;
+    };
+    let kind = match undo.target() {
+        Move::ProductStatus { .. } => MutationKind::ProductStatus,
+        Move::VariantPrice { .. } => MutationKind::VariantPrice,
+        Move::CampaignBudget { .. } => MutationKind::Budget,
+        Move::CsReply { .. } | Move::Revert { .. } => return None,
+    };
+    Some((*reverts, kind))
+}
+
+/// The rate limit a row's move counts against (an undo counts as the change it makes).
+fn limit_kind(body: &RowBody) -> Option<MoveKind> {
+    match body {
+        RowBody::Decision(d) => d.r#move.as_ref().map(Move::kind),
+        RowBody::AdDecision(a) => a.r#move.as_ref().map(Move::kind),
         _ => None,
     }
 }
@@ -97,6 +126,7 @@ pub fn check(o: &Observed) -> Vec<String> {
     natural_keys_unique(o, &mut v);
     moves_reversible_and_settled(o, &mut v);
     cs_replies_settled(o, &mut v);
+    reverted_once(o, &mut v);
     vendor_applied_once(o, &mut v);
     nothing_moved_under_the_kill_switch(o, &mut v);
     dry_runs_move_nothing(o, &mut v);
@@ -179,6 +209,11 @@ fn semantic_key(r: &AuditRow) -> String {
     match &r.body {
         RowBody::CycleRun(_) => r.cycle_id.to_string(),
         RowBody::StageRun(s) => format!("{}|{}|{}", r.cycle_id, s.stage, s.chunk),
+        // One undo per row it reverts (two undos of one SKU's two moves are two facts).
+        body if undo_of(body).is_some() => {
+            let (reverts, _) = undo_of(body).expect("an undo");
+            format!("{}|revert|{reverts}", r.cycle_id)
+        }
         body => format!("{}|{}|{}", r.cycle_id, body.subject(), body.action_key()),
     }
 }
@@ -292,6 +327,47 @@ fn cs_replies_settled(o: &Observed, v: &mut Vec<String>) {
                 "{} (CS reply to {}) is APPLIED without the helpdesk's answer",
                 r.row_ref, e.thread_id
             ));
+        }
+    }
+}
+
+/// An operator's undo: one REVERT row per row it reverts; an applied undo leaves its original
+/// REVERTED, and an original is REVERTED only by an applied undo or (a discount) its restore.
+fn reverted_once(o: &Observed, v: &mut Vec<String>) {
+    let rows: BTreeMap<RowRef, &AuditRow> = o.rows.iter().map(|r| (r.row_ref, r)).collect();
+    let mut undos: BTreeMap<RowRef, Vec<&AuditRow>> = BTreeMap::new();
+    for r in &o.rows {
+        if let Some((of, _)) = undo_of(&r.body) {
+            undos.entry(of).or_default().push(r);
+        }
+    }
+    for (of, us) in &undos {
+        if us.len() > 1 {
+            let refs: Vec<String> = us.iter().map(|u| u.row_ref.to_string()).collect();
+            v.push(format!(
+                "{of} has {} REVERT rows: {}",
+                us.len(),
+                refs.join(", ")
+            ));
+        }
+        let original = rows.get(of).map(|r| r.status);
+        for u in us.iter().filter(|u| u.status == RowStatus::Applied) {
+            if original != Some(RowStatus::Reverted) {
+                v.push(format!(
+                    "{} undid {of} (APPLIED) but {of} is {}",
+                    u.row_ref,
+                    original.map_or_else(|| "not a row of these cycles".into(), |s| s.to_string())
+                ));
+            }
+        }
+    }
+    for r in o.rows.iter().filter(|r| r.status == RowStatus::Reverted) {
+        let undone = undos
+            .get(&r.row_ref)
+            .is_some_and(|us| us.iter().any(|u| u.status == RowStatus::Applied));
+        let discount = matches!(&r.body, RowBody::Decision(d) if d.action == Action::OnDiscount);
+        if !undone && !discount {
+            v.push(format!("{} is REVERTED without an applied undo", r.row_ref));
         }
     }
 }
@@ -412,14 +488,17 @@ fn rate_limits(o: &Observed, v: &mut Vec<String>) {
     let mut discounts: BTreeMap<String, u32> = BTreeMap::new();
     let mut budgets: BTreeMap<String, u32> = BTreeMap::new();
     for r in o.rows.iter().filter(|r| applied(r)) {
-        match move_kind(&r.body) {
-            Some((_, MutationKind::ProductStatus)) => {
+        match (move_kind(&r.body), limit_kind(&r.body)) {
+            (Some((_, MutationKind::ProductStatus)), _) => {
                 *catalog.entry(r.day().to_string()).or_default() += 1
             }
-            Some((Action::OnDiscount, _)) => {
+            (Some((Action::OnDiscount, _)), _)
+            | (Some((Action::Revert, _)), Some(MoveKind::Discount)) => {
                 *discounts.entry(r.day().to_string()).or_default() += 1
             }
-            Some((Action::AdjustBudget, _)) => *budgets.entry(r.day().iso_week()).or_default() += 1,
+            (Some((Action::AdjustBudget | Action::Revert, MutationKind::Budget)), _) => {
+                *budgets.entry(r.day().iso_week()).or_default() += 1
+            }
             _ => {}
         }
     }
@@ -497,13 +576,14 @@ fn windows_match(o: &Observed, v: &mut Vec<String>) {
             (RowStatus::Reverted, None) => {
                 let restored = o.rows.iter().any(|x| {
                     x.status == RowStatus::Applied
-                        && matches!(&x.body, RowBody::Decision(rd)
+                        && (matches!(&x.body, RowBody::Decision(rd)
                             if rd.action == Action::PriceRestore
                                 && rd.figures.get("restores").and_then(|f| f.as_str()) == Some(key.as_str()))
+                            || undo_of(&x.body).is_some_and(|(of, _)| of == r.row_ref))
                 });
                 if !restored {
                     v.push(format!(
-                        "{key} is REVERTED without an applied PRICE_RESTORE"
+                        "{key} is REVERTED without an applied PRICE_RESTORE or undo"
                     ));
                 }
             }
@@ -656,6 +736,39 @@ mod tests {
             }),
         )
     }
+    /// The operator's undo of budget row `of`.
+    fn undo(seq: u64, of: &AuditRow, status: RowStatus) -> AuditRow {
+        let mut u = budget(seq, "c1", status);
+        u.natural_key = format!("revert|{}", of.row_ref);
+        if let RowBody::AdDecision(a) = &mut u.body {
+            a.action = Action::Revert;
+            a.r#move = Some(Move::Revert {
+                reverts: of.row_ref,
+                undo: Box::new(Move::CampaignBudget {
+                    budget_resource: "b/c1".into(),
+                    expected: Some(eur("11")),
+                    amount: eur("10"),
+                }),
+            });
+        }
+        u
+    }
+    /// A healthy run whose budget change an operator undid once.
+    fn undone() -> Observed {
+        let mut o = healthy();
+        o.policy.budget_changes_per_week = 2;
+        let b = o
+            .rows
+            .iter_mut()
+            .find(|r| r.row_ref.table == AuditTable::AdDecisionLog);
+        let b = b.expect("the budget row");
+        b.status = RowStatus::Reverted;
+        let u = undo(2, b, RowStatus::Applied);
+        o.ledger
+            .push(mutation(u.row_ref, MutationKind::Budget, "b/c1"));
+        o.rows.push(u);
+        o
+    }
     fn mutation(r: RowRef, kind: MutationKind, key: &str) -> Mutation {
         Mutation {
             row: Some(r),
@@ -729,6 +842,39 @@ mod tests {
     #[test]
     fn a_healthy_run_passes() {
         assert_eq!(check(&healthy()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_undo_made_once_passes_and_its_breaches_are_caught() {
+        assert_eq!(check(&undone()), Vec::<String>::new());
+        // Two undos raced and both reached the vendor.
+        let mut o = undone();
+        let u = o.rows.last().cloned().expect("the undo");
+        o.ledger
+            .push(mutation(u.row_ref, MutationKind::Budget, "b/c1"));
+        expect(&o, "applied 2 times at the vendor");
+        // Two REVERT rows for one original.
+        let mut o = undone();
+        let b = o
+            .rows
+            .iter()
+            .find(|r| r.row_ref.table == AuditTable::AdDecisionLog);
+        let mut second = undo(3, b.expect("budget"), RowStatus::Held);
+        second.natural_key.push_str("|again");
+        o.rows.push(second);
+        expect(&o, "has 2 REVERT rows");
+        // The undo applied, its original still APPLIED (or REVERTED with no undo applied).
+        let mut o = undone();
+        let b = o.rows.iter_mut().find(|r| r.natural_key.ends_with("|c1"));
+        b.expect("the budget row").status = RowStatus::Applied;
+        expect(
+            &o,
+            "undid ad_decision_log#1 (APPLIED) but ad_decision_log#1 is APPLIED",
+        );
+        let mut o = undone();
+        o.rows.retain(|r| undo_of(&r.body).is_none());
+        o.ledger.retain(|m| m.row.map(|r| r.seq) != Some(2));
+        expect(&o, "is REVERTED without an applied undo");
     }
 
     #[test]

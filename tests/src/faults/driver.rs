@@ -24,6 +24,7 @@ use otto_scheduler::{open_cycle, ScheduledInput, CYCLE_LEASE};
 use otto_stage::executor::ATTEMPT_TTL;
 use otto_stage::holds::{release, Executors};
 use otto_stage::morning::{morning_registry, Vendors};
+use otto_stage::undo::{revert, revert_key, undo_row, Actor, Reverted};
 use otto_stage::{run_stage, StageRegistry, StageResult};
 use otto_store::{Delivery, PageReq, Ports};
 use rand::seq::SliceRandom;
@@ -214,6 +215,8 @@ pub struct World {
     /// Kill-switch flips made through Slack (each must be one operator_log row), by the
     /// operator-log cycle they are filed under.
     slack_flips: Mutex<Vec<CycleId>>,
+    /// The operator cycles undo rows are filed under (`{store}:operator:{day}`).
+    undo_cycles: Mutex<Vec<CycleId>>,
 }
 
 impl World {
@@ -297,6 +300,7 @@ impl World {
             live_kinds: Mutex::new(vec![]),
             captured: Mutex::new(None),
             slack_flips: Mutex::new(vec![]),
+            undo_cycles: Mutex::new(vec![]),
         })
     }
 
@@ -1084,14 +1088,213 @@ impl World {
         }
     }
 
-    /// Hook for rollbacks racing like releases (issue 13, items 2 and 6).
-    ///
-    /// TODO(rollback): the rollback executor is being built separately. When it lands, draw here
-    /// — like [`World::race_releases`] — 2–10 concurrent rollbacks of one APPLIED row (and a
-    /// rollback racing a release of the same row), each in a faulty process from
-    /// `self.process(…)`, and extend `check.rs` so a rollback's vendor mutation is attributed to
-    /// its own row (the ledger's `vendor_applied_once` then catches a double rollback).
-    async fn race_rollbacks(&self) {}
+    /// APPLIED rows of this seed's cycles an operator could undo now (the product's own rule:
+    /// `undo_row` accepts them).
+    async fn undoable(&self, now: DateTime<Utc>) -> Vec<AuditRow> {
+        let opened = lock(&self.opened).clone();
+        let actor = operator(0);
+        let today = clock().day_of(now);
+        let mut out = Vec::new();
+        for i in (0..self.cycles.len()).filter(|&i| opened[i]) {
+            let cycle = self.cycle_id(i);
+            for t in [AuditTable::DecisionLog, AuditTable::AdDecisionLog] {
+                match self.rows(t, &cycle).await {
+                    Ok(rows) => out.extend(
+                        rows.into_iter()
+                            .filter(|r| undo_row(r, &actor, now, today).is_ok()),
+                    ),
+                    Err(e) => self.problem(e),
+                }
+            }
+        }
+        out
+    }
+
+    /// 2–10 operators undo the same APPLIED row at once (`Move::Revert` through the executor),
+    /// sometimes with one more releasing it, each in a process with faults of its own. Every
+    /// caller without a fault of its own gets the one undo row back (never an error); at most
+    /// one is told `reverted_now` (exactly one when none failed); the release changes nothing.
+    /// `check` verifies one REVERT row per original and at most one vendor write per row. A
+    /// caller that failed undoes again once attempts could have expired.
+    async fn race_rollbacks(&self) {
+        let now = *lock(&self.now);
+        let rows = self.undoable(now).await;
+        let (row, k, with_release) = {
+            let mut rng = lock(&self.rng);
+            let Some(row) = rows.choose(&mut *rng) else {
+                return;
+            };
+            (row.row_ref, rng.gen_range(2..=10usize), rng.gen_ratio(1, 2))
+        };
+        // An undo asked in an earlier race (held, say): every caller is answered with it.
+        let asked_before = match self
+            .base
+            .audit
+            .get_by_natural_key(row.table, &revert_key(row))
+            .await
+        {
+            Ok(u) => u.is_some(),
+            Err(e) => return self.problem(format!("the undo of {row}: {e}")),
+        };
+        self.shared.stat(|s| {
+            s.rollback_races += 1;
+            s.racing_rollbacks += k as u64;
+            s.racing_rollback_releases += u64::from(with_release);
+        });
+        self.note(format!(
+            "{k} operators undo {row} at once{}",
+            if with_release {
+                ", one more releases it"
+            } else {
+                ""
+            }
+        ));
+        let callers: Vec<(Handle, bool, DateTime<Utc>)> = (0..k + usize::from(with_release))
+            .map(|n| {
+                let plan = self.draw(Role::Release, 1);
+                let clean = plan.is_clean();
+                let what = if n < k { "undo" } else { "release" };
+                let (h, _) = self.process(format!("{what} {row} #{n}"), plan);
+                (h, clean, self.tick())
+            })
+            .collect();
+        let answers =
+            futures_util::future::join_all(callers.iter().enumerate().map(|(n, (h, _, now))| {
+                let today = clock().day_of(*now);
+                lock(&self.undo_cycles).push(CycleId::new(
+                    self.store.clone(),
+                    CycleKind::Operator,
+                    today,
+                ));
+                let actor = operator(n);
+                async move {
+                    if n < k {
+                        let asked =
+                            revert(&h.ports, &h.exec, &self.store, row, &actor, *now, today);
+                        Racer::Undo(asked.await.map_err(|e| e.to_string()))
+                    } else {
+                        let asked = release(
+                            &h.ports,
+                            &h.exec,
+                            &self.store,
+                            row,
+                            "operator-release",
+                            *now,
+                            today,
+                        );
+                        Racer::Release(asked.await.map_err(|e| e.to_string()))
+                    }
+                }
+            }))
+            .await;
+        let mut undos = std::collections::BTreeSet::new();
+        let mut reverted_now = 0;
+        let mut all_clean = true;
+        for ((h, clean, _), answer) in callers.iter().zip(answers) {
+            let clean = *clean && !h.p.is_dead();
+            all_clean &= clean;
+            match answer {
+                Racer::Undo(Ok(r)) if r.reverts == row => {
+                    reverted_now += usize::from(r.reverted_now);
+                    undos.insert(r.row.row_ref);
+                    self.note(format!(
+                        "p{} undo: {} ({})",
+                        h.p.id, r.outcome, r.row.row_ref
+                    ));
+                }
+                Racer::Undo(Ok(r)) => self.problem(format!(
+                    "undo of {row} answered for another row, {}",
+                    r.reverts
+                )),
+                Racer::Release(Ok(r)) if r.row.row_ref == row && !r.released_now => {
+                    self.note(format!("p{} release: {}", h.p.id, r.outcome));
+                }
+                Racer::Release(Ok(r)) => self.problem(format!(
+                    "release of APPLIED {row} racing its undos answered {} released_now={}",
+                    r.row.row_ref, r.released_now
+                )),
+                Racer::Undo(Err(e)) | Racer::Release(Err(e)) if clean => self.problem(format!(
+                    "{row}: p{} (no fault of its own) failed: {e}",
+                    h.p.id
+                )),
+                Racer::Undo(Err(e)) | Racer::Release(Err(e)) => {
+                    self.note(format!("p{} failed: {e}", h.p.id))
+                }
+            }
+        }
+        if undos.len() > 1 {
+            self.problem(format!(
+                "{k} concurrent undos of {row} answered with {undos:?}"
+            ));
+        }
+        let expected = usize::from(!asked_before);
+        if reverted_now > expected || (all_clean && reverted_now != expected) {
+            self.problem(format!(
+                "{k} concurrent undos of {row}: {reverted_now} told reverted_now ({} {expected} expected{})",
+                if all_clean { "exactly" } else { "at most" },
+                if asked_before { ", an undo was asked before" } else { "" }
+            ));
+        }
+        self.settle_rollback(row, !all_clean).await;
+    }
+
+    /// A caller that got an error undoes again once any attempt a failed caller left could have
+    /// expired (clean process): an undo left PENDING, RELEASED or APPLYING is finished.
+    async fn settle_rollback(&self, row: otto_core::audit::RowRef, failed: bool) {
+        let undo = match self
+            .base
+            .audit
+            .get_by_natural_key(row.table, &revert_key(row))
+            .await
+        {
+            Ok(u) => u,
+            Err(e) => return self.problem(format!("the undo of {row}: {e}")),
+        };
+        let open = undo.as_ref().is_some_and(|u| {
+            matches!(
+                u.status,
+                RowStatus::Pending | RowStatus::Released | RowStatus::Applying
+            )
+        });
+        if failed || open {
+            self.advance(ATTEMPT_TTL + Duration::minutes(1));
+            let (h, _) = self.process(format!("undo {row} again"), ProcPlan::clean());
+            let now = self.tick();
+            let today = clock().day_of(now);
+            lock(&self.undo_cycles).push(CycleId::new(
+                self.store.clone(),
+                CycleKind::Operator,
+                today,
+            ));
+            match revert(
+                &h.ports,
+                &h.exec,
+                &self.store,
+                row,
+                &operator(99),
+                now,
+                today,
+            )
+            .await
+            {
+                Ok(r) => self.note(format!("p{} undo again: {}", h.p.id, r.outcome)),
+                Err(e) => self.problem(format!("{row} undone again (no fault) failed: {e}")),
+            }
+        }
+        match self
+            .base
+            .audit
+            .get_by_natural_key(row.table, &revert_key(row))
+            .await
+        {
+            Ok(Some(u)) if u.status == RowStatus::Applied => {
+                self.shared.stat(|s| s.rollbacks_applied += 1)
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => self.problem(format!("{row}: no undo row after its undos")),
+            Err(e) => self.problem(format!("the undo of {row}: {e}")),
+        }
+    }
 
     /// Runs every cycle, then checks.
     pub async fn run(&self) -> SeedReport {
@@ -1156,7 +1359,9 @@ impl World {
             if self.cfg.faults && lock(&self.rng).gen_ratio(1, 3) {
                 self.race_releases().await;
             }
-            self.race_rollbacks().await;
+            if self.cfg.faults && lock(&self.rng).gen_ratio(1, 3) {
+                self.race_rollbacks().await;
+            }
         }
         let mut violations = lock(&self.problems).clone();
         violations.extend(self.slack_flips_logged_once().await);
@@ -1225,6 +1430,14 @@ impl World {
                 rows.extend(self.rows(t, c).await?);
             }
         }
+        let mut undo_cycles = lock(&self.undo_cycles).clone();
+        undo_cycles.sort();
+        undo_cycles.dedup();
+        for c in &undo_cycles {
+            for t in [AuditTable::DecisionLog, AuditTable::AdDecisionLog] {
+                rows.extend(self.rows(t, c).await?);
+            }
+        }
         let windows = self
             .base
             .catalog
@@ -1280,5 +1493,19 @@ impl World {
             dead_letters,
             left_in_queues: left,
         })
+    }
+}
+
+/// One caller of a rollback race: an undo, or a release of the same row.
+enum Racer {
+    Undo(Result<Reverted, String>),
+    Release(Result<otto_stage::holds::Released, String>),
+}
+
+/// Operator `n` at the dashboard.
+fn operator(n: usize) -> Actor {
+    Actor {
+        by: format!("operator-{n}"),
+        surface: otto_core::audit::Surface::Dashboard,
     }
 }

@@ -25,8 +25,11 @@
 //!   marks what it sent, as Gorgias does); dry-run cycles, resumes asking for the other mode (must
 //!   be a 409 naming both modes) and two schedulers asking for different modes at once; the kill
 //!   switch flipped through signed Slack commands, and a captured `kill-switch on` replayed
-//!   inside the signature window after the operator turned it off (must run nothing). Rollbacks
-//!   racing like releases are a hook left for the rollback work (`World::race_rollbacks`).
+//!   inside the signature window after the operator turned it off (must run nothing); 2–10
+//!   operators undoing one APPLIED row at once (`Move::Revert` through the executor), sometimes
+//!   with a release of the same row racing them, each in a process with executor faults of its
+//!   own (one REVERT row per original, at most one vendor write per row, every caller without a
+//!   fault answered with the one undo row, at most one told `reverted_now`).
 //!   The vendor wrapper forwards the morning sync's `fetch_catalog`, `sku_sales` and
 //!   `sku_performance_report` with faults drawn.
 //!
@@ -88,7 +91,7 @@ impl Summary {
     pub fn detail(&self) -> String {
         let s = &self.stats;
         format!(
-            "faults: detail: {} processes; {} crashes, {} write timeouts, {} vendor timeouts, {} vendor refusals, {} vendor outages, {} kill-switch flips, {} read timeouts, {} duplicate sends, {} lost acks, {} concurrent deliveries, {} concurrent schedulers, {} stalled lock holders ({} stale vendor calls); {} retried, {} replayed, {} obsolete; {} moves applied ({} status, {} price, {} budget), {} held; {} CS replies sent; {} release races ({} callers), {} refused mode changes, {} dry-run cycles, {} Slack replays; {} cycles visibly FAILED; {:.1} s",
+            "faults: detail: {} processes; {} crashes, {} write timeouts, {} vendor timeouts, {} vendor refusals, {} vendor outages, {} kill-switch flips, {} read timeouts, {} duplicate sends, {} lost acks, {} concurrent deliveries, {} concurrent schedulers, {} stalled lock holders ({} stale vendor calls); {} retried, {} replayed, {} obsolete; {} moves applied ({} status, {} price, {} budget), {} held; {} CS replies sent; {} release races ({} callers), {} rollback races ({} callers, {} racing releases, {} undos applied), {} refused mode changes, {} dry-run cycles, {} Slack replays; {} cycles visibly FAILED; {:.1} s",
             s.processes,
             s.crashes,
             s.blips,
@@ -114,6 +117,10 @@ impl Summary {
             s.cs_sends,
             s.release_races,
             s.racing_releases,
+            s.rollback_races,
+            s.racing_rollbacks,
+            s.racing_rollback_releases,
+            s.rollbacks_applied,
             s.mode_conflicts,
             s.dry_runs,
             s.slack_replays,

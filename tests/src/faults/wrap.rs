@@ -82,6 +82,12 @@ pub struct Stats {
     /// Operators releasing one held row at once (races), and their callers.
     pub release_races: u64,
     pub racing_releases: u64,
+    /// Operators undoing one APPLIED row at once (races), their callers, and the releases of
+    /// the same row racing them; undos that reached APPLIED.
+    pub rollback_races: u64,
+    pub racing_rollbacks: u64,
+    pub racing_rollback_releases: u64,
+    pub rollbacks_applied: u64,
     /// Resumes asking for the other mode (each must be refused), and dry-run cycles.
     pub mode_conflicts: u64,
     pub dry_runs: u64,
@@ -105,6 +111,7 @@ impl Stats {
             + self.outages
             + self.kill_switch_flips
             + self.release_races
+            + self.rollback_races
             + self.mode_conflicts
             + self.slack_replays
     }
@@ -135,6 +142,10 @@ impl Stats {
         self.cs_sends += o.cs_sends;
         self.release_races += o.release_races;
         self.racing_releases += o.racing_releases;
+        self.rollback_races += o.rollback_races;
+        self.racing_rollbacks += o.racing_rollbacks;
+        self.racing_rollback_releases += o.racing_rollback_releases;
+        self.rollbacks_applied += o.rollbacks_applied;
         self.mode_conflicts += o.mode_conflicts;
         self.dry_runs += o.dry_runs;
         self.slack_replays += o.slack_replays;
@@ -202,6 +213,9 @@ pub struct Proc {
     dead: AtomicBool,
     /// Set once the process resumed from a stall: it is now a stale lock holder.
     stale: AtomicBool,
+    /// The row this process last claimed (APPLYING): the executor makes a vendor call only for
+    /// the row its attempt owns, so a mutation is that row's — not one it merely read since (an
+    /// undo reads its original before the call).
     last_row: Mutex<Option<RowRef>>,
     rng: Mutex<ChaCha8Rng>,
     shared: Arc<Shared>,
@@ -494,7 +508,6 @@ impl AuditLog for Faulty<dyn AuditLog> {
         write_op!(self.p, kind, self.inner.append(rows, fence))
     }
     async fn get(&self, row_ref: RowRef) -> Result<Option<AuditRow>> {
-        self.p.touch_row(row_ref);
         read_op!(self.p, self.inner.get(row_ref))
     }
     async fn get_many(&self, refs: &[RowRef]) -> Result<Vec<Option<AuditRow>>> {
@@ -1066,6 +1079,14 @@ impl<V: Helpdesk + 'static> Helpdesk for FaultyVendor<V> {
         )
         .await
     }
+    async fn sent_reply(
+        &self,
+        thread_id: &str,
+        draft_version: &str,
+    ) -> std::result::Result<Option<Value>, VendorError> {
+        self.read().await?;
+        self.inner.sent_reply(thread_id, draft_version).await
+    }
 }
 
 /// The demo inbox as a helpdesk that sends: it marks each (thread, draft version) it sends and
@@ -1096,6 +1117,16 @@ impl Helpdesk for SimInbox {
             "version": draft.version,
             "already_sent": !fresh,
         }))
+    }
+    async fn sent_reply(
+        &self,
+        thread_id: &str,
+        draft_version: &str,
+    ) -> std::result::Result<Option<Value>, VendorError> {
+        let key = (thread_id.to_string(), draft_version.to_string());
+        Ok(lock(&self.sent).contains(&key).then(
+            || serde_json::json!({"sent": true, "thread": thread_id, "version": draft_version}),
+        ))
     }
 }
 

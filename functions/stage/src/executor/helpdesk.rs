@@ -13,10 +13,21 @@ use serde_json::Value;
 /// SEND (and a released HOLD_TONE / HOLD_LANGUAGE): the reply goes out through the helpdesk.
 pub struct HelpdeskReply<'a>(pub &'a dyn Helpdesk);
 
+/// What the helpdesk shows of a reply: Otto's reply already on the thread, or the draft to send.
+pub enum Reply {
+    /// The reply for this draft version is on the thread (the helpdesk's record of it).
+    Sent(Value),
+    /// Not sent; the thread's current draft when it is still the judged version.
+    Unsent(Option<Draft>),
+}
+
 #[async_trait]
 impl Driver for HelpdeskReply<'_> {
-    type Seen = Option<Draft>;
+    type Seen = Reply;
 
+    /// The reply already sent comes first: an attempt whose answer was lost sent it, and a
+    /// reply that went out is APPLIED whatever the kill switch or the draft says now (the state
+    /// machine skips its gates for a move already at its target).
     async fn look(
         &self,
         _ports: &Ports,
@@ -30,6 +41,19 @@ impl Driver for HelpdeskReply<'_> {
         else {
             return Err(vendor_err(wrong_move(mv, "cs reply")));
         };
+        if let Some(sent) = self
+            .0
+            .sent_reply(thread_id, draft_version)
+            .await
+            .map_err(vendor_err)?
+        {
+            return Ok(Look {
+                seen: Reply::Sent(sent),
+                at_target: true,
+                reversal: None,
+                refusal: None,
+            });
+        }
         let threads = self.0.open_threads().await.map_err(vendor_err)?;
         let draft = threads
             .into_iter()
@@ -44,7 +68,7 @@ impl Driver for HelpdeskReply<'_> {
             )
         });
         Ok(Look {
-            seen: draft,
+            seen: Reply::Unsent(draft),
             at_target: false,
             reversal: None,
             refusal,
@@ -52,11 +76,21 @@ impl Driver for HelpdeskReply<'_> {
     }
 
     async fn make(&self, seen: &Self::Seen, mv: &Move, _key: &str) -> Result<Value, VendorError> {
-        let (Move::CsReply { thread_id, .. }, Some(draft)) = (mv, seen) else {
+        let (Move::CsReply { thread_id, .. }, Reply::Unsent(Some(draft))) = (mv, seen) else {
             return Err(wrong_move(mv, "cs reply"));
         };
         // The helpdesk adapter marks what it sends and checks the mark first (Gorgias:
         // external_id), so a second attempt after an expired first one does not send twice.
         self.0.send(thread_id, draft).await
+    }
+
+    fn confirmed(&self, seen: &Self::Seen) -> Value {
+        match seen {
+            Reply::Sent(sent) => serde_json::json!({
+                "confirmed": "the helpdesk already had this reply on the thread (an earlier attempt sent it); nothing was sent again",
+                "sent": sent,
+            }),
+            Reply::Unsent(_) => serde_json::json!({"confirmed": "nothing was sent"}),
+        }
     }
 }
