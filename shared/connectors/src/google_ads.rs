@@ -128,17 +128,11 @@ pub enum Outcome {
 }
 
 fn permanent(detail: impl Into<String>) -> VendorError {
-    VendorError::Permanent {
-        vendor: VENDOR,
-        detail: detail.into(),
-    }
+    VendorError::permanent(VENDOR, detail)
 }
 
 fn transient(detail: impl Into<String>) -> VendorError {
-    VendorError::Transient {
-        vendor: VENDOR,
-        detail: detail.into(),
-    }
+    VendorError::transient(VENDOR, detail)
 }
 
 fn normalize_cid(what: &str, raw: &str) -> Result<String, VendorError> {

@@ -196,17 +196,11 @@ impl fmt::Debug for GorgiasClient {
 }
 
 fn permanent(detail: impl Into<String>) -> VendorError {
-    VendorError::Permanent {
-        vendor: VENDOR,
-        detail: detail.into(),
-    }
+    VendorError::permanent(VENDOR, detail)
 }
 
 fn transient(detail: impl Into<String>) -> VendorError {
-    VendorError::Transient {
-        vendor: VENDOR,
-        detail: detail.into(),
-    }
+    VendorError::transient(VENDOR, detail)
 }
 
 /// What one HTTP exchange came to.

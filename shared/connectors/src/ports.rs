@@ -36,6 +36,20 @@ pub enum VendorError {
 }
 
 impl VendorError {
+    /// Not retried: auth, 4xx, an answer that is not what the vendor documents.
+    pub fn permanent(vendor: &'static str, detail: impl Into<String>) -> Self {
+        VendorError::Permanent {
+            vendor,
+            detail: detail.into(),
+        }
+    }
+    /// Retried later: throttling, 5xx, timeouts.
+    pub fn transient(vendor: &'static str, detail: impl Into<String>) -> Self {
+        VendorError::Transient {
+            vendor,
+            detail: detail.into(),
+        }
+    }
     pub fn is_retryable(&self) -> bool {
         matches!(self, VendorError::Transient { .. })
     }

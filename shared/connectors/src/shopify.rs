@@ -176,17 +176,11 @@ pub fn parse_cost(body: &Value) -> QueryCost {
 }
 
 fn permanent(detail: impl Into<String>) -> VendorError {
-    VendorError::Permanent {
-        vendor: VENDOR,
-        detail: detail.into(),
-    }
+    VendorError::permanent(VENDOR, detail)
 }
 
 fn transient(detail: impl Into<String>) -> VendorError {
-    VendorError::Transient {
-        vendor: VENDOR,
-        detail: detail.into(),
-    }
+    VendorError::transient(VENDOR, detail)
 }
 
 const VARIANT_FIELDS: &str = "id sku title price compareAtPrice inventoryQuantity updatedAt \

@@ -115,17 +115,11 @@ impl BulkOperation {
 }
 
 fn permanent(detail: impl Into<String>) -> VendorError {
-    VendorError::Permanent {
-        vendor: VENDOR,
-        detail: detail.into(),
-    }
+    VendorError::permanent(VENDOR, detail)
 }
 
 fn transient(detail: impl Into<String>) -> VendorError {
-    VendorError::Transient {
-        vendor: VENDOR,
-        detail: detail.into(),
-    }
+    VendorError::transient(VENDOR, detail)
 }
 
 /// The mutation that starts a bulk query (variable `query`).

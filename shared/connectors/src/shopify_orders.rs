@@ -237,10 +237,7 @@ pub fn window_search(clock: &StoreClock, from: StoreDay, to: StoreDay) -> Result
 }
 
 fn permanent(detail: impl Into<String>) -> VendorError {
-    VendorError::Permanent {
-        vendor: VENDOR,
-        detail: detail.into(),
-    }
+    VendorError::permanent(VENDOR, detail)
 }
 
 /// One order line as read.

@@ -49,10 +49,7 @@ impl VoiceScorer for OfflineVoice {
 const VENDOR: &str = "embeddings";
 
 fn permanent(detail: impl Into<String>) -> VendorError {
-    VendorError::Permanent {
-        vendor: VENDOR,
-        detail: detail.into(),
-    }
+    VendorError::permanent(VENDOR, detail)
 }
 
 /// An OpenAI-compatible embeddings endpoint.

@@ -1001,7 +1001,10 @@ fn a_running_cycle_past_its_lease_shows_as_stalled_in_store_time() {
     );
     // Within the lease it is RUNNING; a closed run is never stalled.
     let live = views::cycle_card(&row("RUNNING", "2026-11-24T07:00:00Z"), None, &ams, now);
-    assert!(live.contains(">RUNNING<") && !live.contains("Stalled"), "{live}");
+    assert!(
+        live.contains(">RUNNING<") && !live.contains("Stalled"),
+        "{live}"
+    );
     let done = views::cycle_card(&row("COMPLETED", "2026-11-24T05:10:00Z"), None, &ams, now);
     assert!(!done.contains("STALLED"), "{done}");
 }

@@ -479,7 +479,10 @@ fn facts(row: &AuditRow, clock: &otto_core::StoreClock) -> Vec<(&'static str, St
             ("Title", esc(&c.title)),
             ("Key", esc(&c.candidate_key)),
             ("Lane", esc(&c.lane)),
-            ("Score", opt(c.score_bp.map(|b| otto_answers::human::pct(i64::from(b))))),
+            (
+                "Score",
+                opt(c.score_bp.map(|b| otto_answers::human::pct(i64::from(b)))),
+            ),
             ("Review", esc(&c.review)),
         ],
         RowBody::CycleRun(c) => vec![

@@ -34,10 +34,7 @@ pub struct CompetitorFeeds {
 }
 
 fn permanent(detail: impl Into<String>) -> VendorError {
-    VendorError::Permanent {
-        vendor: VENDOR,
-        detail: detail.into(),
-    }
+    VendorError::permanent(VENDOR, detail)
 }
 
 /// Lower-cased words of ≥ 3 alphanumeric characters.

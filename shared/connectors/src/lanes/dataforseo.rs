@@ -149,17 +149,11 @@ impl LaneHttp {
 }
 
 fn permanent(detail: impl Into<String>) -> VendorError {
-    VendorError::Permanent {
-        vendor: VENDOR,
-        detail: detail.into(),
-    }
+    VendorError::permanent(VENDOR, detail)
 }
 
 fn transient(detail: impl Into<String>) -> VendorError {
-    VendorError::Transient {
-        vendor: VENDOR,
-        detail: detail.into(),
-    }
+    VendorError::transient(VENDOR, detail)
 }
 
 pub struct DataForSeoClient {

@@ -53,10 +53,7 @@ impl fmt::Debug for MetaAdLibrary {
 }
 
 fn permanent(detail: impl Into<String>) -> VendorError {
-    VendorError::Permanent {
-        vendor: VENDOR,
-        detail: detail.into(),
-    }
+    VendorError::permanent(VENDOR, detail)
 }
 
 /// Maps a Graph answer to its JSON, or to the error it carries.
