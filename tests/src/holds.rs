@@ -24,7 +24,8 @@ macro_rules! holds_suite {
             two_concurrent_releases_write_once,
             ten_concurrent_releases_write_once,
             fifty_concurrent_releases_write_once,
-            kill_switch_flips_are_rows
+            kill_switch_flips_are_rows,
+            a_failed_publication_is_retried_without_a_second_status_write
         );
     };
 }
@@ -193,4 +194,137 @@ pub async fn kill_switch_flips_are_rows(h: &Harness) {
             .expect("read");
         assert_eq!((now.on, now.flip), (on, Some(r)));
     }
+}
+
+/// A shop that, like Shopify, publishes a product it sets ACTIVE on the Online Store — and whose
+/// first publication fails (transient) after the status write went through.
+struct PublishFailsOnce {
+    inner: Arc<dyn ShopCatalog>,
+    published: std::sync::Mutex<Vec<String>>,
+    publish_calls: std::sync::atomic::AtomicUsize,
+}
+
+impl PublishFailsOnce {
+    fn publishes(&self) -> usize {
+        self.publish_calls.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl ShopCatalog for PublishFailsOnce {
+    async fn fetch_variants(&self) -> Result<Vec<Variant>, VendorError> {
+        self.inner.fetch_variants().await
+    }
+    async fn fetch_variant(&self, id: &str) -> Result<Option<Variant>, VendorError> {
+        self.inner.fetch_variant(id).await
+    }
+    async fn set_product_status(&self, id: &str, s: ProductStatus) -> Result<Value, VendorError> {
+        let answer = self.inner.set_product_status(id, s).await?;
+        if s == ProductStatus::Active {
+            self.publish_on_online_store(id).await?;
+        }
+        Ok(answer)
+    }
+    async fn on_online_store(&self, id: &str) -> Result<bool, VendorError> {
+        Ok(self.published.lock().expect("lock").iter().any(|p| p == id))
+    }
+    async fn publish_on_online_store(&self, id: &str) -> Result<Value, VendorError> {
+        let n = self
+            .publish_calls
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n == 0 {
+            return Err(VendorError::Transient {
+                vendor: "test-shop",
+                detail: "publishablePublish timed out".into(),
+            });
+        }
+        self.published.lock().expect("lock").push(id.to_string());
+        Ok(serde_json::json!({"published_to": "gid://shopify/Publication/1"}))
+    }
+    async fn set_variant_price(
+        &self,
+        product_id: &str,
+        variant_id: &str,
+        price: Money,
+        compare_at: Option<Money>,
+    ) -> Result<Value, VendorError> {
+        self.inner
+            .set_variant_price(product_id, variant_id, price, compare_at)
+            .await
+    }
+}
+
+/// The status write went through and the publication failed: the retry sees the product ACTIVE
+/// but on no sales channel, publishes it (no second status write), and only then is it APPLIED.
+pub async fn a_failed_publication_is_retried_without_a_second_status_write(h: &Harness) {
+    use otto_stage::executor::{execute, Run, Via};
+    let w = world(12);
+    let store = unique_store();
+    let v = w
+        .sim
+        .fetch_variants()
+        .await
+        .expect("variants")
+        .into_iter()
+        .find(|v| v.status == ProductStatus::Active)
+        .expect("an active variant");
+    w.sim
+        .set_product_status(&v.product_id, ProductStatus::Draft)
+        .await
+        .expect("draft");
+    let variants = w.sim.fetch_variants().await.expect("variants");
+    h.ports
+        .catalog
+        .upsert_variants(&store, &variants)
+        .await
+        .expect("catalog");
+    let cycle = CycleId::new(store.clone(), CycleKind::Morning, today());
+    let row = NewRow::for_stage(
+        cycle,
+        Stage::Decide,
+        RowStatus::Pending,
+        Utc::now(),
+        RowBody::Decision(DecisionRow {
+            sku: v.sku.clone(),
+            action: Action::Publish,
+            trigger: None,
+            classification: None,
+            reasoning: "a winner in DRAFT".into(),
+            figures: BTreeMap::new(),
+            window: None,
+            r#move: Some(Move::ProductStatus {
+                sku: v.sku.clone(),
+                to: ProductStatus::Active,
+            }),
+            reversal_op: None,
+            hold_reason: None,
+            result: None,
+        }),
+    );
+    let r = h.ports.audit.append(vec![row], None).await.expect("append")[0].row_ref;
+    let shop = PublishFailsOnce {
+        inner: w.vendors.shop.clone(),
+        published: Default::default(),
+        publish_calls: Default::default(),
+    };
+    let before = w.sim.writes();
+    let run = Run {
+        fence: None,
+        now: Utc::now(),
+        today: today(),
+        owner: "decide#0".into(),
+    };
+    let via = Via {
+        shop: Some(&shop),
+        ..Via::default()
+    };
+    let first = execute(&h.ports, via, r, &run).await;
+    assert!(first.is_err(), "the failed publication is retryable");
+    let row = h.ports.audit.get(r).await.expect("get").expect("row");
+    assert_eq!(row.status, RowStatus::Applying, "not APPLIED unpublished");
+    let out = execute(&h.ports, via, r, &run).await.expect("retry");
+    assert_eq!(out.row.status, RowStatus::Applied);
+    assert_eq!(w.sim.writes() - before, 1, "exactly one status write");
+    assert_eq!(shop.publishes(), 2, "the retry published it");
+    assert!(shop.on_online_store(&v.product_id).await.expect("read"));
 }

@@ -5,17 +5,19 @@
 use crate::fixtures::unique_store;
 use crate::Harness;
 use chrono::{DateTime, Duration, Utc};
-use otto_core::audit::{AuditRow, AuditTable, RowBody};
-use otto_core::cycle::{CycleId, CycleKind};
-use otto_core::{RowStatus, StoreClock, StoreId};
+use otto_core::audit::{AdDecisionRow, AuditRow, AuditTable, DecisionRow, NewRow, RowBody, RowRef};
+use otto_core::cycle::{CycleId, CycleKind, Stage};
+use otto_core::{Action, RowStatus, StoreClock, StoreId};
 use otto_scheduler::stall::watch;
 use otto_scheduler::{open_cycle, ScheduledInput, CYCLE_LEASE};
+use std::collections::BTreeMap;
 
 #[macro_export]
 macro_rules! stall_suite {
     ($make:path) => {
         $crate::instantiate!(stall, $make;
             a_cycle_past_its_lease_is_ended_with_why_once,
+            a_stalled_cycles_pending_moves_end_skipped_with_why,
             a_cycle_whose_lock_was_taken_over_is_ended_and_the_new_one_left_alone
         );
     };
@@ -134,4 +136,70 @@ pub async fn a_cycle_whose_lock_was_taken_over_is_ended_and_the_new_one_left_alo
         .expect("lock")
         .expect("held");
     assert_eq!(lease.owner, research.to_string());
+}
+
+/// A PENDING decision row and a PENDING ad row of `cycle`, logged but never started.
+async fn pending_moves(h: &Harness, cycle: &CycleId) -> Vec<RowRef> {
+    let decision = RowBody::Decision(DecisionRow {
+        sku: otto_core::Sku::new("LIN-THROW-01").expect("sku"),
+        action: Action::Draft,
+        trigger: None,
+        classification: None,
+        reasoning: "test".into(),
+        figures: BTreeMap::new(),
+        window: None,
+        r#move: None,
+        reversal_op: None,
+        hold_reason: None,
+        result: None,
+    });
+    let ad = RowBody::AdDecision(AdDecisionRow {
+        channel: "google_ads".into(),
+        campaign: "EU/Linen/Throws".into(),
+        campaign_id: "123".into(),
+        action: Action::AdjustBudget,
+        verdict: "AGREE".into(),
+        reasoning: "test".into(),
+        figures: BTreeMap::new(),
+        budget_before: None,
+        budget_after: None,
+        r#move: None,
+        rate_limit_position: None,
+        reversal_op: None,
+        hold_reason: None,
+        result: None,
+    });
+    let rows = [(Stage::Decide, decision), (Stage::CampaignPlan, ad)]
+        .into_iter()
+        .map(|(stage, body)| {
+            NewRow::for_stage(cycle.clone(), stage, RowStatus::Pending, t0(), body)
+        })
+        .collect();
+    let rows = h.ports.audit.append(rows, None).await.expect("append");
+    rows.iter().map(|r| r.row_ref).collect()
+}
+
+/// A stalled cycle can apply nothing more: its PENDING moves end SKIPPED with why, as a failed
+/// cycle's do.
+pub async fn a_stalled_cycles_pending_moves_end_skipped_with_why(h: &Harness) {
+    let store = unique_store();
+    let morning = open(h, &store, CycleKind::Morning, t0()).await;
+    let refs = pending_moves(h, &morning).await;
+    let later = t0() + CYCLE_LEASE + Duration::minutes(1);
+    let r = watch(&h.ports, &store, clock(), later)
+        .await
+        .expect("watch");
+    assert_eq!(r.failed.len(), 1, "{r:?}");
+    for r in refs {
+        let row = h.ports.audit.get(r).await.expect("get").expect("row");
+        assert_eq!(row.status, RowStatus::Skipped, "{r}");
+        let result = match &row.body {
+            RowBody::Decision(d) => d.result.clone(),
+            RowBody::AdDecision(a) => a.result.clone(),
+            _ => panic!("not a move row"),
+        };
+        let why = result.and_then(|v| v["skipped"].as_str().map(str::to_string));
+        let why = why.unwrap_or_default();
+        assert!(why.starts_with("cycle failed: STALLED:"), "{why}");
+    }
 }

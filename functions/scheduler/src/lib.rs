@@ -6,6 +6,7 @@
 //! is keyed by the cycle id (so it is not logged twice) and stage runs are idempotent (so a first
 //! stage message sent twice runs once).
 
+pub mod pending;
 pub mod stall;
 
 use chrono::{DateTime, Duration, Utc};

@@ -2,12 +2,14 @@
 //! cycle still RUNNING whose store_lock lease is no longer its own and live — every stage
 //! renews the lease for [`crate::CYCLE_LEASE`], so past it no worker holds the cycle — never
 //! reaches its own end. The watch ends it visibly: the run row RUNNING → FAILED with why
-//! (`STALLED: …`, the lapse in store time), the lapsed lease given back, a `CycleFailed` event,
-//! and the FAILED alert (plus the holds alert) through [`otto_answers::notify`], posted once.
+//! (`STALLED: …`, the lapse in store time), the lapsed lease given back, its PENDING moves
+//! SKIPPED with why (as a failed cycle's), a `CycleFailed` event, and the FAILED alert (plus
+//! the holds alert) through [`otto_answers::notify`], posted once.
 //!
 //! A cycle whose lease is live is left alone however slow it is; one finished meanwhile (the
 //! transition is conditional on RUNNING) is left as it ended.
 
+use crate::pending::skip_pending;
 use chrono::{DateTime, Utc};
 use otto_core::audit::{AuditRow, AuditTable, RowBody};
 use otto_core::lock::Lease;
@@ -85,6 +87,7 @@ pub async fn watch(
         };
         if end_stalled(ports, &run, lease.as_ref(), &why, now).await? {
             report.failed.push(run.row_ref.to_string());
+            skip_stalled(ports, &run, &why, now).await;
             let posted = otto_answers::notify::after_cycle(ports, clock, &run.cycle_id, now).await;
             report.alerts_posted += posted.posted;
         }
@@ -165,6 +168,15 @@ async fn end_stalled(
         tracing::warn!(error = %e, "could not publish the cycle event");
     }
     Ok(true)
+}
+
+/// The stalled cycle's PENDING moves end SKIPPED with why, as a failed cycle's do. The run is
+/// FAILED already, so its alert still goes out if this cannot be done now (logged).
+async fn skip_stalled(ports: &Ports, run: &AuditRow, why: &str, now: DateTime<Utc>) {
+    let why = format!("cycle failed: {why}");
+    if let Err(e) = skip_pending(ports, &run.cycle_id, &why, now).await {
+        tracing::error!(cycle_id = %run.cycle_id, error = %e, "could not skip the stalled cycle's PENDING moves");
+    }
 }
 
 /// The scheduled function's handler (any input: the schedule's payload is ignored).

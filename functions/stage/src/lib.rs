@@ -27,10 +27,11 @@ pub mod undo;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use otto_core::audit::{AuditTable, NewRow, RowBody, RowRef, StageRunRow};
-use otto_core::cycle::{CycleId, Stage, StageMessage};
+use otto_core::cycle::{Stage, StageMessage};
 use otto_core::report::{CycleSummary, StageReport, StageReportKind};
 use otto_core::{RowStatus, StoreClock};
 use otto_runtime::HandlerError;
+use otto_scheduler::pending::skip_pending;
 use otto_store::idempotency::{idempotent, IdemError, IdemOptions};
 use otto_store::{CounterAdd, OttoEvent, Ports, StoreError};
 use serde::{Deserialize, Serialize};
@@ -451,52 +452,6 @@ async fn abandon_taken_over(
     };
     if let Err(e) = ports.events.publish(&[event]).await {
         tracing::warn!(error = %e, "could not publish the cycle event");
-    }
-    Ok(())
-}
-
-/// The moves a failed or abandoned cycle logged but never started (PENDING) end SKIPPED with why:
-/// the decision was for that run, and nothing may apply it later without its cycle. (A stale
-/// process can no longer take them: its APPLYING write is fenced.)
-async fn skip_pending(
-    ports: &Ports,
-    cycle: &CycleId,
-    why: &str,
-    now: DateTime<Utc>,
-) -> Result<(), HandlerError> {
-    for table in [AuditTable::DecisionLog, AuditTable::AdDecisionLog] {
-        let mut page = otto_store::PageReq::first(500);
-        loop {
-            let p = ports.audit.by_cycle(table, cycle, page.clone()).await?;
-            for row in p.items.iter().filter(|r| r.status == RowStatus::Pending) {
-                let mut body = row.body.clone();
-                let note = serde_json::json!({"skipped": why});
-                match &mut body {
-                    RowBody::Decision(d) => d.result = Some(note),
-                    RowBody::AdDecision(a) => a.result = Some(note),
-                    _ => {}
-                }
-                match ports
-                    .audit
-                    .transition(
-                        row.row_ref,
-                        RowStatus::Pending,
-                        RowStatus::Skipped,
-                        Some(body),
-                        now,
-                        None,
-                    )
-                    .await
-                {
-                    Ok(_) | Err(StoreError::Conflict(_)) => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            match p.next {
-                Some(c) => page.cursor = Some(c),
-                None => break,
-            }
-        }
     }
     Ok(())
 }

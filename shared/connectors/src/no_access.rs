@@ -43,6 +43,12 @@ impl ShopCatalog for NoVendorAccess {
     ) -> Result<Value, VendorError> {
         Err(refused("shopify", "set_product_status"))
     }
+    async fn on_online_store(&self, _product_id: &str) -> Result<bool, VendorError> {
+        Err(refused("shopify", "on_online_store"))
+    }
+    async fn publish_on_online_store(&self, _product_id: &str) -> Result<Value, VendorError> {
+        Err(refused("shopify", "publish_on_online_store"))
+    }
     async fn set_variant_price(
         &self,
         _product_id: &str,

@@ -87,6 +87,19 @@ pub trait ShopCatalog: Send + Sync {
         product_id: &str,
         status: ProductStatus,
     ) -> Result<Value, VendorError>;
+    /// Whether the product is published on the Online Store sales channel (an ACTIVE product on
+    /// no channel is visible nowhere). The default is a shop without sales channels: every
+    /// product is where its status puts it.
+    async fn on_online_store(&self, _product_id: &str) -> Result<bool, VendorError> {
+        Ok(true)
+    }
+    /// Publishes the product on the Online Store (`publishablePublish`); repeating it changes
+    /// nothing. [`ShopCatalog::set_product_status`] to ACTIVE does this too; this alone is for a
+    /// product already ACTIVE whose publication failed. The default: nothing to publish.
+    async fn publish_on_online_store(&self, product_id: &str) -> Result<Value, VendorError> {
+        Ok(serde_json::json!({"product": {"id": product_id},
+                              "published": "the shop has no sales channels to publish on"}))
+    }
     /// `productVariantsBulkUpdate(productId, variants: [{id, price, compareAtPrice}])`.
     async fn set_variant_price(
         &self,

@@ -256,25 +256,49 @@ pub fn parse_online_store_publication(data: &Value) -> Result<String, VendorErro
         })
 }
 
+/// `Product.publishedOnPublication(publicationId:)` (from the `Publishable` interface) —
+/// <https://shopify.dev/docs/api/admin-graphql/latest/interfaces/Publishable>.
+const PUBLISHED_QUERY: &str = "query Published($id: ID!, $publication: ID!) { \
+     product(id: $id) { publishedOnPublication(publicationId: $publication) } }";
+
+/// The response parser, public for fuzzing: whether the product is on the publication.
+pub fn parse_published(data: &Value, product_id: &str) -> Result<bool, VendorError> {
+    let product = data
+        .get("product")
+        .ok_or_else(|| permanent("product: response has no `product`"))?;
+    if product.is_null() {
+        return Err(permanent(format!(
+            "product {product_id} no longer exists in the shop"
+        )));
+    }
+    product
+        .get("publishedOnPublication")
+        .and_then(Value::as_bool)
+        .ok_or_else(|| permanent("product: response has no `publishedOnPublication` boolean"))
+}
+
 impl ShopifyClient {
-    /// Publishes a product on the Online Store (read once per client); returns the publication.
-    async fn publish_to_online_store(&self, product_id: &str) -> Result<String, VendorError> {
+    /// The Online Store's publication id, read once per client.
+    async fn online_store_publication(&self) -> Result<String, VendorError> {
         let cached = self
             .online_store
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        let publication = match cached {
-            Some(p) => p,
-            None => {
-                let data = self
-                    .graphql("publications", PUBLICATIONS_QUERY, json!({}), 104.0)
-                    .await?;
-                let p = parse_online_store_publication(&data)?;
-                *self.online_store.lock().unwrap_or_else(|p| p.into_inner()) = Some(p.clone());
-                p
-            }
-        };
+        if let Some(p) = cached {
+            return Ok(p);
+        }
+        let data = self
+            .graphql("publications", PUBLICATIONS_QUERY, json!({}), 104.0)
+            .await?;
+        let p = parse_online_store_publication(&data)?;
+        *self.online_store.lock().unwrap_or_else(|p| p.into_inner()) = Some(p.clone());
+        Ok(p)
+    }
+
+    /// Publishes a product on the Online Store; returns the publication.
+    async fn publish_to_online_store(&self, product_id: &str) -> Result<String, VendorError> {
+        let publication = self.online_store_publication().await?;
         let variables = json!({ "id": product_id, "input": [{ "publicationId": publication }] });
         let data = self
             .graphql("publishablePublish", PUBLISHABLE_PUBLISH, variables, 10.0)
@@ -1043,6 +1067,20 @@ impl ShopCatalog for ShopifyClient {
             }
         }
         Ok(payload)
+    }
+
+    async fn on_online_store(&self, product_id: &str) -> Result<bool, VendorError> {
+        let publication = self.online_store_publication().await?;
+        let variables = json!({ "id": product_id, "publication": publication });
+        let data = self
+            .graphql("publishedOnPublication", PUBLISHED_QUERY, variables, 2.0)
+            .await?;
+        parse_published(&data, product_id)
+    }
+
+    async fn publish_on_online_store(&self, product_id: &str) -> Result<Value, VendorError> {
+        let publication = self.publish_to_online_store(product_id).await?;
+        Ok(json!({ "product": { "id": product_id }, "published_to": publication }))
     }
 
     async fn set_variant_price(

@@ -680,3 +680,16 @@ async fn an_active_product_without_an_online_store_or_the_scope_says_so() {
     );
     assert!(detail.contains("read_publications"), "{detail}");
 }
+
+/// Whether a product is on the Online Store: `publishedOnPublication` of its publication; a
+/// product gone or an answer without the boolean is an error, never a guess.
+#[test]
+fn published_on_the_online_store_is_read_exactly() {
+    use otto_connectors::shopify::parse_published;
+    let on = json!({ "product": { "publishedOnPublication": true } });
+    let off = json!({ "product": { "publishedOnPublication": false } });
+    assert_eq!(parse_published(&on, "gid://shopify/Product/1"), Ok(true));
+    assert_eq!(parse_published(&off, "gid://shopify/Product/1"), Ok(false));
+    assert!(parse_published(&json!({ "product": null }), "p").is_err());
+    assert!(parse_published(&json!({ "product": {} }), "p").is_err());
+}

@@ -45,12 +45,62 @@ pub fn status_name(s: ProductStatus) -> &'static str {
     }
 }
 
-/// PUBLISH / DRAFT / REVIVE_SEASONAL: the product's status.
+/// The product as the shop has it now: its variant, and (only when that decides the move)
+/// whether it is on the Online Store.
+pub struct SeenProduct {
+    variant: Variant,
+    /// Read only for a move to ACTIVE of a product already ACTIVE: a status write whose
+    /// publication then failed leaves it ACTIVE on no sales channel.
+    on_online_store: Option<bool>,
+}
+
+impl SeenProduct {
+    /// The move's status is there, and an ACTIVE product is on the Online Store too.
+    fn at(&self, to: ProductStatus) -> bool {
+        self.variant.status == to && self.on_online_store != Some(false)
+    }
+}
+
+/// PUBLISH / DRAFT / REVIVE_SEASONAL: the product's status (ACTIVE: and its Online Store
+/// publication).
 pub struct ShopStatus<'a>(pub &'a dyn ShopCatalog);
+
+impl ShopStatus<'_> {
+    async fn seen(&self, v: Variant, to: ProductStatus) -> Result<SeenProduct, HandlerError> {
+        let on_online_store = match (to, v.status) {
+            (ProductStatus::Active, ProductStatus::Active) => Some(
+                self.0
+                    .on_online_store(&v.product_id)
+                    .await
+                    .map_err(vendor_err)?,
+            ),
+            _ => None,
+        };
+        Ok(SeenProduct {
+            variant: v,
+            on_online_store,
+        })
+    }
+
+    /// The status is already the move's: only the publication is missing (`publishablePublish`
+    /// is idempotent), answered in a status write's shape so the next morning knows it.
+    async fn publish(&self, v: &Variant) -> Result<Value, VendorError> {
+        let mut answer = self.0.publish_on_online_store(&v.product_id).await?;
+        if let Some(o) = answer.as_object_mut() {
+            o.insert("product".into(), product_json(v));
+        }
+        Ok(answer)
+    }
+}
+
+fn product_json(v: &Variant) -> Value {
+    serde_json::json!({"id": v.product_id, "status": status_name(v.status),
+                       "updatedAt": v.updated_at.to_rfc3339()})
+}
 
 #[async_trait]
 impl Driver for ShopStatus<'_> {
-    type Seen = Option<Variant>;
+    type Seen = Option<SeenProduct>;
 
     async fn look(
         &self,
@@ -65,23 +115,29 @@ impl Driver for ShopStatus<'_> {
             Ok(v) => v,
             Err(why) => return Ok(gone(None, why)),
         };
+        let reversal = ReversalOp::ProductStatus {
+            product_id: v.product_id.clone(),
+            status: status_name(v.status).into(),
+        };
+        let seen = self.seen(v, *to).await?;
         Ok(Look {
-            at_target: v.status == *to,
-            reversal: Some(ReversalOp::ProductStatus {
-                product_id: v.product_id.clone(),
-                status: status_name(v.status).into(),
-            }),
+            at_target: seen.at(*to),
+            reversal: Some(reversal),
             refusal: None,
-            seen: Some(v),
+            seen: Some(seen),
         })
     }
 
     async fn make(&self, seen: &Self::Seen, mv: &Move, _key: &str) -> Result<Value, VendorError> {
-        let (Move::ProductStatus { to, .. }, Some(v)) = (mv, seen) else {
+        let (Move::ProductStatus { to, .. }, Some(s)) = (mv, seen) else {
             return Err(wrong_move(mv, "product status"));
         };
+        if s.variant.status == *to {
+            // Not at target only for want of the Online Store: no second status write.
+            return self.publish(&s.variant).await;
+        }
         // Shopify's productUpdate sets an absolute status: repeating it changes nothing.
-        self.0.set_product_status(&v.product_id, *to).await
+        self.0.set_product_status(&s.variant.product_id, *to).await
     }
 
     fn confirmed(&self, seen: &Self::Seen) -> Value {
@@ -89,7 +145,12 @@ impl Driver for ShopStatus<'_> {
         // morning recognises the shop's state as Otto's own write, not a person's edit.
         let (id, at) = seen
             .as_ref()
-            .map(|v| (v.product_id.clone(), v.updated_at.to_rfc3339()))
+            .map(|s| {
+                (
+                    s.variant.product_id.clone(),
+                    s.variant.updated_at.to_rfc3339(),
+                )
+            })
             .unwrap_or_default();
         serde_json::json!({"confirmed": "the shop already had the target state",
                            "product": {"id": id, "updatedAt": at}})
