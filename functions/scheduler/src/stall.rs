@@ -131,10 +131,8 @@ async fn end_stalled(
     let mut body = run.body.clone();
     if let RowBody::CycleRun(r) = &mut body {
         r.error = Some(why.to_string());
-        r.figures
-            .insert("stalled_at".into(), Value::String(now.to_rfc3339()));
-        r.figures
-            .insert("finished_at".into(), Value::String(now.to_rfc3339()));
+        // The error says STALLED and why; the watch ended it now.
+        r.finished_at = Some(now);
     }
     match ports
         .audit
