@@ -494,7 +494,9 @@ struct OwnWrites {
 const SETTLE_SLACK: chrono::Duration = chrono::Duration::seconds(60);
 
 impl OwnWrites {
-    fn add(&mut self, r: &otto_core::audit::AuditRow) {
+    /// One applied row of Otto's. `cycle` is the cycle deciding now: its own status moves (a
+    /// redelivered chunk sees its siblings' rows applied) are this decision, not an earlier flip.
+    fn add(&mut self, r: &otto_core::audit::AuditRow, cycle: &CycleId) {
         let RowBody::Decision(d) = &r.body else {
             return;
         };
@@ -521,14 +523,25 @@ impl OwnWrites {
         });
         let at = stamped.unwrap_or(r.updated_at + SETTLE_SLACK);
         if let Some(p) = product {
-            if target_status(d.action).is_some() {
+            if target_status(d.action).is_some() && &r.cycle_id != cycle {
                 self.status_move(&p, d.action, r);
             }
             let e = self.by_product.entry(p).or_insert(at);
             *e = (*e).max(at);
         }
         if d.action == Action::PriceRestore && r.status == RowStatus::Applied {
-            if let Some(opened) = d.figures.get("restores").and_then(|v| v.as_str()) {
+            // The test this restore closed: from its typed move (a legacy row: its figures).
+            let opened = match &d.r#move {
+                Some(Move::VariantPrice {
+                    restores: Some(o), ..
+                }) => Some(o.to_string()),
+                _ => d
+                    .figures
+                    .get("restores")
+                    .and_then(|v| v.as_str())
+                    .map(String::from),
+            };
+            if let Some(opened) = opened {
                 let t = CompletedTest {
                     opened: opened.to_string(),
                     restored_on: r.day(),
@@ -597,7 +610,7 @@ async fn own_writes(
                         page.clone(),
                     )
                     .await?;
-                p.items.iter().for_each(|r| out.add(r));
+                p.items.iter().for_each(|r| out.add(r, cycle));
                 match p.next {
                     Some(c) => page.cursor = Some(c),
                     None => break,
@@ -840,8 +853,10 @@ impl StageBody for Decide {
         // On a re-run (rows already there) the stored row decides: the executor returns any status
         // it does not act on unchanged.
         for ((a, status), action) in appended.iter().zip(&statuses).zip(&actions) {
-            let now_status = if target_status(*action).is_some()
-                && (*status == RowStatus::Pending || !a.inserted)
+            // A redelivery may decide differently (its siblings' moves are applied by now):
+            // the row already stored is what runs, whatever this run would have decided.
+            let now_status = if !a.inserted
+                || (target_status(*action).is_some() && *status == RowStatus::Pending)
             {
                 execute(ctx.ports, via, a.row_ref, &ctx.run())
                     .await?
