@@ -3,8 +3,8 @@
 use crate::cli::CliResult;
 use otto_core::audit::RowBody;
 use otto_core::StoreId;
-use otto_stage::research::queued;
-pub use otto_stage::research::review;
+use otto_engine::research::queued;
+pub use otto_engine::research::review;
 use otto_store::Ports;
 
 pub async fn list(ports: &Ports, store: &StoreId, json: bool) -> CliResult {

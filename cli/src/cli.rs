@@ -417,7 +417,7 @@ async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
         } => {
             let r = RowRef::parse(&row_ref)?;
             let exec = cycle::executors(&cfg)?;
-            let out = otto_stage::holds::release(
+            let out = otto_engine::holds::release(
                 &ports,
                 &exec,
                 &cfg.store_id,
@@ -575,7 +575,8 @@ async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
             Ok(())
         }
         Command::DeadLetters { .. } => {
-            let report = otto_stage::dlq::sweep(&ports, cfg.clock, otto_core::clock::now()).await?;
+            let report =
+                otto_engine::dlq::sweep(&ports, cfg.clock, otto_core::clock::now()).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else if report.failed.is_empty() {
@@ -601,8 +602,8 @@ async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
 async fn held_replies(
     cfg: &Config,
     rows: &[otto_core::audit::AuditRow],
-) -> Vec<Option<otto_stage::holds::ReplyPreview>> {
-    use otto_stage::holds::{reply_previews, ReplyPreview};
+) -> Vec<Option<otto_engine::holds::ReplyPreview>> {
+    use otto_engine::holds::{reply_previews, ReplyPreview};
     let held: Vec<_> = rows
         .iter()
         .filter(|r| r.status == RowStatus::Held)
@@ -627,7 +628,7 @@ async fn held_replies(
 }
 
 async fn holds_list(ports: &Ports, cfg: &Config, json: bool) -> CliResult {
-    let rows = otto_stage::holds::held(ports, &cfg.store_id, 10_000).await?;
+    let rows = otto_engine::holds::held(ports, &cfg.store_id, 10_000).await?;
     let replies = held_replies(cfg, &rows).await;
     if json {
         let mut v = Vec::with_capacity(rows.len());
@@ -661,7 +662,7 @@ async fn cs_languages(
     json: bool,
 ) -> CliResult {
     use otto_core::stages::cs::CsPolicy;
-    use otto_stage::cs::CS_POLICY;
+    use otto_engine::cs::CS_POLICY;
     let mut policy: CsPolicy = match ports.settings.get_setting(&cfg.store_id, CS_POLICY).await? {
         Some(v) => serde_json::from_value(v).map_err(|e| format!("setting {CS_POLICY}: {e}"))?,
         None => CsPolicy::default(),

@@ -8,11 +8,11 @@ use otto_core::audit::AuditTable;
 use otto_core::cycle::{CycleId, CycleKind};
 use otto_core::report::CsTriageReport;
 use otto_core::{StoreDay, StoreId};
+use otto_engine::cycles::{open_cycle, OpenOutcome, ScheduledInput};
+use otto_engine::local::drain;
+use otto_engine::morning::{morning_registry, Vendors};
+use otto_engine::StageRegistry;
 use otto_runtime::{Backend, Config};
-use otto_scheduler::{open_cycle, OpenOutcome, ScheduledInput};
-use otto_stage::local::drain;
-use otto_stage::morning::{morning_registry, Vendors};
-use otto_stage::StageRegistry;
 use otto_store::Ports;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -54,8 +54,11 @@ pub fn vendors(cfg: &Config) -> Result<Vendors, Box<dyn std::error::Error + Send
 pub fn registry(kind: CycleKind, v: Vendors) -> Result<StageRegistry, String> {
     match kind {
         CycleKind::Morning => Ok(morning_registry(v)),
-        CycleKind::Discount => Ok(otto_stage::discount::with_discount(StageRegistry::new(), v)),
-        CycleKind::Research => Ok(otto_stage::research::with_research(
+        CycleKind::Discount => Ok(otto_engine::discount::with_discount(
+            StageRegistry::new(),
+            v,
+        )),
+        CycleKind::Research => Ok(otto_engine::research::with_research(
             StageRegistry::new(),
             research_sources(),
         )),
@@ -69,10 +72,10 @@ pub fn registry(kind: CycleKind, v: Vendors) -> Result<StageRegistry, String> {
 /// Research lanes for in-process runs: the seeded simulated lanes (the real clients are used by
 /// the Lambdas when their credentials are configured). `OTTO_LANE_DOWN=<lane>` makes one lane
 /// fail, to see the cycle go on without it.
-pub fn research_sources() -> otto_stage::research::ResearchSources {
+pub fn research_sources() -> otto_engine::research::ResearchSources {
     use otto_connectors::lanes::simulated::{SimulatedLane, SimulatedVolumes};
     let down = std::env::var("OTTO_LANE_DOWN").ok();
-    otto_stage::research::ResearchSources {
+    otto_engine::research::ResearchSources {
         lanes: SimulatedLane::all(7, down.as_deref())
             .into_iter()
             .map(|l| Arc::new(l) as Arc<dyn otto_connectors::lanes::DiscoveryLane>)
@@ -249,7 +252,7 @@ pub async fn run_cs(
     apply: bool,
 ) -> Result<(Value, CsTriageReport), Box<dyn std::error::Error + Send + Sync>> {
     let voice = otto_connectors::env::voice_from_lookup(|k| std::env::var(k).ok())?;
-    let registry = otto_stage::cs::with_cs(StageRegistry::new(), helpdesk, Arc::from(voice));
+    let registry = otto_engine::cs::with_cs(StageRegistry::new(), helpdesk, Arc::from(voice));
     let now = otto_core::clock::now();
     let run = run_cycle(
         ports,
@@ -287,8 +290,8 @@ pub async fn run_cs(
 /// and the helpdesk (`OTTO_HELPDESK`, or the demo's inbox next to the embedded data).
 pub fn executors(
     cfg: &Config,
-) -> Result<otto_stage::holds::Executors, Box<dyn std::error::Error + Send + Sync>> {
-    let mut exec = otto_stage::holds::Executors::default();
+) -> Result<otto_engine::holds::Executors, Box<dyn std::error::Error + Send + Sync>> {
+    let mut exec = otto_engine::holds::Executors::default();
     if let Ok(v) = vendors(cfg) {
         exec.shop = Some(v.shop);
         exec.ads = Some(v.ads);

@@ -9,8 +9,8 @@ use crate::render;
 use otto_connectors::simulated::{SimSpec, SimulatedVendor};
 use otto_core::cycle::CycleKind;
 use otto_core::money::Currency;
+use otto_engine::morning::Vendors;
 use otto_runtime::Config;
-use otto_stage::morning::Vendors;
 use otto_store::Ports;
 use std::sync::Arc;
 

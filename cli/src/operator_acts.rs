@@ -5,9 +5,9 @@ use crate::cli::CliResult;
 use crate::cycle;
 use otto_core::audit::{RowRef, Surface};
 use otto_core::cycle::CycleId;
+use otto_engine::review::ApplyReport;
+use otto_engine::undo::Actor;
 use otto_runtime::Config;
-use otto_stage::review::ApplyReport;
-use otto_stage::undo::Actor;
 use otto_store::Ports;
 
 fn actor(by: String) -> Actor {
@@ -28,7 +28,7 @@ pub async fn revert(
     let r = RowRef::parse(row_ref)?;
     let exec = cycle::executors(cfg)?;
     let now = otto_core::clock::now();
-    let out = otto_stage::undo::revert(
+    let out = otto_engine::undo::revert(
         ports,
         &exec,
         &cfg.store_id,
@@ -61,7 +61,7 @@ pub async fn apply(
     let cycle = CycleId::parse(cycle_id)?;
     let exec = cycle::executors(cfg)?;
     let now = otto_core::clock::now();
-    let report = otto_stage::review::apply_cycle(
+    let report = otto_engine::review::apply_cycle(
         ports,
         &exec,
         &cfg.store_id,

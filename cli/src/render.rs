@@ -51,8 +51,8 @@ pub fn row_detail(r: &AuditRow) -> String {
 
 /// A held CS reply's text as it will be sent, indented under its row (`otto holds list`,
 /// `otto rows show`).
-pub fn reply_preview(p: &otto_stage::holds::ReplyPreview) -> String {
-    use otto_stage::holds::ReplyPreview;
+pub fn reply_preview(p: &otto_engine::holds::ReplyPreview) -> String {
+    use otto_engine::holds::ReplyPreview;
     match p {
         ReplyPreview::Draft {
             version,

@@ -320,10 +320,10 @@ pub fn lambda_events(data: &[u8]) {
         }
     }
     if let Ok(v) = serde_json::from_slice::<Value>(data) {
-        match otto_scheduler::ScheduledInput::parse(&v) {
+        match otto_engine::cycles::ScheduledInput::parse(&v) {
             Ok(input) => {
                 let again = serde_json::to_value(&input).expect("serializes");
-                let back = otto_scheduler::ScheduledInput::parse(&again)
+                let back = otto_engine::cycles::ScheduledInput::parse(&again)
                     .unwrap_or_else(|e| panic!("{again} does not read back: {e}"));
                 assert_eq!(back, input);
             }

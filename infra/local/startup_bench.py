@@ -77,14 +77,17 @@ def api_once(binary, event_bytes, data_dir, store):
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
         "AWS_LAMBDA_LOG_GROUP_NAME": "bench",
-        "AWS_REGION": "eu-west-1",
         "OTTO_STORE": store,
         "OTTO_DATA_DIR": data_dir,
         "OTTO_STORE_ID": "demo-store",
         "RUST_LOG": "warn",
     })
+    # The region of the tables in the environment (moto keeps tables per region: forcing another
+    # one made every read a ResourceNotFoundException, answered as HTTP 500).
+    env.setdefault("AWS_REGION", "eu-west-1")
     t0 = time.perf_counter()
-    proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    err = open(os.environ["OTTO_BENCH_LOG"], "ab") if os.environ.get("OTTO_BENCH_LOG") else subprocess.DEVNULL
+    proc = subprocess.Popen([binary], env=env, stdout=err, stderr=err)
     ok = done.wait(20)
     proc.kill()
     proc.wait()
@@ -92,6 +95,9 @@ def api_once(binary, event_bytes, data_dir, store):
     if not ok or not result.get("path", "").endswith("/req-1/response"):
         raise SystemExit(f"api binary did not answer: {result}")
     answer = json.loads(result["body"])
+    if (answer.get("statusCode") or 0) >= 500:
+        # A benchmark of a failing request measures nothing: say what the API answered.
+        raise SystemExit(f"api binary answered HTTP {answer.get('statusCode')}: {answer.get('body')}")
     return result["t"] - t0, result["ready"] - t0, answer.get("statusCode")
 
 

@@ -52,13 +52,13 @@ pub async fn cs_triage_verdicts_idempotent_and_sent_once(h: &Harness) {
         path: dir.path().join("missing.json"),
     };
     assert!(
-        otto_stage::cs::triage(&h.ports, &broken, &OfflineVoice, &cycle, true, Utc::now())
+        otto_engine::cs::triage(&h.ports, &broken, &OfflineVoice, &cycle, true, Utc::now())
             .await
             .is_err()
     );
     assert!(rows(h, &cycle).await.is_empty());
 
-    let first = otto_stage::cs::triage(&h.ports, &inbox, &OfflineVoice, &cycle, false, Utc::now())
+    let first = otto_engine::cs::triage(&h.ports, &inbox, &OfflineVoice, &cycle, false, Utc::now())
         .await
         .expect("triage");
     let written = rows(h, &cycle).await;
@@ -95,7 +95,7 @@ pub async fn cs_triage_verdicts_idempotent_and_sent_once(h: &Harness) {
         "nl while en + de"
     );
     // The same draft versions again: no new rows.
-    let again = otto_stage::cs::triage(&h.ports, &inbox, &OfflineVoice, &cycle, false, Utc::now())
+    let again = otto_engine::cs::triage(&h.ports, &inbox, &OfflineVoice, &cycle, false, Utc::now())
         .await
         .expect("again");
     assert_eq!(again.new, 0);
@@ -110,12 +110,13 @@ pub async fn cs_triage_verdicts_idempotent_and_sent_once(h: &Harness) {
         }
     }
     std::fs::write(&path, serde_json::to_string(&inbox_v2).expect("json")).expect("write");
-    let applied = otto_stage::cs::triage(&h.ports, &inbox, &OfflineVoice, &cycle, true, Utc::now())
-        .await
-        .expect("apply");
+    let applied =
+        otto_engine::cs::triage(&h.ports, &inbox, &OfflineVoice, &cycle, true, Utc::now())
+            .await
+            .expect("apply");
     assert!(applied.sent >= 1);
     let sent_twice =
-        otto_stage::cs::triage(&h.ports, &inbox, &OfflineVoice, &cycle, true, Utc::now())
+        otto_engine::cs::triage(&h.ports, &inbox, &OfflineVoice, &cycle, true, Utc::now())
             .await
             .expect("apply again");
     assert_eq!(sent_twice.sent, 0, "never sent twice");
@@ -133,14 +134,14 @@ pub async fn cs_triage_verdicts_idempotent_and_sent_once(h: &Harness) {
 /// The `cs_triage` stage behind the scheduler: every 15-minute slot is its own cycle run; the
 /// same slot fired twice runs once; a later slot re-judges nothing already judged.
 pub async fn cs_cycle_runs_per_slot_on_schedule(h: &Harness) {
-    use otto_scheduler::{open_cycle, OpenOutcome, ScheduledInput};
-    use otto_stage::local::drain;
+    use otto_engine::cycles::{open_cycle, OpenOutcome, ScheduledInput};
+    use otto_engine::local::drain;
     use std::sync::Arc;
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("inbox.json");
     std::fs::write(&path, serde_json::to_string(&demo_inbox()).expect("json")).expect("write");
-    let reg = otto_stage::cs::with_cs(
-        otto_stage::StageRegistry::new(),
+    let reg = otto_engine::cs::with_cs(
+        otto_engine::StageRegistry::new(),
         Arc::new(JsonInbox { path }),
         Arc::new(OfflineVoice),
     );
@@ -252,7 +253,7 @@ pub async fn cs_sends_are_held_by_the_kill_switch(h: &Harness) {
     .await
     .expect("flip");
     let cycle = CycleId::new(store.clone(), CycleKind::Cs, day);
-    otto_stage::cs::triage(&h.ports, &inbox, &OfflineVoice, &cycle, true, Utc::now())
+    otto_engine::cs::triage(&h.ports, &inbox, &OfflineVoice, &cycle, true, Utc::now())
         .await
         .expect("triage");
     assert_eq!(
@@ -281,15 +282,23 @@ pub async fn cs_sends_are_held_by_the_kill_switch(h: &Harness) {
     otto_store::settings::set_kill_switch(h.ports.settings.as_ref(), &store, &Default::default())
         .await
         .expect("off");
-    let exec = otto_stage::holds::Executors {
+    let exec = otto_engine::holds::Executors {
         helpdesk: Some(std::sync::Arc::new(inbox) as std::sync::Arc<dyn Helpdesk>),
         ..Default::default()
     };
     for _ in 0..2 {
         for r in &sends {
-            otto_stage::holds::release(&h.ports, &exec, &store, r.row_ref, "emma", Utc::now(), day)
-                .await
-                .expect("release");
+            otto_engine::holds::release(
+                &h.ports,
+                &exec,
+                &store,
+                r.row_ref,
+                "emma",
+                Utc::now(),
+                day,
+            )
+            .await
+            .expect("release");
         }
     }
     for r in &sends {
@@ -351,7 +360,7 @@ pub async fn a_sent_reply_whose_answer_was_lost_stays_sent_under_the_kill_switch
     let day = StoreDay::parse("2026-11-24").expect("day");
     let cycle = CycleId::new(store.clone(), CycleKind::Cs, day);
     let first =
-        otto_stage::cs::triage(&h.ports, &inbox, &OfflineVoice, &cycle, true, Utc::now()).await;
+        otto_engine::cs::triage(&h.ports, &inbox, &OfflineVoice, &cycle, true, Utc::now()).await;
     assert!(
         first.is_err(),
         "the lost answer fails the delivery: {first:?}"
@@ -378,7 +387,7 @@ pub async fn a_sent_reply_whose_answer_was_lost_stays_sent_under_the_kill_switch
     )
     .await
     .expect("flip");
-    otto_stage::cs::triage(&h.ports, &inbox, &OfflineVoice, &cycle, true, Utc::now())
+    otto_engine::cs::triage(&h.ports, &inbox, &OfflineVoice, &cycle, true, Utc::now())
         .await
         .expect("the redelivery");
     let row = h

@@ -10,10 +10,10 @@ use otto_core::cycle::{CycleId, CycleKind};
 use otto_core::money::{Currency, Money};
 use otto_core::policy::Policy;
 use otto_core::{Action, RowStatus, StoreClock, StoreDay, StoreId};
-use otto_scheduler::{open_cycle, ScheduledInput};
-use otto_stage::local::drain;
-use otto_stage::morning::{morning_registry, Vendors};
-use otto_stage::StageRegistry;
+use otto_engine::cycles::{open_cycle, ScheduledInput};
+use otto_engine::local::drain;
+use otto_engine::morning::{morning_registry, Vendors};
+use otto_engine::StageRegistry;
 use otto_store::PageReq;
 use std::sync::Arc;
 
@@ -86,7 +86,7 @@ pub async fn discount_opens_restores_exactly_and_holds_conflicts(h: &Harness) {
         ads: sim.clone(),
     };
     let morning = morning_registry(v.clone());
-    let discount = otto_stage::discount::with_discount(StageRegistry::new(), v.clone());
+    let discount = otto_engine::discount::with_discount(StageRegistry::new(), v.clone());
     let store = unique_store();
     // Two mornings of history make DISCOUNT_TEST rows; then the 16:00 cycle applies them.
     run(
@@ -240,7 +240,7 @@ pub async fn a_dry_run_plans_only_what_the_caps_open_and_otto_knows_its_own_pric
         ads: sim.clone(),
     };
     let morning = morning_registry(v.clone());
-    let discount = otto_stage::discount::with_discount(StageRegistry::new(), v.clone());
+    let discount = otto_engine::discount::with_discount(StageRegistry::new(), v.clone());
     let store = unique_store();
     // A generous daily cap; the store-wide share (2%) is what binds.
     let p = Policy {

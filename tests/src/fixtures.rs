@@ -7,12 +7,12 @@ use otto_core::cycle::{CycleId, CycleKind, Stage};
 use otto_core::metrics::{ProductStatus, Variant};
 use otto_core::money::Currency;
 use otto_core::{Action, RowStatus, Sku, StoreClock, StoreDay, StoreId};
-use otto_scheduler::{open_cycle, ScheduledInput};
-use otto_stage::executor::Executors;
-use otto_stage::local::drain;
-use otto_stage::morning::{morning_registry, Vendors};
-use otto_stage::review::{apply_cycle, ApplyError, ApplyReport};
-use otto_stage::undo::{revert, Actor, RevertError, Reverted};
+use otto_engine::cycles::{open_cycle, ScheduledInput};
+use otto_engine::executor::Executors;
+use otto_engine::local::drain;
+use otto_engine::morning::{morning_registry, Vendors};
+use otto_engine::review::{apply_cycle, ApplyError, ApplyReport};
+use otto_engine::undo::{revert, Actor, RevertError, Reverted};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -72,19 +72,19 @@ pub fn crashed_attempt() -> otto_core::Attempt {
 /// Runs the one executor over a row through `via`; the row's status after.
 async fn exec(
     ports: &otto_store::Ports,
-    via: otto_stage::executor::Via<'_>,
+    via: otto_engine::executor::Via<'_>,
     row_ref: otto_core::RowRef,
     fence: Option<&otto_core::Fence>,
     now: DateTime<Utc>,
     today: StoreDay,
 ) -> Result<otto_core::RowStatus, otto_runtime::HandlerError> {
-    let run = otto_stage::executor::Run {
+    let run = otto_engine::executor::Run {
         fence,
         now,
         today,
         owner: String::new(),
     };
-    Ok(otto_stage::executor::execute(ports, via, row_ref, &run)
+    Ok(otto_engine::executor::execute(ports, via, row_ref, &run)
         .await?
         .row
         .status)
@@ -99,7 +99,7 @@ pub async fn exec_shop(
     now: DateTime<Utc>,
     today: StoreDay,
 ) -> Result<otto_core::RowStatus, otto_runtime::HandlerError> {
-    let via = otto_stage::executor::Via {
+    let via = otto_engine::executor::Via {
         shop: Some(shop),
         ..Default::default()
     };
@@ -115,7 +115,7 @@ pub async fn exec_ads(
     now: DateTime<Utc>,
     today: StoreDay,
 ) -> Result<otto_core::RowStatus, otto_runtime::HandlerError> {
-    let via = otto_stage::executor::Via {
+    let via = otto_engine::executor::Via {
         ads: Some(ads),
         ..Default::default()
     };

@@ -11,7 +11,7 @@ use otto_core::audit::{DecisionRow, NewRow, RowBody};
 use otto_core::cycle::{CycleId, CycleKind, Stage};
 use otto_core::metrics::{ProductStatus, Variant};
 use otto_core::{Action, Money, Move, RowStatus};
-use otto_stage::holds::{release, Executors};
+use otto_engine::holds::{release, Executors};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -257,7 +257,7 @@ impl ShopCatalog for PublishFailsOnce {
 /// The status write went through and the publication failed: the retry sees the product ACTIVE
 /// but on no sales channel, publishes it (no second status write), and only then is it APPLIED.
 pub async fn a_failed_publication_is_retried_without_a_second_status_write(h: &Harness) {
-    use otto_stage::executor::{execute, Run, Via};
+    use otto_engine::executor::{execute, Run, Via};
     let w = world(12);
     let store = unique_store();
     let v = w

@@ -280,7 +280,7 @@ pub async fn budget_rate_limit_holds_under_concurrent_workers(h: &Harness) {
         }
     }
     assert_eq!((applied, held), (8, 4), "8 budget changes a week, never 9");
-    let counter = otto_stage::executor::budget_counter(&store, &today().iso_week());
+    let counter = otto_engine::executor::budget_counter(&store, &today().iso_week());
     assert_eq!(h.ports.counters.value(&counter).await.expect("value"), 8);
     // Retrying every row (a redelivery) changes nothing.
     for r in refs {
@@ -615,7 +615,7 @@ pub async fn calibrate_reads_every_sku_slice_and_orphans(h: &Harness) {
         .expect("variants");
     let mut skus: Vec<String> = variants.iter().map(|v| v.sku.to_string()).collect();
     skus.sort();
-    let between = format!("{}~orphan", skus[otto_stage::morning::CHUNK - 1]);
+    let between = format!("{}~orphan", skus[otto_engine::morning::CHUNK - 1]);
     let orphans = [
         "!orphan-first".to_string(),
         between,
@@ -698,13 +698,13 @@ pub async fn held_rows_expire_at_the_next_morning(h: &Harness) {
         .filter(|r| r.status == RowStatus::Held)
         .collect();
     assert!(!held.is_empty(), "moves became HELD rows");
-    let exec = otto_stage::holds::Executors {
+    let exec = otto_engine::holds::Executors {
         shop: Some(w.vendors.shop.clone()),
         ads: Some(w.vendors.ads.clone()),
         helpdesk: None,
     };
     // A release while the switch is on says plainly that nothing was done, and why.
-    let again = otto_stage::holds::release(
+    let again = otto_engine::holds::release(
         &h.ports,
         &exec,
         &store,
@@ -740,7 +740,7 @@ pub async fn held_rows_expire_at_the_next_morning(h: &Harness) {
         assert!(why.contains("kill switch on"), "the first hold kept: {why}");
     }
     // An expired row cannot be released, and says why.
-    let err = otto_stage::holds::release(
+    let err = otto_engine::holds::release(
         &h.ports,
         &exec,
         &store,

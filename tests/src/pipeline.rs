@@ -8,10 +8,10 @@ use chrono::{DateTime, Duration, Utc};
 use otto_core::audit::{AuditTable, RowBody};
 use otto_core::cycle::{CycleId, CycleKind, Stage, StageMessage};
 use otto_core::{RowStatus, StoreClock, StoreDay};
+use otto_engine::cycles::{open_cycle, OpenOutcome, ScheduledInput};
+use otto_engine::local::drain;
+use otto_engine::{run_stage, StageBody, StageContext, StageOutput, StageRegistry, StageResult};
 use otto_runtime::HandlerError;
-use otto_scheduler::{open_cycle, OpenOutcome, ScheduledInput};
-use otto_stage::local::drain;
-use otto_stage::{run_stage, StageBody, StageContext, StageOutput, StageRegistry, StageResult};
 use otto_store::{Acquire, PageReq};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -568,7 +568,7 @@ pub async fn dead_lettered_stage_ends_cycle_visibly(h: &Harness) {
         RowStatus::Running,
         "nothing ended it yet"
     );
-    let report = otto_stage::dlq::sweep(&h.ports, clock(), at())
+    let report = otto_engine::dlq::sweep(&h.ports, clock(), at())
         .await
         .expect("sweep");
     assert_eq!(report.failed, vec![format!("{cycle} sync#0")], "{report:?}");
@@ -609,7 +609,7 @@ pub async fn dead_lettered_stage_ends_cycle_visibly(h: &Harness) {
         ),
         "the store_lock was released"
     );
-    let again = otto_stage::dlq::sweep(&h.ports, clock(), at())
+    let again = otto_engine::dlq::sweep(&h.ports, clock(), at())
         .await
         .expect("sweep again");
     assert_eq!(run_status(h, &cycle).await, RowStatus::Failed);

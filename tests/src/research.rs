@@ -11,10 +11,10 @@ use otto_core::audit::{AuditTable, RowBody};
 use otto_core::cycle::{CycleId, CycleKind};
 use otto_core::money::Currency;
 use otto_core::{RowStatus, StoreClock, StoreDay, StoreId};
-use otto_scheduler::{open_cycle, ScheduledInput};
-use otto_stage::local::drain;
-use otto_stage::research::{queued, review, with_research, ResearchSources};
-use otto_stage::StageRegistry;
+use otto_engine::cycles::{open_cycle, ScheduledInput};
+use otto_engine::local::drain;
+use otto_engine::research::{queued, review, with_research, ResearchSources};
+use otto_engine::StageRegistry;
 use otto_store::{PageReq, StoreError};
 use std::sync::Arc;
 

@@ -1,4 +1,4 @@
-//! The stall watch (`otto_scheduler::stall`, scheduled every 15 minutes): a cycle RUNNING past
+//! The stall watch (`otto_engine::cycles::stall`, scheduled every 15 minutes): a cycle RUNNING past
 //! its store_lock lease is ended FAILED with why, its lapsed lease given back, the FAILED alert
 //! composed; a cycle whose lease is live is left alone. Generic over the harness.
 
@@ -8,8 +8,8 @@ use chrono::{DateTime, Duration, Utc};
 use otto_core::audit::{AdDecisionRow, AuditRow, AuditTable, DecisionRow, NewRow, RowBody, RowRef};
 use otto_core::cycle::{CycleId, CycleKind, Stage};
 use otto_core::{Action, RowStatus, StoreClock, StoreId};
-use otto_scheduler::stall::watch;
-use otto_scheduler::{open_cycle, ScheduledInput, CYCLE_LEASE};
+use otto_engine::cycles::stall::watch;
+use otto_engine::cycles::{open_cycle, ScheduledInput, CYCLE_LEASE};
 use std::collections::BTreeMap;
 
 #[macro_export]

@@ -16,8 +16,8 @@ use otto_core::cycle::{CycleId, CycleKind, Stage};
 use otto_core::metrics::{ProductStatus, Variant};
 use otto_core::policy::KillSwitch;
 use otto_core::{Action, Move, RowStatus};
-use otto_stage::review::ApplyError;
-use otto_stage::undo::RevertError;
+use otto_engine::review::ApplyError;
+use otto_engine::undo::RevertError;
 use std::collections::BTreeMap;
 
 #[macro_export]
@@ -61,13 +61,13 @@ async fn applied(d: &OperatorDesk<'_>, body: RowBody) -> RowRef {
             .await
             .expect("append")[0]
             .row_ref;
-    let run = otto_stage::executor::Run {
+    let run = otto_engine::executor::Run {
         fence: None,
         now: Utc::now(),
         today: today(),
         owner: String::new(),
     };
-    let out = otto_stage::executor::execute(&d.h.ports, d.exec().via(), r, &run)
+    let out = otto_engine::executor::execute(&d.h.ports, d.exec().via(), r, &run)
         .await
         .expect("execute");
     assert_eq!(out.row.status, RowStatus::Applied, "{}", out.describe());
@@ -78,7 +78,7 @@ async fn get(h: &Harness, r: RowRef) -> AuditRow {
     h.ports.audit.get(r).await.expect("get").expect("row")
 }
 
-async fn undo(d: &OperatorDesk<'_>, r: RowRef) -> otto_stage::undo::Reverted {
+async fn undo(d: &OperatorDesk<'_>, r: RowRef) -> otto_engine::undo::Reverted {
     d.revert_in(&d.store, r)
         .await
         .unwrap_or_else(|e| panic!("undo of {r}: {e}"))
@@ -234,7 +234,7 @@ pub async fn a_budget_move_is_undone_through_the_kill_switch(h: &Harness) {
     otto_store::settings::set_kill_switch(h.ports.settings.as_ref(), store, &KillSwitch::default())
         .await
         .expect("switch");
-    let rel = otto_stage::holds::release(
+    let rel = otto_engine::holds::release(
         &h.ports,
         &desk.exec(),
         store,

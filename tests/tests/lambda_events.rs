@@ -5,7 +5,7 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{Context, LambdaEvent};
 use otto_core::cycle::{CycleKind, Stage};
 use otto_core::StoreClock;
-use otto_stage::StageRegistry;
+use otto_engine::StageRegistry;
 use std::path::PathBuf;
 
 fn event(name: &str) -> serde_json::Value {

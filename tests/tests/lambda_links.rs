@@ -26,6 +26,31 @@ fn lambda_crates_link_no_sqlite() {
     }
 }
 
+/// The use-case crate knows no Lambda: the functions are thin adapters over it, and the CLI
+/// and tests call it without a Lambda runtime in the graph.
+#[test]
+fn the_use_case_crate_links_no_lambda_runtime() {
+    for dep in [
+        "lambda_runtime",
+        "aws_lambda_events",
+        "lambda_http",
+        "rusqlite",
+    ] {
+        let tree = who_pulls("otto-engine", dep);
+        assert!(
+            !tree.contains(&format!("{dep} v")),
+            "otto-engine pulls {dep} through:\n{tree}"
+        );
+    }
+}
+
+/// The Lambda crate does link the runtime — so the check above can fail.
+#[test]
+fn a_lambda_crate_links_the_lambda_runtime() {
+    let tree = who_pulls("otto-stage", "lambda_runtime");
+    assert!(tree.contains("lambda_runtime v"), "{tree}");
+}
+
 /// The check above can fail: the CLI, which keeps the embedded store, does link it.
 #[test]
 fn the_cli_links_sqlite() {

@@ -152,9 +152,10 @@ fn schedules_fire_in_the_store_time_zone() {
         let concrete = input
             .replace("${StoreId}", "brevard")
             .replace("<aws.scheduler.scheduled-time>", "2026-11-24T05:00:00Z");
-        let parsed =
-            otto_scheduler::ScheduledInput::parse(&serde_json::from_str(&concrete).expect("json"))
-                .expect("input parses");
+        let parsed = otto_engine::cycles::ScheduledInput::parse(
+            &serde_json::from_str(&concrete).expect("json"),
+        )
+        .expect("input parses");
         assert_eq!(parsed.cycle.as_str(), cycle);
     }
 }

@@ -40,7 +40,7 @@ pub struct AppState {
     pub worker_token: Option<String>,
     pub operator_auth: auth::OperatorAuth,
     /// What a release can drive (shop, ad account, helpdesk).
-    pub executors: otto_stage::holds::Executors,
+    pub executors: otto_engine::holds::Executors,
     /// Slack signing secret, admins and where jobs go; unset = `/slack/*` answers 503.
     pub slack: Option<slack::SlackConfig>,
     /// Prefix of citation links ("" = relative).
@@ -56,7 +56,7 @@ impl AppState {
         ports: Ports,
         cfg: &otto_runtime::Config,
         gateway_jwt: bool,
-        executors: otto_stage::holds::Executors,
+        executors: otto_engine::holds::Executors,
         slack_dispatch: Option<Arc<dyn slack::SlackDispatch>>,
     ) -> Self {
         AppState {

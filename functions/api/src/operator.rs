@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use otto_core::audit::{AuditTable, RowRef};
 use otto_core::policy::KillSwitch;
-use otto_stage::holds::ReleaseError;
+use otto_engine::holds::ReleaseError;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -94,7 +94,7 @@ pub async fn get_row(
 
 /// `GET /holds`: held rows with why, and how to release each.
 pub async fn list_holds(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
-    let rows = otto_stage::holds::held(&state.ports, &state.store_id, 500).await?;
+    let rows = otto_engine::holds::held(&state.ports, &state.store_id, 500).await?;
     Ok(Json(json!({
         "holds": rows.iter().map(|r| {
             let mut v = r.to_json();
@@ -142,7 +142,7 @@ pub async fn release_hold(
     let text = r.replacen(':', "#", 1);
     let row_ref = RowRef::parse(&text)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid", e.to_string()))?;
-    let out = otto_stage::holds::release(
+    let out = otto_engine::holds::release(
         &state.ports,
         &state.executors,
         &state.store_id,
@@ -207,7 +207,7 @@ pub async fn set_kill_switch(
 
 /// `GET /candidates`: the research queue, best score first.
 pub async fn list_candidates(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
-    let rows = otto_stage::research::queued(&state.ports, &state.store_id).await?;
+    let rows = otto_engine::research::queued(&state.ports, &state.store_id).await?;
     Ok(Json(
         json!({"candidates": rows.iter().map(|r| r.to_json()).collect::<Vec<_>>()}),
     ))
@@ -246,6 +246,6 @@ pub async fn review_candidate(
     if b.by.as_deref().is_some_and(|by| by != op.0) {
         tracing::info!(claimed = ?b.by, operator = %op.0, "review: the body's `by` is ignored");
     }
-    let row = otto_stage::research::review(&state.ports, r, approve, &op.0, b.reason).await?;
+    let row = otto_engine::research::review(&state.ports, r, approve, &op.0, b.reason).await?;
     Ok(Json(row.to_json()))
 }

@@ -15,9 +15,9 @@ use chrono::{DateTime, Utc};
 use otto_core::audit::Surface;
 use otto_core::cycle::CycleId;
 use otto_core::StoreDay;
+use otto_engine::review::ApplyError;
+use otto_engine::undo::{Actor, RevertError};
 use otto_runtime::HandlerError;
-use otto_stage::review::ApplyError;
-use otto_stage::undo::{Actor, RevertError};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::future::Future;
@@ -112,7 +112,7 @@ pub async fn revert_row(
         &headers,
         &body,
         move |st, actor, now, today| async move {
-            otto_stage::undo::revert(
+            otto_engine::undo::revert(
                 &st.ports,
                 &st.executors,
                 &st.store_id,
@@ -146,7 +146,7 @@ pub async fn apply_cycle(
         &body,
         move |st, actor, now, today| async move {
             let (ports, exec, store) = (&st.ports, &st.executors, &st.store_id);
-            otto_stage::review::apply_cycle(ports, exec, store, &cycle, &actor, now, today).await
+            otto_engine::review::apply_cycle(ports, exec, store, &cycle, &actor, now, today).await
         },
     )
     .await

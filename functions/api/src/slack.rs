@@ -51,7 +51,7 @@ pub enum SlackJob {
         user_name: Option<String>,
         response_url: String,
     },
-    /// An Undo click on an applied row ([`otto_stage::undo::revert`]).
+    /// An Undo click on an applied row ([`otto_engine::undo::revert`]).
     Revert {
         key: String,
         row_ref: String,
@@ -91,7 +91,7 @@ pub struct Responder {
     pub store_id: StoreId,
     pub clock: StoreClock,
     pub link_base: String,
-    pub executors: otto_stage::holds::Executors,
+    pub executors: otto_engine::holds::Executors,
     pub client: otto_slack::ResponseUrlClient,
     pub llm: Option<Arc<dyn otto_answers::llm::Llm>>,
 }
@@ -433,7 +433,7 @@ pub async fn message_for(r: &Responder, job: &SlackJob) -> Result<Value, Handler
                 Err(e) => format!("{row_ref}: {e}"),
                 Ok(rr) => {
                     let by = format!("slack:{}", user_name.clone().unwrap_or(user_id.clone()));
-                    match otto_stage::holds::release(
+                    match otto_engine::holds::release(
                         &r.ports,
                         &r.executors,
                         &r.store_id,
@@ -457,7 +457,7 @@ pub async fn message_for(r: &Responder, job: &SlackJob) -> Result<Value, Handler
                                 }
                             )
                         }
-                        Err(otto_stage::holds::ReleaseError::Failed(h)) if h.is_retryable() => {
+                        Err(otto_engine::holds::ReleaseError::Failed(h)) if h.is_retryable() => {
                             return Err(h)
                         }
                         Err(e) => e.to_string(),
@@ -500,12 +500,12 @@ async fn revert_message(
     let text = match RowRef::parse(row_ref) {
         Err(e) => format!("{row_ref}: {e}"),
         Ok(rr) => {
-            let actor = otto_stage::undo::Actor {
+            let actor = otto_engine::undo::Actor {
                 by: format!("slack:{}", user_name.unwrap_or(user_id)),
                 surface: otto_core::audit::Surface::Slack,
             };
             let now = otto_core::clock::now();
-            let out = otto_stage::undo::revert(
+            let out = otto_engine::undo::revert(
                 &r.ports,
                 &r.executors,
                 &r.store_id,
@@ -520,7 +520,9 @@ async fn revert_message(
                     "{rr} undone by {} → {}: {}",
                     u.row.row_ref, u.row.status, u.outcome
                 ),
-                Err(otto_stage::undo::RevertError::Failed(h)) if h.is_retryable() => return Err(h),
+                Err(otto_engine::undo::RevertError::Failed(h)) if h.is_retryable() => {
+                    return Err(h)
+                }
                 Err(e) => e.to_string(),
             }
         }

@@ -57,7 +57,7 @@ async fn ctx() -> Ctx {
     let clock = StoreClock::new("Europe/Amsterdam").unwrap();
     let now = chrono::Utc::now();
     let cycle = CycleId::with_slot(store(), CycleKind::Cs, clock.day_of(now), 9 * 60);
-    otto_stage::cs::triage(&ports, helpdesk.as_ref(), &OfflineVoice, &cycle, false, now)
+    otto_engine::cs::triage(&ports, helpdesk.as_ref(), &OfflineVoice, &cycle, false, now)
         .await
         .unwrap();
     let jobs = Arc::new(Captured::default());
@@ -70,7 +70,7 @@ async fn ctx() -> Ctx {
             token: Some(TOKEN.into()),
             gateway_jwt: false,
         },
-        executors: otto_stage::holds::Executors {
+        executors: otto_engine::holds::Executors {
             helpdesk: Some(helpdesk),
             ..Default::default()
         },

@@ -1,18 +1,13 @@
 use lambda_runtime::{run, service_fn, Error};
 use otto_core::cycle::Stage;
-use otto_runtime::{build_ports, telemetry, Config};
-use otto_stage::morning::{morning_registry, Vendors};
+use otto_engine::morning::{morning_registry, Vendors};
+use otto_runtime::build_ports;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    telemetry::init_lambda();
-    // One clock for the process: OTTO_NOW (tests, simulations) or the wall clock.
-    otto_core::clock::init_from_env()?;
-    // Secrets named by `*_PARAM` (vendors, lanes, helpdesk) are read from SSM once, here.
-    let resolved = otto_runtime::secrets::resolve_env().await?;
+    let (resolved, cfg) = otto_runtime::cold_start().await?;
     let env = |k: &str| resolved.get(k);
-    let cfg = Config::from_lookup(env)?;
-    // Where the cycle digest and alerts go (SLACK_DIGEST_WEBHOOK_URL_PARAM, read above).
+    // Where the cycle digest and alerts go (SLACK_DIGEST_WEBHOOK_URL_PARAM, read at cold start).
     otto_answers::notify::init(env);
     let name = std::env::var("OTTO_STAGE").map_err(|_| {
         "configuration: OTTO_STAGE: must be set to the stage this function runs (or dead_letters)"
@@ -22,7 +17,7 @@ async fn main() -> Result<(), Error> {
         let ports = build_ports(&cfg).await?;
         return run(service_fn(
             |_ev: lambda_runtime::LambdaEvent<serde_json::Value>| {
-                otto_stage::dlq::handler(&ports, cfg.clock)
+                otto_stage::dead_letters_handler(&ports, cfg.clock)
             },
         ))
         .await;
@@ -33,14 +28,14 @@ async fn main() -> Result<(), Error> {
     let ports = build_ports(&cfg).await?;
     let vendors = Vendors { shop, ads };
     let (lanes, volumes) = otto_connectors::env::research_from_lookup(env)?;
-    let mut registry = otto_stage::research::with_research(
-        otto_stage::discount::with_discount(morning_registry(vendors.clone()), vendors),
-        otto_stage::research::ResearchSources { lanes, volumes },
+    let mut registry = otto_engine::research::with_research(
+        otto_engine::discount::with_discount(morning_registry(vendors.clone()), vendors),
+        otto_engine::research::ResearchSources { lanes, volumes },
     );
     // CS triage runs when a helpdesk is configured (OTTO_HELPDESK=gorgias|json).
     if let Some(helpdesk) = otto_connectors::env::helpdesk_from_lookup(env)? {
         let voice = otto_connectors::env::voice_from_lookup(env)?;
-        registry = otto_stage::cs::with_cs(registry, helpdesk.into(), voice.into());
+        registry = otto_engine::cs::with_cs(registry, helpdesk.into(), voice.into());
     }
     run(service_fn(|ev| {
         otto_stage::handler(&ports, &registry, cfg.clock, stage, ev)

@@ -5,6 +5,7 @@
 pub mod config;
 pub mod error;
 pub mod secrets;
+#[cfg(feature = "lambda")]
 pub mod sqs;
 pub mod telemetry;
 
@@ -36,4 +37,20 @@ pub async fn build_ports_counted(
             Ok(otto_store::aws::ports_counted(&sdk, names, counter))
         }
     }
+}
+
+/// The environment a function sees after its cold start: the process environment with the
+/// secrets read from SSM layered over it.
+pub type ColdEnv = secrets::Resolved<fn(&str) -> Option<String>>;
+
+/// Every Lambda's cold start, the same in each `main`: tracing, the one clock (`OTTO_NOW` or the
+/// wall clock), the secrets named by `*_PARAM` read from SSM once, and the configuration built
+/// from that view of the environment.
+#[cfg(feature = "lambda")]
+pub async fn cold_start() -> Result<(ColdEnv, Config), lambda_runtime::Error> {
+    telemetry::init_lambda();
+    otto_core::clock::init_from_env()?;
+    let resolved = secrets::resolve_env().await?;
+    let cfg = Config::from_lookup(|k| resolved.get(k))?;
+    Ok((resolved, cfg))
 }

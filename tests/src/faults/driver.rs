@@ -19,13 +19,13 @@ use otto_core::cycle::{CycleId, CycleKind, Stage};
 use otto_core::money::Currency;
 use otto_core::policy::Policy;
 use otto_core::{RowStatus, StoreClock, StoreDay, StoreId};
+use otto_engine::cycles::{open_cycle, ScheduledInput, CYCLE_LEASE};
+use otto_engine::executor::ATTEMPT_TTL;
+use otto_engine::holds::{release, Executors};
+use otto_engine::morning::{morning_registry, Vendors};
+use otto_engine::undo::{revert, revert_key, undo_row, Actor, Reverted};
+use otto_engine::{run_stage, StageRegistry, StageResult};
 use otto_runtime::HandlerError;
-use otto_scheduler::{open_cycle, ScheduledInput, CYCLE_LEASE};
-use otto_stage::executor::ATTEMPT_TTL;
-use otto_stage::holds::{release, Executors};
-use otto_stage::morning::{morning_registry, Vendors};
-use otto_stage::undo::{revert, revert_key, undo_row, Actor, Reverted};
-use otto_stage::{run_stage, StageRegistry, StageResult};
 use otto_store::{Delivery, PageReq, Ports};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -362,8 +362,8 @@ impl World {
             shop: vendor.clone(),
             ads: vendor,
         };
-        let registry = otto_stage::cs::with_cs(
-            otto_stage::discount::with_discount(morning_registry(vendors.clone()), vendors),
+        let registry = otto_engine::cs::with_cs(
+            otto_engine::discount::with_discount(morning_registry(vendors.clone()), vendors),
             helpdesk,
             Arc::new(OfflineVoice),
         );
@@ -972,7 +972,7 @@ impl World {
             .filter(|&i| opened[i] && modes[i])
             .map(|i| self.cycle_id(i))
             .collect();
-        match otto_stage::holds::held(&self.base, &self.store, 200).await {
+        match otto_engine::holds::held(&self.base, &self.store, 200).await {
             Ok(rows) => rows
                 .into_iter()
                 .filter(|r| live.contains(&r.cycle_id) && r.day() == today)
@@ -1499,7 +1499,7 @@ impl World {
 /// One caller of a rollback race: an undo, or a release of the same row.
 enum Racer {
     Undo(Result<Reverted, String>),
-    Release(Result<otto_stage::holds::Released, String>),
+    Release(Result<otto_engine::holds::Released, String>),
 }
 
 /// Operator `n` at the dashboard.

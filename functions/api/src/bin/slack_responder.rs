@@ -3,21 +3,18 @@
 //! only the jobs that failed retryably are redelivered.
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use otto_runtime::{build_ports, telemetry, Config};
+use otto_runtime::build_ports;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    telemetry::init_lambda();
-    // Secrets named by `*_PARAM` (vendors, LLM) are read from SSM once, at cold start.
-    let resolved = otto_runtime::secrets::resolve_env().await?;
+    let (resolved, cfg) = otto_runtime::cold_start().await?;
     let env = |k: &str| resolved.get(k);
-    let cfg = Config::from_lookup(env)?;
     let ports = build_ports(&cfg).await?;
     let mut state = otto_api::AppState::from_config(
         ports,
         &cfg,
         false,
-        otto_stage::holds::executors_from_lookup(env, cfg.clock)?,
+        otto_engine::holds::executors_from_lookup(env, cfg.clock)?,
         None,
     );
     state.llm = otto_answers::llm::OpenAiChat::from_lookup(env)?

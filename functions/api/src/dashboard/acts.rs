@@ -1,5 +1,5 @@
 //! The dashboard's Undo button on an applied row and Apply button on a dry-run cycle: CSRF-checked
-//! forms calling [`otto_stage::undo::revert`] and [`otto_stage::review::apply_cycle`], the
+//! forms calling [`otto_engine::undo::revert`] and [`otto_engine::review::apply_cycle`], the
 //! functions behind the API, the CLI and Slack.
 
 use super::html::{badge, esc, Form};
@@ -12,8 +12,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use otto_core::audit::Surface;
 use otto_core::cycle::CycleId;
-use otto_stage::review::{ApplyError, ApplyReport, RowOutcome};
-use otto_stage::undo::{Actor, RevertError};
+use otto_engine::review::{ApplyError, ApplyReport, RowOutcome};
+use otto_engine::undo::{Actor, RevertError};
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -39,7 +39,7 @@ pub async fn revert(
         Err((status, m)) => return error_page(&state, Some(&s), status, &m).await,
     };
     let now = otto_core::clock::now();
-    let out = otto_stage::undo::revert(
+    let out = otto_engine::undo::revert(
         &state.ports,
         &state.executors,
         &state.store_id,
@@ -95,7 +95,7 @@ pub async fn apply(
         }
     };
     let now = otto_core::clock::now();
-    let out = otto_stage::review::apply_cycle(
+    let out = otto_engine::review::apply_cycle(
         &state.ports,
         &state.executors,
         &state.store_id,

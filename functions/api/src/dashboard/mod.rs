@@ -1,7 +1,7 @@
 //! The operator dashboard at `/dashboard` (issue 7): server-rendered HTML on the same router as
 //! the API, so the Lambda and `otto serve` serve it alike, over the same ports, through the same
-//! functions as the API, the CLI and Slack (release: [`otto_stage::holds::release`], review:
-//! [`otto_stage::research::review`], kill switch: [`otto_store::settings::set_kill_switch`],
+//! functions as the API, the CLI and Slack (release: [`otto_engine::holds::release`], review:
+//! [`otto_engine::research::review`], kill switch: [`otto_store::settings::set_kill_switch`],
 //! chat: [`otto_answers::Engine`]).
 //!
 //! | route | what |
@@ -12,8 +12,8 @@
 //! | `GET /dashboard/rows/{table}/{id}` | one row: reasoning, thresholds used, reversal op, figures, its actions |
 //! | `GET /dashboard/holds` | held rows, each with Release |
 //! | `GET/POST /dashboard/release/{table}/{id}` | confirm, then release (idempotent: a repeat shows the row) |
-//! | `POST /dashboard/revert/{table}/{id}` | Undo an applied move ([`otto_stage::undo::revert`]) |
-//! | `POST /dashboard/cycles/{id}/apply` | apply a dry run after review, the same day ([`otto_stage::review::apply_cycle`]) |
+//! | `POST /dashboard/revert/{table}/{id}` | Undo an applied move ([`otto_engine::undo::revert`]) |
+//! | `POST /dashboard/cycles/{id}/apply` | apply a dry run after review, the same day ([`otto_engine::review::apply_cycle`]) |
 //! | `GET /dashboard/candidates`, `POST /dashboard/candidates/{table}/{id}/{approve\|reject}` | the research review |
 //! | `GET/POST /dashboard/kill-switch` | its state, who flipped it and when; flip it |
 //! | `GET /dashboard/chat?q=` | Otto's cited answer, each citation linked to its row page |
@@ -41,7 +41,7 @@ use otto_core::audit::{AuditRow, AuditTable, RowRef};
 use otto_core::cycle::{CycleId, CycleKind};
 use otto_core::policy::KillSwitch;
 use otto_core::{RowStatus, StoreDay};
-use otto_stage::holds::ReleaseError;
+use otto_engine::holds::ReleaseError;
 use otto_store::{PageReq, StoreError};
 use session::{csrf_ok, Authed, Session};
 use std::fmt::Write;
@@ -503,8 +503,8 @@ async fn overview(State(state): State<Arc<AppState>>, Authed(s): Authed, uri: Ur
     );
     body.push_str(&views::chat_form(""));
 
-    let held = otto_stage::holds::held(&state.ports, &state.store_id, 500).await;
-    let queued = otto_stage::research::queued(&state.ports, &state.store_id).await;
+    let held = otto_engine::holds::held(&state.ports, &state.store_id, 500).await;
+    let queued = otto_engine::research::queued(&state.ports, &state.store_id).await;
     let kill = kill_state(&state).await.unwrap_or_default();
     let _ = write!(
         body,
@@ -839,7 +839,7 @@ async fn row_page(
 }
 
 async fn holds_page(State(state): State<Arc<AppState>>, Authed(s): Authed) -> Response {
-    let held = match otto_stage::holds::held(&state.ports, &state.store_id, 500).await {
+    let held = match otto_engine::holds::held(&state.ports, &state.store_id, 500).await {
         Ok(h) => h,
         Err(e) => return store_error_page(&state, Some(&s), e).await,
     };
@@ -913,7 +913,7 @@ async fn release_confirm(
         )
         .await;
     }
-    let reply = otto_stage::holds::reply_preview(state.executors.helpdesk.as_deref(), &row)
+    let reply = otto_engine::holds::reply_preview(state.executors.helpdesk.as_deref(), &row)
         .await
         .map(|p| views::release_reply(&p))
         .unwrap_or_default();
@@ -947,7 +947,7 @@ async fn release(
         Err((status, m)) => return error_page(&state, Some(&s), status, &m).await,
     };
     let now = otto_core::clock::now();
-    match otto_stage::holds::release(
+    match otto_engine::holds::release(
         &state.ports,
         &state.executors,
         &state.store_id,
@@ -1040,7 +1040,7 @@ async fn release(
 }
 
 async fn candidates_page(State(state): State<Arc<AppState>>, Authed(s): Authed) -> Response {
-    let rows = match otto_stage::research::queued(&state.ports, &state.store_id).await {
+    let rows = match otto_engine::research::queued(&state.ports, &state.store_id).await {
         Ok(r) => r,
         Err(e) => return store_error_page(&state, Some(&s), e).await,
     };
@@ -1138,7 +1138,7 @@ async fn review(
         Err(e) => return store_error_page(&state, Some(&s), e).await,
     }
     let reason = form.get("reason").map(|x| x.chars().take(200).collect());
-    match otto_stage::research::review(&state.ports, r, approve, &s.who, reason).await {
+    match otto_engine::research::review(&state.ports, r, approve, &s.who, reason).await {
         Ok(row) => {
             let notice = format!(
                 "{} by {}.",

@@ -43,7 +43,7 @@ async fn ctx() -> Ctx {
     let now = chrono::Utc::now();
     let day = clock.day_of(now);
     let cs = CycleId::with_slot(store(), CycleKind::Cs, day, 9 * 60);
-    otto_stage::cs::triage(&ports, helpdesk.as_ref(), &OfflineVoice, &cs, false, now)
+    otto_engine::cs::triage(&ports, helpdesk.as_ref(), &OfflineVoice, &cs, false, now)
         .await
         .unwrap();
     let morning = CycleId::new(store(), CycleKind::Morning, day);
@@ -141,7 +141,7 @@ async fn ctx() -> Ctx {
             token: Some(TOKEN.into()),
             gateway_jwt: false,
         },
-        executors: otto_stage::holds::Executors {
+        executors: otto_engine::holds::Executors {
             helpdesk: Some(helpdesk),
             ..Default::default()
         },

@@ -302,7 +302,7 @@ pub fn cycle_card(
             .map(|since| format!(
                 "<p class=\"error\" role=\"alert\">Stalled: RUNNING with no stage activity since {} — longer than its {} h lease, so no worker holds it.</p>",
                 esc(&when(clock, &since)),
-                otto_scheduler::CYCLE_LEASE.num_hours()
+                otto_engine::cycles::CYCLE_LEASE.num_hours()
             ))
             .unwrap_or_default(),
         id = esc(&row.cycle_id.to_string()),
@@ -335,7 +335,7 @@ fn stalled_since(
         .map(|s| s.updated_at)
         .filter(|t| *t > run.updated_at)
         .unwrap_or(run.updated_at);
-    (now - last >= otto_scheduler::CYCLE_LEASE).then_some(last)
+    (now - last >= otto_engine::cycles::CYCLE_LEASE).then_some(last)
 }
 
 fn reversal(op: &Option<ReversalOp>, status: RowStatus) -> String {
@@ -752,8 +752,8 @@ placeholder=\"how did this morning go? · what's held? · what happened to SKU-�
 
 /// The release page's "what will be sent" for a held CS reply: the judged draft, escaped, as
 /// the customer will read it (whitespace kept).
-pub fn release_reply(p: &otto_stage::holds::ReplyPreview) -> String {
-    use otto_stage::holds::ReplyPreview;
+pub fn release_reply(p: &otto_engine::holds::ReplyPreview) -> String {
+    use otto_engine::holds::ReplyPreview;
     match p {
         ReplyPreview::Draft {
             version,

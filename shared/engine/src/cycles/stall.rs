@@ -1,6 +1,6 @@
 //! The stall watch, on a schedule (every 15 minutes, `StallWatchFunction` in template.yaml): a
 //! cycle still RUNNING whose store_lock lease is no longer its own and live — every stage
-//! renews the lease for [`crate::CYCLE_LEASE`], so past it no worker holds the cycle — never
+//! renews the lease for [`super::CYCLE_LEASE`], so past it no worker holds the cycle — never
 //! reaches its own end. The watch ends it visibly: the run row RUNNING → FAILED with why
 //! (`STALLED: …`, the lapse in store time), the lapsed lease given back, its PENDING moves
 //! SKIPPED with why (as a failed cycle's), a `CycleFailed` event, and the FAILED alert (plus
@@ -9,7 +9,7 @@
 //! A cycle whose lease is live is left alone however slow it is; one finished meanwhile (the
 //! transition is conditional on RUNNING) is left as it ended.
 
-use crate::pending::skip_pending;
+use super::pending::skip_pending;
 use chrono::{DateTime, Utc};
 use otto_core::audit::{AuditRow, AuditTable, RowBody};
 use otto_core::lock::Lease;
@@ -17,7 +17,6 @@ use otto_core::{RowStatus, StoreClock, StoreId};
 use otto_runtime::HandlerError;
 use otto_store::{OttoEvent, PageReq, Ports, StoreError};
 use serde::Serialize;
-use serde_json::Value;
 
 /// What one watch did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -175,17 +174,4 @@ async fn skip_stalled(ports: &Ports, run: &AuditRow, why: &str, now: DateTime<Ut
     if let Err(e) = skip_pending(ports, &run.cycle_id, &why, now).await {
         tracing::error!(cycle_id = %run.cycle_id, error = %e, "could not skip the stalled cycle's PENDING moves");
     }
-}
-
-/// The scheduled function's handler (any input: the schedule's payload is ignored).
-pub async fn handler(
-    ports: &Ports,
-    store: &StoreId,
-    clock: StoreClock,
-) -> Result<Value, lambda_runtime::Error> {
-    let report = watch(ports, store, clock, otto_core::clock::now()).await?;
-    if !report.failed.is_empty() {
-        tracing::warn!(failed = ?report.failed, "stall watch ended cycles");
-    }
-    Ok(serde_json::to_value(report)?)
 }

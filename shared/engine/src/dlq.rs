@@ -54,15 +54,3 @@ pub async fn sweep(
     }
     Ok(report)
 }
-
-/// The scheduled function's handler (any input: the schedule's payload is ignored).
-pub async fn handler(
-    ports: &Ports,
-    clock: otto_core::StoreClock,
-) -> Result<serde_json::Value, lambda_runtime::Error> {
-    let report = sweep(ports, clock, otto_core::clock::now()).await?;
-    if !report.failed.is_empty() {
-        tracing::warn!(failed = ?report.failed, "dead-letter sweep ended cycles");
-    }
-    Ok(serde_json::to_value(report)?)
-}
