@@ -44,8 +44,10 @@ pub fn moto_names() -> Option<AwsNames> {
     names
 }
 
-/// DynamoDB/SQS/EventBridge ports on moto. Tables are shared by the tests (each test uses its
-/// own store id, lock and counter names); queues are made per test, so deliveries never cross.
+/// DynamoDB/SQS/EventBridge ports on moto. Tables and queues are made per test (the tables as
+/// copies of the template's, bootstrapped from template.yaml), so deliveries never cross and no
+/// test reads another's rows. moto answers a query on an index by walking every item of the
+/// table, so on shared tables each test got slower with every row the suite had written before it.
 pub async fn moto() -> Option<Harness> {
     let names = moto_names()?;
     let sdk = otto_store::aws::load_sdk_config().await;
@@ -86,11 +88,12 @@ pub async fn moto() -> Option<Harness> {
         let url = q.queue_url().unwrap_or_default().to_string();
         url_prefix = Some(url.trim_end_matches(stage.as_str()).to_string());
     }
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
     let dynamo = Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        names.audit_table.clone(),
-        names.state_table.clone(),
-        names.catalog_table.clone(),
+        ddb.clone(),
+        table_like(&ddb, &names.audit_table, &prefix).await,
+        table_like(&ddb, &names.state_table, &prefix).await,
+        table_like(&ddb, &names.catalog_table, &prefix).await,
     ));
     let queue = Arc::new(SqsQueue::new(sqs, url_prefix.expect("queue prefix")));
     let mut ports = Ports::from_adapter(dynamo, queue);
@@ -103,6 +106,43 @@ pub async fn moto() -> Option<Harness> {
         name: "moto",
         _dir: None,
     })
+}
+
+/// A fresh, empty table named `{prefix}{name}` with `name`'s keys and indexes (as bootstrapped
+/// from template.yaml).
+async fn table_like(ddb: &aws_sdk_dynamodb::Client, name: &str, prefix: &str) -> String {
+    use aws_sdk_dynamodb::types::{BillingMode, GlobalSecondaryIndex};
+    let desc = ddb
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .expect("describe the bootstrapped table on moto")
+        .table
+        .expect("a table description");
+    let fresh = format!("{prefix}{name}");
+    let gsis: Vec<GlobalSecondaryIndex> = desc
+        .global_secondary_indexes()
+        .iter()
+        .map(|g| {
+            GlobalSecondaryIndex::builder()
+                .set_index_name(g.index_name().map(str::to_string))
+                .set_key_schema(Some(g.key_schema().to_vec()))
+                .set_projection(g.projection().cloned())
+                .build()
+                .expect("a GSI like the template's")
+        })
+        .collect();
+    ddb.create_table()
+        .table_name(&fresh)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_attribute_definitions(Some(desc.attribute_definitions().to_vec()))
+        .set_key_schema(Some(desc.key_schema().to_vec()))
+        .set_global_secondary_indexes((!gsis.is_empty()).then_some(gsis))
+        .send()
+        .await
+        .expect("create a table on moto");
+    fresh
 }
 
 /// Ports on moto's shared tables whose DynamoDB/SQS/EventBridge requests are counted (one
