@@ -3,7 +3,7 @@
 use crate::fixtures::unique_store;
 use crate::Harness;
 use chrono::Utc;
-use otto_connectors::lanes::simulated::{SimulatedLane, SimulatedVolumes};
+use otto_connectors::lanes::simulated::{SimulatedLane, SimulatedOffers, SimulatedVolumes};
 use otto_connectors::lanes::DiscoveryLane;
 use otto_connectors::simulated::{SimSpec, SimulatedVendor};
 use otto_connectors::ShopCatalog;
@@ -43,6 +43,8 @@ async fn research(
             .map(|l| Arc::new(l) as Arc<dyn DiscoveryLane>)
             .collect(),
         volumes: Arc::new(SimulatedVolumes { seed: 3 }),
+        offers: Arc::new(SimulatedOffers { seed: 3 }),
+        supplier_rules: Default::default(),
     };
     let reg = with_research(StageRegistry::new(), src);
     let input = ScheduledInput {

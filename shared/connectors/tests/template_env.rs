@@ -220,8 +220,9 @@ fn every_research_lane_switches_on_from_the_template() {
     let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
     let names = |set: &[(&str, &str)]| -> Vec<String> {
         let env = environment(set);
-        let (lanes, _) =
-            research_from_lookup_on(|k: &str| env.get(k).cloned(), today).expect("lanes");
+        let lanes = research_from_lookup_on(|k: &str| env.get(k).cloned(), today)
+            .expect("lanes")
+            .lanes;
         lanes.iter().map(|l| l.name().to_string()).collect()
     };
     assert!(names(&[]).is_empty(), "every lane is off by default");
