@@ -143,6 +143,42 @@ impl SupplierMatch {
     }
 }
 
+impl SupplierMatch {
+    /// One clause for an answer: who priced the supplier cost, and how DataForSEO answered.
+    pub fn summary(&self) -> String {
+        let cost = self.supplier_cost.as_ref().and_then(|c| {
+            let m = Money::from_minor(c.price_minor, c.currency).ok()?;
+            Some(match &c.source {
+                PriceSource::DataforseoGoogleShopping { seller, .. } => {
+                    format!("supplier {m} from {seller} (DataForSEO Google Shopping)")
+                }
+                PriceSource::Lane { lane } => format!("supplier {m} from the {lane} lane"),
+            })
+        });
+        let cost = cost.unwrap_or_else(|| "no supplier price".to_string());
+        match (self.status, &self.reason) {
+            (MatchStatus::Matched, _) => format!(
+                "{cost}; {} matching offer(s) on Google Shopping",
+                self.offers.len()
+            ),
+            (status, Some(why)) => format!("{cost}; DataForSEO {}: {why}", status.label()),
+            (status, None) => format!("{cost}; DataForSEO {}", status.label()),
+        }
+    }
+}
+
+impl MatchStatus {
+    fn label(self) -> &'static str {
+        match self {
+            MatchStatus::Matched => "matched",
+            MatchStatus::NoMatch => "no match",
+            MatchStatus::NotConfigured => "not configured",
+            MatchStatus::Skipped => "skipped",
+            MatchStatus::Failed => "failed",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MatchRules {
     /// Seller-name fragments of supplier marketplaces (lower-case).
@@ -173,7 +209,7 @@ impl Default for MatchRules {
                 .map(|s| s.to_string())
                 .collect(),
             min_title_overlap_bp: 6_000,
-            max_offers: 10,
+            max_offers: 5,
         }
     }
 }
@@ -437,6 +473,10 @@ mod tests {
             }
         );
         assert_eq!(r.retail_prices, vec![eur("49.95")]);
+        assert_eq!(
+            e.summary(),
+            "supplier €11.20 from AliExpress (DataForSEO Google Shopping); 3 matching offer(s) on Google Shopping"
+        );
         let json = serde_json::to_value(e).unwrap();
         assert_eq!(
             json["supplier_cost"]["source"],
@@ -509,6 +549,10 @@ mod tests {
             &MatchRules::default(),
         );
         assert_eq!(r.evidence.status, MatchStatus::Failed);
+        assert_eq!(
+            r.evidence.summary(),
+            "supplier €9.00 from the spy_tools lane; DataForSEO failed: HTTP 500"
+        );
         assert_eq!(
             r.evidence.supplier_cost.unwrap().source,
             PriceSource::Lane {
