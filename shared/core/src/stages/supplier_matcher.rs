@@ -421,6 +421,17 @@ mod tests {
         }
     }
 
+    fn lane(lane: &str, cost: &str) -> Vec<LaneCost> {
+        vec![LaneCost {
+            lane: lane.into(),
+            cost: eur(cost),
+        }]
+    }
+
+    fn run(title: &str, lanes: &[LaneCost], lookup: &OfferLookup) -> MatchResult {
+        supplier_match(title, lanes, lookup, Currency::EUR, &MatchRules::default())
+    }
+
     fn found(offers: Vec<FoundOffer>) -> OfferLookup {
         OfferLookup::Found {
             task_id: "12041155-1535-0139-0000-4d0c1b5f8b0a".into(),
@@ -444,17 +455,7 @@ mod tests {
             ),
             offer("Ceramic mug", "AliExpress", eur("2.00")),
         ]);
-        let lanes = [LaneCost {
-            lane: "aliexpress".into(),
-            cost: eur("14.37"),
-        }];
-        let r = supplier_match(
-            "Waffle Linen Throw",
-            &lanes,
-            &lookup,
-            Currency::EUR,
-            &MatchRules::default(),
-        );
+        let r = run("Waffle Linen Throw", &lane("aliexpress", "14.37"), &lookup);
         let e = &r.evidence;
         assert_eq!(e.status, MatchStatus::Matched);
         assert_eq!(e.offers_seen, 4);
@@ -488,17 +489,7 @@ mod tests {
     #[test]
     fn a_cheaper_lane_cost_wins_and_says_so() {
         let lookup = found(vec![offer("Linen Throw", "Temu", eur("19.99"))]);
-        let lanes = [LaneCost {
-            lane: "aliexpress".into(),
-            cost: eur("14.37"),
-        }];
-        let r = supplier_match(
-            "Linen Throw",
-            &lanes,
-            &lookup,
-            Currency::EUR,
-            &MatchRules::default(),
-        );
+        let r = run("Linen Throw", &lane("aliexpress", "14.37"), &lookup);
         assert_eq!(
             r.evidence.supplier_cost.unwrap().source,
             PriceSource::Lane {
@@ -523,31 +514,17 @@ mod tests {
                 MatchStatus::Failed,
             ),
         ] {
-            let r = supplier_match(
-                "Linen Throw",
-                &[],
-                &lookup,
-                Currency::EUR,
-                &MatchRules::default(),
-            );
+            let r = run("Linen Throw", &[], &lookup);
             assert_eq!(r.evidence.status, status);
             assert!(r.evidence.reason.is_some());
             assert_eq!(r.evidence.supplier_cost, None, "no price without a source");
             assert!(r.retail_prices.is_empty());
         }
         // The lane's cost still prices it, and says it was the lane.
-        let r = supplier_match(
-            "Linen Throw",
-            &[LaneCost {
-                lane: "spy_tools".into(),
-                cost: eur("9.00"),
-            }],
-            &OfferLookup::Failed {
-                reason: "HTTP 500".into(),
-            },
-            Currency::EUR,
-            &MatchRules::default(),
-        );
+        let failed = OfferLookup::Failed {
+            reason: "HTTP 500".into(),
+        };
+        let r = run("Linen Throw", &lane("spy_tools", "9.00"), &failed);
         assert_eq!(r.evidence.status, MatchStatus::Failed);
         assert_eq!(
             r.evidence.summary(),
@@ -564,13 +541,7 @@ mod tests {
     #[test]
     fn no_title_match_is_no_match_with_counts() {
         let lookup = found(vec![offer("Velvet Cushion", "AliExpress", eur("3.00"))]);
-        let r = supplier_match(
-            "Linen Throw",
-            &[],
-            &lookup,
-            Currency::EUR,
-            &MatchRules::default(),
-        );
+        let r = run("Linen Throw", &[], &lookup);
         assert_eq!(r.evidence.status, MatchStatus::NoMatch);
         assert_eq!(r.evidence.offers_seen, 1);
         assert!(r.evidence.reason.unwrap().contains("1 offer(s)"));
