@@ -73,7 +73,7 @@ pub fn registry(kind: CycleKind, v: Vendors) -> Result<StageRegistry, String> {
 /// the Lambdas when their credentials are configured). `OTTO_LANE_DOWN=<lane>` makes one lane
 /// fail, to see the cycle go on without it.
 pub fn research_sources() -> otto_engine::research::ResearchSources {
-    use otto_connectors::lanes::simulated::{SimulatedLane, SimulatedVolumes};
+    use otto_connectors::lanes::simulated::{SimulatedLane, SimulatedOffers, SimulatedVolumes};
     let down = std::env::var("OTTO_LANE_DOWN").ok();
     otto_engine::research::ResearchSources {
         lanes: SimulatedLane::all(7, down.as_deref())
@@ -81,6 +81,8 @@ pub fn research_sources() -> otto_engine::research::ResearchSources {
             .map(|l| Arc::new(l) as Arc<dyn otto_connectors::lanes::DiscoveryLane>)
             .collect(),
         volumes: Arc::new(SimulatedVolumes { seed: 7 }),
+        offers: Arc::new(SimulatedOffers { seed: 7 }),
+        supplier_rules: Default::default(),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod faults;
 pub mod fixtures;
 pub mod harness;
 pub mod holds;
+pub mod merchant_twin;
 pub mod morning;
 pub mod pipeline;
 pub mod research;

@@ -792,6 +792,67 @@ fn every_research_lane_and_its_settings_are_parameters() {
 }
 
 #[test]
+fn file_lanes_read_a_layer_and_supplier_matcher_is_set_from_parameters() {
+    let t = template();
+    let lanes = res(&t, "LanesStageFunction");
+    // The organic / spy-tool exports reach the lanes function as a layer (under /opt), if given.
+    let layers = &lanes["Properties"]["Layers"];
+    let Value::Tagged(cond) = layers else {
+        panic!("LanesStageFunction.Layers is an !If: {layers:?}")
+    };
+    assert_eq!(cond.tag, "If");
+    assert_eq!(text(&cond.value[0]), "HasResearchFilesLayer");
+    assert_eq!(strings(&cond.value[1]), ["ResearchFilesLayerArn"]);
+    assert!(!t["Conditions"]["HasResearchFilesLayer"].is_null());
+    for p in ["OrganicFile", "SpyToolsFile"] {
+        assert_eq!(
+            t["Parameters"][p]["AllowedPattern"], "^(/.+)?$",
+            "{p}: absolute path"
+        );
+    }
+    assert_eq!(
+        text(&env_of(&t, "LanesStageFunction")["OTTO_COMPETITOR_MAX_PAGES"]),
+        "CompetitorMaxPages"
+    );
+    // supplier_matcher runs in the score stage, from its own parameters.
+    let score = env_of(&t, "ScoreStageFunction");
+    for (var, param) in [
+        ("OTTO_SUPPLIER_MATCHER", "SupplierMatcher"),
+        ("DATAFORSEO_LOGIN", "DataForSeoLogin"),
+        ("DATAFORSEO_PASSWORD_PARAM", "DataForSeoPasswordParam"),
+        (
+            "DATAFORSEO_MERCHANT_LANGUAGE_CODE",
+            "DataForSeoMerchantLanguageCode",
+        ),
+        (
+            "DATAFORSEO_MERCHANT_MAX_TASKS",
+            "DataForSeoMerchantMaxTasks",
+        ),
+        (
+            "DATAFORSEO_MERCHANT_WAIT_SECONDS",
+            "DataForSeoMerchantWaitSeconds",
+        ),
+        ("DATAFORSEO_MERCHANT_PRIORITY", "DataForSeoMerchantPriority"),
+        ("OTTO_SUPPLIER_SELLERS", "SupplierSellers"),
+    ] {
+        assert_eq!(text(&score[var]), param, "ScoreStageFunction: {var}");
+        assert!(!t["Parameters"][param].is_null(), "parameter {param}");
+    }
+    assert_eq!(t["Parameters"]["SupplierMatcher"]["Default"], "dataforseo");
+    // The score function outlives its longest wait for DataForSEO's tasks.
+    let wait_max = t["Parameters"]["DataForSeoMerchantWaitSeconds"]["MaxValue"]
+        .as_u64()
+        .expect("a bounded wait");
+    let timeout = res(&t, "ScoreStageFunction")["Properties"]["Timeout"]
+        .as_u64()
+        .expect("timeout");
+    assert!(
+        timeout >= wait_max + 60,
+        "timeout {timeout} s, wait up to {wait_max} s"
+    );
+}
+
+#[test]
 fn secrets_reach_functions_only_as_ssm_parameter_names() {
     let t = template();
     let globals = &t["Globals"]["Function"]["Environment"]["Variables"];

@@ -713,6 +713,7 @@ mod candidates_tests {
                     lane: "competitor".into(),
                     score_bp: Some(100 * (i as u32 + 1)),
                     review: "QUEUED".into(),
+                    supplier_match: None,
                     figures: Default::default(),
                 }),
             })

@@ -27,10 +27,10 @@ async fn main() -> Result<(), Error> {
         .ok_or("configuration: no vendor: set SHOPIFY_* and GOOGLE_ADS_* (or OTTO_SIM_VENDOR)")?;
     let ports = build_ports(&cfg).await?;
     let vendors = Vendors { shop, ads };
-    let (lanes, volumes) = otto_connectors::env::research_from_lookup(env)?;
+    let research = otto_connectors::env::research_from_lookup(env)?;
     let mut registry = otto_engine::research::with_research(
         otto_engine::discount::with_discount(morning_registry(vendors.clone()), vendors),
-        otto_engine::research::ResearchSources { lanes, volumes },
+        research,
     );
     // CS triage runs when a helpdesk is configured (OTTO_HELPDESK=gorgias|json).
     if let Some(helpdesk) = otto_connectors::env::helpdesk_from_lookup(env)? {

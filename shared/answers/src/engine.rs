@@ -273,7 +273,15 @@ pub fn row_line(row: &AuditRow) -> String {
                 .score_bp
                 .map(|b| format!(", score {}", pct(i64::from(b))))
                 .unwrap_or_default();
-            format!("{} via {}{score}, {} ({r})", c.title, c.lane, row.status)
+            let supplier = c
+                .supplier_match
+                .as_ref()
+                .map(|m| format!("; {}", m.summary()))
+                .unwrap_or_default();
+            format!(
+                "{} via {}{score}{supplier}, {} ({r})",
+                c.title, c.lane, row.status
+            )
         }
         RowBody::CycleRun(c) => {
             let mut s = format!("{} cycle on {day} {} ({r})", c.kind, row.status);

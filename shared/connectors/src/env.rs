@@ -469,28 +469,34 @@ mod tests {
         assert_eq!(
             research_from_lookup_on(lookup(&set), today())
                 .unwrap()
-                .0
+                .lanes
                 .len(),
             1
         );
     }
 }
 
-/// Research lanes and keyword volumes from the environment. Each lane is on when its variables
-/// are set; a lane half-configured is an error naming the missing variable.
+/// Research lanes, keyword volumes and supplier_matcher's offers from the environment. Each lane
+/// is on when its variables are set; a lane half-configured is an error naming the missing
+/// variable.
 ///
 /// | lane | variables |
 /// |---|---|
 /// | `frequency` (+ keyword volumes) | `DATAFORSEO_LOGIN`, `DATAFORSEO_PASSWORD`, `DATAFORSEO_LOCATION_CODE` (default 2528, NL) |
-/// | `competitor` | `OTTO_COMPETITOR_STORES` (comma-separated storefront URLs) |
+/// | `competitor` | `OTTO_COMPETITOR_STORES` (comma-separated storefront URLs), `OTTO_COMPETITOR_MAX_PAGES` (default 4) |
 /// | `meta_ads` | `META_ACCESS_TOKEN`, `META_COUNTRIES` (default `NL`), `META_API_VERSION` (default [`versions::DEFAULT_META_GRAPH`]) |
 /// | `aliexpress` | `ALIEXPRESS_APP_KEY`, `ALIEXPRESS_APP_SECRET`, `ALIEXPRESS_TRACKING_ID` |
 /// | `organic` | `OTTO_ORGANIC_FILE` (CSV/JSON) |
 /// | `spy_tools` | `OTTO_SPY_TOOLS_FILE` (CSV/JSON) |
-pub type ResearchPair = (
-    Vec<Arc<dyn crate::lanes::DiscoveryLane>>,
-    Arc<dyn crate::lanes::KeywordVolumes>,
-);
+///
+/// supplier_matcher (`OTTO_SUPPLIER_MATCHER`: `dataforseo`, the default, or `off`) looks
+/// candidates up in DataForSEO's Google Shopping products with the DataForSEO login above,
+/// `DATAFORSEO_LOCATION_CODE`, `DATAFORSEO_MERCHANT_LANGUAGE_CODE` (default `nl`),
+/// `DATAFORSEO_MERCHANT_MAX_TASKS` (default 30 per cycle), `DATAFORSEO_MERCHANT_WAIT_SECONDS`
+/// (default 240), `DATAFORSEO_MERCHANT_PRIORITY` (`normal`/`high`); `OTTO_SUPPLIER_SELLERS`
+/// (comma-separated seller-name fragments) overrides which sellers count as suppliers. Without a
+/// DataForSEO login, or switched off, every candidate row says "not configured".
+pub use crate::lanes::ResearchSources;
 
 /// Keyword volumes when no provider is configured: everything "no data".
 pub struct NoVolumes;
@@ -506,7 +512,9 @@ impl crate::lanes::KeywordVolumes for NoVolumes {
     }
 }
 
-pub fn research_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<ResearchPair, String> {
+pub fn research_from_lookup(
+    get: impl Fn(&str) -> Option<String>,
+) -> Result<ResearchSources, String> {
     research_from_lookup_on(get, otto_core::clock::now().date_naive())
 }
 
@@ -514,7 +522,7 @@ pub fn research_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Rese
 pub fn research_from_lookup_on(
     get: impl Fn(&str) -> Option<String>,
     today: NaiveDate,
-) -> Result<ResearchPair, String> {
+) -> Result<ResearchSources, String> {
     use crate::lanes::{
         aliexpress::AliExpressAffiliate, competitor::CompetitorFeeds, dataforseo::DataForSeoClient,
         files::FileLane, meta_ads::MetaAdLibrary,
@@ -539,15 +547,20 @@ pub fn research_from_lookup_on(
     };
     let currency = Currency::new(&var("OTTO_CURRENCY").unwrap_or_else(|| "EUR".into()))
         .map_err(|e| format!("configuration: OTTO_CURRENCY: {e}"))?;
+    let number = |k: &str, default: u64| -> Result<u64, String> {
+        var(k).map_or(Ok(default), |v| {
+            v.parse()
+                .map_err(|_| format!("configuration: {k}: {v:?} is not a whole number"))
+        })
+    };
     let mut lanes: Vec<Arc<dyn crate::lanes::DiscoveryLane>> = Vec::new();
     let mut volumes: Arc<dyn crate::lanes::KeywordVolumes> = Arc::new(NoVolumes);
-    if let Some(v) = all_or_none(&["DATAFORSEO_LOGIN", "DATAFORSEO_PASSWORD"])? {
-        let location: u32 = var("DATAFORSEO_LOCATION_CODE")
-            .unwrap_or_else(|| "2528".into())
-            .parse()
-            .map_err(|_| "configuration: DATAFORSEO_LOCATION_CODE: not a number".to_string())?;
+    let dataforseo = all_or_none(&["DATAFORSEO_LOGIN", "DATAFORSEO_PASSWORD"])?;
+    let location = u32::try_from(number("DATAFORSEO_LOCATION_CODE", 2528)?)
+        .map_err(|_| "configuration: DATAFORSEO_LOCATION_CODE: out of range".to_string())?;
+    if let Some(v) = &dataforseo {
         let client = Arc::new(DataForSeoClient::new(
-            "https://api.dataforseo.com",
+            DATAFORSEO_BASE,
             v[0].clone(),
             v[1].clone(),
             location,
@@ -556,13 +569,17 @@ pub fn research_from_lookup_on(
         lanes.push(client.clone());
         volumes = client;
     }
+    let offers = supplier_offers(&var, dataforseo.as_deref(), location, &number)?;
     if let Some(stores) = var("OTTO_COMPETITOR_STORES") {
         let list: Vec<String> = stores
             .split(',')
             .map(|s| s.trim().trim_end_matches('/').to_string())
             .filter(|s| !s.is_empty())
             .collect();
-        lanes.push(Arc::new(CompetitorFeeds::new(list, currency, 250)));
+        let pages = u32::try_from(number("OTTO_COMPETITOR_MAX_PAGES", 4)?).unwrap_or(u32::MAX);
+        lanes.push(Arc::new(
+            CompetitorFeeds::new(list, currency, 250).with_max_pages(pages),
+        ));
     }
     if let Some(token) = var("META_ACCESS_TOKEN") {
         let countries = var("META_COUNTRIES")
@@ -596,7 +613,81 @@ pub fn research_from_lookup_on(
     if let Some(f) = var("OTTO_SPY_TOOLS_FILE") {
         lanes.push(Arc::new(FileLane::spy_tools(f.into(), currency)));
     }
-    Ok((lanes, volumes))
+    let mut supplier_rules = otto_core::stages::supplier_matcher::MatchRules::default();
+    if let Some(sellers) = var("OTTO_SUPPLIER_SELLERS") {
+        supplier_rules.supplier_sellers = sellers
+            .split(',')
+            .map(|s| s.trim().to_lowercase())
+            .filter(|s| !s.is_empty())
+            .collect();
+    }
+    Ok(ResearchSources {
+        lanes,
+        volumes,
+        offers,
+        supplier_rules,
+    })
+}
+
+const DATAFORSEO_BASE: &str = "https://api.dataforseo.com";
+
+/// supplier_matcher's offer source: DataForSEO Google Shopping, or a "not configured" that every
+/// candidate row repeats.
+fn supplier_offers(
+    var: &dyn Fn(&str) -> Option<String>,
+    login: Option<&[String]>,
+    location: u32,
+    number: &dyn Fn(&str, u64) -> Result<u64, String>,
+) -> Result<Arc<dyn crate::lanes::ShoppingOffers>, String> {
+    use crate::lanes::merchant::{DataForSeoMerchant, Priority};
+    use crate::lanes::NoShoppingOffers;
+    let not = |reason: &str| -> Arc<dyn crate::lanes::ShoppingOffers> {
+        Arc::new(NoShoppingOffers {
+            reason: reason.to_string(),
+        })
+    };
+    match var("OTTO_SUPPLIER_MATCHER").as_deref() {
+        None | Some("dataforseo") => {}
+        Some("off") => return Ok(not("supplier_matcher is off (OTTO_SUPPLIER_MATCHER=off)")),
+        Some(other) => {
+            return Err(format!(
+                "configuration: OTTO_SUPPLIER_MATCHER: {other:?} is not dataforseo or off"
+            ))
+        }
+    }
+    let Some(login) = login else {
+        return Ok(not(
+            "DataForSEO is not configured (DATAFORSEO_LOGIN / DATAFORSEO_PASSWORD): no supplier cross-reference",
+        ));
+    };
+    let priority = match var("DATAFORSEO_MERCHANT_PRIORITY").as_deref() {
+        None | Some("normal") => Priority::Normal,
+        Some("high") => Priority::High,
+        Some(other) => {
+            return Err(format!(
+                "configuration: DATAFORSEO_MERCHANT_PRIORITY: {other:?} is not normal or high"
+            ))
+        }
+    };
+    let language = var("DATAFORSEO_MERCHANT_LANGUAGE_CODE").unwrap_or_else(|| "nl".into());
+    let wait = std::time::Duration::from_secs(number("DATAFORSEO_MERCHANT_WAIT_SECONDS", 240)?);
+    let max_tasks = usize::try_from(number("DATAFORSEO_MERCHANT_MAX_TASKS", 30)?)
+        .map_err(|_| "configuration: DATAFORSEO_MERCHANT_MAX_TASKS: out of range".to_string())?;
+    let client = DataForSeoMerchant::new(
+        DATAFORSEO_BASE,
+        login[0].clone(),
+        login[1].clone(),
+        location,
+        language,
+    )
+    .with_priority(priority)
+    .with_max_tasks(max_tasks)
+    .with_polling(
+        wait,
+        std::time::Duration::from_secs(5),
+        std::time::Duration::from_secs(30),
+    );
+    Ok(Arc::new(client))
 }
 
 #[cfg(test)]
@@ -614,7 +705,9 @@ mod research_env_tests {
         ]
         .into_iter()
         .collect();
-        let (lanes, _) = research_from_lookup(|k| m.get(k).map(|v| v.to_string())).unwrap();
+        let lanes = research_from_lookup(|k| m.get(k).map(|v| v.to_string()))
+            .unwrap()
+            .lanes;
         let names: Vec<&str> = lanes.iter().map(|l| l.name()).collect();
         assert_eq!(names, vec!["competitor", "meta_ads"]);
         let half: std::collections::HashMap<&str, &str> =
@@ -623,7 +716,7 @@ mod research_env_tests {
             .err()
             .unwrap();
         assert!(err.contains("ALIEXPRESS_APP_SECRET"), "{err}");
-        assert!(research_from_lookup(|_| None).unwrap().0.is_empty());
+        assert!(research_from_lookup(|_| None).unwrap().lanes.is_empty());
     }
 }
 

@@ -132,6 +132,33 @@ async fn frequency_lane_returns_the_seeds() {
 }
 
 #[tokio::test]
+async fn a_keyword_over_the_limits_is_left_out_alone_with_its_reason() {
+    let server = FakeServer::start(vec![(
+        200,
+        ok_body(json!([{"keyword": "linen throw", "competition_index": 7, "search_volume": 320}])),
+    )])
+    .await;
+    let (c, _) = client(&server);
+    let long = "one two three four five six seven eight nine ten eleven";
+    let got = c
+        .discover_noting(&seeds(&["linen throw", long, "throw (grey)"]))
+        .await
+        .unwrap();
+    assert_eq!(got.candidates.len(), 3, "every seed keeps its candidate");
+    assert_eq!(got.candidates[0].search_volume, Some(320));
+    assert_eq!(
+        got.candidates[1].signals["keyword_rejected"],
+        json!("11 words (at most 10)")
+    );
+    assert_eq!(got.notes.len(), 2, "{:?}", got.notes);
+    assert!(got.notes[0].contains("11 words"), "{:?}", got.notes);
+    assert!(got.notes[1].contains("symbol '('"), "{:?}", got.notes);
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 1, "one task, sent");
+    assert_eq!(reqs[0].json()[0]["keywords"], json!(["linen throw"]));
+}
+
+#[tokio::test]
 async fn task_error_inside_ok_envelope_is_an_error() {
     let body = json!({
         "status_code": 20000, "status_message": "Ok.", "tasks_count": 1, "tasks_error": 1,

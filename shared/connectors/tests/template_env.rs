@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use otto_connectors::env::{
     helpdesk_from_lookup, research_from_lookup_on, vendors_from_lookup_on, voice_from_lookup,
 };
+use otto_connectors::lanes::OfferLookup;
 use otto_core::StoreClock;
 use std::collections::HashMap;
 
@@ -220,8 +221,9 @@ fn every_research_lane_switches_on_from_the_template() {
     let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
     let names = |set: &[(&str, &str)]| -> Vec<String> {
         let env = environment(set);
-        let (lanes, _) =
-            research_from_lookup_on(|k: &str| env.get(k).cloned(), today).expect("lanes");
+        let lanes = research_from_lookup_on(|k: &str| env.get(k).cloned(), today)
+            .expect("lanes")
+            .lanes;
         lanes.iter().map(|l| l.name().to_string()).collect()
     };
     assert!(names(&[]).is_empty(), "every lane is off by default");
@@ -250,6 +252,34 @@ fn every_research_lane_switches_on_from_the_template() {
             "spy_tools"
         ]
     );
+    // supplier_matcher: DataForSEO when its login is set (a 701-character title is refused
+    // before any request, so this probes which source is wired without a network call), "off"
+    // or "not configured" said otherwise.
+    let supplier = |set: &[(&str, &str)]| -> OfferLookup {
+        let env = environment(set);
+        let src = research_from_lookup_on(|k: &str| env.get(k).cloned(), today).expect("lanes");
+        let probe = "x".repeat(701);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(src.offers.offers(std::slice::from_ref(&probe)))
+            .remove(&probe)
+            .expect("an outcome")
+    };
+    let login = [
+        ("DataForSeoLogin", "login"),
+        ("DataForSeoPasswordParam", "/otto/dataforseo"),
+    ];
+    assert!(matches!(supplier(&login), OfferLookup::Skipped { .. }));
+    let mut off = login.to_vec();
+    off.push(("SupplierMatcher", "off"));
+    assert!(
+        matches!(supplier(&off), OfferLookup::NotConfigured { reason } if reason.contains("off"))
+    );
+    assert!(matches!(
+        supplier(&[]),
+        OfferLookup::NotConfigured { reason } if reason.contains("DATAFORSEO_LOGIN")
+    ));
     let env = environment(&[
         ("MetaAccessTokenParam", "/otto/meta"),
         ("MetaApiVersion", "v20.0"),

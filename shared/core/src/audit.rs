@@ -253,6 +253,10 @@ pub struct ResearchCandidateRow {
     pub score_bp: Option<u32>,
     /// Review state: QUEUED, APPROVED, REJECTED.
     pub review: String,
+    /// supplier_matcher: which offers, at what price (minor units + currency), which source
+    /// priced the landed cost — or why there is no match (not configured, failed, skipped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier_match: Option<crate::stages::supplier_matcher::SupplierMatch>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub figures: BTreeMap<String, Value>,
 }

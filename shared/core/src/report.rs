@@ -15,6 +15,7 @@ use crate::stages::classify::Classified;
 use crate::stages::cs::Verdict;
 use crate::stages::decide::{Lift, StoreSales};
 use crate::stages::research::{RawCandidate, Score};
+use crate::stages::supplier_matcher::SupplierMatch;
 use crate::time::StoreDay;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -224,6 +225,10 @@ pub struct LaneOutcome {
     pub candidates: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// One line per problem the lane went past without failing (a competitor store skipped, a
+    /// keyword over DataForSEO's limits left out), e.g. `https://x.example: HTTP 404 …`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Every discovery lane, with the store's own product words as seeds.
@@ -242,6 +247,9 @@ pub struct ScoredCandidate {
     pub lanes: BTreeSet<String>,
     pub sources: Vec<String>,
     pub score: Score,
+    /// supplier_matcher's evidence (reports stored before it was kept read as "not stored").
+    #[serde(default = "SupplierMatch::unknown")]
+    pub supplier: SupplierMatch,
 }
 
 /// candidate_scorer + supplier_matcher.

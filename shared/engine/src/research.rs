@@ -4,26 +4,24 @@
 
 use crate::{StageBody, StageContext, StageOutput, StageRegistry};
 use async_trait::async_trait;
-use otto_connectors::lanes::{DiscoveryLane, KeywordVolumes, RawCandidate};
+use otto_connectors::lanes::keyword_limits::partition;
+use otto_connectors::lanes::RawCandidate;
+pub use otto_connectors::lanes::ResearchSources;
 use otto_core::audit::{AuditRow, AuditTable, NewRow, ResearchCandidateRow, RowBody, RowRef};
 use otto_core::cycle::Stage;
 use otto_core::report::{
     LaneOutcome, LanesReport, QueueReport, ResearchSummary, ScoreReport, ScoredCandidate,
 };
-use otto_core::stages::research::{candidate_key, score, words, ScoreRules};
+use otto_core::stages::research::{
+    candidate_key, score_group, store_currency, words, GroupInputs, ScoreRules,
+};
+use otto_core::stages::supplier_matcher::OfferLookup;
 use otto_core::{RowStatus, StoreId};
 use otto_runtime::HandlerError;
 use otto_store::{PageReq, Ports, StoreError};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-
-/// Where research looks.
-#[derive(Clone)]
-pub struct ResearchSources {
-    pub lanes: Vec<Arc<dyn DiscoveryLane>>,
-    pub volumes: Arc<dyn KeywordVolumes>,
-}
 
 pub fn with_research(reg: StageRegistry, src: ResearchSources) -> StageRegistry {
     reg.with(Stage::Lanes, Arc::new(Lanes(src.clone())))
@@ -50,17 +48,18 @@ impl StageBody for Lanes {
         let mut found: Vec<RawCandidate> = Vec::new();
         let mut report = BTreeMap::new();
         for lane in &self.0.lanes {
-            match lane.discover(&seeds).await {
-                Ok(c) => {
+            match lane.discover_noting(&seeds).await {
+                Ok(f) => {
                     report.insert(
                         lane.name().to_string(),
                         LaneOutcome {
                             ok: true,
-                            candidates: Some(c.len() as u64),
+                            candidates: Some(f.candidates.len() as u64),
                             error: None,
+                            notes: f.notes,
                         },
                     );
-                    found.extend(c);
+                    found.extend(f.candidates);
                 }
                 Err(e) => {
                     tracing::warn!(lane = lane.name(), error = %e, "discovery lane failed; the cycle goes on");
@@ -70,6 +69,7 @@ impl StageBody for Lanes {
                             ok: false,
                             candidates: None,
                             error: Some(e.to_string()),
+                            notes: Vec::new(),
                         },
                     );
                 }
@@ -91,16 +91,15 @@ struct ScoreStage(ResearchSources);
 impl StageBody for ScoreStage {
     async fn run(&self, ctx: &StageContext<'_>) -> Result<StageOutput, HandlerError> {
         let found = crate::earlier::<LanesReport>(ctx, 0).await?.1.candidates;
-        let own: Vec<BTreeSet<String>> = ctx
-            .ports
-            .catalog
-            .variants(&ctx.msg.cycle_id.store)
-            .await?
+        let variants = ctx.ports.catalog.variants(&ctx.msg.cycle_id.store).await?;
+        let own: Vec<BTreeSet<String>> = variants
             .iter()
             .map(|v| words(v.title.split('—').next().unwrap_or(&v.title)))
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
+        let prices: Vec<_> = variants.iter().map(|v| v.price).collect();
+        let currency = store_currency(&prices, &found).unwrap_or(otto_core::Currency::EUR);
         let mut groups: BTreeMap<String, Vec<&RawCandidate>> = BTreeMap::new();
         for c in &found {
             let key = candidate_key(&c.title);
@@ -108,7 +107,10 @@ impl StageBody for ScoreStage {
                 groups.entry(key).or_default().push(c);
             }
         }
-        let keywords: Vec<String> = groups.values().map(|g| g[0].title.to_lowercase()).collect();
+        let titles: Vec<String> = groups.values().map(|g| g[0].title.clone()).collect();
+        // DataForSEO's keyword limits: a keyword over them is left out alone, with its reason.
+        let lower: Vec<String> = titles.iter().map(|t| t.to_lowercase()).collect();
+        let (keywords, rejected) = partition(&lower);
         let volumes = match self.0.volumes.volumes(&keywords).await {
             Ok(v) => v,
             Err(e) => {
@@ -116,29 +118,35 @@ impl StageBody for ScoreStage {
                 BTreeMap::new()
             }
         };
+        // supplier_matcher: one DataForSEO lookup per idea; each ends on its own.
+        let offers = self.0.offers.offers(&titles).await;
         let rules = ScoreRules::default();
         let mut scored = Vec::new();
         for (key, group) in &groups {
             let title = group[0].title.clone();
             let kw = title.to_lowercase();
             let stat = volumes.get(&kw).cloned().unwrap_or_default();
-            let volume = group
-                .iter()
-                .find_map(|c| c.search_volume)
-                .or(stat.search_volume);
-            let competition = group
-                .iter()
-                .find_map(|c| c.competition_bp)
-                .or(stat.competition_bp);
-            let s = score(
-                &title,
-                group.iter().filter_map(|c| c.price).collect(),
-                group.iter().filter_map(|c| c.unit_cost).collect(),
-                volume,
-                competition,
-                &own,
-                &rules,
-            );
+            let lookup = offers.get(&title).cloned().unwrap_or(OfferLookup::Failed {
+                reason: "the offer source returned nothing for this title".into(),
+            });
+            let inputs = GroupInputs {
+                search_volume: group
+                    .iter()
+                    .find_map(|c| c.search_volume)
+                    .or(stat.search_volume),
+                competition_bp: group
+                    .iter()
+                    .find_map(|c| c.competition_bp)
+                    .or(stat.competition_bp),
+                keyword_rejected: rejected
+                    .iter()
+                    .find(|r| r.keyword == kw)
+                    .map(|r| r.reason.as_str()),
+                offers: &lookup,
+                store_currency: currency,
+            };
+            let (s, supplier) =
+                score_group(&title, group, &inputs, &own, &rules, &self.0.supplier_rules);
             let lanes: BTreeSet<&str> = group.iter().map(|c| c.lane.as_str()).collect();
             scored.push(ScoredCandidate {
                 key: key.clone(),
@@ -146,6 +154,7 @@ impl StageBody for ScoreStage {
                 lanes: lanes.into_iter().map(str::to_string).collect(),
                 sources: group.iter().filter_map(|c| c.source_url.clone()).collect(),
                 score: s,
+                supplier,
             });
         }
         // Best first; unscored last; ties by key, so the order is reproducible.
@@ -188,6 +197,7 @@ impl StageBody for Queue {
                         lane: s.lanes.iter().next().cloned().unwrap_or_default(),
                         score_bp: s.score.score_bp.and_then(|v| u32::try_from(v).ok()),
                         review: "QUEUED".into(),
+                        supplier_match: Some(s.supplier.clone()),
                         figures: BTreeMap::from([
                             ("rank".into(), json!(rank + 1)),
                             ("lanes".into(), json!(s.lanes)),

@@ -124,6 +124,7 @@ async fn ctx() -> Ctx {
                         lane: "competitor".into(),
                         score_bp: Some(900),
                         review: "QUEUED".into(),
+                        supplier_match: None,
                         figures: Default::default(),
                     }),
                 },

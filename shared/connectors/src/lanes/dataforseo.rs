@@ -22,7 +22,7 @@
 //! `meta_ads`).
 
 use super::keyword_limits::{partition, RejectedKeyword};
-use super::{DiscoveryLane, KeywordStat, KeywordVolumes, RawCandidate};
+use super::{DiscoveryLane, KeywordStat, KeywordVolumes, LaneFindings, RawCandidate};
 use crate::ports::VendorError;
 use crate::shopify::{tokio_sleeper, Sleeper};
 pub use crate::snippet;
@@ -51,6 +51,23 @@ pub struct LaneHttp {
     sleeper: Sleeper,
     backoff_base: Duration,
     max_retries: u32,
+    /// The longest `Retry-After` honoured; a longer one ends the request at once.
+    max_retry_after: Duration,
+}
+
+/// A `Retry-After` header: delay-seconds, or an HTTP-date (RFC 9110 §10.2.3) measured from now.
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let v = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    let secs = (at.with_timezone(&chrono::Utc) - otto_core::clock::now()).num_seconds();
+    Some(Duration::from_secs(secs.max(0) as u64))
 }
 
 impl fmt::Debug for LaneHttp {
@@ -80,7 +97,19 @@ impl LaneHttp {
             sleeper: tokio_sleeper(),
             backoff_base: Duration::from_secs(1),
             max_retries: 3,
+            max_retry_after: Duration::from_secs(30),
         }
+    }
+
+    /// The longest `Retry-After` a 429/503 may ask for and still be retried (default 30 s).
+    pub fn with_max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// Waits `d` on this helper's sleeper (polling lanes use it between rounds).
+    pub async fn pause(&self, d: Duration) {
+        (self.sleeper)(d).await;
     }
 
     pub fn with_sleeper(mut self, sleeper: Sleeper) -> Self {
@@ -114,6 +143,8 @@ impl LaneHttp {
     }
 
     /// Sends the request `build` makes (rebuilt for each attempt); `what` names it in errors.
+    /// A 429/5xx with `Retry-After` waits that long instead of the backoff; one asking for more
+    /// than `max_retry_after` is not retried (the error names the wait asked for).
     pub async fn send(
         &self,
         vendor: &'static str,
@@ -122,10 +153,12 @@ impl LaneHttp {
     ) -> Result<(u16, String), VendorError> {
         let mut attempt = 0u32;
         loop {
+            let mut asked: Option<Duration> = None;
             let detail = match build(&self.client).send().await {
                 Err(e) => format!("request failed: {}", e.without_url()),
                 Ok(resp) => {
                     let status = resp.status().as_u16();
+                    asked = retry_after(resp.headers());
                     match resp.text().await {
                         Err(e) => format!("reading the response failed: {}", e.without_url()),
                         Ok(body) if status == 429 || status >= 500 => {
@@ -135,6 +168,16 @@ impl LaneHttp {
                     }
                 }
             };
+            if let Some(wait) = asked.filter(|w| *w > self.max_retry_after) {
+                return Err(VendorError::Transient {
+                    vendor,
+                    detail: format!(
+                        "{what}: {detail} — Retry-After {} s is longer than the {} s Otto waits; not retried",
+                        wait.as_secs(),
+                        self.max_retry_after.as_secs()
+                    ),
+                });
+            }
             if attempt >= self.max_retries {
                 return Err(VendorError::Transient {
                     vendor,
@@ -143,7 +186,7 @@ impl LaneHttp {
             }
             attempt += 1;
             tracing::warn!(vendor, what, attempt, %detail, "discovery lane: retrying");
-            (self.sleeper)(self.backoff(attempt)).await;
+            (self.sleeper)(asked.unwrap_or_else(|| self.backoff(attempt))).await;
         }
     }
 }
@@ -249,17 +292,8 @@ pub fn parse_volumes(
     text: &str,
 ) -> Result<BTreeMap<String, KeywordStat>, VendorError> {
     let mut out = BTreeMap::new();
-    if !(200..300).contains(&status) {
-        return Err(permanent(format!("HTTP {status}: {}", snippet(text))));
-    }
-    let v: Value = serde_json::from_str(text)
-        .map_err(|e| permanent(format!("response is not JSON ({e}): {}", snippet(text))))?;
-    check_status("request", &v)?;
-    let task = v
-        .get("tasks")
-        .and_then(Value::as_array)
-        .and_then(|t| t.first())
-        .ok_or_else(|| permanent("response has no tasks[0]"))?;
+    let v = envelope(status, text)?;
+    let task = first_task(&v)?;
     check_status("task", task)?;
     let items = match task.get("result") {
         None | Some(Value::Null) => return Ok(out),
@@ -301,18 +335,42 @@ pub fn parse_volumes(
     Ok(out)
 }
 
-fn check_status(level: &str, v: &Value) -> Result<(), VendorError> {
-    let code = v
-        .get("status_code")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| permanent(format!("{level} has no status_code")))?;
-    if code == OK {
-        return Ok(());
+/// A DataForSEO answer's envelope: HTTP 2xx, JSON, request-level `status_code` 20000.
+pub(super) fn envelope(status: u16, text: &str) -> Result<Value, VendorError> {
+    if !(200..300).contains(&status) {
+        return Err(permanent(format!("HTTP {status}: {}", snippet(text))));
     }
+    let v: Value = serde_json::from_str(text)
+        .map_err(|e| permanent(format!("response is not JSON ({e}): {}", snippet(text))))?;
+    check_status("request", &v)?;
+    Ok(v)
+}
+
+/// `tasks[0]` of an envelope.
+pub(super) fn first_task(v: &Value) -> Result<&Value, VendorError> {
+    v.get("tasks")
+        .and_then(Value::as_array)
+        .and_then(|t| t.first())
+        .ok_or_else(|| permanent("response has no tasks[0]"))
+}
+
+/// A level's `status_code` and `status_message`.
+pub(super) fn status_of(v: &Value) -> Option<(u64, &str)> {
+    let code = v.get("status_code").and_then(Value::as_u64)?;
     let message = v
         .get("status_message")
         .and_then(Value::as_str)
         .unwrap_or("(no status_message)");
+    Some((code, message))
+}
+
+/// 20000 is Ok; 40202 (rate limit) and 5xxxx are `Transient`, other codes `Permanent`.
+pub(super) fn check_status(level: &str, v: &Value) -> Result<(), VendorError> {
+    let (code, message) =
+        status_of(v).ok_or_else(|| permanent(format!("{level} has no status_code")))?;
+    if code == OK {
+        return Ok(());
+    }
     let detail = format!("{level} status {code}: {message}");
     if code == RATE_LIMITED || (50_000..60_000).contains(&code) {
         Err(transient(detail))
@@ -337,12 +395,21 @@ impl DiscoveryLane for DataForSeoClient {
         "frequency"
     }
 
+    async fn discover(&self, seeds: &[String]) -> Result<Vec<RawCandidate>, VendorError> {
+        Ok(self.discover_noting(seeds).await?.candidates)
+    }
+
     /// One candidate per seed keyword (title = the keyword) with its volume and competition;
     /// DataForSEO may normalise a keyword's case, so the lookup falls back to a case-insensitive
-    /// match. A seed DataForSEO did not answer for keeps `None` for both.
-    async fn discover(&self, seeds: &[String]) -> Result<Vec<RawCandidate>, VendorError> {
+    /// match. A seed DataForSEO did not answer for keeps `None` for both. A seed over the keyword
+    /// limits is left out of the task alone: a note and its candidate's `keyword_rejected` say why.
+    async fn discover_noting(&self, seeds: &[String]) -> Result<LaneFindings, VendorError> {
         let (stats, rejected) = self.checked_volumes(seeds).await?;
-        Ok(seeds
+        let notes = rejected
+            .iter()
+            .map(|r| format!("keyword {:?} left out: {}", r.keyword, r.reason))
+            .collect();
+        let candidates = seeds
             .iter()
             .map(|seed| {
                 let stat = stats
@@ -376,6 +443,7 @@ impl DiscoveryLane for DataForSeoClient {
                         .unwrap_or_default(),
                 }
             })
-            .collect())
+            .collect();
+        Ok(LaneFindings { candidates, notes })
     }
 }

@@ -1,6 +1,10 @@
-//! Seeded, offline lanes for the demo: the same six lane names, deterministic candidates.
+//! Seeded, offline lanes for the demo: the same six lane names, deterministic candidates, and
+//! deterministic Google Shopping offers for supplier_matcher.
 
-use super::{DiscoveryLane, KeywordStat, KeywordVolumes, RawCandidate};
+use super::{
+    DiscoveryLane, FoundOffer, KeywordStat, KeywordVolumes, OfferLookup, RawCandidate,
+    ShoppingOffers,
+};
 use crate::ports::VendorError;
 use async_trait::async_trait;
 use otto_core::money::{Currency, Money};
@@ -153,5 +157,43 @@ impl KeywordVolumes for SimulatedVolumes {
                 (k.clone(), stat)
             })
             .collect())
+    }
+}
+
+/// Deterministic Google Shopping offers for the demo's supplier_matcher: per title, an
+/// AliExpress supplier offer and two retail offers (in EUR), under a made-up task id.
+pub struct SimulatedOffers {
+    pub seed: u64,
+}
+
+#[async_trait]
+impl ShoppingOffers for SimulatedOffers {
+    async fn offers(&self, queries: &[String]) -> BTreeMap<String, OfferLookup> {
+        queries
+            .iter()
+            .map(|q| {
+                let r = mix(
+                    self.seed,
+                    q.bytes()
+                        .fold(11u64, |a, b| a.wrapping_mul(131).wrapping_add(u64::from(b))),
+                );
+                let retail = 2_490 + (r % 6_000) as i64;
+                let offer = |seller: &str, minor: i64| FoundOffer {
+                    title: q.clone(),
+                    seller: seller.to_string(),
+                    price: Money::from_minor(minor, Currency::EUR)
+                        .unwrap_or_else(|_| Money::zero(Currency::EUR)),
+                    product_id: Some(format!("{}", r >> 8)),
+                    url: None,
+                };
+                let offers = vec![
+                    offer("AliExpress", retail * (18 + (r >> 16) as i64 % 12) / 100),
+                    offer("bol.com", retail),
+                    offer("Amazon.nl", retail + 300),
+                ];
+                let task_id = format!("sim-{:016x}", r);
+                (q.clone(), OfferLookup::Found { task_id, offers })
+            })
+            .collect()
     }
 }

@@ -17,6 +17,8 @@ use std::time::Duration;
 pub struct Recorded {
     pub method: String,
     pub path: String,
+    /// The query string, without '?' ("" when none).
+    pub query: String,
     pub headers: HeaderMap,
     pub body: String,
 }
@@ -32,9 +34,31 @@ impl Recorded {
     }
 }
 
+/// One canned answer: status, body, and extra headers (e.g. `Retry-After`).
+#[derive(Debug, Clone)]
+pub struct Canned {
+    pub status: u16,
+    pub body: String,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Canned {
+    pub fn new(status: u16, body: impl Into<String>) -> Self {
+        Canned {
+            status,
+            body: body.into(),
+            headers: Vec::new(),
+        }
+    }
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
 #[derive(Default)]
 struct Shared {
-    responses: Mutex<VecDeque<(u16, String)>>,
+    responses: Mutex<VecDeque<Canned>>,
     requests: Mutex<Vec<Recorded>>,
 }
 
@@ -53,27 +77,44 @@ async fn handle(
     shared.requests.lock().unwrap().push(Recorded {
         method: method.to_string(),
         path: uri.path().to_string(),
+        query: uri.query().unwrap_or_default().to_string(),
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
     });
     let next = shared.responses.lock().unwrap().pop_front();
-    let (status, body) = next.unwrap_or((418, "no canned response left".to_string()));
-    let content_type = if body.trim_start().starts_with(['{', '[']) {
+    let c = next.unwrap_or_else(|| Canned::new(418, "no canned response left"));
+    let content_type = if c.body.trim_start().starts_with(['{', '[']) {
         "application/json"
     } else {
         "text/html"
     };
-    (
-        StatusCode::from_u16(status).expect("valid status"),
+    let mut resp = (
+        StatusCode::from_u16(c.status).expect("valid status"),
         [(header::CONTENT_TYPE, content_type)],
-        body,
+        c.body,
     )
-        .into_response()
+        .into_response();
+    for (name, value) in c.headers {
+        resp.headers_mut()
+            .insert(name, value.parse().expect("header value"));
+    }
+    resp
 }
 
 impl FakeServer {
     /// Starts a server answering, in order, with `responses` (then 418).
     pub async fn start(responses: Vec<(u16, String)>) -> Self {
+        Self::start_canned(
+            responses
+                .into_iter()
+                .map(|(status, body)| Canned::new(status, body))
+                .collect(),
+        )
+        .await
+    }
+
+    /// Starts a server answering, in order, with `responses` (headers included), then 418.
+    pub async fn start_canned(responses: Vec<Canned>) -> Self {
         let shared = Arc::new(Shared {
             responses: Mutex::new(responses.into()),
             requests: Mutex::new(Vec::new()),

@@ -8,6 +8,7 @@ pub mod decide;
 pub mod discount;
 pub mod plan;
 pub mod research;
+pub mod supplier_matcher;
 
 /// Sums per SKU over a window of days.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -4,16 +4,19 @@
 //!
 //! * **Key**: a candidate's normalised title — lower-case words, stop words dropped, sorted and
 //!   de-duplicated — so the same idea from two lanes or two days is one row.
-//! * **supplier_matcher**: the landed cost is the lowest supplier unit cost seen for the key
-//!   (AliExpress, spy tools) plus `landed_uplift_bp` for freight and duties; the market price is
-//!   the median of the prices seen (competitors, ads, spy tools).
+//! * **supplier_matcher** ([`super::supplier_matcher`]): the landed cost is the supplier cost it
+//!   chose — the cheapest of DataForSEO's matched supplier-marketplace offers and the lanes' unit
+//!   costs (AliExpress, spy tools), with its source — plus `landed_uplift_bp` for freight and
+//!   duties; the market price is the median of the prices seen (competitors, ads, spy tools, and
+//!   DataForSEO's matched retail offers).
 //! * **margin** = (price − landed) ÷ price, clamped to 0…10 000 bp; unknown without both.
 //! * **uniqueness** = 10 000 − the highest word-set Jaccard overlap with the store's own titles.
 //! * **market fit** = √(volume ÷ 100 000) (capped at 1) × (1 − competition); unknown volume → unknown.
 //! * **score** = margin × uniqueness × market fit ÷ 10⁸; None when any factor is unknown (the
 //!   candidate is still queued, ranked after every scored one, with what is missing said).
 
-use crate::money::Money;
+use super::supplier_matcher::{supplier_match, LaneCost, MatchRules, OfferLookup, SupplierMatch};
+use crate::money::{Currency, Money};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -191,10 +194,83 @@ pub fn score(
     }
 }
 
+/// What one idea (a group of raw candidates with the same key) needs besides its lanes' finds.
+pub struct GroupInputs<'a> {
+    pub search_volume: Option<u64>,
+    pub competition_bp: Option<u32>,
+    /// Why the idea's keyword was not sent for its volume (DataForSEO's keyword limits), if so.
+    pub keyword_rejected: Option<&'a str>,
+    /// supplier_matcher's DataForSEO lookup for the idea.
+    pub offers: &'a OfferLookup,
+    pub store_currency: Currency,
+}
+
+/// candidate_scorer with supplier_matcher for one idea: the supplier evidence, and the score
+/// computed from the supplier cost it chose and the market prices (lanes + matched retail offers).
+pub fn score_group(
+    title: &str,
+    group: &[&RawCandidate],
+    inputs: &GroupInputs<'_>,
+    own_titles: &[BTreeSet<String>],
+    rules: &ScoreRules,
+    match_rules: &MatchRules,
+) -> (Score, SupplierMatch) {
+    let lane_costs: Vec<LaneCost> = group
+        .iter()
+        .filter_map(|c| {
+            c.unit_cost.map(|cost| LaneCost {
+                lane: c.lane.clone(),
+                cost,
+            })
+        })
+        .collect();
+    let matched = supplier_match(
+        title,
+        &lane_costs,
+        inputs.offers,
+        inputs.store_currency,
+        match_rules,
+    );
+    let mut prices: Vec<Money> = group.iter().filter_map(|c| c.price).collect();
+    prices.extend(matched.retail_prices);
+    let supplier_cost: Vec<Money> = matched
+        .evidence
+        .supplier_cost
+        .iter()
+        .filter_map(|c| Money::from_minor(c.price_minor, c.currency).ok())
+        .collect();
+    let mut s = score(
+        title,
+        prices,
+        supplier_cost,
+        inputs.search_volume,
+        inputs.competition_bp,
+        own_titles,
+        rules,
+    );
+    if let (Some(why), None) = (inputs.keyword_rejected, s.search_volume) {
+        for m in s.missing.iter_mut().filter(|m| *m == "search volume") {
+            *m = format!("search volume (keyword not sent to DataForSEO: {why})");
+        }
+    }
+    (s, matched.evidence)
+}
+
+/// The store's currency: its own catalog's, else the first one a lane priced in.
+pub fn store_currency(catalog: &[Money], found: &[RawCandidate]) -> Option<Currency> {
+    catalog
+        .first()
+        .or_else(|| {
+            found
+                .iter()
+                .find_map(|c| c.price.as_ref().or(c.unit_cost.as_ref()))
+        })
+        .map(Money::currency)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::money::Currency;
 
     fn eur(s: &str) -> Money {
         Money::parse(s, Currency::EUR).unwrap()
