@@ -29,6 +29,7 @@ pub mod review;
 pub mod undo;
 
 use crate::cycles::pending::skip_pending;
+use crate::cycles::run_end::{close_run, publish_end, Closed, RunEnd};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use otto_core::audit::{AuditTable, NewRow, RowBody, RowRef, StageRunRow};
@@ -37,7 +38,7 @@ use otto_core::report::{CycleSummary, StageReport, StageReportKind};
 use otto_core::{RowStatus, StoreClock};
 use otto_runtime::HandlerError;
 use otto_store::idempotency::{idempotent, IdemError, IdemOptions};
-use otto_store::{CounterAdd, OttoEvent, Ports, StoreError};
+use otto_store::{CounterAdd, Ports, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -430,33 +431,8 @@ async fn abandon_taken_over(
         now,
     )
     .await?;
-    let mut body = run.body.clone();
-    if let RowBody::CycleRun(r) = &mut body {
-        r.finished_at = Some(now);
-        r.error = Some(why.clone());
-    }
-    match ports
-        .audit
-        .transition(
-            run.row_ref,
-            RowStatus::Running,
-            RowStatus::Failed,
-            Some(body),
-            now,
-            None,
-        )
-        .await
-    {
-        Ok(_) | Err(StoreError::Conflict(_)) => {}
-        Err(e) => return Err(e.into()),
-    }
-    let event = OttoEvent {
-        detail_type: "CycleFailed".into(),
-        detail: serde_json::json!({"cycle_id": cycle, "run": run.row_ref.to_string(), "error": why}),
-    };
-    if let Err(e) = ports.events.publish(&[event]).await {
-        tracing::warn!(error = %e, "could not publish the cycle event");
-    }
+    close_run(ports, &run, RunEnd::failed(&why), None, now).await?;
+    publish_end(ports, &run, RowStatus::Failed, Some(&why)).await;
     Ok(())
 }
 
@@ -482,29 +458,13 @@ async fn finish_cycle(
         )));
     };
     if run.status == RowStatus::Running {
-        let mut body = run.body.clone();
-        if let RowBody::CycleRun(run) = &mut body {
-            if summary.is_some() {
-                run.summary = summary;
-            }
-            run.finished_at = Some(now);
-            run.error = error.map(str::to_string);
-        }
-        match ports
-            .audit
-            .transition(
-                run.row_ref,
-                RowStatus::Running,
-                status,
-                Some(body),
-                now,
-                Some(&msg.fence),
-            )
-            .await
-        {
-            Ok(_) | Err(StoreError::Conflict(_)) => {}
-            Err(StoreError::Fenced(_)) => return Ok(()),
-            Err(e) => return Err(e.into()),
+        let end = RunEnd {
+            status,
+            error,
+            summary,
+        };
+        if close_run(ports, &run, end, Some(&msg.fence), now).await? == Closed::Fenced {
+            return Ok(());
         }
     }
     if let Some(lease) = ports.locks.current(&msg.fence.lock).await? {
@@ -512,19 +472,7 @@ async fn finish_cycle(
             ports.locks.release(&lease).await?;
         }
     }
-    let event = OttoEvent {
-        detail_type: if status == RowStatus::Completed {
-            "CycleCompleted"
-        } else {
-            "CycleFailed"
-        }
-        .into(),
-        detail: serde_json::json!({"cycle_id": cycle_id.to_string(), "run": run.row_ref.to_string(), "error": error}),
-    };
-    if let Err(e) = ports.events.publish(&[event]).await {
-        // The row is the record; the event is a courtesy.
-        tracing::warn!(error = %e, "could not publish the cycle event");
-    }
+    publish_end(ports, &run, status, error).await;
     // Slack speaks first: the cycle's digest (or its FAILED alert) and the holds alert, when a
     // digest channel is configured. Never fails the cycle.
     otto_answers::notify::after_cycle(ports, clock, cycle_id, now).await;

@@ -7,6 +7,7 @@
 //! stage message sent twice runs once).
 
 pub mod pending;
+pub mod run_end;
 pub mod stall;
 
 use chrono::{DateTime, Duration, Utc};

@@ -10,12 +10,13 @@
 //! transition is conditional on RUNNING) is left as it ended.
 
 use super::pending::skip_pending;
+use super::run_end::{close_run, publish_end, Closed, RunEnd};
 use chrono::{DateTime, Utc};
-use otto_core::audit::{AuditRow, AuditTable, RowBody};
+use otto_core::audit::{AuditRow, AuditTable};
 use otto_core::lock::Lease;
 use otto_core::{RowStatus, StoreClock, StoreId};
 use otto_runtime::HandlerError;
-use otto_store::{OttoEvent, PageReq, Ports, StoreError};
+use otto_store::{PageReq, Ports};
 use serde::Serialize;
 
 /// What one watch did.
@@ -127,43 +128,14 @@ async fn end_stalled(
     why: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, HandlerError> {
-    let mut body = run.body.clone();
-    if let RowBody::CycleRun(r) = &mut body {
-        r.error = Some(why.to_string());
-        // The error says STALLED and why; the watch ended it now.
-        r.finished_at = Some(now);
-    }
-    match ports
-        .audit
-        .transition(
-            run.row_ref,
-            RowStatus::Running,
-            RowStatus::Failed,
-            Some(body),
-            now,
-            None,
-        )
-        .await
-    {
-        Ok(_) => {}
-        Err(StoreError::Conflict(_)) => return Ok(false),
-        Err(e) => return Err(e.into()),
+    if close_run(ports, run, RunEnd::failed(why), None, now).await? != Closed::Now {
+        return Ok(false);
     }
     tracing::error!(cycle_id = %run.cycle_id, run = %run.row_ref, error = why, "stalled cycle marked FAILED");
     if let Some(l) = lease.filter(|l| l.owner == run.cycle_id.to_string()) {
         ports.locks.release(l).await?;
     }
-    let event = OttoEvent {
-        detail_type: "CycleFailed".into(),
-        detail: serde_json::json!({
-            "cycle_id": run.cycle_id.to_string(),
-            "run": run.row_ref.to_string(),
-            "error": why,
-        }),
-    };
-    if let Err(e) = ports.events.publish(&[event]).await {
-        tracing::warn!(error = %e, "could not publish the cycle event");
-    }
+    publish_end(ports, run, RowStatus::Failed, Some(why)).await;
     Ok(true)
 }
 
