@@ -228,20 +228,7 @@ pub async fn run_stage(
         now,
         || async {
             let out = stage_body.run(&ctx).await?;
-            let row = NewRow {
-                cycle_id: msg.cycle_id.clone(),
-                natural_key: format!("{}|{}|{}", msg.cycle_id, msg.stage, msg.chunk),
-                status: RowStatus::Completed,
-                created_at: now,
-                body: RowBody::StageRun(StageRunRow {
-                    stage: msg.stage,
-                    chunk: msg.chunk,
-                    chunks: msg.chunks,
-                    report: Some(out.report.clone()),
-                    figures: BTreeMap::new(),
-                    error: None,
-                }),
-            };
+            let row = stage_row(&msg, Ok(out.report.clone()), now);
             ports.audit.append(vec![row], Some(&msg.fence)).await?;
             Ok::<_, HandlerError>(out)
         },
@@ -344,6 +331,28 @@ async fn fan_in_and_advance(
     Ok(true)
 }
 
+/// The stage_runs row of `msg`'s chunk: COMPLETED with its report, or FAILED with why.
+fn stage_row(msg: &StageMessage, outcome: Result<StageReport, &str>, now: DateTime<Utc>) -> NewRow {
+    let (status, report, error) = match outcome {
+        Ok(report) => (RowStatus::Completed, Some(report), None),
+        Err(why) => (RowStatus::Failed, None, Some(why.to_string())),
+    };
+    NewRow {
+        cycle_id: msg.cycle_id.clone(),
+        natural_key: format!("{}|{}|{}", msg.cycle_id, msg.stage, msg.chunk),
+        status,
+        created_at: now,
+        body: RowBody::StageRun(StageRunRow {
+            stage: msg.stage,
+            chunk: msg.chunk,
+            chunks: msg.chunks,
+            report,
+            figures: BTreeMap::new(),
+            error,
+        }),
+    }
+}
+
 async fn fail_cycle(
     ports: &Ports,
     msg: &StageMessage,
@@ -352,20 +361,7 @@ async fn fail_cycle(
     now: DateTime<Utc>,
 ) -> Result<(), HandlerError> {
     tracing::error!(cycle_id = %msg.cycle_id, stage = %msg.stage, error = why, "stage failed permanently; cycle marked FAILED");
-    let row = NewRow {
-        cycle_id: msg.cycle_id.clone(),
-        natural_key: format!("{}|{}|{}", msg.cycle_id, msg.stage, msg.chunk),
-        status: RowStatus::Failed,
-        created_at: now,
-        body: RowBody::StageRun(StageRunRow {
-            stage: msg.stage,
-            chunk: msg.chunk,
-            chunks: msg.chunks,
-            report: None,
-            figures: BTreeMap::new(),
-            error: Some(why.to_string()),
-        }),
-    };
+    let row = stage_row(msg, Err(why), now);
     match ports.audit.append(vec![row], Some(&msg.fence)).await {
         Ok(_) | Err(StoreError::Fenced(_)) => {}
         Err(e) => return Err(e.into()),
@@ -409,20 +405,7 @@ async fn abandon_taken_over(
         ),
     };
     tracing::error!(cycle_id = %cycle, error = %why, "cycle abandoned; marked FAILED");
-    let row = NewRow {
-        cycle_id: msg.cycle_id.clone(),
-        natural_key: format!("{}|{}|{}", msg.cycle_id, msg.stage, msg.chunk),
-        status: RowStatus::Failed,
-        created_at: now,
-        body: RowBody::StageRun(StageRunRow {
-            stage: msg.stage,
-            chunk: msg.chunk,
-            chunks: msg.chunks,
-            report: None,
-            figures: BTreeMap::new(),
-            error: Some(why.clone()),
-        }),
-    };
+    let row = stage_row(msg, Err(&why), now);
     ports.audit.append(vec![row], None).await?;
     skip_pending(
         ports,
