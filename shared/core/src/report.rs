@@ -256,6 +256,10 @@ pub struct ScoredCandidate {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScoreReport {
     pub groups: u64,
+    /// Scored candidates left out of `scored` (and so of the review queue): beyond the best
+    /// that one stage row can carry (`stages::research::KEEP_SCORED` / `SCORED_BYTES`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub left_out: u64,
     /// Best first; unscored last; ties by key.
     pub scored: Vec<ScoredCandidate>,
 }
@@ -266,6 +270,10 @@ pub struct QueueReport {
     pub queued_new: u32,
     pub seen_before: u32,
     pub summary: ResearchSummary,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 // --- discount -------------------------------------------------------------------------------

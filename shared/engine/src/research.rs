@@ -13,7 +13,8 @@ use otto_core::report::{
     LaneOutcome, LanesReport, QueueReport, ResearchSummary, ScoreReport, ScoredCandidate,
 };
 use otto_core::stages::research::{
-    candidate_key, score_group, store_currency, words, GroupInputs, ScoreRules,
+    bound_lane, candidate_key, keep_within, score_group, store_currency, words, GroupInputs,
+    ScoreRules, KEEP_SCORED, SCORED_BYTES, SOURCES_KEPT,
 };
 use otto_core::stages::supplier_matcher::OfferLookup;
 use otto_core::{RowStatus, StoreId};
@@ -49,12 +50,14 @@ impl StageBody for Lanes {
         let mut report = BTreeMap::new();
         for lane in &self.0.lanes {
             match lane.discover_noting(&seeds).await {
-                Ok(f) => {
+                Ok(mut f) => {
+                    let all = f.candidates.len() as u64;
+                    f.notes.extend(bound_lane(&mut f.candidates));
                     report.insert(
                         lane.name().to_string(),
                         LaneOutcome {
                             ok: true,
-                            candidates: Some(f.candidates.len() as u64),
+                            candidates: Some(all),
                             error: None,
                             notes: f.notes,
                         },
@@ -152,7 +155,11 @@ impl StageBody for ScoreStage {
                 key: key.clone(),
                 title,
                 lanes: lanes.into_iter().map(str::to_string).collect(),
-                sources: group.iter().filter_map(|c| c.source_url.clone()).collect(),
+                sources: group
+                    .iter()
+                    .filter_map(|c| c.source_url.clone())
+                    .take(SOURCES_KEPT)
+                    .collect(),
                 score: s,
                 supplier,
             });
@@ -164,8 +171,10 @@ impl StageBody for ScoreStage {
                 .cmp(&a.score.score_bp)
                 .then_with(|| a.key.cmp(&b.key))
         });
+        let left_out = keep_within(&mut scored, KEEP_SCORED, SCORED_BYTES) as u64;
         let report = ScoreReport {
             groups: groups.len() as u64,
+            left_out,
             scored,
         };
         Ok(StageOutput::new(report, 1))

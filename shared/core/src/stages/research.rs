@@ -339,3 +339,218 @@ mod tests {
         assert_eq!(s.uniqueness_bp, 10_000);
     }
 }
+
+// --- what one stage row can carry -----------------------------------------------------------
+
+/// The lanes' finds and the scorer's ranking each travel in one stage_runs row, and DynamoDB
+/// holds an item of at most 400 KB. A competitor lane alone can list 1,000 products, so each
+/// report is bounded by count and by bytes: a lane keeps its first finds (a lane lists its best
+/// first: best sellers, search rank) up to [`KEEP_PER_LANE`] and [`LANE_BYTES`] of JSON; the
+/// scorer keeps its best up to [`KEEP_SCORED`] and [`SCORED_BYTES`]; titles are cut at
+/// [`TITLE_CHARS`] characters and each candidate keeps [`SOURCES_KEPT`] source links. What was
+/// left out is said in the report, never dropped silently.
+pub const KEEP_PER_LANE: usize = 100;
+/// See [`KEEP_PER_LANE`]: six lanes at most fill 288 KB.
+pub const LANE_BYTES: usize = 48 * 1024;
+/// See [`KEEP_PER_LANE`].
+pub const KEEP_SCORED: usize = 100;
+/// See [`KEEP_PER_LANE`].
+pub const SCORED_BYTES: usize = 300 * 1024;
+/// See [`KEEP_PER_LANE`].
+pub const TITLE_CHARS: usize = 200;
+/// See [`KEEP_PER_LANE`].
+pub const SOURCES_KEPT: usize = 5;
+
+/// `s` cut at `max` characters (on a character boundary), with "…" when cut.
+pub fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// Keeps the first items while there are at most `max_items` and their JSON fits `max_bytes`;
+/// returns how many were left out.
+pub fn keep_within<T: Serialize>(items: &mut Vec<T>, max_items: usize, max_bytes: usize) -> usize {
+    let all = items.len();
+    let mut bytes = 0;
+    let mut keep = 0;
+    for item in items.iter().take(max_items) {
+        let size = serde_json::to_vec(item)
+            .map(|v| v.len() + 1)
+            .unwrap_or(usize::MAX);
+        if bytes + size > max_bytes {
+            break;
+        }
+        bytes += size;
+        keep += 1;
+    }
+    items.truncate(keep);
+    all - keep
+}
+
+/// Bounds one lane's finds to what its stage row can carry; the returned note (when any were
+/// left out) says how many and why.
+pub fn bound_lane(found: &mut Vec<RawCandidate>) -> Option<String> {
+    for c in found.iter_mut() {
+        c.title = clip(&c.title, TITLE_CHARS);
+    }
+    let all = found.len();
+    let left_out = keep_within(found, KEEP_PER_LANE, LANE_BYTES);
+    (left_out > 0).then(|| {
+        format!(
+            "kept the first {} of {all} candidates (a lane's share of its stage row: at most {KEEP_PER_LANE}, {} KB)",
+            found.len(),
+            LANE_BYTES / 1024
+        )
+    })
+}
+
+#[cfg(test)]
+mod bound_tests {
+    use super::*;
+    use crate::report::{LaneOutcome, LanesReport, ScoreReport, ScoredCandidate, StageReportKind};
+    use crate::stages::supplier_matcher::{MatchedOffer, OfferRole};
+
+    /// Under DynamoDB's 400 KB item limit with room for the row's other attributes.
+    const ROW_BUDGET: usize = 350 * 1024;
+
+    fn eur(minor: i64) -> Money {
+        Money::from_minor(minor, Currency::EUR).expect("money")
+    }
+
+    fn long(n: usize, c: char) -> String {
+        std::iter::repeat_n(c, n).collect()
+    }
+
+    fn candidate(i: usize) -> RawCandidate {
+        RawCandidate {
+            title: format!("{i} {}", long(400, 'é')),
+            lane: "competitor".into(),
+            source_url: Some(format!("https://shop.example/products/{}", long(200, 'x'))),
+            price: Some(eur(129_99)),
+            unit_cost: Some(eur(12_99)),
+            search_volume: Some(12_000),
+            competition_bp: Some(4_500),
+            signals: (0..5)
+                .map(|k| (format!("signal_{k}"), Value::from(long(40, 's'))))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_lane_is_cut_to_what_a_row_carries_and_says_so() {
+        let mut found: Vec<RawCandidate> = (0..1_000).map(candidate).collect();
+        let note = bound_lane(&mut found).expect("a note");
+        assert!(!found.is_empty() && found.len() <= KEEP_PER_LANE);
+        assert!(
+            note.contains(&format!("the first {} of 1000", found.len())),
+            "{note}"
+        );
+        assert!(found
+            .iter()
+            .all(|c| c.title.chars().count() <= TITLE_CHARS + 1));
+        let mut few: Vec<RawCandidate> = (0..3).map(candidate).collect();
+        assert_eq!(bound_lane(&mut few), None);
+        assert_eq!(clip("héllo", 2), "hé…");
+        assert_eq!(clip("hé", 2), "hé");
+    }
+
+    #[test]
+    fn the_largest_lanes_report_fits_one_dynamodb_item() {
+        let lanes = [
+            "meta_ads",
+            "aliexpress",
+            "competitor",
+            "frequency",
+            "organic",
+            "spy_tools",
+        ];
+        let mut candidates = Vec::new();
+        let mut outcomes = BTreeMap::new();
+        for lane in lanes {
+            let mut found: Vec<RawCandidate> = (0..1_000).map(candidate).collect();
+            let note = bound_lane(&mut found);
+            outcomes.insert(
+                lane.to_string(),
+                LaneOutcome {
+                    ok: true,
+                    candidates: Some(1_000),
+                    error: None,
+                    notes: note.into_iter().collect(),
+                },
+            );
+            candidates.extend(found);
+        }
+        let report = (LanesReport {
+            seeds: (0..8).map(|i| format!("seed {i}")).collect(),
+            lanes: outcomes,
+            candidates,
+        })
+        .into_report();
+        let size = serde_json::to_vec(&report).expect("json").len();
+        assert!(size < ROW_BUDGET, "lanes report of {size} bytes");
+    }
+
+    #[test]
+    fn the_largest_score_report_fits_one_dynamodb_item() {
+        let offer = |i: usize| MatchedOffer {
+            title: clip(&long(400, 'o'), TITLE_CHARS),
+            seller: format!("seller {i}"),
+            price_minor: 2_50,
+            currency: Currency::EUR,
+            role: OfferRole::Supplier,
+            title_overlap_bp: 8_000,
+            product_id: Some(long(30, '9')),
+            url: Some(format!(
+                "https://www.google.com/shopping/product/{}",
+                long(150, 'u')
+            )),
+            unused: None,
+        };
+        let mut scored: Vec<ScoredCandidate> = (0..600)
+            .map(|i| {
+                let mut supplier = SupplierMatch::unknown();
+                supplier.offers = (0..5).map(offer).collect();
+                ScoredCandidate {
+                    key: long(TITLE_CHARS, 'k'),
+                    title: clip(&long(400, 't'), TITLE_CHARS),
+                    lanes: lanes_of(i),
+                    sources: (0..SOURCES_KEPT)
+                        .map(|s| format!("https://shop{s}.example/{}", long(200, 'x')))
+                        .collect(),
+                    score: Score {
+                        market_price: Some(eur(129_99)),
+                        landed_cost: Some(eur(2_88)),
+                        margin_bp: Some(7_000),
+                        closest_own_title_overlap_bp: 1_000,
+                        uniqueness_bp: 9_000,
+                        search_volume: Some(12_000),
+                        competition_bp: Some(4_500),
+                        market_fit_bp: Some(6_000),
+                        score_bp: Some(6_500),
+                        missing: vec![long(80, 'm')],
+                    },
+                    supplier,
+                }
+            })
+            .collect();
+        let left_out = keep_within(&mut scored, KEEP_SCORED, SCORED_BYTES) as u64;
+        assert!(left_out >= 500, "{left_out}");
+        let report = (ScoreReport {
+            groups: 600,
+            left_out,
+            scored,
+        })
+        .into_report();
+        let size = serde_json::to_vec(&report).expect("json").len();
+        assert!(size < ROW_BUDGET, "score report of {size} bytes");
+    }
+
+    fn lanes_of(i: usize) -> BTreeSet<String> {
+        ["competitor", "aliexpress", "organic"][..1 + i % 3]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+}
