@@ -428,8 +428,8 @@ mod bound_tests {
             title: format!("{i} {}", long(400, 'é')),
             lane: "competitor".into(),
             source_url: Some(format!("https://shop.example/products/{}", long(200, 'x'))),
-            price: Some(eur(129_99)),
-            unit_cost: Some(eur(12_99)),
+            price: Some(eur(12_999)),
+            unit_cost: Some(eur(1_299)),
             search_volume: Some(12_000),
             competition_bp: Some(4_500),
             signals: (0..5)
@@ -497,7 +497,7 @@ mod bound_tests {
         let offer = |i: usize| MatchedOffer {
             title: clip(&long(400, 'o'), TITLE_CHARS),
             seller: format!("seller {i}"),
-            price_minor: 2_50,
+            price_minor: 250,
             currency: Currency::EUR,
             role: OfferRole::Supplier,
             title_overlap_bp: 8_000,
@@ -520,8 +520,8 @@ mod bound_tests {
                         .map(|s| format!("https://shop{s}.example/{}", long(200, 'x')))
                         .collect(),
                     score: Score {
-                        market_price: Some(eur(129_99)),
-                        landed_cost: Some(eur(2_88)),
+                        market_price: Some(eur(12_999)),
+                        landed_cost: Some(eur(288)),
                         margin_bp: Some(7_000),
                         closest_own_title_overlap_bp: 1_000,
                         uniqueness_bp: 9_000,
