@@ -248,7 +248,7 @@ pub async fn release(
 #[derive(Debug)]
 pub enum BulkResult {
     /// Through [`release`]: released now or already, and what the executor did.
-    Done(Released),
+    Done(Box<Released>),
     /// [`release`] refused or failed for this row (the others go on).
     Refused(ReleaseError),
     /// Not tried: the batch's time ran out before this row (release again for the rest).
@@ -285,7 +285,7 @@ pub async fn release_many(
             BulkResult::NotTried
         } else {
             match release(ports, exec, store, r, by, now, today).await {
-                Ok(rel) => BulkResult::Done(rel),
+                Ok(rel) => BulkResult::Done(Box::new(rel)),
                 Err(e) => BulkResult::Refused(e),
             }
         };
