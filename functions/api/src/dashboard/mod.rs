@@ -24,9 +24,15 @@
 //! script or style), `no-store`, and never framed. Every POST checks the session's CSRF token.
 
 mod acts;
+mod calibration;
+mod campaigns;
 pub mod doctor;
+mod held;
 pub mod html;
 pub mod session;
+pub mod svg;
+mod timeline;
+mod units;
 pub mod views;
 
 use crate::AppState;
@@ -68,7 +74,12 @@ pub fn routes(_state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/dashboard/static/{file}", get(asset))
         .route("/dashboard/rows", get(rows_list))
         .route("/dashboard/rows/{table}/{id}", get(row_page))
-        .route("/dashboard/holds", get(holds_page))
+        .route("/dashboard/holds", get(held::page))
+        .route("/dashboard/holds/release", post(held::release_all))
+        .route("/dashboard/campaigns", get(campaigns::index))
+        .route("/dashboard/campaigns/{id}", get(campaigns::page))
+        .route("/dashboard/calibration", get(calibration::page))
+        .route("/dashboard/skus/{sku}", get(timeline::page))
         .route(
             "/dashboard/release/{table}/{id}",
             get(release_confirm).post(release),
@@ -838,36 +849,6 @@ async fn row_page(
     }
 }
 
-async fn holds_page(State(state): State<Arc<AppState>>, Authed(s): Authed) -> Response {
-    let held = match otto_engine::holds::held(&state.ports, &state.store_id, 500).await {
-        Ok(h) => h,
-        Err(e) => return store_error_page(&state, Some(&s), e).await,
-    };
-    let mut body = format!(
-        "<h1>Held rows <span class=\"muted\">{}</span></h1>\
-<p class=\"meta\">Stopped by the kill switch, a rate limit or a judge. Releasing one hands it to its executor, which re-checks the kill switch, the limits and the margin gates before it applies it.</p>",
-        held.len()
-    );
-    if held.is_empty() {
-        body.push_str("<p class=\"muted\">Nothing is held.</p>");
-    } else {
-        body.push_str("<ul class=\"cards\">");
-        for row in &held {
-            body.push_str(&views::held_item(row));
-        }
-        body.push_str("</ul>");
-    }
-    render(
-        &state,
-        Some(&s),
-        StatusCode::OK,
-        "holds",
-        "Held rows",
-        &body,
-    )
-    .await
-}
-
 fn releasable(t: AuditTable) -> bool {
     matches!(
         t,
@@ -1305,5 +1286,7 @@ async fn chat(State(state): State<Arc<AppState>>, Authed(s): Authed, uri: Uri) -
     render(&state, Some(&s), StatusCode::OK, "chat", "Ask Otto", &body).await
 }
 
+#[cfg(test)]
+mod chart_tests;
 #[cfg(test)]
 mod tests;
