@@ -74,14 +74,7 @@ pub async fn fifty_concurrent_releases_write_once(h: &Harness) {
 /// `n` operators release the same held DRAFT at once: one vendor write, every caller answered
 /// with the row (never an error), exactly one told `released_now`.
 async fn concurrent_releases(h: &Harness, n: usize) {
-    let w = world(12);
-    let store = unique_store();
-    let variants = w.sim.fetch_variants().await.expect("variants");
-    h.ports
-        .catalog
-        .upsert_variants(&store, &variants)
-        .await
-        .expect("catalog");
+    let (w, store, variants) = stocked(h).await;
     let v = variants
         .iter()
         .find(|v| v.status == ProductStatus::Active)
@@ -130,6 +123,19 @@ async fn concurrent_releases(h: &Harness, n: usize) {
     );
 }
 
+/// A simulated shop of 12 variants, and a fresh store whose catalog holds them.
+async fn stocked(h: &Harness) -> (crate::fixtures::World, otto_core::StoreId, Vec<Variant>) {
+    let w = world(12);
+    let store = unique_store();
+    let variants = w.sim.fetch_variants().await.expect("variants");
+    h.ports
+        .catalog
+        .upsert_variants(&store, &variants)
+        .await
+        .expect("catalog");
+    (w, store, variants)
+}
+
 /// A HELD DRAFT of `v`'s product (held by the kill switch), appended to the store.
 async fn held_draft(h: &Harness, store: &otto_core::StoreId, v: &Variant) -> otto_core::RowRef {
     let cycle = CycleId::new(store.clone(), CycleKind::Morning, today());
@@ -163,14 +169,7 @@ async fn held_draft(h: &Harness, store: &otto_core::StoreId, v: &Variant) -> ott
 /// released by exactly one caller, and the bulk answers one line per distinct ref — the missing
 /// row as a per-row refusal, never a failure of the batch.
 pub async fn a_bulk_release_raced_by_single_releases_writes_once_per_row(h: &Harness) {
-    let w = world(12);
-    let store = unique_store();
-    let variants = w.sim.fetch_variants().await.expect("variants");
-    h.ports
-        .catalog
-        .upsert_variants(&store, &variants)
-        .await
-        .expect("catalog");
+    let (w, store, variants) = stocked(h).await;
     let mut products = std::collections::HashSet::new();
     let active: Vec<&Variant> = variants
         .iter()

@@ -347,79 +347,18 @@ pub async fn page(State(state): State<Arc<AppState>>, Authed(s): Authed, uri: Ur
         .get("skip")
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(0);
-    let cal = match calibration(&state, asked).await {
-        Ok(c) => c,
+    let mut notices = String::new();
+    for p in &problems {
+        let _ = write!(notices, "<p class=\"notice error\">{}</p>", esc(p));
+    }
+    let body = match calibration(&state, asked).await {
+        Ok(Some(cal)) => match body(&state, &cal, &notices, range, skip, today).await {
+            Ok(b) => b,
+            Err(e) => return store_error_page(&state, Some(&s), e).await,
+        },
+        Ok(None) => none_body(asked, &notices, today),
         Err(e) => return store_error_page(&state, Some(&s), e).await,
     };
-    let mut body = String::from("<h1>Calibration</h1>");
-    for p in &problems {
-        let _ = write!(body, "<p class=\"notice error\">{}</p>", esc(p));
-    }
-    let Some(cal) = cal else {
-        if let Some(d) = asked {
-            body.push_str(&day_nav(d, today));
-        }
-        let _ = write!(
-            body,
-            "<p class=\"notice info\">{} <a href=\"/dashboard/calibration\">The latest calibration</a></p>",
-            match asked {
-                Some(d) => format!(
-                    "No calibration on {}: the self_calibrator did not run that day (no calibrate stage row).",
-                    esc(&units::day(d))
-                ),
-                None => "No calibration yet: no morning cycle has run its self_calibrator.".into(),
-            }
-        );
-        return render(
-            &state,
-            Some(&s),
-            StatusCode::OK,
-            "calibration",
-            "Calibration",
-            &body,
-        )
-        .await;
-    };
-    let day = cal.row.day();
-    body = format!(
-        "<h1>Calibration <span class=\"muted\">{}</span></h1>",
-        esc(&units::day(day))
-    );
-    body.push_str(&day_nav(day, today));
-    for p in &problems {
-        let _ = write!(body, "<p class=\"notice error\">{}</p>", esc(p));
-    }
-    let all = match classified(&state, &cal.row.cycle_id).await {
-        Ok(c) => c,
-        Err(e) => return store_error_page(&state, Some(&s), e).await,
-    };
-    let pop = population(all);
-    body.push_str(&summary(&cal, pop.len()));
-    if pop.is_empty() {
-        body.push_str("<p class=\"notice info\">The per-SKU distribution is not in the audit plane for this morning (no classify stage row with SKUs in the population), so there is nothing to draw; the thresholds above are the calibrate row's.</p>");
-    } else {
-        let b = bins(&pop, &cal.marks, day);
-        let only: Vec<Bin> = b.iter().map(|(_, b)| b.clone()).collect();
-        body.push_str(&svg::histogram(&Histogram {
-            id: "roas-distribution",
-            title: "ROAS of the calibrator's population",
-            desc: &format!(
-                "{} SKUs by ROAS over the calibration window, coloured by class; the winner floor, the median and the loser ceiling marked",
-                pop.len()
-            ),
-            bins: &only,
-            markers: &markers(&cal.marks, &cal.row.row_ref),
-            tick: &units::ratio_tick,
-        }));
-        body.push_str("<p class=\"legend\"><span class=\"key c-loser\"></span>LOSER <span class=\"key c-mid\"></span>MID <span class=\"key c-winner\"></span>WINNER</p>");
-        body.push_str(&bins_table(&b, day));
-        if let Some(r) = range {
-            match bin_list(&state, &cal.row.cycle_id, &pop, r, skip).await {
-                Ok(list) => body.push_str(&list),
-                Err(e) => return store_error_page(&state, Some(&s), e).await,
-            }
-        }
-    }
     render(
         &state,
         Some(&s),
@@ -429,6 +368,69 @@ pub async fn page(State(state): State<Arc<AppState>>, Authed(s): Authed, uri: Ur
         &body,
     )
     .await
+}
+
+/// No calibration on the day asked (or none at all).
+fn none_body(asked: Option<StoreDay>, notices: &str, today: StoreDay) -> String {
+    let mut body = format!("<h1>Calibration</h1>{notices}");
+    if let Some(d) = asked {
+        body.push_str(&day_nav(d, today));
+    }
+    let _ = write!(
+        body,
+        "<p class=\"notice info\">{} <a href=\"/dashboard/calibration\">The latest calibration</a></p>",
+        match asked {
+            Some(d) => format!(
+                "No calibration on {}: the self_calibrator did not run that day (no calibrate stage row).",
+                esc(&units::day(d))
+            ),
+            None => "No calibration yet: no morning cycle has run its self_calibrator.".into(),
+        }
+    );
+    body
+}
+
+/// A morning's calibration: its thresholds, its histogram, and a bar's SKUs when one is asked.
+async fn body(
+    state: &AppState,
+    cal: &Calibration,
+    notices: &str,
+    range: Option<Range>,
+    skip: usize,
+    today: StoreDay,
+) -> Result<String, StoreError> {
+    let day = cal.row.day();
+    let mut body = format!(
+        "<h1>Calibration <span class=\"muted\">{}</span></h1>",
+        esc(&units::day(day))
+    );
+    body.push_str(&day_nav(day, today));
+    body.push_str(notices);
+    let pop = population(classified(state, &cal.row.cycle_id).await?);
+    body.push_str(&summary(cal, pop.len()));
+    if pop.is_empty() {
+        body.push_str("<p class=\"notice info\">The per-SKU distribution is not in the audit plane for this morning (no classify stage row with SKUs in the population), so there is nothing to draw; the thresholds above are the calibrate row's.</p>");
+        return Ok(body);
+    }
+    let b = bins(&pop, &cal.marks, day);
+    let only: Vec<Bin> = b.iter().map(|(_, b)| b.clone()).collect();
+    body.push_str(&svg::histogram(&Histogram {
+        id: "roas-distribution",
+        title: "ROAS of the calibrator's population",
+        desc: &format!(
+            "{} SKUs by ROAS over the calibration window, coloured by class; the winner floor, the median and the loser ceiling marked",
+            pop.len()
+        ),
+        bins: &only,
+        markers: &markers(&cal.marks, &cal.row.row_ref),
+        tick: &units::ratio_tick,
+    }));
+    body.push_str("<p class=\"legend\"><span class=\"key c-loser\"></span>LOSER <span class=\"key c-mid\"></span>MID <span class=\"key c-winner\"></span>WINNER</p>");
+    body.push_str(&bins_table(&b, day));
+    if let Some(r) = range {
+        body.push_str(&bin_list(state, &cal.row.cycle_id, &pop, r, skip).await?);
+    }
+    Ok(body)
 }
 
 fn summary(cal: &Calibration, drawn: usize) -> String {

@@ -503,6 +503,15 @@ async fn campaigns_chart_spend_roas_and_mer_per_morning_each_point_a_row() {
     assert!(b.contains("18% of search impressions"), "{b}");
     assert_eq!(assert_links_resolve(&c, b, "campaign").await, 5 + 4 + 1 + 5);
 
+    // An ad row's page links to its campaign's charts, as of the row's day.
+    let row = send(&c.app, get("/dashboard/rows/ad_decision_log/1"))
+        .await
+        .body;
+    assert!(
+        row.contains("href=\"/dashboard/campaigns/1001?to="),
+        "{row}"
+    );
+
     // A hostile name and id: escaped, and its page found by its (encoded) id.
     let evil = send(&c.app, get("/dashboard/campaigns/evil%3C1%3E")).await;
     assert_eq!(evil.status, StatusCode::OK);
@@ -607,6 +616,13 @@ async fn a_skus_timeline_links_every_decision_and_price_move() {
     assert!(b.contains("undo of decision_log#"), "{b}");
     assert!(b.contains("(Europe/Amsterdam)"), "store-local times");
     assert_eq!(assert_links_resolve(&c, b, "timeline").await, 8 + 1 + 2);
+    let row = send(&c.app, get(&format!("/dashboard/rows/{}", draft_path(b))))
+        .await
+        .body;
+    assert!(
+        row.contains("href=\"/dashboard/skus/SKU-LIN-007\">timeline</a>"),
+        "{row}"
+    );
     // Asked in lower case; an unknown SKU; a hostile one.
     let lower = send(&c.app, get("/dashboard/skus/sku-lin-007")).await.body;
     assert!(lower.contains("id=\"sku-timeline\""), "{lower}");
@@ -623,6 +639,18 @@ async fn a_skus_timeline_links_every_decision_and_price_move() {
     assert_eq!(evil.status, StatusCode::OK);
     assert!(evil.body.contains("id=\"sku-timeline\""), "{}", evil.body);
     assert_escaped(&evil.body.replace(&app_js(), ""), "evil sku");
+}
+
+/// The table/id of the first row linked from a timeline page.
+fn draft_path(page: &str) -> String {
+    let i = page
+        .find("/dashboard/rows/decision_log/")
+        .expect("a row link");
+    page[i + "/dashboard/rows/".len()..]
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::test]

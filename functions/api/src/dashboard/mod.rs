@@ -10,7 +10,11 @@
 //! | `GET/POST /dashboard/login`, `POST /dashboard/logout` | the operator token → session cookie ([`session`]) |
 //! | `GET /dashboard/rows?table=&day=&action=&sku=&status=&cycle=&cursor=` | rows, filtered over the audit log's access paths |
 //! | `GET /dashboard/rows/{table}/{id}` | one row: reasoning, thresholds used, reversal op, figures, its actions |
-//! | `GET /dashboard/holds` | held rows, each with Release |
+//! | `GET /dashboard/holds` | held rows grouped by reason, each group with Release all ([`held`]) |
+//! | `POST /dashboard/holds/release` | bulk release, one result line per row ([`otto_engine::holds::release_many`]) |
+//! | `GET /dashboard/campaigns[?days=&to=]`, `GET /dashboard/campaigns/{id}` | spend, ROAS and MER per morning ([`campaigns`]) |
+//! | `GET /dashboard/calibration[?day=&lo=&hi=]` | the calibrator's distribution, floor and ceiling marked ([`calibration`]) |
+//! | `GET /dashboard/skus/{sku}` | a SKU's decisions over time ([`timeline`]) |
 //! | `GET/POST /dashboard/release/{table}/{id}` | confirm, then release (idempotent: a repeat shows the row) |
 //! | `POST /dashboard/revert/{table}/{id}` | Undo an applied move ([`otto_engine::undo::revert`]) |
 //! | `POST /dashboard/cycles/{id}/apply` | apply a dry run after review, the same day ([`otto_engine::review::apply_cycle`]) |
@@ -19,6 +23,8 @@
 //! | `GET /dashboard/chat?q=` | Otto's cited answer, each citation linked to its row page |
 //! | `GET /dashboard/connections` | `otto doctor`'s read-only vendor checks, one line per problem with its fix ([`doctor`]) |
 //! | `GET /dashboard/static/{app.css,app.js}` | the embedded assets (no build step) |
+//!
+//! Charts are inline SVG drawn here ([`svg`]), every mark a link to its rows.
 //!
 //! Every page is escaped ([`html::esc`]), sent with a strict Content-Security-Policy (no inline
 //! script or style), `no-store`, and never framed. Every POST checks the session's CSRF token.

@@ -376,9 +376,10 @@ fn facts(row: &AuditRow, clock: &otto_core::StoreClock) -> Vec<(&'static str, St
             (
                 "SKU",
                 format!(
-                    "<a href=\"/dashboard/rows?table=decision_log&amp;day=&amp;sku={}\">{}</a>",
+                    "<a href=\"/dashboard/rows?table=decision_log&amp;day=&amp;sku={}\">{}</a> · <a href=\"/dashboard/skus/{}\">timeline</a>",
                     esc(&urlenc(d.sku.as_str())),
-                    esc(d.sku.as_str())
+                    esc(d.sku.as_str()),
+                    esc(&urlenc(d.sku.as_str()))
                 ),
             ),
             ("Action", esc(d.action.as_str())),
@@ -417,7 +418,9 @@ fn facts(row: &AuditRow, clock: &otto_core::StoreClock) -> Vec<(&'static str, St
             (
                 "Campaign",
                 format!(
-                    "{} <span class=\"muted\">({}, {})</span>",
+                    "<a href=\"/dashboard/campaigns/{}?to={}\">{}</a> <span class=\"muted\">({}, {})</span>",
+                    esc(&urlenc(&a.campaign_id)),
+                    row.day(),
                     esc(&a.campaign),
                     esc(&a.campaign_id),
                     esc(&a.channel)
