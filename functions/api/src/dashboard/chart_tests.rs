@@ -681,6 +681,28 @@ async fn held_rows_are_grouped_by_reason_with_what_a_release_does_now() {
     assert_eq!(b.matches("action=\"/dashboard/holds/release\"").count(), 6);
     assert_eq!(svg_of(b, "held-groups").matches("<rect").count(), 6);
     assert_eq!(assert_links_resolve(&c, b, "holds").await, 6);
+
+    // With the kill switch on, its group says a release would be held again.
+    otto_store::settings::flip_kill_switch(
+        c.ports.audit.as_ref(),
+        c.ports.settings.as_ref(),
+        &store(),
+        today(),
+        otto_store::settings::Flip {
+            on: true,
+            by: "emma".into(),
+            surface: Surface::Cli,
+            reason: None,
+        },
+        otto_core::clock::now(),
+    )
+    .await
+    .unwrap();
+    let on = send(&c.app, get("/dashboard/holds")).await.body;
+    assert!(
+        on.contains("The kill switch is still <strong>ON</strong>"),
+        "{on}"
+    );
 }
 
 #[tokio::test]
