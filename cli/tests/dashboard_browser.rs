@@ -223,13 +223,14 @@ impl Browser {
     }
     /// A full-page PNG named `<width>-<name>.png`; also checks nothing overflows sideways.
     async fn shot(&self, name: &str) -> R<PathBuf> {
-        // Nothing may stick out past the screen's right edge (a scrolling <pre> may).
+        // Nothing may stick out past the screen's right edge (a scrolling <pre> may, and a chart
+        // inside its sideways-scrolling box).
         let sticking_out = self
             .js("const w = document.documentElement.clientWidth;\
                  const out = [];\
                  if (document.documentElement.scrollWidth > w + 1) out.push('document ' + document.documentElement.scrollWidth);\
                  for (const e of document.querySelectorAll('body *')) {\
-                   if (e.closest('pre') || !e.getClientRects().length) continue;\
+                   if (e.closest('pre') || (e.parentElement && e.parentElement.closest('.chart-wrap')) || !e.getClientRects().length) continue;\
                    const r = e.getBoundingClientRect();\
                    if (r.right > w + 1) out.push(e.tagName.toLowerCase() + (e.className ? '.' + e.className : '') + ' ' + Math.round(r.right));\
                  }\
@@ -584,6 +585,9 @@ async fn run(b: &mut Browser, base: &str) -> R<Vec<PathBuf>> {
     b.wait_text("Kill switch").await?;
     saved.push(b.shot("kill-switch").await?);
 
+    // Charts: a campaign's spend, ROAS and MER; a point clicks through to its row.
+    let campaign_url = charts(b, base, &mut saved).await?;
+
     // A phone: every page fits the width; then log out.
     b.set_width(390).await?;
     for (name, path, marker) in [
@@ -616,6 +620,12 @@ async fn run(b: &mut Browser, base: &str) -> R<Vec<PathBuf>> {
             "/dashboard/kill-switch".into(),
             "Kill switch",
         ),
+        ("campaign", campaign_url.clone(), "The rows"),
+        (
+            "calibration",
+            "/dashboard/calibration".into(),
+            "Winner floor",
+        ),
     ] {
         b.goto(&format!("{base}{path}")).await?;
         b.wait_text(marker).await?;
@@ -632,4 +642,59 @@ async fn run(b: &mut Browser, base: &str) -> R<Vec<PathBuf>> {
     b.goto(&format!("{base}/dashboard/holds")).await?;
     b.wait_text("Log in to Otto").await?;
     Ok(saved)
+}
+
+/// The chart pages: campaigns → one campaign (its spend bars, ROAS and MER points, each a link
+/// that lands on its row), the calibration's histogram, a SKU's timeline. Returns the campaign
+/// page's path.
+async fn charts(b: &mut Browser, base: &str, saved: &mut Vec<PathBuf>) -> R<String> {
+    b.goto(&format!("{base}/dashboard/campaigns")).await?;
+    b.wait_text("Campaigns with rows in the window").await?;
+    saved.push(b.shot("campaigns").await?);
+    b.click(
+        &b.find("table.rows a[href^='/dashboard/campaigns/']")
+            .await?,
+    )
+    .await?;
+    let page = b.wait_text("The rows").await?;
+    let campaign_url = b.current_url().await?.trim_start_matches(base).to_string();
+    for id in ["spend", "roas", "mer"] {
+        let points = b.find_all(&format!("svg#{id} a")).await?;
+        check(!points.is_empty(), || {
+            format!("the {id} chart has no linked points:\n{page}")
+        })?;
+    }
+    check(!page.contains("roas_bp"), || {
+        format!("basis points shown:\n{page}")
+    })?;
+    saved.push(b.shot("campaign").await?);
+    let point = b.find("svg#roas a").await?;
+    let href = b.attr(&point, "href").await?;
+    b.click(&point).await?;
+    let row = b.wait_text("What and why").await?;
+    let url = b.current_url().await?;
+    check(url == format!("{base}{href}"), || {
+        format!("clicked the ROAS point {href}, landed on {url}")
+    })?;
+    check(row.contains("ad_decision_log#"), || {
+        format!("the point's row is not an ad row:\n{row}")
+    })?;
+
+    b.goto(&format!("{base}/dashboard/calibration")).await?;
+    b.wait_text("Winner floor").await?;
+    check(
+        !b.find_all("svg#roas-distribution a").await?.is_empty(),
+        || "the calibration histogram has no bars".into(),
+    )?;
+    saved.push(b.shot("calibration").await?);
+    b.click(&b.find("svg#roas-distribution a").await?).await?;
+    b.wait_text("Active days").await?;
+    b.click(&b.find("#skus a[href^='/dashboard/skus/']").await?)
+        .await?;
+    b.wait_text("newest first").await?;
+    check(!b.find_all("svg#sku-timeline a").await?.is_empty(), || {
+        "the SKU timeline has no linked rows".into()
+    })?;
+    saved.push(b.shot("sku-timeline").await?);
+    Ok(campaign_url)
 }

@@ -11,7 +11,7 @@ use otto_core::audit::{DecisionRow, NewRow, RowBody};
 use otto_core::cycle::{CycleId, CycleKind, Stage};
 use otto_core::metrics::{ProductStatus, Variant};
 use otto_core::{Action, Money, Move, RowStatus};
-use otto_engine::holds::{release, Executors};
+use otto_engine::holds::{release, release_many, BulkResult, Executors, ReleaseError};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,6 +25,7 @@ macro_rules! holds_suite {
             ten_concurrent_releases_write_once,
             fifty_concurrent_releases_write_once,
             kill_switch_flips_are_rows,
+            a_bulk_release_raced_by_single_releases_writes_once_per_row,
             a_failed_publication_is_retried_without_a_second_status_write
         );
     };
@@ -73,42 +74,12 @@ pub async fn fifty_concurrent_releases_write_once(h: &Harness) {
 /// `n` operators release the same held DRAFT at once: one vendor write, every caller answered
 /// with the row (never an error), exactly one told `released_now`.
 async fn concurrent_releases(h: &Harness, n: usize) {
-    let w = world(12);
-    let store = unique_store();
-    let variants = w.sim.fetch_variants().await.expect("variants");
-    h.ports
-        .catalog
-        .upsert_variants(&store, &variants)
-        .await
-        .expect("catalog");
+    let (w, store, variants) = stocked(h).await;
     let v = variants
         .iter()
         .find(|v| v.status == ProductStatus::Active)
         .expect("an active variant");
-    let cycle = CycleId::new(store.clone(), CycleKind::Morning, today());
-    let row = NewRow::for_stage(
-        cycle,
-        Stage::Decide,
-        RowStatus::Held,
-        Utc::now(),
-        RowBody::Decision(DecisionRow {
-            sku: v.sku.clone(),
-            action: Action::Draft,
-            trigger: None,
-            classification: None,
-            reasoning: "held by the kill switch".into(),
-            figures: BTreeMap::new(),
-            window: None,
-            r#move: Some(Move::ProductStatus {
-                sku: v.sku.clone(),
-                to: ProductStatus::Draft,
-            }),
-            reversal_op: None,
-            hold_reason: Some("kill switch on".into()),
-            result: None,
-        }),
-    );
-    let r = h.ports.audit.append(vec![row], None).await.expect("append")[0].row_ref;
+    let r = held_draft(h, &store, v).await;
     let exec = Executors {
         shop: Some(Arc::new(SlowShop(w.vendors.shop.clone()))),
         ..Executors::default()
@@ -150,6 +121,125 @@ async fn concurrent_releases(h: &Harness, n: usize) {
         d.reversal_op.is_some(),
         "reversal op stored before the write"
     );
+}
+
+/// A simulated shop of 12 variants, and a fresh store whose catalog holds them.
+async fn stocked(h: &Harness) -> (crate::fixtures::World, otto_core::StoreId, Vec<Variant>) {
+    let w = world(12);
+    let store = unique_store();
+    let variants = w.sim.fetch_variants().await.expect("variants");
+    h.ports
+        .catalog
+        .upsert_variants(&store, &variants)
+        .await
+        .expect("catalog");
+    (w, store, variants)
+}
+
+/// A HELD DRAFT of `v`'s product (held by the kill switch), appended to the store.
+async fn held_draft(h: &Harness, store: &otto_core::StoreId, v: &Variant) -> otto_core::RowRef {
+    let cycle = CycleId::new(store.clone(), CycleKind::Morning, today());
+    let row = NewRow::for_stage(
+        cycle,
+        Stage::Decide,
+        RowStatus::Held,
+        Utc::now(),
+        RowBody::Decision(DecisionRow {
+            sku: v.sku.clone(),
+            action: Action::Draft,
+            trigger: None,
+            classification: None,
+            reasoning: "held by the kill switch".into(),
+            figures: BTreeMap::new(),
+            window: None,
+            r#move: Some(Move::ProductStatus {
+                sku: v.sku.clone(),
+                to: ProductStatus::Draft,
+            }),
+            reversal_op: None,
+            hold_reason: Some("kill switch on".into()),
+            result: None,
+        }),
+    );
+    h.ports.audit.append(vec![row], None).await.expect("append")[0].row_ref
+}
+
+/// A bulk release of three held rows (plus a ref that does not exist and one listed twice) while
+/// an operator releases each of the three on its own: every row is written to the shop once,
+/// released by exactly one caller, and the bulk answers one line per distinct ref — the missing
+/// row as a per-row refusal, never a failure of the batch.
+pub async fn a_bulk_release_raced_by_single_releases_writes_once_per_row(h: &Harness) {
+    let (w, store, variants) = stocked(h).await;
+    let mut products = std::collections::HashSet::new();
+    let active: Vec<&Variant> = variants
+        .iter()
+        .filter(|v| v.status == ProductStatus::Active && products.insert(v.product_id.clone()))
+        .take(3)
+        .collect();
+    assert_eq!(active.len(), 3, "three active products");
+    let mut refs = Vec::new();
+    for v in &active {
+        refs.push(held_draft(h, &store, v).await);
+    }
+    let missing = otto_core::RowRef::new(otto_core::AuditTable::DecisionLog, 9_999_999);
+    let mut asked = refs.clone();
+    asked.push(missing);
+    asked.push(refs[0]);
+    let exec = Executors {
+        shop: Some(Arc::new(SlowShop(w.vendors.shop.clone()))),
+        ..Executors::default()
+    };
+    let before = w.sim.writes();
+    let bulk = {
+        let (ports, exec, store, asked) = (h.ports.clone(), exec.clone(), store.clone(), asked);
+        tokio::spawn(async move {
+            release_many(
+                &ports,
+                &exec,
+                &store,
+                &asked,
+                "bulk",
+                Utc::now(),
+                today(),
+                Duration::from_secs(600),
+            )
+            .await
+        })
+    };
+    let mut singles = Vec::new();
+    for r in refs.iter().rev().copied() {
+        let (ports, exec, store) = (h.ports.clone(), exec.clone(), store.clone());
+        singles.push(tokio::spawn(async move {
+            release(&ports, &exec, &store, r, "single", Utc::now(), today()).await
+        }));
+    }
+    let mut released_now = std::collections::HashMap::<otto_core::RowRef, usize>::new();
+    for t in singles {
+        let out = t.await.expect("task").expect("a single release answers");
+        *released_now.entry(out.row.row_ref).or_default() += usize::from(out.released_now);
+    }
+    let lines = bulk.await.expect("bulk task");
+    assert_eq!(lines.len(), 4, "one line per distinct ref: {lines:?}");
+    for line in &lines {
+        match &line.result {
+            BulkResult::Done(rel) => {
+                assert!(refs.contains(&line.row_ref));
+                *released_now.entry(line.row_ref).or_default() += usize::from(rel.released_now);
+            }
+            BulkResult::Refused(ReleaseError::NotFound(r)) => assert_eq!(*r, missing),
+            other => panic!("{}: {other:?}", line.row_ref),
+        }
+    }
+    for r in &refs {
+        assert_eq!(
+            released_now.get(r),
+            Some(&1),
+            "{r} released by exactly one caller"
+        );
+        let row = h.ports.audit.get(*r).await.expect("get").expect("row");
+        assert_eq!(row.status, RowStatus::Applied, "{r}");
+    }
+    assert_eq!(w.sim.writes() - before, 3, "one shop write per row");
 }
 
 /// Every flip of the kill switch is an operator_log row (who, when, why, from where) that the

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod clock;
 pub mod cycle;
 pub mod error;
+pub mod hold;
 pub mod ids;
 pub mod lock;
 pub mod mer;

@@ -244,6 +244,56 @@ pub async fn release(
     })
 }
 
+/// How one row of a bulk release ended.
+#[derive(Debug)]
+pub enum BulkResult {
+    /// Through [`release`]: released now or already, and what the executor did.
+    Done(Box<Released>),
+    /// [`release`] refused or failed for this row (the others go on).
+    Refused(ReleaseError),
+    /// Not tried: the batch's time ran out before this row (release again for the rest).
+    NotTried,
+}
+
+/// One line of a bulk release: a row and how it ended.
+#[derive(Debug)]
+pub struct BulkLine {
+    pub row_ref: RowRef,
+    pub result: BulkResult,
+}
+
+/// Releases each of `refs` (in order, each once) through [`release`] — the same path as a
+/// single release, so a row raced by another caller is written to its vendor once — until
+/// `budget` is spent: a caller behind a gateway timeout answers in time, the rows left over
+/// are reported [`BulkResult::NotTried`]. One row's failure never stops the others.
+#[allow(clippy::too_many_arguments)]
+pub async fn release_many(
+    ports: &Ports,
+    exec: &Executors,
+    store: &StoreId,
+    refs: &[RowRef],
+    by: &str,
+    now: DateTime<Utc>,
+    today: otto_core::StoreDay,
+    budget: std::time::Duration,
+) -> Vec<BulkLine> {
+    let started = std::time::Instant::now();
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(refs.len());
+    for r in refs.iter().copied().filter(|r| seen.insert(*r)) {
+        let result = if started.elapsed() >= budget {
+            BulkResult::NotTried
+        } else {
+            match release(ports, exec, store, r, by, now, today).await {
+                Ok(rel) => BulkResult::Done(Box::new(rel)),
+                Err(e) => BulkResult::Refused(e),
+            }
+        };
+        out.push(BulkLine { row_ref: r, result });
+    }
+    out
+}
+
 /// The executors configured in the environment (the same variables the stage workers read):
 /// Shopify + Google Ads (or the simulated vendor), and the helpdesk (`OTTO_HELPDESK`).
 pub fn executors_from_lookup(

@@ -21,8 +21,8 @@ use otto_core::stages::decide::{
     SkuFacts, StatusMove, StoreSales,
 };
 use otto_core::stages::plan::{
-    judge, propose, propose_for_skus, CampaignSkus, JudgeInputs, JudgedSku, MerTrend, PlanRules,
-    Verdict,
+    judge, performance_figures, propose, propose_for_skus, CampaignSkus, JudgeInputs, JudgedSku,
+    MerTrend, PlanRules, Verdict,
 };
 use otto_core::{Action, Classification, Move, RowStatus, StoreDay};
 use otto_runtime::HandlerError;
@@ -975,6 +975,9 @@ impl StageBody for CampaignPlan {
             };
             if !skus.is_empty() {
                 p.figures.insert("skus".into(), json!(skus));
+            }
+            for (k, v) in performance_figures(&mine, mer) {
+                p.figures.entry(k).or_insert(v);
             }
             proposals += 1;
             let last_change_on = ctx

@@ -10,7 +10,11 @@
 //! | `GET/POST /dashboard/login`, `POST /dashboard/logout` | the operator token → session cookie ([`session`]) |
 //! | `GET /dashboard/rows?table=&day=&action=&sku=&status=&cycle=&cursor=` | rows, filtered over the audit log's access paths |
 //! | `GET /dashboard/rows/{table}/{id}` | one row: reasoning, thresholds used, reversal op, figures, its actions |
-//! | `GET /dashboard/holds` | held rows, each with Release |
+//! | `GET /dashboard/holds` | held rows grouped by reason, each group with Release all ([`held`]) |
+//! | `POST /dashboard/holds/release` | bulk release, one result line per row ([`otto_engine::holds::release_many`]) |
+//! | `GET /dashboard/campaigns[?days=&to=]`, `GET /dashboard/campaigns/{id}` | spend, ROAS and MER per morning ([`campaigns`]) |
+//! | `GET /dashboard/calibration[?day=&lo=&hi=]` | the calibrator's distribution, floor and ceiling marked ([`calibration`]) |
+//! | `GET /dashboard/skus/{sku}` | a SKU's decisions over time ([`timeline`]) |
 //! | `GET/POST /dashboard/release/{table}/{id}` | confirm, then release (idempotent: a repeat shows the row) |
 //! | `POST /dashboard/revert/{table}/{id}` | Undo an applied move ([`otto_engine::undo::revert`]) |
 //! | `POST /dashboard/cycles/{id}/apply` | apply a dry run after review, the same day ([`otto_engine::review::apply_cycle`]) |
@@ -20,13 +24,21 @@
 //! | `GET /dashboard/connections` | `otto doctor`'s read-only vendor checks, one line per problem with its fix ([`doctor`]) |
 //! | `GET /dashboard/static/{app.css,app.js}` | the embedded assets (no build step) |
 //!
+//! Charts are inline SVG drawn here ([`svg`]), every mark a link to its rows.
+//!
 //! Every page is escaped ([`html::esc`]), sent with a strict Content-Security-Policy (no inline
 //! script or style), `no-store`, and never framed. Every POST checks the session's CSRF token.
 
 mod acts;
+mod calibration;
+mod campaigns;
 pub mod doctor;
+mod held;
 pub mod html;
 pub mod session;
+pub mod svg;
+mod timeline;
+mod units;
 pub mod views;
 
 use crate::AppState;
@@ -68,7 +80,12 @@ pub fn routes(_state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/dashboard/static/{file}", get(asset))
         .route("/dashboard/rows", get(rows_list))
         .route("/dashboard/rows/{table}/{id}", get(row_page))
-        .route("/dashboard/holds", get(holds_page))
+        .route("/dashboard/holds", get(held::page))
+        .route("/dashboard/holds/release", post(held::release_all))
+        .route("/dashboard/campaigns", get(campaigns::index))
+        .route("/dashboard/campaigns/{id}", get(campaigns::page))
+        .route("/dashboard/calibration", get(calibration::page))
+        .route("/dashboard/skus/{sku}", get(timeline::page))
         .route(
             "/dashboard/release/{table}/{id}",
             get(release_confirm).post(release),
@@ -838,36 +855,6 @@ async fn row_page(
     }
 }
 
-async fn holds_page(State(state): State<Arc<AppState>>, Authed(s): Authed) -> Response {
-    let held = match otto_engine::holds::held(&state.ports, &state.store_id, 500).await {
-        Ok(h) => h,
-        Err(e) => return store_error_page(&state, Some(&s), e).await,
-    };
-    let mut body = format!(
-        "<h1>Held rows <span class=\"muted\">{}</span></h1>\
-<p class=\"meta\">Stopped by the kill switch, a rate limit or a judge. Releasing one hands it to its executor, which re-checks the kill switch, the limits and the margin gates before it applies it.</p>",
-        held.len()
-    );
-    if held.is_empty() {
-        body.push_str("<p class=\"muted\">Nothing is held.</p>");
-    } else {
-        body.push_str("<ul class=\"cards\">");
-        for row in &held {
-            body.push_str(&views::held_item(row));
-        }
-        body.push_str("</ul>");
-    }
-    render(
-        &state,
-        Some(&s),
-        StatusCode::OK,
-        "holds",
-        "Held rows",
-        &body,
-    )
-    .await
-}
-
 fn releasable(t: AuditTable) -> bool {
     matches!(
         t,
@@ -1305,5 +1292,7 @@ async fn chat(State(state): State<Arc<AppState>>, Authed(s): Authed, uri: Uri) -
     render(&state, Some(&s), StatusCode::OK, "chat", "Ask Otto", &body).await
 }
 
+#[cfg(test)]
+mod chart_tests;
 #[cfg(test)]
 mod tests;

@@ -13,21 +13,21 @@ use otto_store::Ports;
 use tower::ServiceExt;
 
 const TOKEN: &str = "op-token-5f0c2a9e4b7d4c1e8a3f6b2d9e0c7a1f";
-const XSS: &str = "<script>alert(1)</script>";
+pub(super) const XSS: &str = "<script>alert(1)</script>";
 
-struct Ctx {
-    app: Router,
-    ports: Ports,
+pub(super) struct Ctx {
+    pub(super) app: Router,
+    pub(super) ports: Ports,
     _dir: tempfile::TempDir,
 }
 
-fn store() -> StoreId {
+pub(super) fn store() -> StoreId {
     StoreId::new("brevard").unwrap()
 }
 
 /// A store with hostile text everywhere a vendor or a customer can put it: a SKU, a decision's
 /// reasoning, a CS thread's subject, a candidate's title. Two CS rows are HELD.
-async fn ctx() -> Ctx {
+pub(super) async fn ctx() -> Ctx {
     let dir = tempfile::tempdir().unwrap();
     let st = EmbeddedStore::open(dir.path()).unwrap();
     let queue = Arc::new(EmbeddedQueue::new(st.clone(), 5));
@@ -169,13 +169,13 @@ fn session_id() -> String {
     SESSION.with(|s| s.borrow().clone().expect("ctx() logged in").0)
 }
 
-struct Res {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub(super) struct Res {
+    pub(super) status: StatusCode,
+    pub(super) headers: HeaderMap,
+    pub(super) body: String,
 }
 
-async fn send(app: &Router, req: Request<Body>) -> Res {
+pub(super) async fn send(app: &Router, req: Request<Body>) -> Res {
     let res = app.clone().oneshot(req).await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();
@@ -193,7 +193,7 @@ fn cookie() -> String {
     format!("otto_session={}; otto_operator=mallory", session_id())
 }
 
-fn get(uri: &str) -> Request<Body> {
+pub(super) fn get(uri: &str) -> Request<Body> {
     Request::get(uri)
         .header("cookie", cookie())
         .header("accept", "text/html")
@@ -201,7 +201,7 @@ fn get(uri: &str) -> Request<Body> {
         .unwrap()
 }
 
-fn post(uri: &str, form: &str) -> Request<Body> {
+pub(super) fn post(uri: &str, form: &str) -> Request<Body> {
     Request::post(uri)
         .header("cookie", cookie())
         .header("content-type", "application/x-www-form-urlencoded")
@@ -209,11 +209,11 @@ fn post(uri: &str, form: &str) -> Request<Body> {
         .unwrap()
 }
 
-fn csrf() -> String {
+pub(super) fn csrf() -> String {
     SESSION.with(|s| s.borrow().clone().expect("ctx() logged in").1)
 }
 
-fn assert_escaped(page: &str, what: &str) {
+pub(super) fn assert_escaped(page: &str, what: &str) {
     assert!(!page.contains("<script>alert"), "{what}: raw script tag");
     assert!(!page.contains("<img src=x"), "{what}: raw img tag");
     assert!(
@@ -256,7 +256,10 @@ async fn untrusted_text_is_escaped_on_every_page() {
             .unwrap()
             .contains("script-src 'self'"));
         let page = r.body.replace(
-            "<script src=\"/dashboard/static/app.js?v=1\" defer></script>",
+            &format!(
+                "<script src=\"/dashboard/static/app.js?v={}\" defer></script>",
+                views::ASSET_VERSION
+            ),
             "",
         );
         assert_escaped(&page, &uri);

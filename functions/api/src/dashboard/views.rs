@@ -11,13 +11,15 @@ use serde_json::Value;
 use std::fmt::Write;
 
 /// Bumped with the assets, so browsers never mix an old stylesheet with a new page.
-pub const ASSET_VERSION: &str = "1";
+pub const ASSET_VERSION: &str = "2";
 
 /// The navigation entries: (key, label, href).
 const NAV: &[(&str, &str, &str)] = &[
     ("today", "Today", "/dashboard"),
     ("rows", "Rows", "/dashboard/rows"),
     ("holds", "Held", "/dashboard/holds"),
+    ("campaigns", "Campaigns", "/dashboard/campaigns"),
+    ("calibration", "Calibration", "/dashboard/calibration"),
     ("candidates", "Candidates", "/dashboard/candidates"),
     ("chat", "Ask Otto", "/dashboard/chat"),
     ("kill", "Kill switch", "/dashboard/kill-switch"),
@@ -374,9 +376,10 @@ fn facts(row: &AuditRow, clock: &otto_core::StoreClock) -> Vec<(&'static str, St
             (
                 "SKU",
                 format!(
-                    "<a href=\"/dashboard/rows?table=decision_log&amp;day=&amp;sku={}\">{}</a>",
+                    "<a href=\"/dashboard/rows?table=decision_log&amp;day=&amp;sku={}\">{}</a> · <a href=\"/dashboard/skus/{}\">timeline</a>",
                     esc(&urlenc(d.sku.as_str())),
-                    esc(d.sku.as_str())
+                    esc(d.sku.as_str()),
+                    esc(&urlenc(d.sku.as_str()))
                 ),
             ),
             ("Action", esc(d.action.as_str())),
@@ -415,7 +418,9 @@ fn facts(row: &AuditRow, clock: &otto_core::StoreClock) -> Vec<(&'static str, St
             (
                 "Campaign",
                 format!(
-                    "{} <span class=\"muted\">({}, {})</span>",
+                    "<a href=\"/dashboard/campaigns/{}?to={}\">{}</a> <span class=\"muted\">({}, {})</span>",
+                    esc(&urlenc(&a.campaign_id)),
+                    row.day(),
                     esc(&a.campaign),
                     esc(&a.campaign_id),
                     esc(&a.channel)
@@ -779,15 +784,9 @@ a release sends only the version that was judged.</p></section>",
     }
 }
 
-/// A held row in a list, with its Release link.
-pub fn held_item(row: &AuditRow) -> String {
-    let why = match &row.body {
-        RowBody::Decision(d) => d.hold_reason.clone().unwrap_or_else(|| d.reasoning.clone()),
-        RowBody::AdDecision(a) => a.hold_reason.clone().unwrap_or_else(|| a.reasoning.clone()),
-        RowBody::CsEvaluation(c) => c.reason.clone(),
-        _ => String::new(),
-    };
-    let what = match &row.body {
+/// What a held row would move, in words: `SKU-LIN-007 REVIVE_SEASONAL`, `EU/Linen ADJUST_BUDGET`.
+pub fn held_what(row: &AuditRow) -> String {
+    match &row.body {
         RowBody::Decision(d) => format!("{} {}", d.sku, d.action),
         RowBody::AdDecision(a) => format!("{} {}", a.campaign, a.action),
         RowBody::CsEvaluation(c) => format!(
@@ -800,14 +799,25 @@ pub fn held_item(row: &AuditRow) -> String {
                 .unwrap_or("")
         ),
         _ => String::new(),
+    }
+}
+
+/// A held row in a list, with its Release link.
+pub fn held_item(row: &AuditRow) -> String {
+    let why = match &row.body {
+        RowBody::Decision(d) => d.hold_reason.clone().unwrap_or_else(|| d.reasoning.clone()),
+        RowBody::AdDecision(a) => a.hold_reason.clone().unwrap_or_else(|| a.reasoning.clone()),
+        RowBody::CsEvaluation(c) => c.reason.clone(),
+        _ => String::new(),
     };
+    let what = held_what(row);
     format!(
         "<li class=\"card held\"><div>{} {} <span class=\"what\">{}</span></div><p class=\"why\">{}</p>\
 <p class=\"meta\">day {} · <a class=\"button primary small\" href=\"/dashboard/release/{}/{}\">Release…</a></p></li>",
         row_link(&row.row_ref),
         badge(row.status.as_str()),
         esc(&what),
-        esc(&truncate(&why, 300)),
+        linkify_refs(&truncate(&otto_answers::human::humanise(&why), 300)),
         esc(&row.day().to_string()),
         row.row_ref.table,
         row.row_ref.seq

@@ -93,7 +93,8 @@ pub fn plan_discount(
 pub fn restore_conflict(current_price: Money, discount_price: Money) -> Option<String> {
     (current_price.rounded() != discount_price.rounded()).then(|| {
         format!(
-            "price is {current_price}, not the discount price {discount_price}: changed by someone else since; not overwritten"
+            "price is {current_price}, not the discount price {discount_price}: {}",
+            crate::hold::OUTSIDE_EDIT
         )
     })
 }

@@ -194,6 +194,23 @@ pub fn propose(
     })
 }
 
+/// The campaign's ROAS over its mature days and the store's MER trend, by figure name: every
+/// ad row carries them whichever rule proposed it (the dashboard charts them per morning).
+pub fn performance_figures(days: &[CampaignDay], mer: MerTrend) -> [(String, Value); 3] {
+    let (cost, value) = days
+        .iter()
+        .filter(|d| !d.provisional)
+        .fold((0i64, 0i64), |(c, v), d| {
+            (c + d.cost.micros(), v + d.conversion_value.micros())
+        });
+    let roas_bp = (cost > 0).then(|| (i128::from(value) * 10_000 / i128::from(cost)) as i64);
+    [
+        ("roas_bp".to_string(), json!(roas_bp)),
+        ("mer_before_bp".to_string(), json!(mer.before_bp)),
+        ("mer_after_bp".to_string(), json!(mer.after_bp)),
+    ]
+}
+
 /// A SKU the decision engine judged this cycle, in the campaign that carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JudgedSku {
@@ -465,6 +482,8 @@ mod tests {
             cut: vec![],
         };
         let p = propose_for_skus(&budget(false), &limited, &winners, &r).expect("raise");
+        let perf = performance_figures(&limited, MerTrend::default());
+        assert!(perf[0].1.as_i64().is_some_and(|roas| roas > 0), "{perf:?}");
         assert_eq!((p.step_bp, p.action), (1_000, Action::AdjustBudget));
         assert_eq!(p.budget_after.amount_string(), "704.00");
         assert!(

@@ -47,8 +47,9 @@ impl Driver for AdsBudget<'_> {
             .filter(|e| !at_target && e.rounded() != now.amount.rounded())
             .map(|e| {
                 Refusal::Hold(format!(
-                    "budget is {}, not {e} as when decided: changed by someone else since; not overwritten",
-                    now.amount
+                    "budget is {}, not {e} as when decided: {}",
+                    now.amount,
+                    otto_core::hold::OUTSIDE_EDIT
                 ))
             });
         Ok(Look {

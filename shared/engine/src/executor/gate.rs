@@ -86,9 +86,11 @@ pub(super) async fn rate_limit(
         .await?;
     Ok(match added {
         CounterAdd::Added(_) | CounterAdd::AlreadyCounted(_) => None,
-        CounterAdd::LimitReached(used) => Some(format!(
-            "rate limit: {used} of {} {} used; the limit resets at the start of {} (store time)",
-            limit.max, limit.what, limit.resets_on
+        CounterAdd::LimitReached(used) => Some(otto_core::hold::rate_limit_text(
+            used,
+            limit.max,
+            limit.what,
+            limit.resets_on,
         )),
     })
 }
@@ -102,17 +104,8 @@ pub(super) async fn kill_switch(
     if !ks.on {
         return Ok(None);
     }
-    let mut why = "kill switch on".to_string();
-    if let Some(by) = ks.by {
-        why.push_str(&format!(", flipped by {by}"));
-    }
     // When: on the cited flip row, which every surface shows in store time (a UTC instant here
     // would reach people as is).
-    if let Some(r) = ks.reason {
-        why.push_str(&format!(" ({r})"));
-    }
-    if let Some(flip) = ks.flip {
-        why.push_str(&format!("; see {flip}"));
-    }
+    let why = otto_core::hold::kill_switch_text(ks.by.as_deref(), ks.reason.as_deref(), ks.flip);
     Ok(Some(why))
 }
