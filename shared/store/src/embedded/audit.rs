@@ -7,7 +7,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use otto_core::audit::{AuditRow, AuditTable, NewRow, RowBody, RowRef};
 use otto_core::cycle::CycleId;
 use otto_core::lock::Fence;
-use otto_core::{Attempt, RowStatus, StoreDay, StoreId};
+use otto_core::{Attempt, RowKey, RowStatus, StoreDay, StoreId};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 
 const COLS: &str =
@@ -75,11 +75,15 @@ fn attempt_json(row: &AuditRow) -> Option<String> {
         .map(|a| serde_json::to_string(a).unwrap_or_default())
 }
 
+fn class_of(row: &AuditRow) -> Option<&'static str> {
+    row.body.classification().map(|c| c.as_str())
+}
+
 /// Rewrites a row's moving parts (status, body and the fields derived from it, attempt).
 fn update(tx: &Transaction<'_>, row: &AuditRow) -> std::result::Result<(), StoreError> {
     tx.execute(
-        "UPDATE audit_rows SET status = ?1, updated_at = ?2, body = ?3, subject = ?4, action = ?5, attempt = ?6
-         WHERE tbl = ?7 AND seq = ?8",
+        "UPDATE audit_rows SET status = ?1, updated_at = ?2, body = ?3, subject = ?4, action = ?5, attempt = ?6, class = ?7
+         WHERE tbl = ?8 AND seq = ?9",
         params![
             row.status.as_str(),
             ts(&row.updated_at),
@@ -87,6 +91,7 @@ fn update(tx: &Transaction<'_>, row: &AuditRow) -> std::result::Result<(), Store
             row.subject(),
             row.action_key(),
             attempt_json(row),
+            class_of(row),
             row.row_ref.table.as_str(),
             row.row_ref.seq as i64
         ],
@@ -134,8 +139,8 @@ pub(crate) fn check_fence(
 
 fn insert(tx: &Transaction<'_>, row: &AuditRow) -> std::result::Result<(), StoreError> {
     tx.execute(
-        "INSERT INTO audit_rows (tbl, seq, ulid, store, cycle_id, day, natural_key, status, subject, action, created_at, updated_at, body, attempt)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        "INSERT INTO audit_rows (tbl, seq, ulid, store, cycle_id, day, natural_key, status, subject, action, created_at, updated_at, body, attempt, class)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         params![
             row.row_ref.table.as_str(),
             row.row_ref.seq as i64,
@@ -151,6 +156,7 @@ fn insert(tx: &Transaction<'_>, row: &AuditRow) -> std::result::Result<(), Store
             ts(&row.updated_at),
             row.body.to_json().to_string(),
             attempt_json(row),
+            class_of(row),
         ],
     )
     .map_err(sql_err)?;
@@ -447,6 +453,36 @@ impl AuditLog for EmbeddedStore {
             ],
         )?;
         Ok(page_of(rows, limit, |r| r.row_ref.seq.to_string()))
+    }
+
+    async fn keys_by_day_action(
+        &self,
+        table: AuditTable,
+        store: &StoreId,
+        from: StoreDay,
+        to: StoreDay,
+        actions: &ActionFilter,
+    ) -> Result<Vec<RowKey>> {
+        self.keys_by_day_action_sql(table, store, from, to, actions)
+    }
+
+    async fn keys_by_status_action(
+        &self,
+        table: AuditTable,
+        store: &StoreId,
+        status: RowStatus,
+        action: &str,
+    ) -> Result<Vec<RowKey>> {
+        self.keys_by_status_action_sql(table, store, status, action)
+    }
+
+    async fn keys_by_subject(
+        &self,
+        table: AuditTable,
+        store: &StoreId,
+        subject: &str,
+    ) -> Result<Vec<RowKey>> {
+        self.keys_by_subject_sql(table, store, subject)
     }
 
     async fn transition(
