@@ -7,7 +7,7 @@ use crate::Harness;
 use otto_core::audit::{AuditRow, AuditTable, NewRow, RowBody, RowRef};
 use otto_core::cycle::CycleId;
 use otto_core::{Action, Classification, CycleKind, RowKey, RowStatus, StoreDay, StoreId};
-use otto_store::{ActionFilter, PageReq};
+use otto_store::{ActionFilter, DayKeys, PageReq};
 
 fn classified(mut r: NewRow, c: Classification) -> NewRow {
     if let RowBody::Decision(d) = &mut r.body {
@@ -49,9 +49,13 @@ async fn by_day_action(
     to: StoreDay,
     actions: ActionFilter,
 ) -> Vec<RowKey> {
+    keys_of(h, store, &DayKeys::new(from, to, actions)).await
+}
+
+async fn keys_of(h: &Harness, store: &StoreId, q: &DayKeys) -> Vec<RowKey> {
     h.ports
         .audit
-        .keys_by_day_action(AuditTable::DecisionLog, store, from, to, &actions)
+        .keys_by_day_action(AuditTable::DecisionLog, store, q)
         .await
         .expect("keys by day and action")
 }
@@ -137,6 +141,20 @@ pub async fn audit_keys_access_paths(h: &Harness) {
             .await
             .is_empty()
     );
+
+    let losers = DayKeys::new(d0, d1, all_but(&[])).classified(Loser);
+    assert_eq!(
+        keys_of(h, &store, &losers).await,
+        expected(&rows, |k| losers.admits(k)),
+        "one classification"
+    );
+    assert_eq!(keys_of(h, &store, &losers).await.len(), 2);
+    let winning_publishes = DayKeys::new(d0, d1, only(&[Action::Publish])).classified(Winner);
+    assert_eq!(
+        keys_of(h, &store, &winning_publishes).await,
+        expected(&rows, |k| winning_publishes.admits(k))
+    );
+    assert_eq!(keys_of(h, &store, &winning_publishes).await.len(), 1);
 
     let sku1 = h
         .ports

@@ -8,7 +8,7 @@ use otto_core::audit::{AuditRow, AuditTable, NewRow, RowBody, RowRef};
 use otto_core::cycle::{CycleId, Stage, StageMessage};
 use otto_core::lock::{Fence, Lease};
 use otto_core::metrics::{CampaignBudget, CampaignDay, DailyMetric, OpenWindow, SkuSales, Variant};
-use otto_core::{Attempt, RowKey, RowStatus, Sku, StoreDay, StoreId};
+use otto_core::{Attempt, Classification, RowKey, RowStatus, Sku, StoreDay, StoreId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
@@ -52,6 +52,42 @@ impl ActionFilter {
             ActionFilter::Only(a) => a.iter().any(|x| x == action),
             ActionFilter::AllBut(a) => !a.iter().any(|x| x == action),
         }
+    }
+}
+
+/// A keys read by day and action: the rows of the store days `from..=to` whose action
+/// `actions` admits and, when given, with this classification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayKeys {
+    pub from: StoreDay,
+    pub to: StoreDay,
+    pub actions: ActionFilter,
+    pub classification: Option<Classification>,
+}
+
+impl DayKeys {
+    pub fn new(from: StoreDay, to: StoreDay, actions: ActionFilter) -> Self {
+        DayKeys {
+            from,
+            to,
+            actions,
+            classification: None,
+        }
+    }
+    pub fn classified(self, c: Classification) -> Self {
+        DayKeys {
+            classification: Some(c),
+            ..self
+        }
+    }
+    /// Whether an entry is one this read selects.
+    pub fn admits(&self, k: &RowKey) -> bool {
+        self.from <= k.day
+            && k.day <= self.to
+            && self.actions.admits(&k.action)
+            && self
+                .classification
+                .is_none_or(|c| k.classification == Some(c))
     }
 }
 
@@ -113,17 +149,15 @@ pub trait AuditLog: Send + Sync {
         action: Option<&str>,
         page: PageReq,
     ) -> Result<Page<AuditRow>>;
-    /// Index entries (no bodies) of the rows of the store days `from..=to` whose action
-    /// `actions` admits, by day, then action, then ref. Every entry of the period (the adapter
-    /// follows its own pages; an entry is about 100 bytes, and the caller bounds the period):
-    /// what counts, groups and citations are made of without reading a body.
+    /// Index entries (no bodies) of the rows `q` selects, by day, then action, then ref. Every
+    /// entry of the period (the adapter follows its own pages; an entry is about 100 bytes, and
+    /// the caller bounds the period): what counts, groups and citations are made of without
+    /// reading a body.
     async fn keys_by_day_action(
         &self,
         table: AuditTable,
         store: &StoreId,
-        from: StoreDay,
-        to: StoreDay,
-        actions: &ActionFilter,
+        q: &DayKeys,
     ) -> Result<Vec<RowKey>>;
     /// Index entries of the rows in `status` with action `action`, by ref — e.g. the APPLIED
     /// ON_DISCOUNT rows, the open discount windows (a restore turns its window's row REVERTED,

@@ -20,9 +20,9 @@ use otto_core::metrics::{
 };
 use otto_core::{Attempt, Money, RowKey, RowStatus, Sku, StoreDay, StoreId};
 use otto_store::{
-    Acquire, ActionFilter, Appended, AuditLog, Begin, Catalog, CounterAdd, Counters, Delivery,
-    EventBus, IdemRecord, IdempotencyStore, ImportStats, LockStore, OttoEvent, Page, PageReq,
-    Ports, Settings, StageQueue, StoreError,
+    Acquire, Appended, AuditLog, Begin, Catalog, CounterAdd, Counters, DayKeys, Delivery, EventBus,
+    IdemRecord, IdempotencyStore, ImportStats, LockStore, OttoEvent, Page, PageReq, Ports,
+    Settings, StageQueue, StoreError,
 };
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -570,15 +570,9 @@ impl AuditLog for Faulty<dyn AuditLog> {
         &self,
         table: AuditTable,
         store: &StoreId,
-        from: StoreDay,
-        to: StoreDay,
-        actions: &ActionFilter,
+        q: &DayKeys,
     ) -> Result<Vec<RowKey>> {
-        read_op!(
-            self.p,
-            self.inner
-                .keys_by_day_action(table, store, from, to, actions)
-        )
+        read_op!(self.p, self.inner.keys_by_day_action(table, store, q))
     }
     async fn keys_by_status_action(
         &self,

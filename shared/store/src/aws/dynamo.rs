@@ -1102,15 +1102,13 @@ impl AuditLog for DynamoStore {
         &self,
         table: AuditTable,
         store: &StoreId,
-        from: StoreDay,
-        to: StoreDay,
-        actions: &ActionFilter,
+        q: &DayKeys,
     ) -> Result<Vec<RowKey>> {
-        let queries = keys::day_action_queries(table, store, from, to, actions);
+        let queries = keys::day_action_queries(table, store, q);
         let mut out: Vec<RowKey> = keys::run_all(&self.client, &self.audit, queries)
             .await?
             .into_iter()
-            .filter(|k| actions.admits(&k.action))
+            .filter(|k| q.admits(k))
             .collect();
         out.sort_by(|a, b| {
             (a.day, &a.action, a.row_ref.seq).cmp(&(b.day, &b.action, b.row_ref.seq))

@@ -16,10 +16,10 @@
 use super::dynamo::{get_s, s, Item};
 use super::sdk_err;
 use crate::error::StoreError;
-use crate::ports::ActionFilter;
+use crate::ports::{ActionFilter, DayKeys};
 use aws_sdk_dynamodb::Client;
 use otto_core::audit::{AuditTable, RowRef};
-use otto_core::{RowKey, RowStatus, StoreDay, StoreId};
+use otto_core::{Classification, RowKey, RowStatus, StoreDay, StoreId};
 use tokio::task::JoinSet;
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -48,6 +48,8 @@ pub(crate) struct KeysQuery {
     pk: String,
     sk: SortCond,
     forward: bool,
+    /// Only entries with this classification (a FilterExpression: read, not returned).
+    class: Option<Classification>,
 }
 
 impl KeysQuery {
@@ -67,6 +69,7 @@ impl KeysQuery {
             // `<day>#<seq>`: "~" sorts after every digit.
             sk: SortCond::Between(format!("{from}#"), format!("{to}#~")),
             forward: true,
+            class: None,
         }
     }
 
@@ -79,6 +82,7 @@ impl KeysQuery {
             pk: format!("{table}#{store}#{day}"),
             sk,
             forward: true,
+            class: None,
         }
     }
 
@@ -95,6 +99,7 @@ impl KeysQuery {
             pk: format!("{table}#{store}#{status}#{action}"),
             sk: SortCond::Any,
             forward: true,
+            class: None,
         }
     }
 
@@ -106,6 +111,7 @@ impl KeysQuery {
             pk: format!("{table}#{store}#{subject}"),
             sk: SortCond::Any,
             forward: false,
+            class: None,
         }
     }
 }
@@ -191,6 +197,12 @@ async fn run(client: Client, table: String, q: KeysQuery) -> Result<Vec<RowKey>>
         if q.sk != SortCond::Any {
             req = req.expression_attribute_names("#sk", q.sk_attr);
         }
+        if let Some(c) = q.class {
+            // `cls` is #k5 in the projection's names.
+            req = req
+                .filter_expression("#k5 = :cls")
+                .expression_attribute_values(":cls", s(c.as_str()));
+        }
         let res = req
             .send()
             .await
@@ -233,33 +245,35 @@ pub(crate) async fn run_all(
 pub(crate) fn day_action_queries(
     table: AuditTable,
     store: &StoreId,
-    from: StoreDay,
-    to: StoreDay,
-    actions: &ActionFilter,
+    q: &DayKeys,
 ) -> Vec<KeysQuery> {
-    match actions {
+    let mut out = Vec::new();
+    match &q.actions {
         ActionFilter::Only(list) => {
             let mut list = list.clone();
             list.sort();
             list.dedup();
-            list.iter()
-                .map(|a| KeysQuery::by_action(table, store, a, from, to))
-                .collect()
+            out.extend(
+                list.iter()
+                    .map(|a| KeysQuery::by_action(table, store, a, q.from, q.to)),
+            );
         }
         ActionFilter::AllBut(excluded) => {
             let gaps = gaps(excluded);
-            let mut out = Vec::new();
-            let mut day = from;
-            while day <= to {
+            let mut day = q.from;
+            while day <= q.to {
                 out.extend(
                     gaps.iter()
                         .map(|g| KeysQuery::by_day(table, store, day, g.clone())),
                 );
                 day = day.plus_days(1);
             }
-            out
         }
     }
+    for k in &mut out {
+        k.class = q.classification;
+    }
+    out
 }
 
 #[cfg(test)]

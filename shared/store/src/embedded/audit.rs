@@ -9,6 +9,7 @@ use otto_core::cycle::CycleId;
 use otto_core::lock::Fence;
 use otto_core::{Attempt, RowKey, RowStatus, StoreDay, StoreId};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
+use std::collections::{BTreeMap, HashMap};
 
 const COLS: &str =
     "tbl, seq, ulid, cycle_id, natural_key, status, created_at, updated_at, body, attempt";
@@ -274,6 +275,38 @@ impl AuditLog for EmbeddedStore {
             .pop())
     }
 
+    async fn get_many(&self, refs: &[RowRef]) -> Result<Vec<Option<AuditRow>>> {
+        // One statement per table (and 500 refs), in one read transaction.
+        let mut by_table: BTreeMap<AuditTable, Vec<u64>> = BTreeMap::new();
+        for r in refs {
+            by_table.entry(r.table).or_default().push(r.seq);
+        }
+        let sql = format!(
+            "SELECT {COLS} FROM audit_rows WHERE tbl = ?1 AND seq IN (SELECT value FROM json_each(?2))"
+        );
+        let raws = self.read_tx(|conn| {
+            let mut stmt = conn.prepare_cached(&sql).map_err(sql_err)?;
+            let mut raws = Vec::with_capacity(refs.len());
+            for (table, seqs) in &by_table {
+                for chunk in seqs.chunks(500) {
+                    let list = serde_json::to_string(chunk)?;
+                    let rows = stmt
+                        .query_map(params![table.as_str(), list], raw)
+                        .map_err(sql_err)?;
+                    for r in rows {
+                        raws.push(r.map_err(sql_err)?);
+                    }
+                }
+            }
+            Ok(raws)
+        })?;
+        let found: HashMap<RowRef, AuditRow> = raws
+            .into_iter()
+            .map(|r| decode(r).map(|row| (row.row_ref, row)))
+            .collect::<std::result::Result<_, StoreError>>()?;
+        Ok(refs.iter().map(|r| found.get(r).cloned()).collect())
+    }
+
     async fn get_by_natural_key(
         &self,
         table: AuditTable,
@@ -459,11 +492,9 @@ impl AuditLog for EmbeddedStore {
         &self,
         table: AuditTable,
         store: &StoreId,
-        from: StoreDay,
-        to: StoreDay,
-        actions: &ActionFilter,
+        q: &DayKeys,
     ) -> Result<Vec<RowKey>> {
-        self.keys_by_day_action_sql(table, store, from, to, actions)
+        self.keys_by_day_action_sql(table, store, q)
     }
 
     async fn keys_by_status_action(

@@ -3,37 +3,34 @@
 
 use super::{sql_err, EmbeddedStore};
 use crate::error::StoreError;
-use crate::ports::ActionFilter;
+use crate::ports::{ActionFilter, DayKeys};
 use otto_core::audit::{AuditTable, RowRef};
 use otto_core::{RowKey, RowStatus, StoreDay, StoreId};
-use rusqlite::Row;
+use rusqlite::{Connection, Row};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
 const KEY_COLS: &str = "seq, day, action, status, subject, class";
 
-type RawKey = (i64, String, String, String, String, Option<String>);
-
-fn raw_key(r: &Row<'_>) -> rusqlite::Result<RawKey> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-    ))
-}
-
-fn decode_key(table: AuditTable, raw: RawKey) -> Result<RowKey> {
-    let (seq, day, action, status, subject, class) = raw;
+/// A row of `KEY_COLS` as a [`RowKey`]; the day, status and classification parsed from the
+/// borrowed text (only the action and subject are copied).
+fn key_of(table: AuditTable, r: &Row<'_>) -> Result<RowKey> {
+    let text = |i: usize| -> Result<&str> {
+        r.get_ref(i)
+            .and_then(|v| v.as_str().map_err(Into::into))
+            .map_err(sql_err)
+    };
+    let class = match r.get_ref(5).map_err(sql_err)? {
+        rusqlite::types::ValueRef::Null => None,
+        v => Some(v.as_str().map_err(|e| sql_err(e.into()))?.parse()?),
+    };
     Ok(RowKey {
-        row_ref: RowRef::new(table, seq as u64),
-        day: StoreDay::parse(&day)?,
-        action,
-        status: status.parse()?,
-        subject,
-        classification: class.map(|c| c.parse()).transpose()?,
+        row_ref: RowRef::new(table, r.get::<_, i64>(0).map_err(sql_err)? as u64),
+        day: StoreDay::parse(text(1)?)?,
+        action: text(2)?.to_string(),
+        status: text(3)?.parse()?,
+        subject: text(4)?.to_string(),
+        classification: class,
     })
 }
 
@@ -52,115 +49,129 @@ pub(crate) fn ranges_between(excluded: &[String]) -> Vec<(Option<String>, Option
         .collect()
 }
 
+fn query_keys(
+    conn: &Connection,
+    table: AuditTable,
+    sql: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<RowKey>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(sql_err)?;
+    let mut rows = stmt.query(args).map_err(sql_err)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(sql_err)? {
+        out.push(key_of(table, r)?);
+    }
+    Ok(out)
+}
+
+/// `AND class = ?n` when the read asks for one classification (the argument pushed onto `args`):
+/// filtered on the index entries, before any is made a key.
+fn class_cond<'a>(
+    class: &'a Option<&'static str>,
+    args: &mut Vec<&'a dyn rusqlite::ToSql>,
+) -> String {
+    match class {
+        Some(c) => {
+            args.push(c);
+            format!(" AND class = ?{}", args.len())
+        }
+        None => String::new(),
+    }
+}
+
+/// One action over a day range: one range read of `audit_keys_by_action`.
+fn keys_of_action(
+    conn: &Connection,
+    table: AuditTable,
+    store: &StoreId,
+    q: &DayKeys,
+    action: &str,
+) -> Result<Vec<RowKey>> {
+    let (t, s, from, to) = (
+        table.as_str(),
+        store.as_str(),
+        q.from.to_string(),
+        q.to.to_string(),
+    );
+    let class = q.classification.map(|c| c.as_str());
+    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&t, &s, &action, &from, &to];
+    let cond = class_cond(&class, &mut args);
+    let sql = format!(
+        "SELECT {KEY_COLS} FROM audit_rows INDEXED BY audit_keys_by_action
+         WHERE tbl = ?1 AND store = ?2 AND action = ?3 AND day BETWEEN ?4 AND ?5{cond}
+         ORDER BY day, seq"
+    );
+    query_keys(conn, table, &sql, &args)
+}
+
+/// One day's actions strictly between two bounds: one range read of `audit_keys_by_day`.
+fn keys_of_day_between(
+    conn: &Connection,
+    table: AuditTable,
+    store: &StoreId,
+    (q, day): (&DayKeys, StoreDay),
+    (lo, hi): &(Option<String>, Option<String>),
+) -> Result<Vec<RowKey>> {
+    let (t, s, d) = (table.as_str(), store.as_str(), day.to_string());
+    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&t, &s, &d];
+    let mut cond = String::new();
+    if let Some(lo) = lo {
+        args.push(lo);
+        cond.push_str(&format!(" AND action > ?{}", args.len()));
+    }
+    if let Some(hi) = hi {
+        args.push(hi);
+        cond.push_str(&format!(" AND action < ?{}", args.len()));
+    }
+    let class = q.classification.map(|c| c.as_str());
+    cond.push_str(&class_cond(&class, &mut args));
+    // One classification: its own (partial) index, so only its entries are read.
+    let index = if class.is_some() {
+        "audit_keys_by_day_class"
+    } else {
+        "audit_keys_by_day"
+    };
+    let sql = format!(
+        "SELECT {KEY_COLS} FROM audit_rows INDEXED BY {index}
+         WHERE tbl = ?1 AND store = ?2 AND day = ?3{cond} ORDER BY action, seq"
+    );
+    query_keys(conn, table, &sql, &args)
+}
+
 impl EmbeddedStore {
-    fn query_keys(
-        &self,
-        table: AuditTable,
-        sql: &str,
-        args: &[&dyn rusqlite::ToSql],
-    ) -> Result<Vec<RowKey>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(sql).map_err(sql_err)?;
-        let raws = stmt
-            .query_map(args, raw_key)
-            .map_err(sql_err)?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(sql_err)?;
-        drop(stmt);
-        drop(conn);
-        raws.into_iter().map(|r| decode_key(table, r)).collect()
-    }
-
-    /// One action over a day range: one range read of `audit_keys_by_action`.
-    fn keys_of_action(
-        &self,
-        table: AuditTable,
-        store: &StoreId,
-        from: StoreDay,
-        to: StoreDay,
-        action: &str,
-    ) -> Result<Vec<RowKey>> {
-        let sql = format!(
-            "SELECT {KEY_COLS} FROM audit_rows INDEXED BY audit_keys_by_action
-             WHERE tbl = ?1 AND store = ?2 AND action = ?3 AND day BETWEEN ?4 AND ?5
-             ORDER BY day, seq"
-        );
-        self.query_keys(
-            table,
-            &sql,
-            &[
-                &table.as_str(),
-                &store.as_str(),
-                &action,
-                &from.to_string(),
-                &to.to_string(),
-            ],
-        )
-    }
-
-    /// One day's actions strictly between two bounds: one range read of `audit_keys_by_day`.
-    fn keys_of_day_between(
-        &self,
-        table: AuditTable,
-        store: &StoreId,
-        day: StoreDay,
-        (lo, hi): &(Option<String>, Option<String>),
-    ) -> Result<Vec<RowKey>> {
-        let mut cond = String::new();
-        if lo.is_some() {
-            cond.push_str(" AND action > ?4");
-        }
-        if hi.is_some() {
-            cond.push_str(if lo.is_some() {
-                " AND action < ?5"
-            } else {
-                " AND action < ?4"
-            });
-        }
-        let sql = format!(
-            "SELECT {KEY_COLS} FROM audit_rows INDEXED BY audit_keys_by_day
-             WHERE tbl = ?1 AND store = ?2 AND day = ?3{cond} ORDER BY action, seq"
-        );
-        let (t, s, d) = (table.as_str(), store.as_str(), day.to_string());
-        let mut args: Vec<&dyn rusqlite::ToSql> = vec![&t, &s, &d];
-        args.extend(lo.iter().map(|x| x as &dyn rusqlite::ToSql));
-        args.extend(hi.iter().map(|x| x as &dyn rusqlite::ToSql));
-        self.query_keys(table, &sql, &args)
-    }
-
     pub(crate) fn keys_by_day_action_sql(
         &self,
         table: AuditTable,
         store: &StoreId,
-        from: StoreDay,
-        to: StoreDay,
-        actions: &ActionFilter,
+        q: &DayKeys,
     ) -> Result<Vec<RowKey>> {
-        let mut out = Vec::new();
-        match actions {
-            ActionFilter::Only(list) => {
-                let mut list = list.clone();
-                list.sort();
-                list.dedup();
-                for a in &list {
-                    out.extend(self.keys_of_action(table, store, from, to, a)?);
-                }
-                out.sort_by(|a, b| {
-                    (a.day, &a.action, a.row_ref.seq).cmp(&(b.day, &b.action, b.row_ref.seq))
-                });
-            }
-            ActionFilter::AllBut(excluded) => {
-                let ranges = ranges_between(excluded);
-                let mut day = from;
-                while day <= to {
-                    for r in &ranges {
-                        out.extend(self.keys_of_day_between(table, store, day, r)?);
+        self.read_tx(|conn| {
+            let mut out = Vec::new();
+            match &q.actions {
+                ActionFilter::Only(list) => {
+                    let mut list = list.clone();
+                    list.sort();
+                    list.dedup();
+                    for a in &list {
+                        out.extend(keys_of_action(conn, table, store, q, a)?);
                     }
-                    day = day.plus_days(1);
+                    out.sort_by(|a, b| {
+                        (a.day, &a.action, a.row_ref.seq).cmp(&(b.day, &b.action, b.row_ref.seq))
+                    });
+                }
+                ActionFilter::AllBut(excluded) => {
+                    let ranges = ranges_between(excluded);
+                    let mut day = q.from;
+                    while day <= q.to {
+                        for r in &ranges {
+                            out.extend(keys_of_day_between(conn, table, store, (q, day), r)?);
+                        }
+                        day = day.plus_days(1);
+                    }
                 }
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     pub(crate) fn keys_by_status_action_sql(
@@ -174,7 +185,8 @@ impl EmbeddedStore {
             "SELECT {KEY_COLS} FROM audit_rows INDEXED BY audit_keys_by_status_action
              WHERE tbl = ?1 AND store = ?2 AND status = ?3 AND action = ?4 ORDER BY seq"
         );
-        self.query_keys(
+        query_keys(
+            &self.conn(),
             table,
             &sql,
             &[&table.as_str(), &store.as_str(), &status.as_str(), &action],
@@ -191,7 +203,12 @@ impl EmbeddedStore {
             "SELECT {KEY_COLS} FROM audit_rows INDEXED BY audit_keys_by_subject
              WHERE tbl = ?1 AND store = ?2 AND subject = ?3 ORDER BY created_at DESC, seq DESC"
         );
-        self.query_keys(table, &sql, &[&table.as_str(), &store.as_str(), &subject])
+        query_keys(
+            &self.conn(),
+            table,
+            &sql,
+            &[&table.as_str(), &store.as_str(), &subject],
+        )
     }
 }
 
@@ -199,7 +216,7 @@ impl EmbeddedStore {
 mod tests {
     use super::ranges_between;
     use crate::embedded::EmbeddedStore;
-    use crate::ports::{ActionFilter, AuditLog};
+    use crate::ports::{ActionFilter, AuditLog, DayKeys};
     use otto_core::audit::{AuditTable, DecisionRow, NewRow, RowBody};
     use otto_core::cycle::{CycleId, Stage};
     use otto_core::{Action, Classification, CycleKind, RowStatus, Sku, StoreDay, StoreId};
@@ -240,7 +257,7 @@ mod tests {
                 .expect("append");
             st.conn()
                 .execute_batch(
-                    "DROP INDEX audit_keys_by_day; DROP INDEX audit_keys_by_action;
+                    "DROP INDEX audit_keys_by_day; DROP INDEX audit_keys_by_action; DROP INDEX audit_keys_by_day_class;
                      DROP INDEX audit_keys_by_status_action; DROP INDEX audit_keys_by_subject;
                      ALTER TABLE audit_rows DROP COLUMN class;
                      CREATE INDEX audit_by_day_action ON audit_rows (tbl, store, day, action, seq);
@@ -253,9 +270,7 @@ mod tests {
             .keys_by_day_action(
                 AuditTable::DecisionLog,
                 &store,
-                day,
-                day,
-                &ActionFilter::AllBut(vec![]),
+                &DayKeys::new(day, day, ActionFilter::AllBut(vec![])),
             )
             .await
             .expect("keys");

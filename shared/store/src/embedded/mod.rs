@@ -191,6 +191,21 @@ impl EmbeddedStore {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Runs `f` inside one read transaction (`BEGIN DEFERRED`): its statements see one snapshot
+    /// and share one WAL read lock instead of taking one each.
+    pub(crate) fn read_tx<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)
+            .map_err(sql_err)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(sql_err)?;
+        Ok(out)
+    }
+
     /// Runs `f` inside `BEGIN IMMEDIATE … COMMIT`; any error rolls everything back.
     pub(crate) fn write_tx<T>(
         &self,
@@ -211,6 +226,7 @@ impl EmbeddedStore {
 /// serve the row reads by day + action and by subject.
 const KEY_INDEXES: &str = r#"
 CREATE INDEX IF NOT EXISTS audit_keys_by_day ON audit_rows (tbl, store, day, action, seq, status, subject, class);
+CREATE INDEX IF NOT EXISTS audit_keys_by_day_class ON audit_rows (tbl, store, day, class, action, seq, status, subject) WHERE class IS NOT NULL;
 CREATE INDEX IF NOT EXISTS audit_keys_by_action ON audit_rows (tbl, store, action, day, seq, status, subject, class);
 CREATE INDEX IF NOT EXISTS audit_keys_by_status_action ON audit_rows (tbl, store, status, action, seq, day, subject, class);
 CREATE INDEX IF NOT EXISTS audit_keys_by_subject ON audit_rows (tbl, store, subject, created_at, seq, day, action, status, class);
