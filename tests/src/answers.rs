@@ -23,7 +23,8 @@ macro_rules! answers_suite {
             answers_take_few_queries,
             llm_maps_intents_and_words_behind_the_guard,
             kill_switch_and_stalled_cycles,
-            slack_speaks_first
+            slack_speaks_first,
+            ambiguous_campaign_names_list_the_matches
         );
         $crate::instantiate!(answers_set, $make;
             question_set_scores,
@@ -875,4 +876,80 @@ pub async fn slack_speaks_first(h: &Harness) {
         "https://otto.example/rows/cycle_runs/{}",
         runs[1].row_ref.seq
     )));
+}
+
+/// A campaign name several campaigns answer to ("the Jute budget" with a Jute campaign per
+/// market) is answered with the matches, each by its newest row and cited — not refused, and
+/// not one of them picked; a name with one more word of a campaign's picks that one.
+pub async fn ambiguous_campaign_names_list_the_matches(h: &Harness) {
+    let store = unique_store();
+    let d24 = day("2026-11-24");
+    let morning = CycleId::new(store.clone(), CycleKind::Morning, d24);
+    let t: DateTime<Utc> = "2026-11-24T05:30:00Z".parse().expect("time");
+    let ad = |id: &str, name: &str, action: &str, status: RowStatus| {
+        let mut v = json!({"channel": "google_ads", "campaign": name, "campaign_id": id,
+            "action": action, "verdict": "AGREE", "reasoning": "ROAS 52000bp ≥ target 40000bp",
+            "figures": {"roas_bp": 52000, "target_roas_bp": 40000}});
+        if action == "ADJUST_BUDGET" {
+            v["budget_before"] = json!({"amount": "300.00", "currency": "EUR"});
+            v["budget_after"] = json!({"amount": "330.00", "currency": "EUR"});
+            v["rate_limit_position"] = json!([1, 8]);
+        }
+        NewRow::for_stage(
+            morning.clone(),
+            Stage::CampaignPlan,
+            status,
+            t,
+            body(AuditTable::AdDecisionLog, v),
+        )
+    };
+    let out = h
+        .ports
+        .audit
+        .append(
+            vec![
+                ad(
+                    "g-1",
+                    "DE · Jute Rugs · Search",
+                    "ADJUST_BUDGET",
+                    RowStatus::Applied,
+                ),
+                ad("g-2", "AT · Jute Rugs · PMax", "KEEP", RowStatus::Skipped),
+                ad(
+                    "g-3",
+                    "DE · Linen Bedding · Search",
+                    "KEEP",
+                    RowStatus::Skipped,
+                ),
+            ],
+            None,
+        )
+        .await
+        .expect("append");
+    let refs: Vec<String> = out.iter().map(|a| a.row_ref.to_string()).collect();
+    let p = Plane {
+        store,
+        refs: BTreeMap::new(),
+    };
+    let a = ask(h, &p, "why didn't you raise the Jute budget?").await;
+    assert!(a.grounded, "{}", a.answer);
+    assert!(a.answer.contains("matches 2 campaigns"), "{}", a.answer);
+    for name in ["DE · Jute Rugs · Search", "AT · Jute Rugs · PMax"] {
+        assert!(a.answer.contains(name), "{name} not in {}", a.answer);
+    }
+    assert!(!a.answer.contains("Linen"), "{}", a.answer);
+    let mut want = vec![refs[0].clone(), refs[1].clone()];
+    want.sort();
+    assert_eq!(cited(&a), want);
+
+    let one = ask(h, &p, "why didn't you raise the Jute PMax budget?").await;
+    assert!(one.grounded, "{}", one.answer);
+    assert_eq!(cited(&one), vec![refs[1].clone()], "{}", one.answer);
+
+    let none = ask(h, &p, "why didn't you raise the Teak budget?").await;
+    assert!(
+        !none.grounded && none.answer.starts_with(NO_ROW),
+        "{}",
+        none.answer
+    );
 }

@@ -49,6 +49,10 @@ macro_rules! contract_suite {
             many_rows_by_natural_key,
             discount_windows_by_expiry
         );
+        $crate::instantiate!(contract_keys, $make;
+            audit_keys_access_paths,
+            keys_follow_status_and_import
+        );
     };
 }
 

@@ -4,6 +4,7 @@
 pub mod answers;
 pub mod answers_set;
 pub mod contract;
+pub mod contract_keys;
 pub mod cs;
 pub mod discount;
 pub mod faults;

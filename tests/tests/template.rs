@@ -76,11 +76,31 @@ fn tables_match_the_dynamodb_adapter() {
         ("by_sku", "gsi_sku_pk", "gsi_sku_sk"),
         ("by_day_action", "gsi_day_pk", "gsi_day_sk"),
         ("by_status", "gsi_status_pk", "gsi_status_sk"),
+        ("by_action", "gsi_act_pk", "gsi_act_sk"),
+        ("by_status_action", "gsi_sa_pk", "gsi_sa_sk"),
     ] {
         assert!(
             gsis.contains(&(index.into(), pk.into(), sk.into())),
             "{index} ({pk}, {sk}) missing: {gsis:?}"
         );
+    }
+    // The keys indexes project the index fields a RowKey is read from (shared/store/src/aws/keys.rs).
+    for g in audit["GlobalSecondaryIndexes"].as_sequence().expect("GSIs") {
+        let name = g["IndexName"].as_str().unwrap_or_default();
+        if ["by_action", "by_status_action"].contains(&name) {
+            assert_eq!(g["Projection"]["ProjectionType"], "INCLUDE", "{name}");
+            let attrs: Vec<&str> = g["Projection"]["NonKeyAttributes"]
+                .as_sequence()
+                .expect("NonKeyAttributes")
+                .iter()
+                .filter_map(|a| a.as_str())
+                .collect();
+            assert_eq!(
+                attrs,
+                ["day", "action", "status", "subject", "cls"],
+                "{name}"
+            );
+        }
     }
     let state = &res(&t, "StateTable")["Properties"];
     assert_eq!(

@@ -10,11 +10,11 @@ use crate::summary::summary_text;
 use chrono::{DateTime, Utc};
 use otto_core::audit::{AuditRow, AuditTable, OperatorAct, RowBody, RowRef, Surface};
 use otto_core::cycle::CycleKind;
-use otto_core::{Action, RowStatus, StoreClock, StoreDay, StoreId};
-use otto_store::{PageReq, Ports, StoreError};
+use otto_core::{Action, RowKey, RowStatus, StoreClock, StoreDay, StoreId};
+use otto_store::{ActionFilter, DayKeys, PageReq, Ports, StoreError};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
 /// The answer when no row supports one.
@@ -84,20 +84,42 @@ pub struct Engine<'a> {
 #[derive(Default)]
 struct Draft {
     lines: Vec<String>,
+    /// The cited rows read whole: their figures support the text.
     rows: Vec<AuditRow>,
+    /// Every cited row's index entry, in citation order (the read rows' included): their
+    /// refs, days and counts support the text.
+    keys: Vec<RowKey>,
+    cited: HashSet<RowRef>,
+    read: HashSet<RowRef>,
     releasable: Vec<String>,
     /// Days and numbers the question named (its period), allowed in the text.
     allow: Vec<String>,
 }
 
 impl Draft {
+    /// Cites a row read whole.
     fn cite(&mut self, row: &AuditRow) {
-        if !self.rows.iter().any(|r| r.row_ref == row.row_ref) {
+        if self.cited.insert(row.row_ref) {
+            self.keys.push(row.key());
+        }
+        if self.read.insert(row.row_ref) {
             self.rows.push(row.clone());
         }
     }
     fn cite_all<'r>(&mut self, rows: impl IntoIterator<Item = &'r AuditRow>) {
         rows.into_iter().for_each(|r| self.cite(r));
+    }
+    /// Cites a row by its index entry: its count, day and ref, none of its figures.
+    fn cite_key(&mut self, key: &RowKey) {
+        if self.cited.insert(key.row_ref) {
+            self.keys.push(key.clone());
+        }
+    }
+    fn cite_keys<'k>(&mut self, keys: impl IntoIterator<Item = &'k RowKey>) {
+        keys.into_iter().for_each(|k| self.cite_key(k));
+    }
+    fn is_cited(&self, r: RowRef) -> bool {
+        self.cited.contains(&r)
     }
     fn line(&mut self, s: impl Into<String>) {
         self.lines.push(s.into());
@@ -123,7 +145,7 @@ enum Found {
 impl From<Option<Draft>> for Found {
     fn from(d: Option<Draft>) -> Self {
         match d {
-            Some(d) if !d.lines.is_empty() && !d.rows.is_empty() => Found::Answer(d),
+            Some(d) if !d.lines.is_empty() && !d.keys.is_empty() => Found::Answer(d),
             _ => Found::Refuse(vec![]),
         }
     }
@@ -341,17 +363,20 @@ fn why_label(row: &AuditRow) -> &'static str {
     }
 }
 
-fn is_move(row: &AuditRow) -> bool {
-    !matches!(row.action_key().as_str(), "KEEP")
+/// The action of a row that moved nothing.
+const KEEP: &str = "KEEP";
+
+fn is_move(action: &str) -> bool {
+    action != KEEP
 }
 
-fn counts_by_action(rows: &[AuditRow]) -> String {
-    let mut by: BTreeMap<String, usize> = BTreeMap::new();
-    for r in rows {
-        *by.entry(r.action_key()).or_default() += 1;
+fn counts_by_action(keys: &[RowKey]) -> String {
+    let mut by: BTreeMap<&str, usize> = BTreeMap::new();
+    for k in keys {
+        *by.entry(k.action.as_str()).or_default() += 1;
     }
-    let mut v: Vec<(String, usize)> = by.into_iter().collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut v: Vec<(&str, usize)> = by.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     v.iter()
         .map(|(a, n)| format!("{n} {a}"))
         .collect::<Vec<_>>()
@@ -547,19 +572,24 @@ impl<'a> Engine<'a> {
         Ok(self.finish(intent, found))
     }
 
-    fn cite(&self, rows: &[AuditRow]) -> Vec<Citation> {
-        rows.iter()
+    fn cite(&self, refs: impl IntoIterator<Item = RowRef>) -> Vec<Citation> {
+        refs.into_iter()
             .map(|r| Citation {
-                row_ref: r.row_ref.to_string(),
-                url: row_url(&self.link_base, &r.row_ref),
+                row_ref: r.to_string(),
+                url: row_url(&self.link_base, &r),
             })
             .collect()
     }
 
-    fn answer_of(&self, intent: &Intent, text: String, rows: &[AuditRow]) -> Answer {
+    fn answer_of(
+        &self,
+        intent: &Intent,
+        text: String,
+        refs: impl IntoIterator<Item = RowRef>,
+    ) -> Answer {
         Answer {
             answer: text,
-            citations: self.cite(rows),
+            citations: self.cite(refs),
             intent: intent.name(),
             grounded: false,
             releasable: vec![],
@@ -574,11 +604,11 @@ impl<'a> Engine<'a> {
         let nearest = match found {
             Found::Answer(d) => {
                 let text = d.lines.join("\n");
-                let mut support = Support::from_rows_in(&d.rows, self.clock);
+                let mut support = Support::from_cited(&d.rows, &d.keys, self.clock);
                 d.allow.iter().for_each(|t| support.allow(t));
                 let bad = support.unsupported(&text);
                 if bad.is_empty() {
-                    let mut a = self.answer_of(intent, text, &d.rows);
+                    let mut a = self.answer_of(intent, text, d.keys.iter().map(|k| k.row_ref));
                     a.grounded = true;
                     a.releasable = d.releasable;
                     return a;
@@ -607,7 +637,7 @@ impl<'a> Engine<'a> {
                 text = format!("{text}\nNearest rows that exist: {}", refs.join(", "));
             }
         }
-        self.answer_of(intent, text, &nearest)
+        self.answer_of(intent, text, nearest.iter().map(|r| r.row_ref))
     }
 
     // ---- access paths (every one an indexed query on the audit plane) ----
@@ -638,26 +668,6 @@ impl<'a> Engine<'a> {
                 None => return Ok(out),
             }
         }
-    }
-
-    /// Rows of a table over days (oldest day first), of any of `actions` (all when empty).
-    async fn range_rows(
-        &self,
-        table: AuditTable,
-        days: &Days,
-        actions: &[Action],
-    ) -> Result<Vec<AuditRow>, AnswerError> {
-        let mut out = Vec::new();
-        for day in days.newest_first().into_iter().rev() {
-            if actions.is_empty() {
-                out.extend(self.day_rows(table, day, None).await?);
-            } else {
-                for a in actions {
-                    out.extend(self.day_rows(table, day, Some(a.as_str())).await?);
-                }
-            }
-        }
-        Ok(out)
     }
 
     async fn subject_rows(
@@ -711,29 +721,6 @@ impl<'a> Engine<'a> {
         Ok(vec![])
     }
 
-    /// Every row of a table in one status (the by-status access path), all pages.
-    async fn status_rows(
-        &self,
-        table: AuditTable,
-        status: RowStatus,
-    ) -> Result<Vec<AuditRow>, AnswerError> {
-        let mut out = Vec::new();
-        let mut page = PageReq::first(1000);
-        loop {
-            self.q();
-            let p = self
-                .ports
-                .audit
-                .by_status(table, &self.store, status, page.clone())
-                .await?;
-            out.extend(p.items);
-            match p.next {
-                Some(c) => page.cursor = Some(c),
-                None => return Ok(out),
-            }
-        }
-    }
-
     async fn held(&self, table: AuditTable) -> Result<Vec<AuditRow>, AnswerError> {
         self.q();
         Ok(self
@@ -742,6 +729,68 @@ impl<'a> Engine<'a> {
             .by_status(table, &self.store, RowStatus::Held, PageReq::first(1000))
             .await?
             .items)
+    }
+
+    /// Index entries of a table's rows over days whose action `actions` admits (one keys read:
+    /// no bodies), by day, then action, then ref.
+    async fn keys(
+        &self,
+        table: AuditTable,
+        days: &Days,
+        actions: ActionFilter,
+    ) -> Result<Vec<RowKey>, AnswerError> {
+        self.keys_of(table, &DayKeys::new(days.first(), days.last(), actions))
+            .await
+    }
+
+    async fn keys_of(&self, table: AuditTable, q: &DayKeys) -> Result<Vec<RowKey>, AnswerError> {
+        self.q();
+        Ok(self
+            .ports
+            .audit
+            .keys_by_day_action(table, &self.store, q)
+            .await?)
+    }
+
+    /// The moves of a table over days: every action but KEEP.
+    async fn move_keys(&self, table: AuditTable, days: &Days) -> Result<Vec<RowKey>, AnswerError> {
+        self.keys(table, days, ActionFilter::AllBut(vec![KEEP.into()]))
+            .await
+    }
+
+    /// A subject's index entries, newest first.
+    async fn subject_keys(
+        &self,
+        table: AuditTable,
+        subject: &str,
+    ) -> Result<Vec<RowKey>, AnswerError> {
+        self.q();
+        Ok(self
+            .ports
+            .audit
+            .keys_by_subject(table, &self.store, subject)
+            .await?)
+    }
+
+    /// The rows of some index entries, read whole (one batched read), in the entries' order.
+    async fn read<'k>(
+        &self,
+        keys: impl IntoIterator<Item = &'k RowKey>,
+    ) -> Result<Vec<AuditRow>, AnswerError> {
+        let refs: Vec<RowRef> = keys.into_iter().map(|k| k.row_ref).collect();
+        if refs.is_empty() {
+            return Ok(vec![]);
+        }
+        self.q();
+        Ok(self
+            .ports
+            .audit
+            .get_many(&refs)
+            .await?
+            .into_iter()
+            .flatten()
+            .filter(|r| r.store() == &self.store)
+            .collect())
     }
 
     fn lookback(today: StoreDay) -> Days {
@@ -933,7 +982,7 @@ impl<'a> Engine<'a> {
                 self.render_run(&mut d, run, kind).await?;
             }
         }
-        if d.rows.is_empty() {
+        if d.keys.is_empty() {
             return Ok(Found::Refuse(self.runs_near(kind, days, today).await?));
         }
         Ok(Found::Answer(d))
@@ -1216,7 +1265,7 @@ impl<'a> Engine<'a> {
         d.cite(target);
         let earlier: Vec<&AuditRow> = flips
             .iter()
-            .filter(|r| !d.rows.iter().any(|c| c.row_ref == r.row_ref))
+            .filter(|r| !d.is_cited(r.row_ref))
             .filter(|r| (r.created_at, r.row_ref.seq) < (target.created_at, target.row_ref.seq))
             .filter(|r| days.is_none_or(|p| p.contains(local_day(r))))
             .take(3)
@@ -1252,54 +1301,95 @@ impl<'a> Engine<'a> {
         )
     }
 
+    /// "What moved?": counts by action from the moves' index entries (every move cited), the
+    /// largest discount from the ON_DISCOUNT rows (the only rows that carry a window: the
+    /// discount cycle's open stage writes them), held moves with why — only those rows read whole.
     async fn catalog_moves(&self, days: &Days) -> Result<Found, AnswerError> {
-        let rows = self.range_rows(AuditTable::DecisionLog, days, &[]).await?;
-        if rows.is_empty() {
-            return Ok(Found::Refuse(vec![]));
-        }
-        let moves: Vec<AuditRow> = rows.iter().filter(|r| is_move(r)).cloned().collect();
+        let moves = self.move_keys(AuditTable::DecisionLog, days).await?;
         let mut d = Draft::default();
         d.allow_days(days);
         if moves.is_empty() {
+            let all = self
+                .keys(AuditTable::DecisionLog, days, ActionFilter::AllBut(vec![]))
+                .await?;
+            if all.is_empty() {
+                return Ok(Found::Refuse(vec![]));
+            }
             d.line(format!(
                 "Nothing moved {}: {}.",
                 days_text(days),
-                counts_by_action(&rows)
+                counts_by_action(&all)
             ));
-            d.cite_all(&rows);
+            d.cite_keys(&all);
             return Ok(Found::Answer(d));
         }
         d.line(format!("{}.", counts_by_action(&moves)));
-        d.cite_all(&moves);
-        if let Some(big) = largest_discount(&moves) {
+        d.cite_keys(&moves);
+        // One batched read of the rows the answer shows: the windows and the held moves.
+        let shown =
+            self.read(moves.iter().filter(|k| {
+                k.action == Action::OnDiscount.as_str() || k.status == RowStatus::Held
+            }))
+            .await?;
+        if let Some(big) = largest_discount(&shown) {
             d.line(largest_line(big));
+            d.cite(big);
         }
-        let held: Vec<AuditRow> = moves
-            .iter()
+        let held: Vec<AuditRow> = shown
+            .into_iter()
             .filter(|r| r.status == RowStatus::Held)
-            .cloned()
             .collect();
         self.held_lines(&mut d, &held);
         Ok(Found::Answer(d))
     }
 
-    /// The campaigns named in ad_decision_log, newest day first, one indexed query a day — until
-    /// `name` matches one (usually on the latest day), or over the whole lookback when it never
-    /// does (then every campaign seen is returned for the refusal). Each campaign's newest row.
+    /// The campaigns named in ad_decision_log, each by its newest row: the latest day with ad
+    /// rows first (read whole; the name usually matches there), else every campaign of the
+    /// lookback — one keys read, then each unseen campaign's newest row read whole. Every
+    /// campaign seen is returned (for the refusal when nothing matches).
     async fn campaigns_until(
         &self,
         name: &str,
         today: StoreDay,
     ) -> Result<Vec<AuditRow>, AnswerError> {
         let mut latest: BTreeMap<String, AuditRow> = BTreeMap::new();
-        for day in Self::lookback(today).newest_first() {
-            for r in self.day_rows(AuditTable::AdDecisionLog, day, None).await? {
+        let lookback = Self::lookback(today);
+        let mut newest_day = None;
+        for day in lookback.newest_first().into_iter().take(7) {
+            let rows = self.day_rows(AuditTable::AdDecisionLog, day, None).await?;
+            if rows.is_empty() {
+                continue;
+            }
+            for r in rows {
                 latest.entry(r.subject()).or_insert(r);
             }
-            let known: Vec<AuditRow> = latest.values().cloned().collect();
-            if match_campaign(name, &known).is_some() {
-                return Ok(known);
+            newest_day = Some(day);
+            break;
+        }
+        let known: Vec<AuditRow> = latest.values().cloned().collect();
+        if !match_campaigns(name, &known).is_empty() {
+            return Ok(known);
+        }
+        let before = match newest_day {
+            Some(d) if d > lookback.first() => Days::Range(lookback.first(), d.plus_days(-1)),
+            Some(_) => return Ok(known),
+            None => lookback,
+        };
+        let keys = self
+            .keys(
+                AuditTable::AdDecisionLog,
+                &before,
+                ActionFilter::AllBut(vec![]),
+            )
+            .await?;
+        let mut unseen: BTreeMap<&str, &RowKey> = BTreeMap::new();
+        for k in keys.iter().rev() {
+            if !latest.contains_key(&k.subject) {
+                unseen.entry(k.subject.as_str()).or_insert(k);
             }
+        }
+        for r in self.read(unseen.into_values()).await? {
+            latest.entry(r.subject()).or_insert(r);
         }
         Ok(latest.into_values().collect())
     }
@@ -1311,27 +1401,37 @@ impl<'a> Engine<'a> {
         today: StoreDay,
     ) -> Result<Found, AnswerError> {
         let known = self.campaigns_until(name, today).await?;
-        let Some(hit) = match_campaign(name, &known) else {
+        let hit = match match_campaigns(name, &known)[..] {
+            [] => return Ok(Found::Refuse(known)),
+            [one] => one,
+            ref many => return Ok(Found::Answer(ambiguous_campaign(name, many))),
+        };
+        let mut keys = self
+            .subject_keys(AuditTable::AdDecisionLog, &hit.subject())
+            .await?;
+        keys.sort_by_key(|k| std::cmp::Reverse(k.row_ref.seq));
+        let until = days.map(|d| d.last()).unwrap_or(today);
+        let budget = keys
+            .iter()
+            .filter(|k| k.day <= until)
+            .find(|k| k.action == Action::AdjustBudget.as_str());
+        let Some(story) = budget.or(keys.first()) else {
             return Ok(Found::Refuse(known));
         };
-        let mut rows = self
-            .subject_rows(AuditTable::AdDecisionLog, &hit.subject())
+        let earlier: Vec<&RowKey> = keys
+            .iter()
+            .filter(|k| k.row_ref != story.row_ref)
+            .take(3)
+            .collect();
+        let rows = self
+            .read(std::iter::once(story).chain(earlier.iter().copied()))
             .await?;
-        rows.sort_by_key(|r| std::cmp::Reverse(r.row_ref.seq));
-        let until = days.map(|d| d.last()).unwrap_or(today);
-        let budget = rows.iter().filter(|r| r.day() <= until).find(
-            |r| matches!(&r.body, RowBody::AdDecision(a) if a.action == Action::AdjustBudget),
-        );
-        let Some(row) = budget.or(rows.first()) else {
+        let Some(row) = rows.iter().find(|r| r.row_ref == story.row_ref) else {
             return Ok(Found::Refuse(known));
         };
         let mut d = Draft::default();
         self.budget_story(&mut d, row).await?;
-        let earlier: Vec<&AuditRow> = rows
-            .iter()
-            .filter(|r| r.row_ref != row.row_ref)
-            .take(3)
-            .collect();
+        let earlier: Vec<&AuditRow> = rows.iter().filter(|r| r.row_ref != row.row_ref).collect();
         if !earlier.is_empty() {
             d.line("Earlier:");
             for r in earlier {
@@ -1425,13 +1525,14 @@ impl<'a> Engine<'a> {
             chrono::Datelike::weekday(&day.date()).num_days_from_monday(),
         ));
         let week = Days::Range(monday, monday.plus_days(6));
-        let used: Vec<AuditRow> = self
-            .range_rows(AuditTable::AdDecisionLog, &week, &[Action::AdjustBudget])
+        let only = ActionFilter::Only(vec![Action::AdjustBudget.as_str().into()]);
+        let used: Vec<RowKey> = self
+            .keys(AuditTable::AdDecisionLog, &week, only)
             .await?
             .into_iter()
-            .filter(|r| matches!(r.status, RowStatus::Applied | RowStatus::Reverted))
+            .filter(|k| matches!(k.status, RowStatus::Applied | RowStatus::Reverted))
             .collect();
-        d.cite_all(&used);
+        d.cite_keys(&used);
         d.allow_days(&week);
         let verdict = if (used.len() as u32) < limit {
             "inside policy"
@@ -1454,28 +1555,33 @@ impl<'a> Engine<'a> {
         if let Some(t) = thread {
             return self.thread(t, days).await;
         }
-        let rows = self
-            .range_rows(AuditTable::CsThreadEvaluations, days, &[])
+        let keys = self
+            .keys(
+                AuditTable::CsThreadEvaluations,
+                days,
+                ActionFilter::AllBut(vec![]),
+            )
             .await?;
-        let wanted: Vec<AuditRow> = rows
+        let wanted_keys: Vec<RowKey> = keys
             .iter()
-            .filter(|r| {
-                r.status == RowStatus::Held
-                    || r.action_key().starts_with("ESCALAT")
-                    || r.action_key().starts_with("HOLD")
+            .filter(|k| {
+                k.status == RowStatus::Held
+                    || k.action.starts_with("ESCALAT")
+                    || k.action.starts_with("HOLD")
             })
             .cloned()
             .collect();
-        if wanted.is_empty() {
-            return Ok(Found::Refuse(rows.into_iter().rev().take(3).collect()));
+        if wanted_keys.is_empty() {
+            return Ok(Found::Refuse(self.read(keys.iter().rev().take(3)).await?));
         }
+        let wanted = self.read(&wanted_keys).await?;
         let mut d = Draft::default();
         d.allow_days(days);
         d.line(format!(
             "{} {}: {}.",
             plural(wanted.len(), "thread", "threads"),
             days_text(days),
-            counts_by_action(&wanted)
+            counts_by_action(&wanted_keys)
         ));
         for r in &wanted {
             d.line(format!("— {}", cs_line(r)));
@@ -1494,9 +1600,13 @@ impl<'a> Engine<'a> {
             .await?;
         if rows.is_empty() {
             let near = self
-                .range_rows(AuditTable::CsThreadEvaluations, days, &[])
+                .keys(
+                    AuditTable::CsThreadEvaluations,
+                    days,
+                    ActionFilter::AllBut(vec![]),
+                )
                 .await?;
-            return Ok(Found::Refuse(near.into_iter().rev().take(3).collect()));
+            return Ok(Found::Refuse(self.read(near.iter().rev().take(3)).await?));
         }
         let mut d = Draft::default();
         d.line(format!(
@@ -1531,15 +1641,21 @@ impl<'a> Engine<'a> {
 
     async fn discount_windows(&self, today: StoreDay) -> Result<Option<Draft>, AnswerError> {
         // An open window is an ON_DISCOUNT row still APPLIED: its restore turns it REVERTED. One
-        // indexed query over the APPLIED rows (by status), paged, instead of a day-by-day walk.
-        let applied = self
-            .status_rows(AuditTable::DecisionLog, RowStatus::Applied)
+        // keys read by (status, action) — as small as what is open, whatever the history — then
+        // those rows read whole.
+        self.q();
+        let keys = self
+            .ports
+            .audit
+            .keys_by_status_action(
+                AuditTable::DecisionLog,
+                &self.store,
+                RowStatus::Applied,
+                Action::OnDiscount.as_str(),
+            )
             .await?;
-        let open: Vec<&AuditRow> = applied
-            .iter()
-            .filter(|r| r.action_key() == Action::OnDiscount.as_str())
-            .filter(|r| window_of(r).is_some())
-            .collect();
+        let applied = self.read(&keys).await?;
+        let open: Vec<&AuditRow> = applied.iter().filter(|r| window_of(r).is_some()).collect();
         if open.is_empty() {
             return Ok(None);
         }
@@ -1607,97 +1723,149 @@ impl<'a> Engine<'a> {
         Ok(Some(d))
     }
 
-    /// Lists rows a page at a time ("and 37 more" with a link), citing every one.
-    fn paged(&self, d: &mut Draft, rows: &[AuditRow], link: &str) {
-        for r in rows.iter().take(PAGE) {
+    /// The lines of a listed page ("and 37 more" with a link when `total` is more), each
+    /// listed row cited.
+    fn page_lines(&self, d: &mut Draft, page: &[AuditRow], total: usize, link: &str) {
+        for r in page.iter().take(PAGE) {
             d.line(format!("— {}", row_line(r)));
             d.release(r);
+            d.cite(r);
         }
-        if rows.len() > PAGE {
+        if total > PAGE {
             d.line(format!(
                 "… and {} more: {}{link}",
-                rows.len() - PAGE,
+                total - PAGE,
                 self.link_base
             ));
         }
-        d.cite_all(rows);
     }
 
+    /// Lists rows a page at a time, citing every one (those past the page by their entries).
+    fn paged(&self, d: &mut Draft, rows: &[AuditRow], link: &str) {
+        self.page_lines(d, rows, rows.len(), link);
+        d.cite_keys(&rows.iter().map(AuditRow::key).collect::<Vec<_>>());
+    }
+
+    /// Lists rows by their index entries a page at a time: the page read whole, every entry cited.
+    async fn paged_keys(
+        &self,
+        d: &mut Draft,
+        keys: &[RowKey],
+        link: &str,
+    ) -> Result<(), AnswerError> {
+        let page = self.read(keys.iter().take(PAGE)).await?;
+        self.page_lines(d, &page, keys.len(), link);
+        d.cite_keys(keys);
+        Ok(())
+    }
+
+    /// A SKU's history: every row cited by its index entry (one keys read), the moves read whole.
     async fn sku_history(
         &self,
         sku: &otto_core::Sku,
         today: StoreDay,
     ) -> Result<Found, AnswerError> {
-        let mut rows = self
-            .subject_any_case(AuditTable::DecisionLog, sku.as_str())
+        let mut keys = self
+            .subject_keys_any_case(AuditTable::DecisionLog, sku.as_str())
             .await?;
-        if rows.is_empty() {
+        if keys.is_empty() {
             return Ok(Found::Refuse(self.similar_skus(sku.as_str(), today).await?));
         }
-        rows.sort_by_key(|r| r.row_ref.seq);
-        let name = rows[0].subject();
-        let moves: Vec<AuditRow> = rows.iter().filter(|r| is_move(r)).cloned().collect();
-        let keeps = rows.len() - moves.len();
+        keys.sort_by_key(|k| k.row_ref.seq);
+        let name = keys[0].subject.clone();
+        let move_keys: Vec<RowKey> = keys
+            .iter()
+            .filter(|k| is_move(&k.action))
+            .cloned()
+            .collect();
+        let keeps = keys.len() - move_keys.len();
         let mut d = Draft::default();
-        let latest_class = rows.iter().rev().find_map(|r| match &r.body {
-            RowBody::Decision(x) => x.classification,
-            _ => None,
-        });
+        let latest_class = keys.iter().rev().find_map(|k| k.classification);
         let class = latest_class
             .map(|c| format!(", classified {c} most recently"))
             .unwrap_or_default();
         d.line(format!(
             "{name}: {} from {} to {}{class}. Moves: {}.",
-            plural(rows.len(), "row", "rows"),
-            human::date(rows[0].day()),
-            human::date(rows[rows.len() - 1].day()),
-            if moves.is_empty() {
+            plural(keys.len(), "row", "rows"),
+            human::date(keys[0].day),
+            human::date(keys[keys.len() - 1].day),
+            if move_keys.is_empty() {
                 "none".to_string()
             } else {
-                counts_by_action(&moves)
+                counts_by_action(&move_keys)
             }
         ));
-        for r in moves.iter().rev() {
-            d.line(format!("— {}", row_line(r)));
-            d.release(r);
+        d.cite_keys(&keys);
+        for r in self.read(move_keys.iter().rev()).await? {
+            d.line(format!("— {}", row_line(&r)));
+            d.release(&r);
+            d.cite(&r);
         }
         if keeps > 0 {
             d.line(format!("Plus {keeps} KEEP rows (no change)."));
         }
-        d.cite_all(&rows);
         Ok(Found::Answer(d))
     }
 
-    /// Rows of the SKUs sharing the longest prefix with an unknown one (latest day's decisions).
+    /// A subject's index entries, matched case-insensitively (as written, upper, lower).
+    async fn subject_keys_any_case(
+        &self,
+        table: AuditTable,
+        subject: &str,
+    ) -> Result<Vec<RowKey>, AnswerError> {
+        let mut tried: Vec<String> = Vec::new();
+        for s in [
+            subject.to_string(),
+            subject.to_uppercase(),
+            subject.to_lowercase(),
+        ] {
+            if tried.contains(&s) {
+                continue;
+            }
+            let keys = self.subject_keys(table, &s).await?;
+            if !keys.is_empty() {
+                return Ok(keys);
+            }
+            tried.push(s);
+        }
+        Ok(vec![])
+    }
+
+    /// Rows of the SKUs sharing the longest prefix with an unknown one (latest day's decisions,
+    /// by their index entries; the three nearest read whole).
     async fn similar_skus(&self, sku: &str, today: StoreDay) -> Result<Vec<AuditRow>, AnswerError> {
-        let mut rows = Vec::new();
+        let mut keys = Vec::new();
         for back in 0..7 {
-            rows = self
-                .day_rows(AuditTable::DecisionLog, today.plus_days(-back), None)
+            keys = self
+                .keys(
+                    AuditTable::DecisionLog,
+                    &Days::One(today.plus_days(-back)),
+                    ActionFilter::AllBut(vec![]),
+                )
                 .await?;
-            if !rows.is_empty() {
+            if !keys.is_empty() {
                 break;
             }
         }
         let want = sku.to_uppercase();
         let common = |s: &str| {
-            s.to_uppercase()
-                .chars()
+            s.chars()
+                .flat_map(char::to_uppercase)
                 .zip(want.chars())
                 .take_while(|(a, b)| a == b)
                 .count()
         };
-        rows.sort_by_key(|r| std::cmp::Reverse(common(&r.subject())));
-        let mut out: Vec<AuditRow> = Vec::new();
-        for r in rows {
-            if out.len() == 3 || common(&r.subject()) < 3 {
+        keys.sort_by_cached_key(|k| std::cmp::Reverse(common(&k.subject)));
+        let mut out: Vec<RowKey> = Vec::new();
+        for k in keys {
+            if out.len() == 3 || common(&k.subject) < 3 {
                 break;
             }
-            if !out.iter().any(|x| x.subject() == r.subject()) {
-                out.push(r);
+            if !out.iter().any(|x| x.subject == k.subject) {
+                out.push(k);
             }
         }
-        Ok(out)
+        self.read(&out).await
     }
 
     async fn rows(&self, q: &RowQuery, today: StoreDay) -> Result<Found, AnswerError> {
@@ -1715,7 +1883,8 @@ impl<'a> Engine<'a> {
                 days.first().plus_days(-1),
             );
             let near = self.matching(q, &before).await?;
-            return Ok(Found::Refuse(near.into_iter().rev().take(3).collect()));
+            let near = self.read(near.iter().rev().take(3)).await?;
+            return Ok(Found::Refuse(near));
         }
         let what = what_text(q);
         let mut d = Draft::default();
@@ -1728,17 +1897,21 @@ impl<'a> Engine<'a> {
         };
         match q.aggregate {
             Aggregate::Largest => {
-                let big = largest_discount(&matched).or_else(|| largest_budget(&matched));
+                let candidates = self.largest_candidates(q.table, &matched).await?;
+                let big = largest_discount(&candidates).or_else(|| largest_budget(&candidates));
                 let Some(big) = big else {
-                    return Ok(Found::Refuse(matched.into_iter().take(3).collect()));
+                    let first = self.read(matched.iter().take(3)).await?;
+                    return Ok(Found::Refuse(first));
                 };
                 d.line(largest_line(big));
                 d.cite(big);
                 return Ok(Found::Answer(d));
             }
             Aggregate::Sum if q.table == AuditTable::AdDecisionLog => {
-                let Some(total) = budget_delta_sum(&matched) else {
-                    return Ok(Found::Refuse(matched.into_iter().take(3).collect()));
+                // The sum is over every matched row's budgets: all of them read whole.
+                let rows = self.read(&matched).await?;
+                let Some(total) = budget_delta_sum(&rows) else {
+                    return Ok(Found::Refuse(rows.into_iter().take(3).collect()));
                 };
                 let dir = if total.micros() < 0 { "down" } else { "up" };
                 let abs = otto_core::Money::from_micros(total.micros().abs(), total.currency());
@@ -1747,15 +1920,15 @@ impl<'a> Engine<'a> {
                     human::money(&abs),
                     matched.len()
                 ));
+                d.cite_all(&rows);
+                self.paged(&mut d, &rows, &link_of(q));
+                return Ok(Found::Answer(d));
             }
             _ => {
                 d.line(format!(
                     "{} {what} {period}{}.",
                     matched.len(),
-                    if matched
-                        .iter()
-                        .any(|r| r.action_key() != matched[0].action_key())
-                    {
+                    if matched.iter().any(|k| k.action != matched[0].action) {
                         format!(" ({})", counts_by_action(&matched))
                     } else {
                         String::new()
@@ -1763,20 +1936,35 @@ impl<'a> Engine<'a> {
                 ));
             }
         }
-        let link = format!(
-            "/dashboard/rows?table={}{}",
-            q.table,
-            q.actions
-                .first()
-                .map(|a| format!("&action={a}"))
-                .unwrap_or_default()
-        );
-        self.paged(&mut d, &matched, &link);
+        self.paged_keys(&mut d, &matched, &link_of(q)).await?;
         Ok(Found::Answer(d))
     }
 
-    async fn matching(&self, q: &RowQuery, days: &Days) -> Result<Vec<AuditRow>, AnswerError> {
-        let rows = if q.status == Some(RowStatus::Held) && q.actions.is_empty() {
+    /// The rows a "largest" can be: discount windows (ON_DISCOUNT rows) of decision_log,
+    /// budget moves of ad_decision_log — read whole.
+    async fn largest_candidates(
+        &self,
+        table: AuditTable,
+        matched: &[RowKey],
+    ) -> Result<Vec<AuditRow>, AnswerError> {
+        match table {
+            AuditTable::DecisionLog => {
+                self.read(
+                    matched
+                        .iter()
+                        .filter(|k| k.action == Action::OnDiscount.as_str()),
+                )
+                .await
+            }
+            AuditTable::AdDecisionLog => self.read(matched).await,
+            _ => Ok(vec![]),
+        }
+    }
+
+    /// The index entries a row query matches over days (held rows across the tables when it
+    /// asks for HELD without an action).
+    async fn matching(&self, q: &RowQuery, days: &Days) -> Result<Vec<RowKey>, AnswerError> {
+        let keys: Vec<RowKey> = if q.status == Some(RowStatus::Held) && q.actions.is_empty() {
             let mut v = Vec::new();
             for t in [
                 AuditTable::DecisionLog,
@@ -1785,25 +1973,34 @@ impl<'a> Engine<'a> {
             ] {
                 v.extend(self.held(t).await?);
             }
-            v.into_iter().filter(|r| days.contains(r.day())).collect()
+            v.into_iter()
+                .filter(|r| days.contains(r.day()))
+                .map(|r| r.key())
+                .collect()
+        } else if !q.actions.is_empty() {
+            let only = q.actions.iter().map(|a| a.as_str().to_string()).collect();
+            let mut keys = self.keys(q.table, days, ActionFilter::Only(only)).await?;
+            // Per day in the order the question named the actions.
+            let rank = |k: &RowKey| q.actions.iter().position(|a| a.as_str() == k.action);
+            keys.sort_by_key(|k| (k.day, rank(k), k.row_ref.seq));
+            keys
+        } else if q.status.is_some() {
+            self.keys(q.table, days, ActionFilter::AllBut(vec![]))
+                .await?
         } else {
-            self.range_rows(q.table, days, &q.actions).await?
+            self.move_keys(q.table, days).await?
         };
-        Ok(rows
+        Ok(keys
             .into_iter()
-            .filter(|r| match q.status {
-                Some(s) => r.status == s,
+            .filter(|k| match q.status {
+                Some(s) => k.status == s,
                 None if q.table == AuditTable::AdDecisionLog => {
-                    matches!(r.status, RowStatus::Applied | RowStatus::Reverted)
+                    matches!(k.status, RowStatus::Applied | RowStatus::Reverted)
                 }
                 None => true,
             })
-            .filter(|r| {
-                q.classification.is_none_or(
-                    |c| matches!(&r.body, RowBody::Decision(x) if x.classification == Some(c)),
-                )
-            })
-            .filter(|r| !q.actions.is_empty() || q.status.is_some() || is_move(r))
+            .filter(|k| q.classification.is_none_or(|c| k.classification == Some(c)))
+            .filter(|k| !q.actions.is_empty() || q.status.is_some() || is_move(&k.action))
             .collect())
     }
 
@@ -1811,7 +2008,7 @@ impl<'a> Engine<'a> {
         &self,
         q: &RowQuery,
         days: &Days,
-        now_rows: Vec<AuditRow>,
+        now_rows: Vec<RowKey>,
     ) -> Result<Found, AnswerError> {
         let prev = days.previous();
         let before = self.matching(q, &prev).await?;
@@ -1843,36 +2040,43 @@ impl<'a> Engine<'a> {
             days_text(days),
             days_text(&prev)
         ));
-        d.cite_all(&now_rows);
-        d.cite_all(&before);
+        d.cite_keys(&now_rows);
+        d.cite_keys(&before);
         Ok(Found::Answer(d))
     }
 
-    /// "Which products are losers?": the latest day with classified rows.
+    /// "Which products are losers?": the latest day with classified rows — the class's index
+    /// entries of a day (the classification filtered in the index); only the listed page is
+    /// read whole.
     async fn classified(&self, q: &RowQuery, today: StoreDay) -> Result<Found, AnswerError> {
         let Some(class) = q.classification else {
             return Ok(Found::Refuse(vec![]));
         };
+        let actions = if q.actions.is_empty() {
+            ActionFilter::AllBut(vec![])
+        } else {
+            ActionFilter::Only(q.actions.iter().map(|a| a.as_str().to_string()).collect())
+        };
         for back in 0..14 {
             let day = today.plus_days(-back);
-            let rows = self.day_rows(AuditTable::DecisionLog, day, None).await?;
-            if !rows
-                .iter()
-                .any(|r| matches!(&r.body, RowBody::Decision(x) if x.classification.is_some()))
-            {
-                continue;
-            }
-            let hits: Vec<AuditRow> = rows
-                .into_iter()
-                .filter(
-                    |r| matches!(&r.body, RowBody::Decision(x) if x.classification == Some(class)),
-                )
-                .filter(|r| {
-                    q.actions.is_empty() || q.actions.iter().any(|a| a.as_str() == r.action_key())
-                })
-                .collect();
+            let of_day = DayKeys::new(day, day, actions.clone());
+            let hits = self
+                .keys_of(AuditTable::DecisionLog, &of_day.clone().classified(class))
+                .await?;
             if hits.is_empty() {
-                return Ok(Found::Refuse(vec![]));
+                // The latest day with classified rows has none of this class (or those actions):
+                // refused; a day without classified rows: the day before.
+                let all = self
+                    .keys(
+                        AuditTable::DecisionLog,
+                        &Days::One(day),
+                        ActionFilter::AllBut(vec![]),
+                    )
+                    .await?;
+                if all.iter().any(|k| k.classification.is_some()) {
+                    return Ok(Found::Refuse(vec![]));
+                }
+                continue;
             }
             let mut d = Draft::default();
             d.line(format!(
@@ -1880,11 +2084,12 @@ impl<'a> Engine<'a> {
                 plural(hits.len(), "SKU", "SKUs"),
                 human::date(day)
             ));
-            self.paged(
+            self.paged_keys(
                 &mut d,
                 &hits,
                 &format!("/dashboard/rows?table=decision_log&day={day}"),
-            );
+            )
+            .await?;
             return Ok(Found::Answer(d));
         }
         Ok(Found::Refuse(vec![]))
@@ -1921,6 +2126,18 @@ fn why_text(reason: Option<&str>) -> String {
         Some(r) => format!(" — why: \"{r}\""),
         None => " — no reason given".into(),
     }
+}
+
+/// The dashboard page of a row query's rows.
+fn link_of(q: &RowQuery) -> String {
+    format!(
+        "/dashboard/rows?table={}{}",
+        q.table,
+        q.actions
+            .first()
+            .map(|a| format!("&action={a}"))
+            .unwrap_or_default()
+    )
 }
 
 fn what_text(q: &RowQuery) -> String {
@@ -2053,8 +2270,10 @@ fn largest_line(r: &AuditRow) -> String {
     }
 }
 
-/// The campaign a name means: its id or full name (any case), else the most words in common.
-fn match_campaign<'r>(name: &str, known: &'r [AuditRow]) -> Option<&'r AuditRow> {
+/// The campaigns a name means: the one whose id or full name it is (any case), else those
+/// whose names hold every word of it (a word of four letters or more may be a prefix) — one,
+/// several (ambiguous), or none.
+fn match_campaigns<'r>(name: &str, known: &'r [AuditRow]) -> Vec<&'r AuditRow> {
     let words = |s: &str| -> Vec<String> {
         s.split(|c: char| !c.is_alphanumeric())
             .filter(|w| w.len() > 1)
@@ -2070,7 +2289,10 @@ fn match_campaign<'r>(name: &str, known: &'r [AuditRow]) -> Option<&'r AuditRow>
         r.subject().eq_ignore_ascii_case(name.trim())
             || campaign(r).eq_ignore_ascii_case(name.trim())
     }) {
-        return Some(r);
+        return vec![r];
+    }
+    if want.is_empty() {
+        return vec![];
     }
     let score = |r: &AuditRow| {
         let have = words(&campaign(r));
@@ -2081,12 +2303,22 @@ fn match_campaign<'r>(name: &str, known: &'r [AuditRow]) -> Option<&'r AuditRow>
             })
             .count()
     };
-    let best = known
-        .iter()
-        .map(|r| (score(r), r))
-        .max_by_key(|(s, _)| *s)?;
-    let ties = known.iter().filter(|r| score(r) == best.0).count();
-    (best.0 > 0 && best.0 == want.len() && ties == 1).then_some(best.1)
+    known.iter().filter(|r| score(r) == want.len()).collect()
+}
+
+/// A name that several campaigns answer to: each one with its newest row, and how to ask.
+fn ambiguous_campaign(name: &str, hits: &[&AuditRow]) -> Draft {
+    let mut d = Draft::default();
+    d.line(format!(
+        "“{name}” matches {} campaigns — ask about one by its name or id. Their latest rows:",
+        hits.len()
+    ));
+    for r in hits {
+        let id = r.subject();
+        d.line(format!("— {id}: {}", row_line(r)));
+        d.cite(r);
+    }
+    d
 }
 
 fn help() -> Draft {

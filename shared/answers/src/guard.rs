@@ -16,14 +16,17 @@
 //! * the sum of the budget changes (after − before) of the cited ad rows;
 //! * a count over the cited rows: how many there are, per action, status, action and status,
 //!   classification, verdict, table, ISO week and day — and that count less a page of
-//!   [`PAGE`] ("and 37 more").
+//!   [`PAGE`] ("and 37 more"). Counts, days and refs come from the cited rows' index entries
+//!   ([`RowKey`]), so an answer may cite rows it never read whole (a count over 2,000 rows
+//!   lists 20); figures only come from the rows it read.
 //!
 //! No floating point anywhere: numbers are compared as normalised decimal strings.
 
-use otto_core::audit::{AuditRow, RowBody, RowRef};
-use otto_core::StoreClock;
+use chrono::{Datelike, IsoWeek};
+use otto_core::audit::{AuditRow, AuditTable, RowBody, RowRef};
+use otto_core::{Classification, RowKey, RowStatus, StoreClock, StoreDay};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 
 /// The page size of listed rows ("and N more").
 pub const PAGE: usize = 20;
@@ -60,7 +63,7 @@ const UNITS: [&str; 4] = ["bp", "d", "x", "h"];
 pub struct Support {
     numbers: BTreeSet<String>,
     idents: BTreeSet<String>,
-    refs: BTreeSet<String>,
+    refs: BTreeSet<RowRef>,
     clock: Option<StoreClock>,
 }
 
@@ -137,7 +140,7 @@ const OPAQUE: [&str; 6] = [
 
 impl Support {
     pub fn from_rows<'a>(rows: impl IntoIterator<Item = &'a AuditRow>) -> Self {
-        Self::build(rows, None)
+        Self::build(rows, &[], None)
     }
 
     /// As [`Support::from_rows`], also accepting store-local times of the rows' timestamps.
@@ -145,43 +148,93 @@ impl Support {
         rows: impl IntoIterator<Item = &'a AuditRow>,
         clock: StoreClock,
     ) -> Self {
-        Self::build(rows, Some(clock))
+        Self::build(rows, &[], Some(clock))
     }
 
-    fn build<'a>(rows: impl IntoIterator<Item = &'a AuditRow>, clock: Option<StoreClock>) -> Self {
+    /// What an answer's citations support: the figures of the rows it read whole (`rows`), and
+    /// the index entries of every row it cites (`keys`, the read rows' included) — their refs,
+    /// days and the counts over them. A row cited by its entry only lends its count, day and
+    /// ref, never a figure of its body.
+    pub fn from_cited(rows: &[AuditRow], keys: &[RowKey], clock: StoreClock) -> Self {
+        Self::build(rows, keys, Some(clock))
+    }
+
+    fn build<'a>(
+        rows: impl IntoIterator<Item = &'a AuditRow>,
+        keys: &[RowKey],
+        clock: Option<StoreClock>,
+    ) -> Self {
         let mut s = Support {
             clock,
             ..Support::default()
         };
-        let mut groups: BTreeMap<String, usize> = BTreeMap::new();
-        let mut total = 0usize;
         let mut cited: Vec<AuditRow> = Vec::new();
+        let mut row_keys: Vec<RowKey> = Vec::new();
         for r in rows {
             if matches!(r.body, RowBody::AdDecision(_)) {
                 cited.push(r.clone());
             }
-            s.refs.insert(r.row_ref.to_string());
             s.add_value(None, &r.to_json());
-            s.add_day(&r.day().to_string());
             s.add_budget_change(&r.body);
-            for k in group_keys(r) {
-                *groups.entry(k).or_default() += 1;
-            }
-            total += 1;
+            row_keys.push(r.key());
         }
+        s.add_keys(row_keys.iter().chain(keys));
         if let Some(sum) = crate::engine::budget_delta_sum(&cited) {
             let r = sum.rounded();
             s.numbers.extend(normalise(&r.amount_string()));
             let abs = otto_core::Money::from_micros(r.micros().abs(), r.currency());
             s.numbers.extend(normalise(&abs.amount_string()));
         }
-        for n in groups.values().copied().chain([total]) {
-            s.numbers.insert(n.to_string());
-            if n > PAGE {
-                s.numbers.insert((n - PAGE).to_string());
+        s
+    }
+
+    /// The cited rows' refs and days, and the counts over them (each row once): counted per
+    /// (table, day, action, status, classification) and per subject, the coarser groups summed
+    /// from those.
+    fn add_keys<'k>(&mut self, keys: impl IntoIterator<Item = &'k RowKey>) {
+        type Fine<'k> = (
+            AuditTable,
+            StoreDay,
+            &'k str,
+            RowStatus,
+            Option<Classification>,
+        );
+        let mut fine: HashMap<Fine<'k>, usize> = HashMap::new();
+        let mut subjects: HashMap<&'k str, usize> = HashMap::new();
+        let mut total = 0usize;
+        for k in keys {
+            if !self.refs.insert(k.row_ref) {
+                continue;
+            }
+            total += 1;
+            let f = (
+                k.row_ref.table,
+                k.day,
+                k.action.as_str(),
+                k.status,
+                k.classification,
+            );
+            *fine.entry(f).or_default() += 1;
+            *subjects.entry(k.subject.as_str()).or_default() += 1;
+        }
+        let mut groups: HashMap<Group<'k>, usize> = HashMap::new();
+        let mut days: BTreeSet<StoreDay> = BTreeSet::new();
+        for (&(table, day, action, status, class), &n) in &fine {
+            days.insert(day);
+            for g in groups_of(table, day, action, status, class) {
+                *groups.entry(g).or_default() += n;
             }
         }
-        s
+        for d in days {
+            self.add_day(&d.to_string());
+        }
+        let counts = groups.values().chain(subjects.values()).copied();
+        for n in counts.chain([total]) {
+            self.numbers.insert(n.to_string());
+            if n > PAGE {
+                self.numbers.insert((n - PAGE).to_string());
+            }
+        }
     }
 
     /// Accepts a token the question itself named (a day or period it resolved to, the lookback
@@ -322,8 +375,7 @@ impl Support {
             }
             if t.contains('#') {
                 if let Ok(r) = RowRef::parse(&t.to_lowercase()) {
-                    let r = r.to_string();
-                    if !self.refs.contains(&r) && !self.idents.contains(&r) {
+                    if !self.refs.contains(&r) && !self.idents.contains(&r.to_string()) {
                         bad.push(t);
                     }
                     continue;
@@ -363,33 +415,49 @@ impl Support {
     }
 }
 
+/// A group of cited rows whose count an answer may state (besides all of them and those about
+/// one subject).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Group<'k> {
+    Table(AuditTable),
+    Action(&'k str),
+    Status(RowStatus),
+    ActionStatus(&'k str, RowStatus),
+    Week(IsoWeek),
+    WeekAction(IsoWeek, &'k str),
+    /// Applied (or applied, then reverted) rows of an action in an ISO week: a rate limit's use.
+    WeekApplied(IsoWeek, &'k str),
+    Day(StoreDay),
+    DayAction(StoreDay, &'k str),
+    Class(Classification),
+}
+
 /// The groups a row is counted in (see the module doc).
-fn group_keys(r: &AuditRow) -> Vec<String> {
-    let action = r.action_key();
-    let week = r.day().iso_week();
-    let mut keys = vec![
-        format!("t:{}", r.row_ref.table),
-        format!("a:{action}"),
-        format!("s:{}", r.status),
-        format!("as:{action}:{}", r.status),
-        format!("w:{week}"),
-        format!("wa:{week}:{action}"),
-        format!("d:{}", r.day()),
-        format!("da:{}:{action}", r.day()),
-        format!("sub:{}", r.subject()),
+fn groups_of(
+    table: AuditTable,
+    day: StoreDay,
+    action: &str,
+    status: RowStatus,
+    class: Option<Classification>,
+) -> Vec<Group<'_>> {
+    let week = day.date().iso_week();
+    let mut out = vec![
+        Group::Table(table),
+        Group::Action(action),
+        Group::Status(status),
+        Group::ActionStatus(action, status),
+        Group::Week(week),
+        Group::WeekAction(week, action),
+        Group::Day(day),
+        Group::DayAction(day, action),
     ];
-    if let RowBody::Decision(d) = &r.body {
-        if let Some(c) = d.classification {
-            keys.push(format!("c:{c}"));
-        }
+    if let Some(c) = class {
+        out.push(Group::Class(c));
     }
-    if matches!(
-        r.status,
-        otto_core::RowStatus::Applied | otto_core::RowStatus::Reverted
-    ) {
-        keys.push(format!("wapplied:{week}:{action}"));
+    if matches!(status, RowStatus::Applied | RowStatus::Reverted) {
+        out.push(Group::WeekApplied(week, action));
     }
-    keys
+    out
 }
 
 #[cfg(test)]

@@ -19,6 +19,10 @@ impl StoreDay {
         StoreDay(date)
     }
     pub fn parse(s: &str) -> Result<Self, CoreError> {
+        // The canonical form without chrono's format parser (index reads parse a day per entry).
+        if let Some(d) = canonical_date(s) {
+            return Ok(StoreDay(d));
+        }
         NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .map(StoreDay)
             .map_err(|e| CoreError::invalid("day", format!("{s:?} is not YYYY-MM-DD ({e})")))
@@ -40,9 +44,28 @@ impl StoreDay {
     }
 }
 
+/// `YYYY-MM-DD` with four-digit year, two-digit month and day, a valid date.
+fn canonical_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(digits(0..4)? as i32, digits(5..7)?, digits(8..10)?)
+}
+
 impl fmt::Display for StoreDay {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0.format("%Y-%m-%d"))
+        let d = self.0;
+        if (0..=9999).contains(&d.year()) {
+            write!(f, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+        } else {
+            write!(f, "{}", d.format("%Y-%m-%d"))
+        }
     }
 }
 impl TryFrom<String> for StoreDay {
@@ -131,6 +154,30 @@ impl StoreClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_parse_and_print_like_chrono() {
+        for s in ["2026-11-24", "0001-01-01", "9999-12-31", "2024-02-29"] {
+            let d = StoreDay::parse(s).unwrap();
+            assert_eq!(d.to_string(), s);
+            assert_eq!(d.date(), NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap());
+        }
+        for bad in [
+            "2026-02-30",
+            "2026-13-01",
+            "2026/11/24",
+            "20261124",
+            "2026-11-2x",
+            "",
+        ] {
+            assert!(StoreDay::parse(bad).is_err(), "{bad}");
+        }
+        // Non-canonical forms chrono accepts still parse the same way.
+        assert_eq!(
+            StoreDay::parse("2026-1-5").unwrap().to_string(),
+            "2026-01-05"
+        );
+    }
 
     #[test]
     fn store_day_uses_store_time_zone() {

@@ -8,7 +8,7 @@ use otto_core::audit::{AuditRow, AuditTable, NewRow, RowBody, RowRef};
 use otto_core::cycle::{CycleId, Stage, StageMessage};
 use otto_core::lock::{Fence, Lease};
 use otto_core::metrics::{CampaignBudget, CampaignDay, DailyMetric, OpenWindow, SkuSales, Variant};
-use otto_core::{Attempt, RowStatus, Sku, StoreDay, StoreId};
+use otto_core::{Attempt, Classification, RowKey, RowStatus, Sku, StoreDay, StoreId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
@@ -35,6 +35,60 @@ impl PageReq {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next: Option<String>,
+}
+
+/// Which actions an index read selects (by the rows' [`AuditRow::action_key`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionFilter {
+    /// Rows with one of these actions.
+    Only(Vec<String>),
+    /// Rows with any action but these (`AllBut(vec![])`: every row).
+    AllBut(Vec<String>),
+}
+
+impl ActionFilter {
+    pub fn admits(&self, action: &str) -> bool {
+        match self {
+            ActionFilter::Only(a) => a.iter().any(|x| x == action),
+            ActionFilter::AllBut(a) => !a.iter().any(|x| x == action),
+        }
+    }
+}
+
+/// A keys read by day and action: the rows of the store days `from..=to` whose action
+/// `actions` admits and, when given, with this classification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayKeys {
+    pub from: StoreDay,
+    pub to: StoreDay,
+    pub actions: ActionFilter,
+    pub classification: Option<Classification>,
+}
+
+impl DayKeys {
+    pub fn new(from: StoreDay, to: StoreDay, actions: ActionFilter) -> Self {
+        DayKeys {
+            from,
+            to,
+            actions,
+            classification: None,
+        }
+    }
+    pub fn classified(self, c: Classification) -> Self {
+        DayKeys {
+            classification: Some(c),
+            ..self
+        }
+    }
+    /// Whether an entry is one this read selects.
+    pub fn admits(&self, k: &RowKey) -> bool {
+        self.from <= k.day
+            && k.day <= self.to
+            && self.actions.admits(&k.action)
+            && self
+                .classification
+                .is_none_or(|c| k.classification == Some(c))
+    }
 }
 
 /// The outcome of appending one row.
@@ -95,6 +149,34 @@ pub trait AuditLog: Send + Sync {
         action: Option<&str>,
         page: PageReq,
     ) -> Result<Page<AuditRow>>;
+    /// Index entries (no bodies) of the rows `q` selects, by day, then action, then ref. Every
+    /// entry of the period (the adapter follows its own pages; an entry is about 100 bytes, and
+    /// the caller bounds the period): what counts, groups and citations are made of without
+    /// reading a body.
+    async fn keys_by_day_action(
+        &self,
+        table: AuditTable,
+        store: &StoreId,
+        q: &DayKeys,
+    ) -> Result<Vec<RowKey>>;
+    /// Index entries of the rows in `status` with action `action`, by ref — e.g. the APPLIED
+    /// ON_DISCOUNT rows, the open discount windows (a restore turns its window's row REVERTED,
+    /// so the read stays as small as what is open).
+    async fn keys_by_status_action(
+        &self,
+        table: AuditTable,
+        store: &StoreId,
+        status: RowStatus,
+        action: &str,
+    ) -> Result<Vec<RowKey>>;
+    /// Index entries of the rows about one subject, newest first (the order of
+    /// [`AuditLog::by_subject`]).
+    async fn keys_by_subject(
+        &self,
+        table: AuditTable,
+        store: &StoreId,
+        subject: &str,
+    ) -> Result<Vec<RowKey>>;
     /// Rows in one status (e.g. HELD), oldest first.
     async fn by_status(
         &self,

@@ -18,9 +18,9 @@ use otto_core::metrics::{
     CampaignBudget, CampaignDay, DailyMetric, ExternalChange, OpenWindow, ProductStatus, SkuSales,
     Variant,
 };
-use otto_core::{Attempt, Money, RowStatus, Sku, StoreDay, StoreId};
+use otto_core::{Attempt, Money, RowKey, RowStatus, Sku, StoreDay, StoreId};
 use otto_store::{
-    Acquire, Appended, AuditLog, Begin, Catalog, CounterAdd, Counters, Delivery, EventBus,
+    Acquire, Appended, AuditLog, Begin, Catalog, CounterAdd, Counters, DayKeys, Delivery, EventBus,
     IdemRecord, IdempotencyStore, ImportStats, LockStore, OttoEvent, Page, PageReq, Ports,
     Settings, StageQueue, StoreError,
 };
@@ -565,6 +565,35 @@ impl AuditLog for Faulty<dyn AuditLog> {
         page: PageReq,
     ) -> Result<Page<AuditRow>> {
         read_op!(self.p, self.inner.by_status(table, store, status, page))
+    }
+    async fn keys_by_day_action(
+        &self,
+        table: AuditTable,
+        store: &StoreId,
+        q: &DayKeys,
+    ) -> Result<Vec<RowKey>> {
+        read_op!(self.p, self.inner.keys_by_day_action(table, store, q))
+    }
+    async fn keys_by_status_action(
+        &self,
+        table: AuditTable,
+        store: &StoreId,
+        status: RowStatus,
+        action: &str,
+    ) -> Result<Vec<RowKey>> {
+        read_op!(
+            self.p,
+            self.inner
+                .keys_by_status_action(table, store, status, action)
+        )
+    }
+    async fn keys_by_subject(
+        &self,
+        table: AuditTable,
+        store: &StoreId,
+        subject: &str,
+    ) -> Result<Vec<RowKey>> {
+        read_op!(self.p, self.inner.keys_by_subject(table, store, subject))
     }
     async fn transition(
         &self,

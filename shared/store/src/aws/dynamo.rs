@@ -1,7 +1,8 @@
 //! DynamoDB adapter. Three tables (see docs/ARCHITECTURE.md):
 //!
-//! * audit (`pk`): rows under `pk = <table>#<seq>` with four GSIs (by_cycle, by_sku [subject],
-//!   by_day_action, by_status); natural-key guards under `pk = nk#<table>#<natural key>`;
+//! * audit (`pk`): rows under `pk = <table>#<seq>` with six GSIs (by_cycle, by_sku [subject],
+//!   by_day_action, by_status; by_action and by_status_action for the keys reads, see `keys`);
+//!   natural-key guards under `pk = nk#<table>#<natural key>`;
 //!   sequence counters under `pk = seq#<table>`.
 //! * state (`pk`, TTL `expires_at`): `idem#…`, `lock#…`, `counter#…`, `ctok#…`, `setting#…`.
 //! * catalog (`pk`, `sk`, TTL `expires_at`): `variant#<store>` / sku, `series#<store>` / last sku,
@@ -10,7 +11,7 @@
 //! No Scan on any query path: every read is GetItem, BatchGetItem or Query; only the export
 //! (`list_table`) scans.
 
-use super::{backoff, sdk_err};
+use super::{backoff, keys, sdk_err};
 use crate::attempts;
 use crate::error::StoreError;
 use crate::ports::*;
@@ -28,12 +29,12 @@ use otto_core::audit::{AuditRow, AuditTable, NewRow, RowBody, RowRef};
 use otto_core::cycle::CycleId;
 use otto_core::lock::{Fence, Lease};
 use otto_core::metrics::{CampaignBudget, CampaignDay, DailyMetric, OpenWindow, SkuSales, Variant};
-use otto_core::{Attempt, RowStatus, Sku, StoreDay, StoreId};
+use otto_core::{Attempt, RowKey, RowStatus, Sku, StoreDay, StoreId};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use tokio::sync::Mutex;
 
-type Item = HashMap<String, AttributeValue>;
+pub(super) type Item = HashMap<String, AttributeValue>;
 
 /// The least number of sequence numbers one counter write reserves. An append reserves exactly
 /// the block it needs (one counter write per batch, not per row), so refs stay dense: nothing is
@@ -51,14 +52,14 @@ pub struct DynamoStore {
     seq_blocks: Mutex<HashMap<AuditTable, (u64, u64)>>,
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
+pub(super) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-fn get_s<'a>(item: &'a Item, k: &str) -> Result<&'a str> {
+pub(super) fn get_s<'a>(item: &'a Item, k: &str) -> Result<&'a str> {
     item.get(k)
         .and_then(|v| v.as_s().ok())
         .map(String::as_str)
@@ -123,7 +124,17 @@ fn row_item(row: &AuditRow) -> Item {
         ("gsi_day_sk".into(), s(format!("{action}#{seq:012}"))),
         ("gsi_status_pk".into(), s(status_pk(t, store, row.status))),
         ("gsi_status_sk".into(), n(seq)),
+        ("gsi_act_pk".into(), s(format!("{t}#{store}#{action}"))),
+        ("gsi_act_sk".into(), s(format!("{}#{seq:012}", row.day()))),
+        (
+            "gsi_sa_pk".into(),
+            s(format!("{t}#{store}#{}#{action}", row.status)),
+        ),
+        ("gsi_sa_sk".into(), n(seq)),
     ]);
+    if let Some(c) = row.body.classification() {
+        item.insert("cls".into(), s(c.as_str()));
+    }
     if let Some(a) = &row.attempt {
         item.insert("attempt_id".into(), s(a.id.clone()));
         item.insert(
@@ -1085,6 +1096,45 @@ impl AuditLog for DynamoStore {
             &page,
         )
         .await
+    }
+
+    async fn keys_by_day_action(
+        &self,
+        table: AuditTable,
+        store: &StoreId,
+        q: &DayKeys,
+    ) -> Result<Vec<RowKey>> {
+        let queries = keys::day_action_queries(table, store, q);
+        let mut out: Vec<RowKey> = keys::run_all(&self.client, &self.audit, queries)
+            .await?
+            .into_iter()
+            .filter(|k| q.admits(k))
+            .collect();
+        out.sort_by(|a, b| {
+            (a.day, &a.action, a.row_ref.seq).cmp(&(b.day, &b.action, b.row_ref.seq))
+        });
+        Ok(out)
+    }
+
+    async fn keys_by_status_action(
+        &self,
+        table: AuditTable,
+        store: &StoreId,
+        status: RowStatus,
+        action: &str,
+    ) -> Result<Vec<RowKey>> {
+        let q = keys::KeysQuery::by_status_action(table, store, status, action);
+        keys::run_all(&self.client, &self.audit, vec![q]).await
+    }
+
+    async fn keys_by_subject(
+        &self,
+        table: AuditTable,
+        store: &StoreId,
+        subject: &str,
+    ) -> Result<Vec<RowKey>> {
+        let q = keys::KeysQuery::by_subject(table, store, subject);
+        keys::run_all(&self.client, &self.audit, vec![q]).await
     }
 
     async fn transition(

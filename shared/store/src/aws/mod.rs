@@ -5,6 +5,7 @@
 mod counter;
 mod dynamo;
 mod eventbridge;
+mod keys;
 mod sqs;
 
 pub use counter::{labelled, RequestCounter};

@@ -7,8 +7,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use otto_core::audit::{AuditRow, AuditTable, NewRow, RowBody, RowRef};
 use otto_core::cycle::CycleId;
 use otto_core::lock::Fence;
-use otto_core::{Attempt, RowStatus, StoreDay, StoreId};
+use otto_core::{Attempt, RowKey, RowStatus, StoreDay, StoreId};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
+use std::collections::{BTreeMap, HashMap};
 
 const COLS: &str =
     "tbl, seq, ulid, cycle_id, natural_key, status, created_at, updated_at, body, attempt";
@@ -75,11 +76,15 @@ fn attempt_json(row: &AuditRow) -> Option<String> {
         .map(|a| serde_json::to_string(a).unwrap_or_default())
 }
 
+fn class_of(row: &AuditRow) -> Option<&'static str> {
+    row.body.classification().map(|c| c.as_str())
+}
+
 /// Rewrites a row's moving parts (status, body and the fields derived from it, attempt).
 fn update(tx: &Transaction<'_>, row: &AuditRow) -> std::result::Result<(), StoreError> {
     tx.execute(
-        "UPDATE audit_rows SET status = ?1, updated_at = ?2, body = ?3, subject = ?4, action = ?5, attempt = ?6
-         WHERE tbl = ?7 AND seq = ?8",
+        "UPDATE audit_rows SET status = ?1, updated_at = ?2, body = ?3, subject = ?4, action = ?5, attempt = ?6, class = ?7
+         WHERE tbl = ?8 AND seq = ?9",
         params![
             row.status.as_str(),
             ts(&row.updated_at),
@@ -87,6 +92,7 @@ fn update(tx: &Transaction<'_>, row: &AuditRow) -> std::result::Result<(), Store
             row.subject(),
             row.action_key(),
             attempt_json(row),
+            class_of(row),
             row.row_ref.table.as_str(),
             row.row_ref.seq as i64
         ],
@@ -134,8 +140,8 @@ pub(crate) fn check_fence(
 
 fn insert(tx: &Transaction<'_>, row: &AuditRow) -> std::result::Result<(), StoreError> {
     tx.execute(
-        "INSERT INTO audit_rows (tbl, seq, ulid, store, cycle_id, day, natural_key, status, subject, action, created_at, updated_at, body, attempt)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        "INSERT INTO audit_rows (tbl, seq, ulid, store, cycle_id, day, natural_key, status, subject, action, created_at, updated_at, body, attempt, class)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         params![
             row.row_ref.table.as_str(),
             row.row_ref.seq as i64,
@@ -151,6 +157,7 @@ fn insert(tx: &Transaction<'_>, row: &AuditRow) -> std::result::Result<(), Store
             ts(&row.updated_at),
             row.body.to_json().to_string(),
             attempt_json(row),
+            class_of(row),
         ],
     )
     .map_err(sql_err)?;
@@ -266,6 +273,38 @@ impl AuditLog for EmbeddedStore {
         Ok(self
             .query_rows(&sql, &[&row_ref.table.as_str(), &(row_ref.seq as i64)])?
             .pop())
+    }
+
+    async fn get_many(&self, refs: &[RowRef]) -> Result<Vec<Option<AuditRow>>> {
+        // One statement per table (and 500 refs), in one read transaction.
+        let mut by_table: BTreeMap<AuditTable, Vec<u64>> = BTreeMap::new();
+        for r in refs {
+            by_table.entry(r.table).or_default().push(r.seq);
+        }
+        let sql = format!(
+            "SELECT {COLS} FROM audit_rows WHERE tbl = ?1 AND seq IN (SELECT value FROM json_each(?2))"
+        );
+        let raws = self.read_tx(|conn| {
+            let mut stmt = conn.prepare_cached(&sql).map_err(sql_err)?;
+            let mut raws = Vec::with_capacity(refs.len());
+            for (table, seqs) in &by_table {
+                for chunk in seqs.chunks(500) {
+                    let list = serde_json::to_string(chunk)?;
+                    let rows = stmt
+                        .query_map(params![table.as_str(), list], raw)
+                        .map_err(sql_err)?;
+                    for r in rows {
+                        raws.push(r.map_err(sql_err)?);
+                    }
+                }
+            }
+            Ok(raws)
+        })?;
+        let found: HashMap<RowRef, AuditRow> = raws
+            .into_iter()
+            .map(|r| decode(r).map(|row| (row.row_ref, row)))
+            .collect::<std::result::Result<_, StoreError>>()?;
+        Ok(refs.iter().map(|r| found.get(r).cloned()).collect())
     }
 
     async fn get_by_natural_key(
@@ -447,6 +486,34 @@ impl AuditLog for EmbeddedStore {
             ],
         )?;
         Ok(page_of(rows, limit, |r| r.row_ref.seq.to_string()))
+    }
+
+    async fn keys_by_day_action(
+        &self,
+        table: AuditTable,
+        store: &StoreId,
+        q: &DayKeys,
+    ) -> Result<Vec<RowKey>> {
+        self.keys_by_day_action_sql(table, store, q)
+    }
+
+    async fn keys_by_status_action(
+        &self,
+        table: AuditTable,
+        store: &StoreId,
+        status: RowStatus,
+        action: &str,
+    ) -> Result<Vec<RowKey>> {
+        self.keys_by_status_action_sql(table, store, status, action)
+    }
+
+    async fn keys_by_subject(
+        &self,
+        table: AuditTable,
+        store: &StoreId,
+        subject: &str,
+    ) -> Result<Vec<RowKey>> {
+        self.keys_by_subject_sql(table, store, subject)
     }
 
     async fn transition(

@@ -4,6 +4,7 @@
 //! conditional write runs inside one `BEGIN IMMEDIATE` transaction.
 
 mod audit;
+mod keys;
 mod queue;
 mod state;
 
@@ -34,8 +35,6 @@ CREATE TABLE IF NOT EXISTS audit_rows (
     UNIQUE (tbl, natural_key)
 );
 CREATE INDEX IF NOT EXISTS audit_by_cycle ON audit_rows (tbl, cycle_id, seq);
-CREATE INDEX IF NOT EXISTS audit_by_subject ON audit_rows (tbl, store, subject, created_at, seq);
-CREATE INDEX IF NOT EXISTS audit_by_day_action ON audit_rows (tbl, store, day, action, seq);
 CREATE INDEX IF NOT EXISTS audit_by_status ON audit_rows (tbl, store, status, seq);
 CREATE TABLE IF NOT EXISTS sequences (tbl TEXT PRIMARY KEY, last INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS idempotency (
@@ -192,6 +191,21 @@ impl EmbeddedStore {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Runs `f` inside one read transaction (`BEGIN DEFERRED`): its statements see one snapshot
+    /// and share one WAL read lock instead of taking one each.
+    pub(crate) fn read_tx<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)
+            .map_err(sql_err)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(sql_err)?;
+        Ok(out)
+    }
+
     /// Runs `f` inside `BEGIN IMMEDIATE … COMMIT`; any error rolls everything back.
     pub(crate) fn write_tx<T>(
         &self,
@@ -206,6 +220,19 @@ impl EmbeddedStore {
         Ok(out)
     }
 }
+
+/// The covering indexes of the keys access paths (every column a [`otto_core::RowKey`] needs
+/// is in the index, so a keys read never touches a row's body). The day and subject ones also
+/// serve the row reads by day + action and by subject.
+const KEY_INDEXES: &str = r#"
+CREATE INDEX IF NOT EXISTS audit_keys_by_day ON audit_rows (tbl, store, day, action, seq, status, subject, class);
+CREATE INDEX IF NOT EXISTS audit_keys_by_day_class ON audit_rows (tbl, store, day, class, action, seq, status, subject) WHERE class IS NOT NULL;
+CREATE INDEX IF NOT EXISTS audit_keys_by_action ON audit_rows (tbl, store, action, day, seq, status, subject, class);
+CREATE INDEX IF NOT EXISTS audit_keys_by_status_action ON audit_rows (tbl, store, status, action, seq, day, subject, class);
+CREATE INDEX IF NOT EXISTS audit_keys_by_subject ON audit_rows (tbl, store, subject, created_at, seq, day, action, status, class);
+DROP INDEX IF EXISTS audit_by_day_action;
+DROP INDEX IF EXISTS audit_by_subject;
+"#;
 
 /// Columns added after a data directory may have been created: added in place, once.
 fn migrate(conn: &Connection) -> Result<(), StoreError> {
@@ -227,7 +254,32 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         conn.execute_batch("ALTER TABLE locks ADD COLUMN holder_pid INTEGER")
             .map_err(sql_err)?;
     }
+    // A decision row's classification, an index field like subject and action (derived from
+    // the body on every write); rows written before it existed get it from their bodies. Checked
+    // inside the write transaction, so two processes opening one directory add it once.
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(sql_err)?;
+    let added = add_class_column(conn);
+    let end = if added.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    conn.execute_batch(end).map_err(sql_err)?;
+    added?;
+    conn.execute_batch(KEY_INDEXES).map_err(sql_err)?;
     Ok(())
+}
+
+fn add_class_column(conn: &Connection) -> Result<(), StoreError> {
+    let has_class: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('audit_rows') WHERE name = 'class'")
+        .and_then(|mut s| s.exists([]))
+        .map_err(sql_err)?;
+    if has_class {
+        return Ok(());
+    }
+    conn.execute_batch(
+        "ALTER TABLE audit_rows ADD COLUMN class TEXT;
+         UPDATE audit_rows SET class = json_extract(body, '$.classification')
+          WHERE tbl = 'decision_log' AND json_extract(body, '$.classification') IS NOT NULL;",
+    )
+    .map_err(sql_err)
 }
 
 pub(crate) fn now_ms() -> i64 {
