@@ -270,7 +270,9 @@ pub async fn loser_skus(
     let mut out = BTreeSet::new();
     let mut page = PageReq::first(1_000);
     loop {
-        let p = audit.list_table(AuditTable::DecisionLog, page.clone()).await?;
+        let p = audit
+            .list_table(AuditTable::DecisionLog, page.clone())
+            .await?;
         for r in p.items.iter().filter(|r| r.store() == store) {
             if let RowBody::Decision(d) = &r.body {
                 if d.classification == Some(otto_core::action::Classification::Loser) {

@@ -76,7 +76,10 @@ fn two_seeds_of_a_month_under_three_policies() {
         assert!(p["naive_rules"]["loser_precision"].is_null());
         for key in ["otto", "naive_rules"] {
             let r = &p[key]["reverted_moves"];
-            let (moves, reverted) = (r["moves"].as_u64().unwrap(), r["reverted"].as_u64().unwrap());
+            let (moves, reverted) = (
+                r["moves"].as_u64().unwrap(),
+                r["reverted"].as_u64().unwrap(),
+            );
             assert!(reverted <= moves, "seed {seed} {key}: {r}");
             assert_eq!(r["window_days"], 30);
         }

@@ -22,7 +22,9 @@ impl Precision {
 
 /// Precision of LOSER classifications: `skus` are the distinct SKUs classed LOSER.
 pub fn loser_precision<'a>(truth: &Truth, skus: impl IntoIterator<Item = &'a str>) -> Precision {
-    count(skus, |s| truth.variant_contribution(s).is_some_and(|c| c < 0.0))
+    count(skus, |s| {
+        truth.variant_contribution(s).is_some_and(|c| c < 0.0)
+    })
 }
 
 /// Precision of unpublishing: `products` are the distinct products the policy unpublished.
