@@ -84,7 +84,10 @@ mod tests {
         assert!(both.reasoning.contains("its SKUs agree — 1 -1000"));
         let up = proposal("1", "100.00", 1_000, Basis::Skus, 6_000);
         let overruled = merge(Some(c.clone()), Some(up)).unwrap();
-        assert_eq!((overruled.basis, overruled.step_bp), (Basis::Campaign, -1_000));
+        assert_eq!(
+            (overruled.basis, overruled.step_bp),
+            (Basis::Campaign, -1_000)
+        );
         assert_eq!(overruled.figures["sku_ask_overruled"]["step_bp"], 1_000);
         assert_eq!(merge(None, Some(s.clone())), Some(s));
         assert_eq!(merge(Some(c.clone()), None), Some(c));
@@ -95,13 +98,22 @@ mod tests {
     fn the_weeks_changes_go_to_the_moves_worth_most_first() {
         let ranked = rank(vec![
             // €500 × 10 % = €50 a day on the whole campaign's evidence: €50.
-            ((), proposal("small", "500.00", 1_000, Basis::Campaign, 10_000)),
+            (
+                (),
+                proposal("small", "500.00", 1_000, Basis::Campaign, 10_000),
+            ),
             // €2 000 × 10 % on SKUs carrying 40 % net of the spend: €80.
             ((), proposal("sku", "2000.00", -1_000, Basis::Skus, 4_000)),
             // €800 × 18 % on the campaign: €144.
-            ((), proposal("big", "800.00", 1_800, Basis::Campaign, 10_000)),
+            (
+                (),
+                proposal("big", "800.00", 1_800, Basis::Campaign, 10_000),
+            ),
             // Same value as "small", a cut: before it.
-            ((), proposal("cut", "500.00", -1_000, Basis::Campaign, 10_000)),
+            (
+                (),
+                proposal("cut", "500.00", -1_000, Basis::Campaign, 10_000),
+            ),
         ]);
         let order: Vec<_> = ranked.iter().map(|(_, p)| p.campaign_id.as_str()).collect();
         assert_eq!(order, ["big", "sku", "cut", "small"]);
