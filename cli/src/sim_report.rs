@@ -6,10 +6,12 @@ use crate::simulate::Policy;
 use otto_core::audit::{AuditTable, RowBody};
 use otto_core::{Money, StoreDay, StoreId};
 use otto_sim::invariants::{flip_violations, InvariantReport, InvariantRules};
+use otto_sim::precision::{loser_precision, unpublish_precision, Precision};
+use otto_sim::reverted::{reverted_moves, RevertedMoves};
 use otto_sim::{Actor, LedgerTotals, SimShop};
 use otto_store::{AuditLog, PageReq, StoreError};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write;
 use std::time::Duration;
 
@@ -27,6 +29,10 @@ pub struct PolicyReport {
     /// Products the policy unpublished, and how many of them the truth says lose money.
     pub unpublished: usize,
     pub unpublished_true_losers: usize,
+    /// Status and budget moves, and how many the policy reversed within 30 days.
+    pub reverted: RevertedMoves,
+    /// Of the SKUs the policy classed LOSER (Otto only), how many lose money in the truth.
+    pub loser_precision: Option<Precision>,
     pub days: u32,
     pub invariants: Option<InvariantReport>,
     pub rows: Option<MoveRows>,
@@ -43,6 +49,7 @@ impl PolicyReport {
         days: u32,
         invariants: Option<InvariantReport>,
         rows: Option<MoveRows>,
+        loser_skus: Option<BTreeSet<String>>,
         cycle_failures: Vec<String>,
         wall: Duration,
     ) -> PolicyReport {
@@ -64,10 +71,7 @@ impl PolicyReport {
             })
             .collect();
         let truth = shop.truth();
-        let true_losers = unpublished
-            .iter()
-            .filter(|p| truth.product_contribution(p) < 0.0)
-            .count();
+        let true_losers = unpublish_precision(truth, unpublished.iter().copied()).true_losers;
         PolicyReport {
             policy,
             totals: shop.totals_from(start),
@@ -79,6 +83,10 @@ impl PolicyReport {
             max_share_on_discount_bp: shop.max_share_on_discount_bp(start),
             unpublished: unpublished.len(),
             unpublished_true_losers: true_losers,
+            reverted: reverted_moves(&writes, REVERT_WINDOW_DAYS),
+            loser_precision: loser_skus
+                .as_ref()
+                .map(|s| loser_precision(truth, s.iter().map(String::as_str))),
             days,
             invariants,
             rows,
@@ -113,6 +121,15 @@ impl PolicyReport {
             "max_share_on_discount_bp": self.max_share_on_discount_bp,
             "unpublished_products": self.unpublished,
             "unpublished_true_losers": self.unpublished_true_losers,
+            "unpublish_precision_bp": Precision {
+                judged: self.unpublished,
+                true_losers: self.unpublished_true_losers,
+            }
+            .bp(),
+            "reverted_moves": self.reverted,
+            "reverted_share_bp": self.reverted.share_bp(),
+            "loser_precision": self.loser_precision,
+            "loser_precision_bp": self.loser_precision.and_then(|p| p.bp()),
             "invariant_violations": self.invariants.as_ref().map(|i| i.total()),
             "invariants": self.invariants.as_ref().map(|i| json!({
                 "counts": i.counts,
@@ -178,6 +195,9 @@ fn vs_bp(profit: i64, baseline: i64) -> Option<i64> {
     })
 }
 
+/// Days within which a move undone by the same policy counts as reverted (docs/SIMULATION.md).
+pub const REVERT_WINDOW_DAYS: i64 = 30;
+
 fn per_30_days(n: usize, days: u32) -> f64 {
     if days == 0 {
         return 0.0;
@@ -242,6 +262,31 @@ pub async fn move_rows(audit: &dyn AuditLog, store: &StoreId) -> Result<MoveRows
     Ok(out)
 }
 
+/// Distinct SKUs Otto's decision rows classed LOSER (any cycle, any status).
+pub async fn loser_skus(
+    audit: &dyn AuditLog,
+    store: &StoreId,
+) -> Result<BTreeSet<String>, StoreError> {
+    let mut out = BTreeSet::new();
+    let mut page = PageReq::first(1_000);
+    loop {
+        let p = audit
+            .list_table(AuditTable::DecisionLog, page.clone())
+            .await?;
+        for r in p.items.iter().filter(|r| r.store() == store) {
+            if let RowBody::Decision(d) = &r.body {
+                if d.classification == Some(otto_core::action::Classification::Loser) {
+                    out.insert(d.sku.to_string());
+                }
+            }
+        }
+        match p.next {
+            Some(c) => page.cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
 /// One progress line (stderr) after a simulated day.
 pub fn progress(
     policy: Policy,
@@ -282,7 +327,7 @@ pub fn table(r: &RunReport) -> String {
     );
     let _ = writeln!(
         s,
-        "{:<12} {:>14} {:>9} {:>14} {:>14} {:>12} {:>14} {:>6} {:>7} {:>14} {:>12} {:>10} {:>7}",
+        "{:<12} {:>14} {:>9} {:>14} {:>14} {:>12} {:>14} {:>6} {:>7} {:>14} {:>12} {:>10} {:>10} {:>10} {:>7}",
         "policy",
         "profit",
         "vs none",
@@ -294,6 +339,8 @@ pub fn table(r: &RunReport) -> String {
         "flips",
         "unpub (losers)",
         "max on disc.",
+        "reverted",
+        "LOSER prec.",
         "violations",
         "wall"
     );
@@ -307,7 +354,7 @@ pub fn table(r: &RunReport) -> String {
         };
         let _ = writeln!(
             s,
-            "{:<12} {:>14} {:>9} {:>14} {:>14} {:>12} {:>14} {:>6} {:>7} {:>14} {:>12} {:>10} {:>6.1}s",
+            "{:<12} {:>14} {:>9} {:>14} {:>14} {:>12} {:>14} {:>6} {:>7} {:>14} {:>12} {:>10} {:>10} {:>10} {:>6.1}s",
             p.policy.key(),
             m(reported_profit),
             vs_bp(p.profit(), base).map(pct).unwrap_or_default(),
@@ -319,6 +366,11 @@ pub fn table(r: &RunReport) -> String {
             p.status_flips,
             format!("{} ({})", p.unpublished, p.unpublished_true_losers),
             pct(i64::from(p.max_share_on_discount_bp)),
+            p.reverted.share_bp().map(pct).unwrap_or_else(|| "-".into()),
+            p.loser_precision
+                .and_then(|l| l.bp())
+                .map(pct)
+                .unwrap_or_else(|| "-".into()),
             p.invariants
                 .as_ref()
                 .map(|i| i.total().to_string())

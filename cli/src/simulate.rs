@@ -259,6 +259,10 @@ async fn run_policy(
         Some(o) => Some(sim_report::move_rows(o.ports.audit.as_ref(), &o.cfg.store_id).await?),
         None => None,
     };
+    let loser_skus = match &otto {
+        Some(o) => Some(sim_report::loser_skus(o.ports.audit.as_ref(), &o.cfg.store_id).await?),
+        None => None,
+    };
     Ok(PolicyReport::new(
         policy,
         &shop,
@@ -266,6 +270,7 @@ async fn run_policy(
         days,
         invariants,
         audit_rows,
+        loser_skus,
         otto.map(|o| o.failures).unwrap_or_default(),
         began.elapsed(),
     ))

@@ -70,6 +70,24 @@ fn two_seeds_of_a_month_under_three_policies() {
             );
         }
         assert_eq!(p["do_nothing"]["moves"], 0);
+        // Nothing moved, nothing reverted; no classifications outside Otto.
+        assert_eq!(p["do_nothing"]["reverted_moves"]["moves"], 0);
+        assert!(p["do_nothing"]["reverted_share_bp"].is_null());
+        assert!(p["naive_rules"]["loser_precision"].is_null());
+        for key in ["otto", "naive_rules"] {
+            let r = &p[key]["reverted_moves"];
+            let (moves, reverted) = (
+                r["moves"].as_u64().unwrap(),
+                r["reverted"].as_u64().unwrap(),
+            );
+            assert!(reverted <= moves, "seed {seed} {key}: {r}");
+            assert_eq!(r["window_days"], 30);
+        }
+        let lp = &p["otto"]["loser_precision"];
+        assert!(
+            lp["true_losers"].as_u64().unwrap() <= lp["judged"].as_u64().unwrap(),
+            "seed {seed}: {lp}"
+        );
         assert!(p["naive_rules"]["moves"].as_u64().unwrap() > 0);
         let otto = &p["otto"];
         let counts = &otto["invariants"]["counts"];
@@ -86,10 +104,12 @@ fn two_seeds_of_a_month_under_three_policies() {
             .sum();
         assert!(applied >= otto["moves"].as_u64().unwrap() || otto["moves"] == 0);
         println!(
-            "seed {seed}: profit otto {} / do-nothing {} / naive {}; Otto invariant violations {}: {}",
+            "seed {seed}: profit otto {} / do-nothing {} / naive {}; Otto reverted {}, LOSER precision {}; invariant violations {}: {}",
             otto["profit"],
             p["do_nothing"]["profit"],
             p["naive_rules"]["profit"],
+            otto["reverted_moves"],
+            otto["loser_precision"],
             otto["invariant_violations"],
             counts
         );

@@ -13,6 +13,7 @@ use otto_core::report::{
     CalibrateReport, CampaignPlanReport, ClassEntry, ClassifyReport, DecideReport, MorningSummary,
     SalesPulled, SyncReport,
 };
+use otto_core::stages::budget_allocation::{expected_value_micros, merge, rank};
 use otto_core::stages::calibrate::{calibrate, window_totals, CalibrationRules, Thresholds};
 use otto_core::stages::classify::classify;
 use otto_core::stages::decide::Advice;
@@ -21,10 +22,10 @@ use otto_core::stages::decide::{
     SkuFacts, StatusMove, StoreSales,
 };
 use otto_core::stages::plan::{
-    judge, performance_figures, propose, propose_for_skus, CampaignSkus, JudgeInputs, JudgedSku,
-    MerTrend, PlanRules, Verdict,
+    judge, mature_days_after, performance_figures, propose, propose_for_skus, CampaignSkus,
+    JudgeInputs, JudgedSku, MerTrend, PlanRules, Verdict,
 };
-use otto_core::{Action, Classification, Move, RowStatus, StoreDay};
+use otto_core::{Action, Classification, Money, Move, RowStatus, StoreDay};
 use otto_runtime::HandlerError;
 use otto_store::PageReq;
 use serde_json::json;
@@ -961,6 +962,8 @@ impl StageBody for CampaignPlan {
             .await? as u32;
         let mut rows = Vec::new();
         let (mut proposals, mut agreed) = (0u32, 0u32);
+        // One move per campaign from both planners, judged most expected value first.
+        let mut planned = Vec::new();
         for b in &budgets {
             let mine: Vec<_> = days
                 .iter()
@@ -968,17 +971,31 @@ impl StageBody for CampaignPlan {
                 .cloned()
                 .collect();
             let skus = judged.get(&b.campaign_id).cloned().unwrap_or_default();
-            let Some(mut p) = propose(b, &mine, mer, &rules)
-                .or_else(|| propose_for_skus(b, &mine, &skus, &rules))
-            else {
+            let Some(mut p) = merge(
+                propose(b, &mine, mer, &rules),
+                propose_for_skus(b, &mine, &skus, &rules),
+            ) else {
                 continue;
             };
             if !skus.is_empty() {
                 p.figures.insert("skus".into(), json!(skus));
             }
+            planned.push(((b, mine), p));
+        }
+        for (rank_no, ((b, mine), mut p)) in rank(planned).into_iter().enumerate() {
             for (k, v) in performance_figures(&mine, mer) {
                 p.figures.entry(k).or_insert(v);
             }
+            p.figures.insert("basis".into(), json!(p.basis));
+            p.figures.insert("evidence_bp".into(), json!(p.evidence_bp));
+            p.figures.insert(
+                "expected_value_per_day".into(),
+                json!(Money::from_micros(
+                    expected_value_micros(&p),
+                    p.budget_before.currency()
+                )),
+            );
+            p.figures.insert("priority_rank".into(), json!(rank_no + 1));
             proposals += 1;
             let last_change_on = ctx
                 .ports
@@ -1000,6 +1017,9 @@ impl StageBody for CampaignPlan {
                 weekly_limit: policy.budget_changes_per_week,
                 used_this_week: used,
                 last_change_on,
+                evidence_min_days: policy.budget_evidence_min_days,
+                mature_days_since_change: last_change_on
+                    .map_or(0, |last| mature_days_after(&mine, last)),
                 external_change: external.iter().any(|r| r == &b.budget_resource).then(|| {
                     otto_core::metrics::ExternalChange {
                         resource: b.budget_resource.clone(),

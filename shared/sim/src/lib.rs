@@ -8,6 +8,8 @@
 //! * `ledger` — revenue, COGS, ad spend, discount cost → contribution profit, per day;
 //! * `writes` — the shop's own log of every change and who made it;
 //! * `naive` — the usual ad-rule recipe, a baseline policy;
+//! * `reverted` / `precision` — the share of moves later reversed, and how often a policy's
+//!   loser verdicts agree with the truth;
 //! * `invariants` — the checks run over Otto's audit rows and the write log.
 
 pub mod day;
@@ -17,7 +19,9 @@ pub mod ledger;
 mod merchant;
 pub mod naive;
 pub mod ports;
+pub mod precision;
 pub mod reports;
+pub mod reverted;
 pub mod rng;
 pub mod shop;
 pub mod truth;

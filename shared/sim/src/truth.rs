@@ -85,6 +85,18 @@ impl VariantTruth {
 }
 
 impl Truth {
+    /// A variant's expected contribution a day while published (organic sales plus its ads, as
+    /// [`VariantTruth::daily_contribution`]); None for a SKU the shop does not have.
+    pub fn variant_contribution(&self, sku: &str) -> Option<f64> {
+        self.variants
+            .iter()
+            .find(|v| v.sku.as_str() == sku)
+            .map(|v| {
+                let (ads, organic) = v.daily_contribution();
+                ads + organic
+            })
+    }
+
     /// A product's expected contribution a day while published (every variant: organic sales
     /// plus its ads at a third of saturation spend, at reference prices). Negative: a genuine
     /// loser, better unpublished; positive: unpublishing it loses money even if its ads do.

@@ -1,6 +1,7 @@
 //! The pure stages of the morning cycle. Each takes plain data and returns plain data with the
 //! figures that decided it, so every row can say why.
 
+pub mod budget_allocation;
 pub mod calibrate;
 pub mod classify;
 pub mod cs;

@@ -9,17 +9,29 @@
 //!   `min_headroom_bp`, and the store's MER did not fall (second half of the window vs first);
 //! * cut by `cut_step_bp` when ROAS is below half the target.
 //!
-//! From the decision engine's SKUs (when the campaign-level planner has no proposal), per
-//! campaign — the one that carries each SKU, from the ad report's `campaign.id`:
+//! From the decision engine's SKUs, per campaign — the one that carries each SKU, from the ad
+//! report's `campaign.id`. A budget moves every SKU in the campaign, and the campaign spreads
+//! a raise (or gives up a cut) over its SKUs roughly in proportion to what they spend, so the
+//! SKUs' asks are weighed by their share of the campaign's spend:
 //! * raise by `sku_step_bp` when its WINNERs (SCALE_WINNER: stock covers more spend) carry at
-//!   least `scale_min_winner_share_bp` of its spend, none of its SKUs' ads lose money, and it
-//!   loses at least `min_budget_lost_is_bp` of its search impressions to budget (else a raise
-//!   would go unspent);
+//!   least `scale_min_winner_share_bp` of its spend and at least twice the share of its SKUs
+//!   whose ads lose money, and it loses at least `min_budget_lost_is_bp` of its search
+//!   impressions to budget (else a raise would go unspent);
 //! * cut by `sku_step_bp` when SKUs whose ads lose money (but which sell on their own, so they
-//!   stay published) carry at least `cut_min_loser_share_bp` of its spend and it has no WINNER.
+//!   stay published) carry at least `cut_min_loser_share_bp` of its spend and at least twice
+//!   the WINNERs' share.
 //!
-//! Judge: refuses shared budgets, steps above the policy's max, moves inside the cooldown, budgets
-//! someone else changed since the last cycle, and anything past the weekly rate limit.
+//! Each proposal carries its `evidence_bp`: the share of the campaign's spend the evidence for
+//! it covers — the whole campaign for the campaign-level planner, the dominant SKUs' share less
+//! the other side's for a SKU-driven move. How the week's budget changes are shared between
+//! the two planners: [`super::budget_allocation`].
+//!
+//! Judge: refuses shared budgets, steps above the policy's max, moves inside the cooldown, moves
+//! of a budget Otto changed whose report holds fewer than `budget_evidence_min_days` mature days
+//! at the current amount (the window would still be mostly the old budget's days, and the
+//! conversions of the days since are provisional: moving again would count the same evidence
+//! twice), budgets someone else changed since the last cycle, and anything past the weekly rate
+//! limit.
 
 use crate::action::Action;
 use crate::ids::Sku;
@@ -98,6 +110,18 @@ impl MerTrend {
     }
 }
 
+/// What a budget proposal rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// The campaign's own ROAS, impression share and the store's MER.
+    Campaign,
+    /// The decision engine's verdicts on the SKUs the campaign carries.
+    Skus,
+    /// Both, pointing the same way (the SKUs' ask merged into the campaign's move).
+    CampaignAndSkus,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Proposal {
     pub campaign_id: String,
@@ -107,6 +131,9 @@ pub struct Proposal {
     pub step_bp: i64,
     pub budget_before: Money,
     pub budget_after: Money,
+    pub basis: Basis,
+    /// Share of the campaign's spend the evidence for this move covers, bp.
+    pub evidence_bp: i64,
     pub reasoning: String,
     pub figures: BTreeMap<String, Value>,
 }
@@ -189,6 +216,8 @@ pub fn propose(
         step_bp,
         budget_before: budget.amount,
         budget_after: after,
+        basis: Basis::Campaign,
+        evidence_bp: 10_000,
         reasoning,
         figures,
     })
@@ -263,23 +292,25 @@ pub fn propose_for_skus(
         share(CampaignSkus::spend(&skus.cut)),
     );
     let lost_bp = avg_bp(&mature, |d| d.budget_lost_impression_share_bp);
-    let (step_bp, reasoning) = if skus.cut.is_empty()
-        && scale_bp >= rules.scale_min_winner_share_bp
+    let (step_bp, evidence_bp, reasoning) = if scale_bp >= rules.scale_min_winner_share_bp
+        && scale_bp >= 2 * cut_bp
         && lost_bp.is_some_and(|l| l >= rules.min_budget_lost_is_bp)
     {
         (
             rules.sku_step_bp,
+            scale_bp - cut_bp,
             format!(
-                "SCALE_WINNER: its WINNERs {} carry {scale_bp}bp of its spend and it loses {}bp of search impressions to budget — more budget buys more of their clicks",
+                "SCALE_WINNER: its WINNERs {} carry {scale_bp}bp of its spend (SKUs whose ads lose money {cut_bp}bp) and it loses {}bp of search impressions to budget — more budget buys more of their clicks",
                 CampaignSkus::names(&skus.scale),
                 lost_bp.unwrap_or(0)
             ),
         )
-    } else if skus.scale.is_empty() && cut_bp >= rules.cut_min_loser_share_bp {
+    } else if cut_bp >= rules.cut_min_loser_share_bp && cut_bp >= 2 * scale_bp {
         (
             -rules.sku_step_bp,
+            cut_bp - scale_bp,
             format!(
-                "cut its ads: the ads of {} lose money (they sell on their own and stay published) and carry {cut_bp}bp of its spend; no WINNER in it",
+                "cut its ads: the ads of {} lose money (they sell on their own and stay published) and carry {cut_bp}bp of its spend (its WINNERs {scale_bp}bp)",
                 CampaignSkus::names(&skus.cut)
             ),
         )
@@ -288,7 +319,6 @@ pub fn propose_for_skus(
     };
     let after = budget.amount.scale_bp(10_000 + step_bp).ok()?.rounded();
     let figures = BTreeMap::from([
-        ("basis".to_string(), json!("decision_engine SKUs")),
         ("step_bp".to_string(), json!(step_bp)),
         ("skus".to_string(), json!(skus)),
         ("winner_spend_share_bp".to_string(), json!(scale_bp)),
@@ -307,9 +337,19 @@ pub fn propose_for_skus(
         step_bp,
         budget_before: budget.amount,
         budget_after: after,
+        basis: Basis::Skus,
+        evidence_bp,
         reasoning,
         figures,
     })
+}
+
+/// Mature (non-provisional) report days of a campaign strictly after `last_change` (the day of
+/// a change runs partly at the old budget, so it does not count).
+pub fn mature_days_after(days: &[CampaignDay], last_change: StoreDay) -> u32 {
+    days.iter()
+        .filter(|d| !d.provisional && d.day > last_change)
+        .count() as u32
 }
 
 /// Policy inputs of the judge.
@@ -322,6 +362,10 @@ pub struct JudgeInputs {
     pub used_this_week: u32,
     /// When Otto last changed this campaign's budget.
     pub last_change_on: Option<StoreDay>,
+    /// Least mature days of the report at the current budget before it moves again.
+    pub evidence_min_days: u32,
+    /// Mature (non-provisional) report days after `last_change_on`.
+    pub mature_days_since_change: u32,
     /// A change someone else made to this budget since the last cycle.
     pub external_change: Option<ExternalChange>,
     pub today: StoreDay,
@@ -361,6 +405,14 @@ pub fn judge(p: &Proposal, budget: &CampaignBudget, j: &JudgeInputs) -> Verdict 
             return Verdict::Disagree(format!(
                 "changed {since} day(s) ago on {last}; cooldown is {} days",
                 j.cooldown_days
+            ));
+        }
+    }
+    if let Some(last) = j.last_change_on {
+        if j.mature_days_since_change < j.evidence_min_days {
+            return Verdict::Disagree(format!(
+                "changed on {last}; {} of {} mature report days at the current budget so far — the last change's effect is not measurable yet",
+                j.mature_days_since_change, j.evidence_min_days
             ));
         }
     }
@@ -420,6 +472,8 @@ mod tests {
             weekly_limit: 8,
             used_this_week: 2,
             last_change_on: None,
+            evidence_min_days: 3,
+            mature_days_since_change: 0,
             external_change: None,
             today: StoreDay::parse("2026-11-24").unwrap(),
         }
@@ -453,6 +507,22 @@ mod tests {
         assert!(
             matches!(judge(&p, &budget(false), &cool), Verdict::Disagree(ref m) if m.contains("cooldown"))
         );
+        // Past the cooldown, but the report holds only 2 mature days at the current budget.
+        let unseen = JudgeInputs {
+            last_change_on: Some(StoreDay::parse("2026-11-18").unwrap()),
+            mature_days_since_change: 2,
+            ..inputs()
+        };
+        assert!(
+            matches!(judge(&p, &budget(false), &unseen), Verdict::Disagree(ref m) if m.contains("2 of 3 mature report days")),
+            "{:?}",
+            judge(&p, &budget(false), &unseen)
+        );
+        let seen = JudgeInputs {
+            mature_days_since_change: 3,
+            ..unseen
+        };
+        assert_eq!(judge(&p, &budget(false), &seen), Verdict::Agree);
         let small = JudgeInputs {
             max_step_bp: 1_000,
             ..inputs()
@@ -529,12 +599,43 @@ mod tests {
         assert_eq!(c.step_bp, -1_000);
         assert_eq!(c.budget_after.amount_string(), "576.00");
         assert!(c.reasoning.contains("cut its ads"), "{}", c.reasoning);
-        // Both in one campaign: no budget move (a budget moves every SKU in it).
+        assert_eq!((c.basis, c.evidence_bp), (Basis::Skus, 5_714));
+        // Both in one campaign: a budget moves every SKU in it, so the side carrying at least
+        // twice the other's spend decides, and its evidence is its margin over the other.
         let mixed = CampaignSkus {
             scale: winners.scale.clone(),
             cut: cut.cut.clone(),
         };
         assert!(propose_for_skus(&budget(false), &limited, &mixed, &r).is_none());
+        let mostly_winners = CampaignSkus {
+            scale: vec![judged("LIN-1", 700_000_000)],
+            cut: vec![judged("LIN-2", 300_000_000)],
+        };
+        let m = propose_for_skus(&budget(false), &limited, &mostly_winners, &r).expect("raise");
+        assert_eq!((m.step_bp, m.evidence_bp), (1_000, 2_858));
+        let barely = CampaignSkus {
+            scale: vec![judged("LIN-1", 600_000_000)],
+            cut: vec![judged("LIN-2", 301_000_000)],
+        };
+        assert!(propose_for_skus(&budget(false), &limited, &barely, &r).is_none());
+        let mostly_losers = CampaignSkus {
+            scale: vec![judged("LIN-1", 100_000_000)],
+            cut: vec![judged("LIN-2", 800_000_000)],
+        };
+        let l = propose_for_skus(&budget(false), &open, &mostly_losers, &r).expect("cut");
+        assert_eq!((l.step_bp, l.evidence_bp), (-1_000, 5_000));
+    }
+
+    #[test]
+    fn only_mature_days_after_the_change_day_count_as_evidence_of_it() {
+        // Days 2026-11-02 … 2026-11-15, the last three provisional.
+        let days: Vec<_> = (1..=14)
+            .map(|d| day(d, 100_000_000, 250_000_000, 6_200, 0, d >= 12))
+            .collect();
+        let on = |s: &str| StoreDay::parse(s).unwrap();
+        assert_eq!(mature_days_after(&days, on("2026-11-09")), 3);
+        assert_eq!(mature_days_after(&days, on("2026-11-12")), 0);
+        assert_eq!(mature_days_after(&days, on("2026-10-01")), 11);
     }
 
     #[test]
