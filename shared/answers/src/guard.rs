@@ -360,8 +360,29 @@ impl Support {
                 for (k, x) in o {
                     self.add_value(Some(k), x);
                 }
+                self.add_minor_amounts(o);
             }
             Value::Bool(_) | Value::Null => {}
+        }
+    }
+
+    /// An amount kept in minor units beside its currency (`"price_minor": 763, "currency":
+    /// "EUR"`, as supplier_matcher stores offers) supports its major-unit form (`7.63`).
+    fn add_minor_amounts(&mut self, o: &serde_json::Map<String, Value>) {
+        let Some(currency) = o
+            .get("currency")
+            .and_then(Value::as_str)
+            .and_then(|c| otto_core::Currency::new(c).ok())
+        else {
+            return;
+        };
+        for (_, x) in o.iter().filter(|(k, _)| k.ends_with("_minor")) {
+            let money = x
+                .as_i64()
+                .and_then(|n| otto_core::Money::from_minor(n, currency).ok());
+            if let Some(m) = money {
+                self.add_text(&m.amount_string());
+            }
         }
     }
 
@@ -491,6 +512,26 @@ mod tests {
 
     fn row(json: &str) -> AuditRow {
         AuditRow::from_json(&serde_json::from_str(json).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn an_amount_in_minor_units_supports_its_major_form() {
+        let r = row(
+            r#"{"ref":"research_candidates#3","table":"research_candidates","ulid":"01M881EAEJ3D912S38QZ3KSKG5",
+            "store":"s1","cycle_id":"s1:research:2026-11-24","day":"2026-11-24","natural_key":"k","status":"QUEUED",
+            "created_at":"2026-11-24T10:00:00Z","updated_at":"2026-11-24T10:00:00Z",
+            "body":{"candidate_key":"jute rug","title":"Jute Rug","lane":"competitor","review":"QUEUED",
+              "supplier_match":{"status":"MATCHED","offers_seen":3,"offers":[],
+                "supplier_cost":{"price_minor":763,"currency":"EUR","source":"lane","lane":"aliexpress"}},
+              "figures":{}}}"#,
+        );
+        let s = Support::from_rows([&r]);
+        assert!(
+            s.unsupported("supplier €7.63").is_empty(),
+            "{:?}",
+            s.unsupported("supplier €7.63")
+        );
+        assert_eq!(s.unsupported("supplier €7.64"), ["7.64"]);
     }
 
     #[test]
