@@ -1176,10 +1176,15 @@ pub async fn score(h: &Harness, fx: &Fixture, cases: &[Case]) -> Score {
         s.micros.push(started.elapsed().as_micros());
         if std::env::var_os("OTTO_PRINT_ANSWERS").is_some() {
             eprintln!(
-                "Q: {}\nA: {}\n   [{} citations]\n",
+                "Q: {}\nA: {}\n   [{} citations] {:?} grounded={}\n",
                 c.q,
                 a.answer,
-                a.citations.len()
+                a.citations.len(),
+                a.citations
+                    .iter()
+                    .map(|x| x.row_ref.as_str())
+                    .collect::<Vec<_>>(),
+                a.grounded
             );
         }
         match check(c, &a) {

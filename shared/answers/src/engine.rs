@@ -65,7 +65,15 @@ pub enum AnswerError {
 
 /// The URL of a row's page: `{base}/rows/{table}/{seq}`.
 pub fn row_url(base: &str, r: &RowRef) -> String {
-    format!("{}/rows/{}/{}", base.trim_end_matches('/'), r.table, r.seq)
+    // Built by hand: an answer over a month cites thousands of rows.
+    let base = base.trim_end_matches('/');
+    let mut s = String::with_capacity(base.len() + 40);
+    s.push_str(base);
+    s.push_str("/rows/");
+    s.push_str(r.table.as_str());
+    s.push('/');
+    s.push_str(&r.seq.to_string());
+    s
 }
 
 pub struct Engine<'a> {
@@ -109,14 +117,14 @@ impl Draft {
     fn cite_all<'r>(&mut self, rows: impl IntoIterator<Item = &'r AuditRow>) {
         rows.into_iter().for_each(|r| self.cite(r));
     }
-    /// Cites a row by its index entry: its count, day and ref, none of its figures.
-    fn cite_key(&mut self, key: &RowKey) {
-        if self.cited.insert(key.row_ref) {
-            self.keys.push(key.clone());
+    /// Cites rows by their index entries — their counts, days and refs, none of their
+    /// figures — taking them (no copies of a period's worth of entries).
+    fn cite_keys(&mut self, keys: Vec<RowKey>) {
+        for k in keys {
+            if self.cited.insert(k.row_ref) {
+                self.keys.push(k);
+            }
         }
-    }
-    fn cite_keys<'k>(&mut self, keys: impl IntoIterator<Item = &'k RowKey>) {
-        keys.into_iter().for_each(|k| self.cite_key(k));
     }
     fn is_cited(&self, r: RowRef) -> bool {
         self.cited.contains(&r)
@@ -1320,17 +1328,17 @@ impl<'a> Engine<'a> {
                 days_text(days),
                 counts_by_action(&all)
             ));
-            d.cite_keys(&all);
+            d.cite_keys(all);
             return Ok(Found::Answer(d));
         }
         d.line(format!("{}.", counts_by_action(&moves)));
-        d.cite_keys(&moves);
         // One batched read of the rows the answer shows: the windows and the held moves.
         let shown =
             self.read(moves.iter().filter(|k| {
                 k.action == Action::OnDiscount.as_str() || k.status == RowStatus::Held
             }))
             .await?;
+        d.cite_keys(moves);
         if let Some(big) = largest_discount(&shown) {
             d.line(largest_line(big));
             d.cite(big);
@@ -1532,16 +1540,17 @@ impl<'a> Engine<'a> {
             .into_iter()
             .filter(|k| matches!(k.status, RowStatus::Applied | RowStatus::Reverted))
             .collect();
-        d.cite_keys(&used);
+        let used_n = used.len();
+        d.cite_keys(used);
         d.allow_days(&week);
-        let verdict = if (used.len() as u32) < limit {
+        let verdict = if (used_n as u32) < limit {
             "inside policy"
         } else {
             "at the limit"
         };
         d.line(format!(
             "Rate-limit position: {} of {limit} budget changes used in the week of {} — {verdict}.",
-            used.len(),
+            used_n,
             human::date(monday)
         ));
         Ok(())
@@ -1743,14 +1752,14 @@ impl<'a> Engine<'a> {
     /// Lists rows a page at a time, citing every one (those past the page by their entries).
     fn paged(&self, d: &mut Draft, rows: &[AuditRow], link: &str) {
         self.page_lines(d, rows, rows.len(), link);
-        d.cite_keys(&rows.iter().map(AuditRow::key).collect::<Vec<_>>());
+        d.cite_keys(rows.iter().map(AuditRow::key).collect());
     }
 
     /// Lists rows by their index entries a page at a time: the page read whole, every entry cited.
     async fn paged_keys(
         &self,
         d: &mut Draft,
-        keys: &[RowKey],
+        keys: Vec<RowKey>,
         link: &str,
     ) -> Result<(), AnswerError> {
         let page = self.read(keys.iter().take(PAGE)).await?;
@@ -1795,7 +1804,7 @@ impl<'a> Engine<'a> {
                 counts_by_action(&move_keys)
             }
         ));
-        d.cite_keys(&keys);
+        d.cite_keys(keys);
         for r in self.read(move_keys.iter().rev()).await? {
             d.line(format!("— {}", row_line(&r)));
             d.release(&r);
@@ -1936,7 +1945,7 @@ impl<'a> Engine<'a> {
                 ));
             }
         }
-        self.paged_keys(&mut d, &matched, &link_of(q)).await?;
+        self.paged_keys(&mut d, matched, &link_of(q)).await?;
         Ok(Found::Answer(d))
     }
 
@@ -2040,8 +2049,8 @@ impl<'a> Engine<'a> {
             days_text(days),
             days_text(&prev)
         ));
-        d.cite_keys(&now_rows);
-        d.cite_keys(&before);
+        d.cite_keys(now_rows);
+        d.cite_keys(before);
         Ok(Found::Answer(d))
     }
 
@@ -2086,7 +2095,7 @@ impl<'a> Engine<'a> {
             ));
             self.paged_keys(
                 &mut d,
-                &hits,
+                hits,
                 &format!("/dashboard/rows?table=decision_log&day={day}"),
             )
             .await?;
