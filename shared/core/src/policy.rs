@@ -62,9 +62,6 @@ pub struct Policy {
     pub max_budget_step_bp: u32,
     /// Days before the same campaign's budget may move again.
     pub budget_cooldown_days: u32,
-    /// Mature (non-provisional) days of a campaign's report at its current budget before Otto
-    /// moves that budget again: the next move rests on evidence of the last one's effect.
-    pub budget_evidence_min_days: u32,
     /// Default discount of a test, basis points.
     pub discount_percent_bp: u32,
     /// Length of a discount window in days.
@@ -113,7 +110,6 @@ impl Default for Policy {
             discount_tests_per_day: 10,
             max_budget_step_bp: 2_000,
             budget_cooldown_days: 3,
-            budget_evidence_min_days: 3,
             discount_percent_bp: 1_500,
             discount_window_days: 14,
             catalog_moves_per_day: 50,

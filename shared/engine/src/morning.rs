@@ -22,8 +22,8 @@ use otto_core::stages::decide::{
     SkuFacts, StatusMove, StoreSales,
 };
 use otto_core::stages::plan::{
-    judge, mature_days_after, performance_figures, propose, propose_for_skus, CampaignSkus,
-    JudgeInputs, JudgedSku, MerTrend, PlanRules, Verdict,
+    judge, performance_figures, propose, propose_for_skus, CampaignSkus, JudgeInputs, JudgedSku,
+    MerTrend, PlanRules, Verdict,
 };
 use otto_core::{Action, Classification, Money, Move, RowStatus, StoreDay};
 use otto_runtime::HandlerError;
@@ -980,12 +980,12 @@ impl StageBody for CampaignPlan {
             if !skus.is_empty() {
                 p.figures.insert("skus".into(), json!(skus));
             }
-            planned.push(((b, mine), p));
-        }
-        for (rank_no, ((b, mine), mut p)) in rank(planned).into_iter().enumerate() {
             for (k, v) in performance_figures(&mine, mer) {
                 p.figures.entry(k).or_insert(v);
             }
+            planned.push((b, p));
+        }
+        for (rank_no, (b, mut p)) in rank(planned).into_iter().enumerate() {
             p.figures.insert("basis".into(), json!(p.basis));
             p.figures.insert("evidence_bp".into(), json!(p.evidence_bp));
             p.figures.insert(
@@ -1017,9 +1017,6 @@ impl StageBody for CampaignPlan {
                 weekly_limit: policy.budget_changes_per_week,
                 used_this_week: used,
                 last_change_on,
-                evidence_min_days: policy.budget_evidence_min_days,
-                mature_days_since_change: last_change_on
-                    .map_or(0, |last| mature_days_after(&mine, last)),
                 external_change: external.iter().any(|r| r == &b.budget_resource).then(|| {
                     otto_core::metrics::ExternalChange {
                         resource: b.budget_resource.clone(),

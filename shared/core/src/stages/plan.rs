@@ -26,12 +26,8 @@
 //! the other side's for a SKU-driven move. How the week's budget changes are shared between
 //! the two planners: [`super::budget_allocation`].
 //!
-//! Judge: refuses shared budgets, steps above the policy's max, moves inside the cooldown, moves
-//! of a budget Otto changed whose report holds fewer than `budget_evidence_min_days` mature days
-//! at the current amount (the window would still be mostly the old budget's days, and the
-//! conversions of the days since are provisional: moving again would count the same evidence
-//! twice), budgets someone else changed since the last cycle, and anything past the weekly rate
-//! limit.
+//! Judge: refuses shared budgets, steps above the policy's max, moves inside the cooldown, budgets
+//! someone else changed since the last cycle, and anything past the weekly rate limit.
 
 use crate::action::Action;
 use crate::ids::Sku;
@@ -344,14 +340,6 @@ pub fn propose_for_skus(
     })
 }
 
-/// Mature (non-provisional) report days of a campaign strictly after `last_change` (the day of
-/// a change runs partly at the old budget, so it does not count).
-pub fn mature_days_after(days: &[CampaignDay], last_change: StoreDay) -> u32 {
-    days.iter()
-        .filter(|d| !d.provisional && d.day > last_change)
-        .count() as u32
-}
-
 /// Policy inputs of the judge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JudgeInputs {
@@ -362,10 +350,6 @@ pub struct JudgeInputs {
     pub used_this_week: u32,
     /// When Otto last changed this campaign's budget.
     pub last_change_on: Option<StoreDay>,
-    /// Least mature days of the report at the current budget before it moves again.
-    pub evidence_min_days: u32,
-    /// Mature (non-provisional) report days after `last_change_on`.
-    pub mature_days_since_change: u32,
     /// A change someone else made to this budget since the last cycle.
     pub external_change: Option<ExternalChange>,
     pub today: StoreDay,
@@ -405,14 +389,6 @@ pub fn judge(p: &Proposal, budget: &CampaignBudget, j: &JudgeInputs) -> Verdict 
             return Verdict::Disagree(format!(
                 "changed {since} day(s) ago on {last}; cooldown is {} days",
                 j.cooldown_days
-            ));
-        }
-    }
-    if let Some(last) = j.last_change_on {
-        if j.mature_days_since_change < j.evidence_min_days {
-            return Verdict::Disagree(format!(
-                "changed on {last}; {} of {} mature report days at the current budget so far — the last change's effect is not measurable yet",
-                j.mature_days_since_change, j.evidence_min_days
             ));
         }
     }
@@ -472,8 +448,6 @@ mod tests {
             weekly_limit: 8,
             used_this_week: 2,
             last_change_on: None,
-            evidence_min_days: 3,
-            mature_days_since_change: 0,
             external_change: None,
             today: StoreDay::parse("2026-11-24").unwrap(),
         }
@@ -507,22 +481,6 @@ mod tests {
         assert!(
             matches!(judge(&p, &budget(false), &cool), Verdict::Disagree(ref m) if m.contains("cooldown"))
         );
-        // Past the cooldown, but the report holds only 2 mature days at the current budget.
-        let unseen = JudgeInputs {
-            last_change_on: Some(StoreDay::parse("2026-11-18").unwrap()),
-            mature_days_since_change: 2,
-            ..inputs()
-        };
-        assert!(
-            matches!(judge(&p, &budget(false), &unseen), Verdict::Disagree(ref m) if m.contains("2 of 3 mature report days")),
-            "{:?}",
-            judge(&p, &budget(false), &unseen)
-        );
-        let seen = JudgeInputs {
-            mature_days_since_change: 3,
-            ..unseen
-        };
-        assert_eq!(judge(&p, &budget(false), &seen), Verdict::Agree);
         let small = JudgeInputs {
             max_step_bp: 1_000,
             ..inputs()
@@ -624,18 +582,6 @@ mod tests {
         };
         let l = propose_for_skus(&budget(false), &open, &mostly_losers, &r).expect("cut");
         assert_eq!((l.step_bp, l.evidence_bp), (-1_000, 5_000));
-    }
-
-    #[test]
-    fn only_mature_days_after_the_change_day_count_as_evidence_of_it() {
-        // Days 2026-11-02 … 2026-11-15, the last three provisional.
-        let days: Vec<_> = (1..=14)
-            .map(|d| day(d, 100_000_000, 250_000_000, 6_200, 0, d >= 12))
-            .collect();
-        let on = |s: &str| StoreDay::parse(s).unwrap();
-        assert_eq!(mature_days_after(&days, on("2026-11-09")), 3);
-        assert_eq!(mature_days_after(&days, on("2026-11-12")), 0);
-        assert_eq!(mature_days_after(&days, on("2026-10-01")), 11);
     }
 
     #[test]
