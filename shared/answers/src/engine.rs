@@ -371,6 +371,21 @@ fn why_label(row: &AuditRow) -> &'static str {
     }
 }
 
+/// A subject as written, upper-cased and lower-cased, each once (subjects match any case).
+fn case_variants(subject: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(3);
+    for s in [
+        subject.to_string(),
+        subject.to_uppercase(),
+        subject.to_lowercase(),
+    ] {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
 /// The action of a row that moved nothing.
 const KEEP: &str = "KEEP";
 
@@ -711,20 +726,11 @@ impl<'a> Engine<'a> {
         table: AuditTable,
         subject: &str,
     ) -> Result<Vec<AuditRow>, AnswerError> {
-        let mut tried: Vec<String> = Vec::new();
-        for s in [
-            subject.to_string(),
-            subject.to_uppercase(),
-            subject.to_lowercase(),
-        ] {
-            if tried.contains(&s) {
-                continue;
-            }
+        for s in case_variants(subject) {
             let rows = self.subject_rows(table, &s).await?;
             if !rows.is_empty() {
                 return Ok(rows);
             }
-            tried.push(s);
         }
         Ok(vec![])
     }
@@ -1822,20 +1828,11 @@ impl<'a> Engine<'a> {
         table: AuditTable,
         subject: &str,
     ) -> Result<Vec<RowKey>, AnswerError> {
-        let mut tried: Vec<String> = Vec::new();
-        for s in [
-            subject.to_string(),
-            subject.to_uppercase(),
-            subject.to_lowercase(),
-        ] {
-            if tried.contains(&s) {
-                continue;
-            }
+        for s in case_variants(subject) {
             let keys = self.subject_keys(table, &s).await?;
             if !keys.is_empty() {
                 return Ok(keys);
             }
-            tried.push(s);
         }
         Ok(vec![])
     }

@@ -47,6 +47,14 @@ pub enum ActionFilter {
 }
 
 impl ActionFilter {
+    /// The actions it names (to keep or to leave out), sorted, each once.
+    pub fn names(&self) -> Vec<&str> {
+        let (ActionFilter::Only(list) | ActionFilter::AllBut(list)) = self;
+        let mut out: Vec<&str> = list.iter().map(String::as_str).collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
     pub fn admits(&self, action: &str) -> bool {
         match self {
             ActionFilter::Only(a) => a.iter().any(|x| x == action),

@@ -119,7 +119,7 @@ impl KeysQuery {
 /// The sort-key ranges of `by_day_action` (`<action>#<seq>`) that hold every action but
 /// `excluded`: the gaps between the excluded actions' intervals `[<a>#, <a>#~]`. A gap may also
 /// hold an excluded action's oddly sorting key; the caller filters by action as well.
-pub(crate) fn gaps(excluded: &[String]) -> Vec<SortCond> {
+pub(crate) fn gaps(excluded: &[&str]) -> Vec<SortCond> {
     let mut iv: Vec<(String, String)> = excluded
         .iter()
         .map(|e| (format!("{e}#"), format!("{e}#~")))
@@ -249,17 +249,16 @@ pub(crate) fn day_action_queries(
 ) -> Vec<KeysQuery> {
     let mut out = Vec::new();
     match &q.actions {
-        ActionFilter::Only(list) => {
-            let mut list = list.clone();
-            list.sort();
-            list.dedup();
+        ActionFilter::Only(_) => {
             out.extend(
-                list.iter()
+                q.actions
+                    .names()
+                    .into_iter()
                     .map(|a| KeysQuery::by_action(table, store, a, q.from, q.to)),
             );
         }
-        ActionFilter::AllBut(excluded) => {
-            let gaps = gaps(excluded);
+        ActionFilter::AllBut(_) => {
+            let gaps = gaps(&q.actions.names());
             let mut day = q.from;
             while day <= q.to {
                 out.extend(
@@ -284,14 +283,14 @@ mod tests {
     fn gaps_leave_out_the_excluded_actions_only() {
         assert_eq!(gaps(&[]), vec![SortCond::Any]);
         assert_eq!(
-            gaps(&["KEEP".into()]),
+            gaps(&["KEEP"]),
             vec![
                 SortCond::Below("KEEP#".into()),
                 SortCond::Above("KEEP#~".into())
             ]
         );
         assert_eq!(
-            gaps(&["KEEP".into(), "DRAFT".into()]),
+            gaps(&["KEEP", "DRAFT"]),
             vec![
                 SortCond::Below("DRAFT#".into()),
                 SortCond::Between("DRAFT#~".into(), "KEEP#".into()),
@@ -300,7 +299,7 @@ mod tests {
         );
         // An action that is another's prefix plus '#' falls inside its interval: merged.
         assert_eq!(
-            gaps(&["A".into(), "A#B".into()]),
+            gaps(&["A", "A#B"]),
             vec![SortCond::Below("A#".into()), SortCond::Above("A#~".into())]
         );
     }

@@ -36,12 +36,12 @@ fn key_of(table: AuditTable, r: &Row<'_>) -> Result<RowKey> {
 
 /// The action ranges (exclusive bounds, `None`: open) that together hold every action but
 /// `excluded`.
-pub(crate) fn ranges_between(excluded: &[String]) -> Vec<(Option<String>, Option<String>)> {
-    let mut ex: Vec<String> = excluded.to_vec();
-    ex.sort();
+pub(crate) fn ranges_between(excluded: &[&str]) -> Vec<(Option<String>, Option<String>)> {
+    let mut ex: Vec<&str> = excluded.to_vec();
+    ex.sort_unstable();
     ex.dedup();
     let mut bounds: Vec<Option<String>> = vec![None];
-    bounds.extend(ex.into_iter().map(Some));
+    bounds.extend(ex.into_iter().map(|e| Some(e.to_string())));
     bounds.push(None);
     bounds
         .windows(2)
@@ -148,19 +148,16 @@ impl EmbeddedStore {
         self.read_tx(|conn| {
             let mut out = Vec::new();
             match &q.actions {
-                ActionFilter::Only(list) => {
-                    let mut list = list.clone();
-                    list.sort();
-                    list.dedup();
-                    for a in &list {
+                ActionFilter::Only(_) => {
+                    for a in q.actions.names() {
                         out.extend(keys_of_action(conn, table, store, q, a)?);
                     }
                     out.sort_by(|a, b| {
                         (a.day, &a.action, a.row_ref.seq).cmp(&(b.day, &b.action, b.row_ref.seq))
                     });
                 }
-                ActionFilter::AllBut(excluded) => {
-                    let ranges = ranges_between(excluded);
+                ActionFilter::AllBut(_) => {
+                    let ranges = ranges_between(&q.actions.names());
                     let mut day = q.from;
                     while day <= q.to {
                         for r in &ranges {
@@ -286,7 +283,7 @@ mod tests {
 
     #[test]
     fn ranges_leave_out_only_the_excluded_actions() {
-        let r = ranges_between(&["KEEP".into(), "DRAFT".into(), "KEEP".into()]);
+        let r = ranges_between(&["KEEP", "DRAFT", "KEEP"]);
         assert_eq!(
             r,
             vec![

@@ -197,13 +197,7 @@ impl EmbeddedStore {
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)
-            .map_err(sql_err)?;
-        let out = f(&tx)?;
-        tx.commit().map_err(sql_err)?;
-        Ok(out)
+        self.in_tx(rusqlite::TransactionBehavior::Deferred, |tx| f(tx))
     }
 
     /// Runs `f` inside `BEGIN IMMEDIATE … COMMIT`; any error rolls everything back.
@@ -211,10 +205,16 @@ impl EmbeddedStore {
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        self.in_tx(rusqlite::TransactionBehavior::Immediate, f)
+    }
+
+    fn in_tx<T>(
+        &self,
+        behavior: rusqlite::TransactionBehavior,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(sql_err)?;
+        let tx = conn.transaction_with_behavior(behavior).map_err(sql_err)?;
         let out = f(&tx)?;
         tx.commit().map_err(sql_err)?;
         Ok(out)
