@@ -912,7 +912,10 @@ pub async fn a_winners_campaign_gets_a_judged_budget_raise(h: &Harness) {
         .into_iter()
         .filter(|r| match &r.body {
             RowBody::AdDecision(a) => {
-                a.figures.get("basis") == Some(&serde_json::json!("decision_engine SKUs"))
+                // Resting on the SKUs, alone or merged into the campaign's own raise.
+                ["skus", "campaign_and_skus"]
+                    .iter()
+                    .any(|b| a.figures.get("basis") == Some(&serde_json::json!(b)))
                     && a.figures["step_bp"].as_i64().unwrap_or(0) > 0
             }
             _ => false,
