@@ -26,7 +26,8 @@ macro_rules! holds_suite {
             fifty_concurrent_releases_write_once,
             kill_switch_flips_are_rows,
             a_bulk_release_raced_by_single_releases_writes_once_per_row,
-            a_failed_publication_is_retried_without_a_second_status_write
+            a_failed_publication_is_retried_without_a_second_status_write,
+            a_release_of_a_move_the_shop_already_shows_is_skipped
         );
     };
 }
@@ -138,6 +139,17 @@ async fn stocked(h: &Harness) -> (crate::fixtures::World, otto_core::StoreId, Ve
 
 /// A HELD DRAFT of `v`'s product (held by the kill switch), appended to the store.
 async fn held_draft(h: &Harness, store: &otto_core::StoreId, v: &Variant) -> otto_core::RowRef {
+    held_status(h, store, v, Action::Draft, ProductStatus::Draft).await
+}
+
+/// A HELD status move of `v`'s product (held by the kill switch), appended to the store.
+async fn held_status(
+    h: &Harness,
+    store: &otto_core::StoreId,
+    v: &Variant,
+    action: Action,
+    to: ProductStatus,
+) -> otto_core::RowRef {
     let cycle = CycleId::new(store.clone(), CycleKind::Morning, today());
     let row = NewRow::for_stage(
         cycle,
@@ -146,7 +158,7 @@ async fn held_draft(h: &Harness, store: &otto_core::StoreId, v: &Variant) -> ott
         Utc::now(),
         RowBody::Decision(DecisionRow {
             sku: v.sku.clone(),
-            action: Action::Draft,
+            action,
             trigger: None,
             classification: None,
             reasoning: "held by the kill switch".into(),
@@ -154,7 +166,7 @@ async fn held_draft(h: &Harness, store: &otto_core::StoreId, v: &Variant) -> ott
             window: None,
             r#move: Some(Move::ProductStatus {
                 sku: v.sku.clone(),
-                to: ProductStatus::Draft,
+                to,
             }),
             reversal_op: None,
             hold_reason: Some("kill switch on".into()),
@@ -417,4 +429,37 @@ pub async fn a_failed_publication_is_retried_without_a_second_status_write(h: &H
     assert_eq!(w.sim.writes() - before, 1, "exactly one status write");
     assert_eq!(shop.publishes(), 2, "the retry published it");
     assert!(shop.on_online_store(&v.product_id).await.expect("read"));
+}
+
+/// A held PUBLISH of a product the shop already shows ACTIVE: the release makes no vendor call
+/// and does not mark the row APPLIED (nothing changed, so nothing counts against the day's
+/// catalog moves) — it is SKIPPED, and the caller is told why.
+pub async fn a_release_of_a_move_the_shop_already_shows_is_skipped(h: &Harness) {
+    let (w, store, variants) = stocked(h).await;
+    let v = variants
+        .iter()
+        .find(|v| v.status == ProductStatus::Active)
+        .expect("an active variant");
+    let r = held_status(h, &store, v, Action::Publish, ProductStatus::Active).await;
+    let exec = Executors {
+        shop: Some(w.vendors.shop.clone()),
+        ..Executors::default()
+    };
+    let before = w.sim.writes();
+    let out = release(&h.ports, &exec, &store, r, "op", Utc::now(), today())
+        .await
+        .expect("release");
+    assert_eq!(w.sim.writes(), before, "no vendor write");
+    assert_eq!(out.row.status, RowStatus::Skipped, "{}", out.outcome);
+    assert!(
+        out.outcome.contains("nothing to change") && out.outcome.contains("ACTIVE already"),
+        "{}",
+        out.outcome
+    );
+    let used = otto_engine::executor::catalog_counter(&store, &today().to_string());
+    let counted = h.ports.counters.value(&used).await.expect("count");
+    assert_eq!(
+        counted, 0,
+        "a skipped move uses none of the day's catalog moves"
+    );
 }

@@ -10,7 +10,7 @@ use otto_core::audit::{AdDecisionRow, AuditRow, AuditTable, NewRow, RowBody};
 use otto_core::cycle::{CycleId, CycleKind};
 use otto_core::money::Currency;
 use otto_core::policy::KillSwitch;
-use otto_core::{Action, RowStatus, StoreDay};
+use otto_core::{Action, Move, RowStatus, StoreDay};
 use otto_store::PageReq;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -225,9 +225,19 @@ pub async fn budget_rate_limit_holds_under_concurrent_workers(h: &Harness) {
         .iter()
         .find(|b| !b.explicitly_shared)
         .expect("a budget");
-    // Twelve agreed budget moves in one ISO week, applied by concurrent workers.
+    // Twelve agreed budget moves in one ISO week, applied by concurrent workers; each sets its
+    // own amount (a move the account already shows would be SKIPPED, not counted).
     let new: Vec<NewRow> = (0..12)
-        .map(|i| NewRow {
+        .map(|i| {
+            (
+                i,
+                b.amount
+                    .scale_bp(10_500 + 100 * i)
+                    .expect("scale")
+                    .rounded(),
+            )
+        })
+        .map(|(i, after)| NewRow {
             cycle_id: c.clone(),
             natural_key: format!("{c}|campaign_plan|{}-{i}", b.campaign_id),
             status: RowStatus::Pending,
@@ -244,9 +254,13 @@ pub async fn budget_rate_limit_holds_under_concurrent_workers(h: &Harness) {
                     serde_json::json!(b.budget_resource),
                 )]),
                 budget_before: Some(b.amount),
-                budget_after: Some(b.amount.scale_bp(10_500).expect("scale").rounded()),
+                budget_after: Some(after),
                 rate_limit_position: None,
-                r#move: None,
+                r#move: Some(Move::CampaignBudget {
+                    budget_resource: b.budget_resource.clone(),
+                    expected: None,
+                    amount: after,
+                }),
                 reversal_op: None,
                 hold_reason: None,
                 result: None,

@@ -125,7 +125,10 @@ impl RowStatus {
                 )
                 | (Applying, Applied | Failed | Held)
                 | (Held, Released | Skipped | Expired)
-                | (Released, Applying | Applied | Held | Refused | Failed)
+                | (
+                    Released,
+                    Applying | Applied | Held | Skipped | Refused | Failed
+                )
                 | (Applied, Reverted)
                 | (Failed, Applying | Pending)
                 | (Running, Completed | Failed)

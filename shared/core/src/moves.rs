@@ -144,6 +144,20 @@ impl Move {
         })
     }
 
+    /// Whether a vendor that already shows this move's target means there is nothing to do
+    /// (the row is SKIPPED, not counted against any limit) rather than a change to confirm: true
+    /// for a forward status, price or budget move. False for an undo or a price restore, whose
+    /// bookkeeping (the original REVERTED, the discount window closed) follows either way, and
+    /// for a CS reply, whose copy on the thread can only be this row's own send.
+    pub fn skips_at_target(&self) -> bool {
+        matches!(
+            self,
+            Move::ProductStatus { .. }
+                | Move::CampaignBudget { .. }
+                | Move::VariantPrice { restores: None, .. }
+        )
+    }
+
     /// Whether the vendor's state `now` (read as a reversal op is) is what this move sets.
     pub fn is_set_in(&self, now: &ReversalOp) -> bool {
         match (self.target(), now) {

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! PENDING / RELEASED ─ kill switch? ──────────────────────────────▶ HELD
-//!        │            vendor state read fresh: changed by someone? ▶ HELD   (gone? ▶ FAILED)
+//!        │            vendor state read fresh: already at target? ─▶ SKIPPED (status, price, budget)
+//!        │                                     changed by someone? ▶ HELD   (gone? ▶ FAILED)
 //!        │            rate limit (counted once per row)? ──────────▶ HELD
 //!        ▼
 //!    claim: APPLYING owned by one attempt (id + expiry), reversal op stored — conditional write
@@ -103,6 +104,8 @@ pub enum Note {
     Held(String),
     /// Refused for good (an undo whose original changed since).
     Refused(String),
+    /// Not made: the vendor already shows the move's target, so there is nothing to change.
+    Skipped(String),
     Failed(String),
     /// Another attempt owns the row until this instant; nothing was done here.
     InProgress(DateTime<Utc>),
@@ -144,6 +147,7 @@ impl Outcome {
             }
             Note::Held(why) => format!("not applied, held: {why}"),
             Note::Refused(why) => format!("not applied, refused: {why}"),
+            Note::Skipped(why) => format!("not applied, skipped: {why}"),
             Note::Failed(why) => format!("not applied, failed: {why}"),
             Note::InProgress(until) => format!(
                 "another attempt is applying it right now (it owns the row until {}); nothing was done twice",
@@ -244,6 +248,14 @@ async fn fresh<D: Driver>(
         Err(e) if e.is_retryable() => return Err(e),
         Err(e) => return end(ports, &row, None, RowStatus::Failed, e.to_string(), run).await,
     };
+    if look.at_target && mv.skips_at_target() {
+        let why = match &look.reversal {
+            Some(now) => format!("{} is {} already", op_what(now), op_state(now)),
+            None => "the vendor already shows it".into(),
+        };
+        let why = format!("nothing to change: {why} (not counted against any limit)");
+        return end(ports, &row, None, RowStatus::Skipped, why, run).await;
+    }
     if let Some(r) = refusal(ports, mv, &look).await? {
         return refuse(ports, &row, None, r, run).await;
     }
@@ -498,6 +510,10 @@ async fn end(
         RowStatus::Refused => (
             row.body.clone().with_hold_reason(Some(why.clone())),
             Note::Refused(why),
+        ),
+        RowStatus::Skipped => (
+            row.body.clone().with_result(json!({ "skipped": why })),
+            Note::Skipped(why),
         ),
         _ => {
             tracing::error!(row = %row.row_ref, error = %why, "move failed permanently; row marked FAILED");
