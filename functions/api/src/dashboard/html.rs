@@ -201,11 +201,8 @@ pub fn value_html(v: &Value, depth: usize) -> String {
             let items: Vec<String> = o
                 .iter()
                 .map(|(k, x)| {
-                    format!(
-                        "<span class=\"kvi\">{} <b>{}</b></span>",
-                        esc(k),
-                        value_html(x, depth + 1)
-                    )
+                    let (k, x) = figure_html(k, x, depth + 1);
+                    format!("<span class=\"kvi\">{} <b>{x}</b></span>", esc(&k))
                 })
                 .collect();
             if items.is_empty() {
@@ -221,19 +218,34 @@ pub fn value_html(v: &Value, depth: usize) -> String {
                 .map(|x| format!("<li>{}</li>", value_html(x, depth + 1)))
                 .collect::<String>()
         ),
-        Value::Object(o) => kv_table(
-            o.iter()
-                .map(|(k, v)| (k.as_str(), value_html(v, depth + 1))),
-        ),
+        Value::Object(o) => kv_table(o.iter().map(|(k, v)| figure_html(k, v, depth + 1))),
+    }
+}
+
+/// A named figure for people: a `…_bp` figure loses its suffix and reads as a ratio when it is
+/// a ROAS or MER (`mer_before_bp 48854` → `mer_before 4.9`), as a percentage otherwise
+/// (`judge_agreement_bp 7142` → `judge_agreement 71%`). Basis points stay in the row's JSON.
+pub fn figure_html(name: &str, v: &Value, depth: usize) -> (String, String) {
+    match (name.strip_suffix("_bp"), v.as_i64()) {
+        (Some(base), Some(bp)) => {
+            let ratio = base.split('_').any(|w| matches!(w, "roas" | "mer"));
+            let text = if ratio {
+                super::units::ratio(bp)
+            } else {
+                super::units::pct(bp)
+            };
+            (base.to_string(), esc(&text))
+        }
+        _ => (name.to_string(), value_html(v, depth)),
     }
 }
 
 /// A two-column key/value table; keys are escaped here, values must already be HTML.
-pub fn kv_table<'a>(rows: impl IntoIterator<Item = (&'a str, String)>) -> String {
+pub fn kv_table<K: AsRef<str>>(rows: impl IntoIterator<Item = (K, String)>) -> String {
     let mut out = String::from("<table class=\"kv\"><tbody>");
     for (k, v) in rows {
         // Long snake_case names may break after an underscore, not mid-word.
-        let key = esc(k).replace('_', "_<wbr>");
+        let key = esc(k.as_ref()).replace('_', "_<wbr>");
         let _ = write!(out, "<tr><th scope=\"row\">{key}</th><td>{v}</td></tr>");
     }
     out.push_str("</tbody></table>");
@@ -252,6 +264,21 @@ mod tests {
             "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
         );
         assert_eq!(esc("Ça va — 19,99 €"), "Ça va — 19,99 €");
+    }
+
+    #[test]
+    fn basis_points_read_as_ratios_and_percentages() {
+        let (k, v) = figure_html("mer_before_bp", &json!(48854), 0);
+        assert_eq!((k.as_str(), v.as_str()), ("mer_before", "4.9"));
+        let (k, v) = figure_html("judge_agreement_bp", &json!(7142), 0);
+        assert_eq!((k.as_str(), v.as_str()), ("judge_agreement", "71%"));
+        let (k, v) = figure_html("customer_share_bp", &json!(1500), 0);
+        assert_eq!((k.as_str(), v.as_str()), ("customer_share", "15%"));
+        let t = value_html(&json!({"floor_roas_bp": 41459, "window_days": 28}), 0);
+        assert!(t.contains("floor_<wbr>roas</th><td>4.1"), "{t}");
+        assert!(!t.contains("41459"), "{t}");
+        let inline = value_html(&json!({"x": {"step_bp": 1200}}), 0);
+        assert!(inline.contains("step <b>12%</b>"), "{inline}");
     }
 
     #[test]

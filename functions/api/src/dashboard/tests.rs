@@ -275,8 +275,10 @@ async fn untrusted_text_is_escaped_on_every_page() {
     assert!(row.contains("&lt;img src=x onerror=alert(2)&gt; keeps"));
     assert!(row.contains("Thresholds used"), "{row}");
     assert!(
-        row.contains("winner_<wbr>floor_<wbr>roas_<wbr>bp")
+        row.contains("winner_<wbr>floor_<wbr>roas</th><td>3.1</td>")
             && row.contains("/dashboard/rows/stage_runs/1")
+            && !row.contains("31000"),
+        "thresholds as ratios, not basis points: {row}"
     );
     assert!(row.contains("Reversal op"));
     let today = send(&c.app, get("/dashboard")).await.body;

@@ -1,8 +1,11 @@
 //! Page layout and the rendering of audit rows (list cells and the row page). Pure functions:
 //! rows in, HTML out, every row field escaped.
 
-use super::html::{badge, esc, kv_table, linkify_refs, row_href, row_link, urlenc, value_html};
+use super::html::{
+    badge, esc, figure_html, kv_table, linkify_refs, row_href, row_link, urlenc, value_html,
+};
 use super::session::Session;
+use otto_answers::human::humanise;
 use otto_core::audit::{AuditRow, AuditTable, ReversalOp, RowBody, RowRef};
 use otto_core::cycle::CycleKind;
 use otto_core::policy::KillSwitch;
@@ -152,7 +155,7 @@ pub fn cells(row: &AuditRow) -> Vec<String> {
             ),
             status,
             esc(&truncate(
-                d.hold_reason.as_deref().unwrap_or(&d.reasoning),
+                &humanise(d.hold_reason.as_deref().unwrap_or(&d.reasoning)),
                 160,
             )),
         ],
@@ -170,7 +173,7 @@ pub fn cells(row: &AuditRow) -> Vec<String> {
                 money(&a.budget_after)
             )),
             esc(&truncate(
-                a.hold_reason.as_deref().unwrap_or(&a.reasoning),
+                &humanise(a.hold_reason.as_deref().unwrap_or(&a.reasoning)),
                 160,
             )),
         ],
@@ -390,9 +393,9 @@ fn facts(row: &AuditRow, clock: &otto_core::StoreClock) -> Vec<(&'static str, St
             ),
             (
                 "Reasoning",
-                format!("<p class=\"why\">{}</p>", esc(&d.reasoning)),
+                format!("<p class=\"why\">{}</p>", esc(&humanise(&d.reasoning))),
             ),
-            ("Held because", opt(d.hold_reason.clone())),
+            ("Held because", opt(d.hold_reason.as_deref().map(humanise))),
             (
                 "Discount window",
                 d.window
@@ -444,9 +447,9 @@ fn facts(row: &AuditRow, clock: &otto_core::StoreClock) -> Vec<(&'static str, St
             ),
             (
                 "Reasoning",
-                format!("<p class=\"why\">{}</p>", esc(&a.reasoning)),
+                format!("<p class=\"why\">{}</p>", esc(&humanise(&a.reasoning))),
             ),
-            ("Held because", opt(a.hold_reason.clone())),
+            ("Held because", opt(a.hold_reason.as_deref().map(humanise))),
             ("Reversal op", reversal(&a.reversal_op, row.status)),
             (
                 "Vendor's answer",
@@ -682,7 +685,7 @@ pub fn row_body(row: &AuditRow, x: &RowExtras, s: Option<&Session>) -> String {
             );
         }
         if !own.is_empty() {
-            out.push_str(&kv_table(own.iter().map(|(k, v)| (*k, value_html(v, 0)))));
+            out.push_str(&kv_table(own.iter().map(|(k, v)| figure_html(k, v, 0))));
         }
         out.push_str("</section>");
     }
@@ -693,7 +696,7 @@ pub fn row_body(row: &AuditRow, x: &RowExtras, s: Option<&Session>) -> String {
             kv_table(
                 f.iter()
                     .filter(|(k, _)| k.as_str() != "summary")
-                    .map(|(k, v)| (k.as_str(), value_html(v, 0)))
+                    .map(|(k, v)| figure_html(k, v, 0))
             )
         );
     }
@@ -805,8 +808,8 @@ pub fn held_what(row: &AuditRow) -> String {
 /// A held row in a list, with its Release link.
 pub fn held_item(row: &AuditRow) -> String {
     let why = match &row.body {
-        RowBody::Decision(d) => d.hold_reason.clone().unwrap_or_else(|| d.reasoning.clone()),
-        RowBody::AdDecision(a) => a.hold_reason.clone().unwrap_or_else(|| a.reasoning.clone()),
+        RowBody::Decision(d) => humanise(d.hold_reason.as_deref().unwrap_or(&d.reasoning)),
+        RowBody::AdDecision(a) => humanise(a.hold_reason.as_deref().unwrap_or(&a.reasoning)),
         RowBody::CsEvaluation(c) => c.reason.clone(),
         _ => String::new(),
     };

@@ -196,8 +196,8 @@ pub fn propose(
             rules.target_roas_bp,
             lost_bp.unwrap_or(0),
             headroom_bp.unwrap_or(0),
-            mer.before_bp.map(|b| b.to_string()).unwrap_or_else(|| "n/a".into()),
-            mer.after_bp.map(|b| b.to_string()).unwrap_or_else(|| "n/a".into())
+            mer.before_bp.map(|b| format!("{b}bp")).unwrap_or_else(|| "n/a".into()),
+            mer.after_bp.map(|b| format!("{b}bp")).unwrap_or_else(|| "n/a".into())
         )
     } else {
         format!(
@@ -464,6 +464,13 @@ mod tests {
         assert_eq!(p.budget_after.amount_string(), "755.20");
         assert_eq!(p.figures["provisional_days_excluded"], 1);
         assert_eq!(p.figures["search_is_headroom_bp"], 3_800);
+        // Every figure in the words carries its unit, so surfaces can show it as a ratio or a
+        // percentage (a bare "MER 41000 → 48000" reached people as is).
+        assert!(
+            p.reasoning.contains("MER 41000bp → 48000bp"),
+            "{}",
+            p.reasoning
+        );
         assert_eq!(judge(&p, &budget(false), &inputs()), Verdict::Agree);
         let shared = judge(&p, &budget(true), &inputs());
         assert!(matches!(shared, Verdict::Disagree(ref m) if m.contains("shared")));
