@@ -24,7 +24,8 @@ macro_rules! answers_suite {
             llm_maps_intents_and_words_behind_the_guard,
             kill_switch_and_stalled_cycles,
             slack_speaks_first,
-            ambiguous_campaign_names_list_the_matches
+            ambiguous_campaign_names_list_the_matches,
+            a_count_of_none_cites_what_was_proposed
         );
         $crate::instantiate!(answers_set, $make;
             question_set_scores,
@@ -953,4 +954,55 @@ pub async fn ambiguous_campaign_names_list_the_matches(h: &Harness) {
         "{}",
         none.answer
     );
+}
+
+/// "How many budget changes this week?" when the week's only budget move was a dry run: the
+/// answer is none, citing the proposal (not a refusal, not a count of the dry run as a change);
+/// a week with no budget row at all is still refused.
+pub async fn a_count_of_none_cites_what_was_proposed(h: &Harness) {
+    let store = unique_store();
+    let morning = CycleId::new(store.clone(), CycleKind::Morning, day("2026-11-24"));
+    let row = NewRow::for_stage(
+        morning,
+        Stage::CampaignPlan,
+        RowStatus::DryRun,
+        "2026-11-24T05:00:00Z".parse().expect("time"),
+        body(
+            AuditTable::AdDecisionLog,
+            json!({
+            "channel": "google_ads", "campaign": "EU/Linen/Throws", "campaign_id": "2001",
+            "action": "ADJUST_BUDGET", "verdict": "AGREE",
+            "reasoning": "ROAS 52000bp ≥ target 40000bp, MER 41000 → 48000",
+            "budget_before": {"amount": "300.00", "currency": "EUR"},
+            "budget_after": {"amount": "345.00", "currency": "EUR"}}),
+        ),
+    );
+    let r = h.ports.audit.append(vec![row], None).await.expect("append")[0]
+        .row_ref
+        .to_string();
+    let p = Plane {
+        store,
+        refs: BTreeMap::new(),
+    };
+    let a = ask(h, &p, "how many budget changes have we made this week?").await;
+    assert!(a.grounded, "{}", a.answer);
+    assert!(
+        a.answer
+            .starts_with("None from Mon 23 Nov to Wed 25 Nov: no budget changes"),
+        "{}",
+        a.answer
+    );
+    assert!(
+        a.answer.contains("1 proposed and not applied (1 DRY_RUN)"),
+        "{}",
+        a.answer
+    );
+    assert!(
+        a.answer.contains("MER 4.1 → 4.8"),
+        "an old row's bare MER in units: {}",
+        a.answer
+    );
+    assert_eq!(cited(&a), vec![r]);
+    let last_week = ask(h, &p, "how many budget changes did we make last week?").await;
+    assert!(last_week.answer.starts_with(NO_ROW), "{}", last_week.answer);
 }

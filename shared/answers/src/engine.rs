@@ -271,7 +271,8 @@ pub fn row_line(row: &AuditRow) -> String {
                 }
             }
             s.push_str(&format!(" — {}", human::humanise(&a.reasoning)));
-            if let Some(h) = &a.hold_reason {
+            // A judge's refusal is in the reasoning already; it is not said twice.
+            if let Some(h) = a.hold_reason.as_ref().filter(|h| !a.reasoning.contains(*h)) {
                 s.push_str(&format!("; {}: {}", why_label(row), human::humanise(h)));
             }
             if a.reversal_op.is_some() {
@@ -402,6 +403,17 @@ fn counts_by_action(keys: &[RowKey]) -> String {
     v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     v.iter()
         .map(|(a, n)| format!("{n} {a}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn counts_by_status(keys: &[RowKey]) -> String {
+    let mut by: BTreeMap<String, usize> = BTreeMap::new();
+    for k in keys {
+        *by.entry(k.status.to_string()).or_default() += 1;
+    }
+    by.iter()
+        .map(|(s, n)| format!("{n} {s}"))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -1884,6 +1896,9 @@ impl<'a> Engine<'a> {
             return self.compare(q, &days, matched).await;
         }
         if matched.is_empty() {
+            if let Some(found) = self.none_applied(q, &days).await? {
+                return Ok(found);
+            }
             let before = Days::Range(
                 days.first().plus_days(-LOOKBACK_DAYS),
                 days.first().plus_days(-1),
@@ -1944,6 +1959,41 @@ impl<'a> Engine<'a> {
         }
         self.paged_keys(&mut d, matched, &link_of(q)).await?;
         Ok(Found::Answer(d))
+    }
+
+    /// "How many budget changes this week?" when none was applied but some were proposed (dry
+    /// runs, held, skipped): the count is none, and the proposals are the rows that say so.
+    async fn none_applied(&self, q: &RowQuery, days: &Days) -> Result<Option<Found>, AnswerError> {
+        if q.aggregate != Aggregate::Count
+            || q.status.is_some()
+            || q.table != AuditTable::AdDecisionLog
+        {
+            return Ok(None);
+        }
+        let filter = match q.actions.is_empty() {
+            true => ActionFilter::AllBut(vec![]),
+            false => ActionFilter::Only(q.actions.iter().map(|a| a.as_str().into()).collect()),
+        };
+        let proposed: Vec<RowKey> = self
+            .keys(q.table, days, filter)
+            .await?
+            .into_iter()
+            .filter(|k| is_move(&k.action))
+            .collect();
+        if proposed.is_empty() {
+            return Ok(None);
+        }
+        let mut d = Draft::default();
+        d.allow_days(days);
+        d.line(format!(
+            "None {}: no {} applied. {} proposed and not applied ({}):",
+            days_text(days),
+            what_text(q),
+            proposed.len(),
+            counts_by_status(&proposed)
+        ));
+        self.paged_keys(&mut d, proposed, &link_of(q)).await?;
+        Ok(Some(Found::Answer(d)))
     }
 
     /// The rows a "largest" can be: discount windows (ON_DISCOUNT rows) of decision_log,

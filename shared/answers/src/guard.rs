@@ -306,6 +306,15 @@ impl Support {
 
     fn add_text(&mut self, text: &str) {
         self.idents.insert(text.to_lowercase());
+        self.add_tokens(text);
+        // What people are shown of the text (`MER 48854 → 49271` as `MER 4.9 → 4.9`).
+        let human = crate::human::humanise(text);
+        if human != text {
+            self.add_tokens(&human);
+        }
+    }
+
+    fn add_tokens(&mut self, text: &str) {
         for t in tokens(text) {
             let t = t.trim_end_matches('%');
             match normalise(t) {

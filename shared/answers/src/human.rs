@@ -98,13 +98,17 @@ pub fn humanise(text: &str) -> String {
             .unwrap_or(core.len());
         let (prefix, num) = core.split_at(lead);
         let bp = num.strip_suffix("bp").and_then(|n| n.parse::<i64>().ok());
-        match bp {
-            Some(bp) => {
+        match (bp, bare_ratio_bp(num)) {
+            (Some(bp), _) => {
                 let ratio_ctx = ratio_context(&recent);
                 let h = if ratio_ctx { ratio(bp) } else { pct(bp) };
                 out.push(format!("{prefix}{h}{tail}"));
             }
-            None => out.push(word.to_string()),
+            // Rows written before the planner gave MER its unit: "MER 48854 → 49271".
+            (None, Some(bp)) if prefix.is_empty() && ratio_context(&recent) => {
+                out.push(format!("{}{tail}", ratio(bp)))
+            }
+            _ => out.push(word.to_string()),
         }
         recent.push(word.to_string());
     }
@@ -120,13 +124,23 @@ fn ratio_context(recent: &[String]) -> bool {
         }
         let core = w.trim_end_matches([')', '.', ':']);
         let symbol = core.chars().all(|c| !c.is_alphanumeric());
-        let figure = core.ends_with("bp") && core.chars().any(|c| c.is_ascii_digit());
+        let figure = (core.ends_with("bp") && core.chars().any(|c| c.is_ascii_digit()))
+            || bare_ratio_bp(core).is_some()
+            || core == "n/a";
         if symbol || figure {
             continue;
         }
         return is_ratio_word(core);
     }
     false
+}
+
+/// A bare whole number of four or more digits: a ratio in basis points when it follows ROAS or
+/// MER (a ratio of 0.1 or more; a ratio itself is written with its decimal point).
+fn bare_ratio_bp(num: &str) -> Option<i64> {
+    (num.len() >= 4 && num.chars().all(|c| c.is_ascii_digit()))
+        .then(|| num.parse().ok())
+        .flatten()
 }
 
 /// Money for people: "€755.00", "2400.00 SEK".
@@ -150,6 +164,12 @@ mod tests {
         assert_eq!(pct(-900), "−9%");
         assert_eq!(ordinal(22), "22nd");
         assert_eq!(humanise("MER 38000bp → 42000bp over"), "MER 3.8 → 4.2 over");
+        assert_eq!(
+            humanise("35% IS headroom, MER 48854 → 49271"),
+            "35% IS headroom, MER 4.9 → 4.9"
+        );
+        assert_eq!(humanise("MER n/a → 49271."), "MER n/a → 4.9.");
+        assert_eq!(humanise("spent 1200 on 2026 ads"), "spent 1200 on 2026 ads");
         assert_eq!(ordinal(11), "11th");
         assert_eq!(
             humanise("ROAS 52000bp ≥ target 40000bp, 1800bp of search impressions lost"),
