@@ -632,7 +632,9 @@ fn check_intent(q: Option<&str>, intent: &otto_answers::Intent, today: StoreDay)
             }
         }
         Intent::Future { day } => assert!(*day >= today, "future {day} before {today}"),
-        Intent::KillSwitch { days, .. } => days.iter().for_each(|d| check_days(d, today)),
+        Intent::KillSwitch { days, .. } | Intent::Thresholds { days } => {
+            days.iter().for_each(|d| check_days(d, today))
+        }
         Intent::CycleHealth { .. } => {}
         Intent::Help
         | Intent::Greeting

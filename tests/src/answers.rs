@@ -25,7 +25,8 @@ macro_rules! answers_suite {
             kill_switch_and_stalled_cycles,
             slack_speaks_first,
             ambiguous_campaign_names_list_the_matches,
-            a_count_of_none_cites_what_was_proposed
+            a_count_of_none_cites_what_was_proposed,
+            thresholds_come_from_the_calibrate_row
         );
         $crate::instantiate!(answers_set, $make;
             question_set_scores,
@@ -1005,4 +1006,97 @@ pub async fn a_count_of_none_cites_what_was_proposed(h: &Harness) {
     assert_eq!(cited(&a), vec![r]);
     let last_week = ask(h, &p, "how many budget changes did we make last week?").await;
     assert!(last_week.answer.starts_with(NO_ROW), "{}", last_week.answer);
+}
+
+/// A calibrate stage row of `on`, as the stage engine writes it (typed report).
+fn calibrate_row(store: &StoreId, on: &str, winner_bp: i64, loser_bp: i64) -> NewRow {
+    let cycle = CycleId::new(store.clone(), CycleKind::Morning, day(on));
+    NewRow {
+        natural_key: format!("{cycle}|calibrate|0"),
+        cycle_id: cycle,
+        status: RowStatus::Completed,
+        created_at: format!("{on}T05:00:00Z").parse().expect("time"),
+        body: body(
+            AuditTable::StageRuns,
+            json!({
+            "stage": "calibrate", "chunk": 0, "chunks": 1,
+            "report": {"stage": "calibrate", "skus": 240, "chunks": 1, "chunk_bounds": [],
+                "thresholds": {"window_from": "2026-10-27", "window_to": "2026-11-23",
+                    "method": "percentile_cont over ROAS (basis points), provisional days excluded",
+                    "rules": {"window_days": 28, "min_impressions": 500, "min_spend_micros": 5000000,
+                              "min_days": 7, "winner_percentile_bp": 7500, "loser_percentile_bp": 2500},
+                    "n": 194, "insufficient": 46, "provisional_rows_excluded": 388,
+                    "winner_floor_roas_bp": winner_bp, "loser_ceiling_roas_bp": loser_bp,
+                    "median_roas_bp": 41000}}}),
+        ),
+    }
+}
+
+/// "What are the thresholds?" reads the self_calibrator's row — the latest, or the asked day's —
+/// in ratios and percentiles (no basis points), and answers the same after export → import; a
+/// day without a calibration is refused, naming the latest one.
+pub async fn thresholds_come_from_the_calibrate_row(h: &Harness) {
+    let store = unique_store();
+    let rows = vec![
+        calibrate_row(&store, "2026-11-24", 31000, 9000),
+        calibrate_row(&store, "2026-11-25", 32500, 9500),
+    ];
+    let refs: Vec<String> = h
+        .ports
+        .audit
+        .append(rows, None)
+        .await
+        .expect("append")
+        .iter()
+        .map(|a| a.row_ref.to_string())
+        .collect();
+    let p = Plane {
+        store: store.clone(),
+        refs: BTreeMap::new(),
+    };
+    let latest = ask(h, &p, "what are the thresholds?").await;
+    assert!(latest.grounded, "{}", latest.answer);
+    assert_eq!(cited(&latest), vec![refs[1].clone()]);
+    for says in [
+        "on Wed 25 Nov",
+        "a WINNER needs ROAS ≥ 3.3 (the 75th percentile)",
+        "a LOSER has ROAS ≤ 1.0 (the 25th percentile)",
+        "median ROAS 4.1",
+        "over 194 SKUs",
+        "the 28 days from Tue 27 Oct to Mon 23 Nov",
+        "46 SKUs left out",
+    ] {
+        assert!(latest.answer.contains(says), "{says}: {}", latest.answer);
+    }
+    assert!(!latest.answer.contains("bp"), "{}", latest.answer);
+    let yesterday = ask(h, &p, "what was the winner floor yesterday?").await;
+    assert_eq!(
+        cited(&yesterday),
+        vec![refs[0].clone()],
+        "{}",
+        yesterday.answer
+    );
+    assert!(
+        yesterday.answer.contains("ROAS ≥ 3.1"),
+        "{}",
+        yesterday.answer
+    );
+    let none = ask(h, &p, "what were the thresholds on 2026-11-20?").await;
+    assert!(none.answer.starts_with(NO_ROW), "{}", none.answer);
+    assert_eq!(
+        cited(&none),
+        vec![refs[1].clone()],
+        "the latest as the nearest row"
+    );
+    let margin = ask(h, &p, "what is the margin floor?").await;
+    assert!(margin.answer.starts_with(NO_ROW), "{}", margin.answer);
+    // The same answer from an empty store the rows were imported into.
+    let exported = crate::answers_set::export(h, &store).await;
+    let fresh = crate::harness::embedded().await.expect("empty store");
+    fresh.ports.audit.import(exported).await.expect("import");
+    let again = ask(&fresh, &p, "what are the thresholds?").await;
+    assert_eq!(
+        (cited(&again), again.answer),
+        (cited(&latest), latest.answer)
+    );
 }

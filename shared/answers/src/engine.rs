@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 pub const NO_ROW: &str = "I don't have a row for that.";
 
 /// What Otto can answer, said with every refusal.
-pub const CAN_ANSWER: &str = "I can answer from the audit plane: how a cycle went (a day, a date, a weekday, last week) and whether one is stuck, who flipped the kill switch and whether it is on, what moved on the catalog, a campaign's budget story, how many moves of a kind in a period, what's escalated in CS or a thread's verdicts, what's held and how to release it, open discount windows, queued research candidates, a SKU's history, or a row by its ref.";
+pub const CAN_ANSWER: &str = "I can answer from the audit plane: how a cycle went (a day, a date, a weekday, last week) and whether one is stuck, who flipped the kill switch and whether it is on, what moved on the catalog, a campaign's budget story, how many moves of a kind in a period, what's escalated in CS or a thread's verdicts, what's held and how to release it, the self_calibrator's thresholds, open discount windows, queued research candidates, a SKU's history, or a row by its ref.";
 
 /// How far back questions without a date look (days).
 pub const LOOKBACK_DAYS: i64 = 42;
@@ -407,6 +407,54 @@ fn counts_by_action(keys: &[RowKey]) -> String {
         .join(", ")
 }
 
+/// The thresholds of one calibration, for people: ratios, percentiles, the window in dates.
+fn threshold_lines(t: &otto_core::stages::calibrate::Thresholds, row: &AuditRow) -> Vec<String> {
+    let rules = &t.rules;
+    let nth = |bp: u32| human::ordinal(bp / 100);
+    let head = format!(
+        "Thresholds of the morning cycle on {} (self_calibrator, {}):",
+        human::date(row.day()),
+        row.row_ref
+    );
+    let Some((win, lose)) = t.winner_floor_roas_bp.zip(t.loser_ceiling_roas_bp) else {
+        return vec![
+            head,
+            format!(
+                "none set: no SKU had enough data in the {} days from {} to {} ({} SKUs left out for too little data).",
+                rules.window_days,
+                human::date(t.window_from),
+                human::date(t.window_to),
+                t.insufficient
+            ),
+        ];
+    };
+    let median = t
+        .median_roas_bp
+        .map(|m| format!("; median ROAS {}", human::ratio(m)))
+        .unwrap_or_default();
+    vec![
+        head,
+        format!(
+            "— a WINNER needs ROAS ≥ {} (the {} percentile); a LOSER has ROAS ≤ {} (the {} percentile){median}.",
+            human::ratio(win),
+            nth(rules.winner_percentile_bp),
+            human::ratio(lose),
+            nth(rules.loser_percentile_bp),
+        ),
+        format!(
+            "— over {} SKUs with enough data (at least {} impressions and {} active days) in the {} days from {} to {}; {} SKUs left out for too little data, {} provisional metric rows left out.",
+            t.n,
+            rules.min_impressions,
+            rules.min_days,
+            rules.window_days,
+            human::date(t.window_from),
+            human::date(t.window_to),
+            t.insufficient,
+            t.provisional_rows_excluded
+        ),
+    ]
+}
+
 fn counts_by_status(keys: &[RowKey]) -> String {
     let mut by: BTreeMap<String, usize> = BTreeMap::new();
     for k in keys {
@@ -601,6 +649,7 @@ impl<'a> Engine<'a> {
             Intent::Rows(q) => self.rows(q, today).await?,
             Intent::KillSwitch { ask, days } => self.kill_switch(*ask, days.as_ref()).await?,
             Intent::CycleHealth { kind } => self.cycle_health(*kind, today).await?,
+            Intent::Thresholds { days } => self.thresholds(days.as_ref()).await?,
             Intent::Future { .. } => Found::Refuse(self.latest_runs(today).await?),
             Intent::Unknown => Found::Refuse(vec![]),
         };
@@ -1994,6 +2043,38 @@ impl<'a> Engine<'a> {
         ));
         self.paged_keys(&mut d, proposed, &link_of(q)).await?;
         Ok(Some(Found::Answer(d)))
+    }
+
+    /// The self_calibrator's thresholds: the calibrate row of the asked day (the latest in the
+    /// asked range, or the latest of all), worded with the window and population they come from.
+    async fn thresholds(&self, days: Option<&Days>) -> Result<Found, AnswerError> {
+        let all = self
+            .subject_keys(AuditTable::StageRuns, "calibrate")
+            .await?;
+        let keys: Vec<&RowKey> = all
+            .iter()
+            .filter(|k| days.is_none_or(|d| d.contains(k.day)))
+            .collect();
+        // Newest first: the first row that holds thresholds answers.
+        for row in self.read(keys.iter().take(3).copied()).await? {
+            let RowBody::StageRun(s) = &row.body else {
+                continue;
+            };
+            let Some(c) = s
+                .clone()
+                .into_report::<otto_core::report::CalibrateReport>()
+            else {
+                continue;
+            };
+            let mut d = Draft::default();
+            for line in threshold_lines(&c.thresholds, &row) {
+                d.line(line);
+            }
+            d.cite(&row);
+            return Ok(Found::Answer(d));
+        }
+        // None that day: the latest calibration there is, as the nearest row.
+        Ok(Found::Refuse(self.read(all.iter().take(1)).await?))
     }
 
     /// The rows a "largest" can be: discount windows (ON_DISCOUNT rows) of decision_log,

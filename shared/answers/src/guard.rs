@@ -350,6 +350,12 @@ impl Support {
                     if let Some(p) = n.as_i64().and_then(bp_to_percent) {
                         self.numbers.insert(p);
                     }
+                    // A percentile as people name it: `winner_percentile_bp: 7500` → "75th".
+                    let whole = n.as_u64().filter(|b| b % 100 == 0 && *b <= 10_000);
+                    if let Some(b) = whole.filter(|_| key.is_some_and(|k| k.contains("percentile")))
+                    {
+                        self.idents.insert(crate::human::ordinal(b as u32 / 100));
+                    }
                     if let Some(bp) = n.as_i64() {
                         self.add_bp(i128::from(bp));
                     }

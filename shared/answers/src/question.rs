@@ -148,6 +148,11 @@ pub enum Intent {
     CycleHealth {
         kind: Option<CycleKind>,
     },
+    /// "what are the thresholds?", "what's the winner floor?": the self_calibrator's row of a
+    /// morning (the latest when no day is asked).
+    Thresholds {
+        days: Option<Days>,
+    },
     /// A date after today: nothing can have happened yet.
     Future {
         day: StoreDay,
@@ -175,6 +180,7 @@ impl Intent {
             Intent::Rows(_) => "rows",
             Intent::KillSwitch { .. } => "kill_switch",
             Intent::CycleHealth { .. } => "cycle_health",
+            Intent::Thresholds { .. } => "thresholds",
             Intent::Future { .. } => "future",
             Intent::Unknown => "unknown",
         }
@@ -765,13 +771,9 @@ const AD_WORDS: &[&str] = &[
     "mer",
     "cap",
 ];
-/// Topics no audit row answers (yet): refused, never routed by a stray word ("winner floor").
+/// Topics no audit row answers (yet): refused, never routed by a stray word.
 const NOT_IN_AUDIT: &[&str] = &[
-    "threshold",
-    "thresholds",
     "floor",
-    "calibrator",
-    "calibration",
     "margin",
     "profit",
     "visitors",
@@ -852,6 +854,38 @@ fn switch_ask(ws: &Words) -> SwitchAsk {
     })
 }
 
+/// "what are the thresholds?", "what's the winner floor?", "how is a loser decided?" — the
+/// self_calibrator's ROAS thresholds; not a margin floor or a rate limit (policy, not a row).
+fn is_thresholds(ws: &Words) -> bool {
+    if ws.any(&[
+        "margin", "margins", "limit", "limits", "rate", "tier", "tiers",
+    ]) {
+        return false;
+    }
+    let class = ws.any(&["winner", "winners", "loser", "losers", "roas"]);
+    ws.any(&[
+        "threshold",
+        "thresholds",
+        "calibrator",
+        "self_calibrator",
+        "calibration",
+        "calibrated",
+        "percentile",
+        "p75",
+        "p25",
+        "cutoff",
+        "cutoffs",
+    ]) || (class && ws.any(&["floor", "ceiling", "bar"]))
+        || ws.any_phrase(&[
+            "what makes a winner",
+            "what makes a loser",
+            "what counts as a winner",
+            "what counts as a loser",
+            "how is a winner decided",
+            "how is a loser decided",
+        ])
+}
+
 /// "is a cycle stuck?", "any stalled runs?", "is the morning run hanging?"
 fn is_cycle_health(ws: &Words) -> bool {
     let stuck = ws.any(&[
@@ -889,6 +923,9 @@ fn plan(ws: &Words, days: Option<Days>, today: StoreDay) -> Intent {
         return Intent::CycleHealth {
             kind: health_kind(ws),
         };
+    }
+    if is_thresholds(ws) {
+        return Intent::Thresholds { days };
     }
     if ws.any(NOT_IN_AUDIT) {
         return Intent::Unknown;
@@ -1069,7 +1106,21 @@ mod tests {
     #[test]
     fn routing_is_by_whole_words() {
         let t = today();
-        assert_eq!(parse("what are the thresholds?", t), Intent::Unknown);
+        assert_eq!(
+            parse("what are the thresholds?", t),
+            Intent::Thresholds { days: None }
+        );
+        assert_eq!(
+            parse("what was the winner floor yesterday?", t),
+            Intent::Thresholds {
+                days: Some(Days::One(t.plus_days(-1)))
+            }
+        );
+        assert_eq!(parse("what's the margin floor?", t), Intent::Unknown);
+        assert!(!matches!(
+            parse("what are the rate limits?", t),
+            Intent::Thresholds { .. }
+        ));
         assert_eq!(parse("what's paused?", t), Intent::Unknown);
         assert!(matches!(
             parse("which SKUs did you draft today?", t),
