@@ -15,6 +15,7 @@ pub mod merchant_twin;
 pub mod morning;
 pub mod pipeline;
 pub mod research;
+pub mod research_redelivery;
 pub mod stall;
 pub mod undo;
 

@@ -2,7 +2,8 @@
 //! suites: `task_post` creates one task per posted keyword (echoing `data.tag`), `task_get/advanced`
 //! answers it with the documented shape — an AliExpress offer and a retail offer titled like the
 //! keyword. A keyword containing `refuse` is refused at task_post with 40501, as DataForSEO
-//! refuses an invalid field, so one candidate fails while the others match.
+//! refuses an invalid field, so one candidate fails while the others match. While held
+//! ([`MerchantTwin::hold`]) every task_get answers 40602 "Task In Queue.", as a task not done yet.
 //! Shapes: <https://docs.dataforseo.com/v3/merchant/google/products/task_post/>,
 //! <https://docs.dataforseo.com/v3/merchant/google/products/task_get/advanced/>.
 
@@ -11,7 +12,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
 
 /// What the twin answers a matching keyword with, in EUR minor units.
 pub const SUPPLIER_MINOR: i64 = 250;
@@ -20,6 +23,9 @@ pub const RETAIL_MINOR: i64 = 5_900;
 #[derive(Default)]
 struct Tasks {
     by_id: Mutex<BTreeMap<String, String>>,
+    posts: AtomicUsize,
+    held: AtomicBool,
+    asked_while_held: Notify,
 }
 
 pub struct MerchantTwin {
@@ -37,6 +43,7 @@ fn envelope(tasks: Vec<Value>) -> Json<Value> {
 
 async fn task_post(State(t): State<Arc<Tasks>>, Json(body): Json<Value>) -> Json<Value> {
     let posted = body.as_array().cloned().unwrap_or_default();
+    t.posts.fetch_add(1, Ordering::SeqCst);
     let mut by_id = t.by_id.lock().unwrap();
     let tasks = posted
         .iter()
@@ -66,6 +73,12 @@ fn item(title: &str, seller: &str, minor: i64) -> Value {
 
 async fn task_get(State(t): State<Arc<Tasks>>, Path(id): Path<String>) -> Json<Value> {
     let keyword = t.by_id.lock().unwrap().get(&id).cloned();
+    if t.held.load(Ordering::SeqCst) {
+        t.asked_while_held.notify_one();
+        return envelope(vec![
+            json!({"id": id, "status_code": 40602, "status_message": "Task In Queue.", "result": null}),
+        ]);
+    }
     let task = match keyword {
         None => json!({"id": id, "status_code": 40400, "status_message": "Not Found.",
                        "result": null}),
@@ -104,5 +117,20 @@ impl MerchantTwin {
     /// Tasks created so far.
     pub fn created(&self) -> usize {
         self.tasks.by_id.lock().unwrap().len()
+    }
+
+    /// task_post requests so far.
+    pub fn posts(&self) -> usize {
+        self.tasks.posts.load(Ordering::SeqCst)
+    }
+
+    /// While held, every task is still in queue.
+    pub fn hold(&self, held: bool) {
+        self.tasks.held.store(held, Ordering::SeqCst);
+    }
+
+    /// Returns once a task_get was asked while held.
+    pub async fn asked_while_held(&self) {
+        self.tasks.asked_while_held.notified().await;
     }
 }

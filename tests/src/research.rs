@@ -34,7 +34,7 @@ macro_rules! research_suite {
     };
 }
 
-fn clock() -> StoreClock {
+pub(crate) fn clock() -> StoreClock {
     StoreClock::new("Europe/Amsterdam").expect("tz")
 }
 
@@ -59,7 +59,7 @@ async fn research(
     research_with(h, store, day, simulated(down)).await
 }
 
-async fn research_with(
+pub(crate) async fn research_with(
     h: &Harness,
     store: &StoreId,
     day: StoreDay,
@@ -110,8 +110,22 @@ async fn research_with(
     serde_json::Value::Object(out)
 }
 
+/// The simulated lanes, with supplier_matcher through the real DataForSEO client against `twin`.
+pub(crate) fn merchant_sources(twin: &MerchantTwin) -> ResearchSources {
+    let merchant = DataForSeoMerchant::new(&twin.base_url, "login", "pw", 2528, "nl")
+        .with_max_tasks(500)
+        .with_polling(
+            Duration::from_secs(5),
+            Duration::from_millis(5),
+            Duration::from_millis(20),
+        );
+    let mut src = simulated(None);
+    src.offers = Arc::new(merchant);
+    src
+}
+
 /// A store with the simulated shop's catalog.
-async fn seeded_store(h: &Harness, day: StoreDay, dir: &std::path::Path) -> StoreId {
+pub(crate) async fn seeded_store(h: &Harness, day: StoreDay, dir: &std::path::Path) -> StoreId {
     let spec = SimSpec {
         variants: 40,
         days: 3,
@@ -159,16 +173,8 @@ pub async fn research_rows_carry_the_supplier_match(h: &Harness) {
     let day = StoreDay::parse("2026-11-24").expect("day");
     let store = seeded_store(h, day, dir.path()).await;
     let twin = MerchantTwin::start().await;
-    let merchant = DataForSeoMerchant::new(&twin.base_url, "login", "pw", 2528, "nl")
-        .with_max_tasks(500)
-        .with_polling(
-            Duration::from_secs(5),
-            Duration::from_millis(5),
-            Duration::from_millis(20),
-        );
-    let mut src = simulated(None);
+    let mut src = merchant_sources(&twin);
     src.lanes.push(Arc::new(RefusedIdea));
-    src.offers = Arc::new(merchant);
     let report = research_with(h, &store, day, src).await;
     assert!(twin.created() > 0, "tasks were posted");
     let rows = queued(&h.ports, &store).await.expect("queue");

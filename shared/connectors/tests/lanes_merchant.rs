@@ -6,10 +6,11 @@
 
 mod common;
 
+use chrono::{DateTime, Utc};
 use common::{recording_sleeper, Canned, FakeServer};
 use otto_connectors::lanes::dataforseo::LaneHttp;
 use otto_connectors::lanes::merchant::{parse_task_get, DataForSeoMerchant, TaskState};
-use otto_connectors::lanes::{OfferLookup, ShoppingOffers};
+use otto_connectors::lanes::{OfferLookup, PostedTask, ShoppingOffers, TaskLedger, Unkept};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -97,6 +98,22 @@ fn ready(id: &str) -> String {
     )
 }
 
+/// A task that answered with no offers ("No Search Results.").
+fn no_offers(id: &str) -> OfferLookup {
+    OfferLookup::Found {
+        task_id: id.into(),
+        offers: vec![],
+    }
+}
+
+fn unkept() -> Unkept {
+    Unkept { now: now() }
+}
+
+fn now() -> DateTime<Utc> {
+    "2026-12-01T10:00:00Z".parse().unwrap()
+}
+
 fn queries(q: &[&str]) -> Vec<String> {
     q.iter().map(|s| s.to_string()).collect()
 }
@@ -119,11 +136,10 @@ async fn tasks_are_posted_then_collected_when_ready() {
     .await;
     let (c, waits) = client(&server);
     let got = c
-        .offers(&queries(&[
-            "waffle linen throw",
-            "velvet apron",
-            "waffle linen throw",
-        ]))
+        .offers(
+            &queries(&["waffle linen throw", "velvet apron", "waffle linen throw"]),
+            &unkept(),
+        )
         .await;
     assert_eq!(got.len(), 2, "deduplicated");
     let OfferLookup::Found { task_id, offers } = &got["waffle linen throw"] else {
@@ -139,13 +155,7 @@ async fn tasks_are_posted_then_collected_when_ready() {
     assert_eq!(offers[0].price.currency().code(), "EUR");
     assert_eq!(offers[2].price.currency().code(), "USD");
     assert_eq!(offers[0].product_id.as_deref(), Some("4485466949985702538"));
-    assert_eq!(
-        got["velvet apron"],
-        OfferLookup::Found {
-            task_id: ID1.into(),
-            offers: vec![]
-        }
-    );
+    assert_eq!(got["velvet apron"], no_offers(ID1));
 
     let reqs = server.requests();
     assert_eq!(reqs.len(), 4);
@@ -193,7 +203,7 @@ async fn a_task_error_fails_only_its_own_candidate() {
     .await;
     let (c, _) = client(&server);
     let got = c
-        .offers(&queries(&["waffle linen throw", "velvet apron"]))
+        .offers(&queries(&["waffle linen throw", "velvet apron"]), &unkept())
         .await;
     assert!(matches!(
         got["waffle linen throw"],
@@ -216,7 +226,7 @@ async fn a_task_error_fails_only_its_own_candidate() {
     ])
     .await;
     let (c, _) = client(&server);
-    let got = c.offers(&queries(&["waffle linen throw"])).await;
+    let got = c.offers(&queries(&["waffle linen throw"]), &unkept()).await;
     let OfferLookup::Failed { reason } = &got["waffle linen throw"] else {
         panic!("{got:?}")
     };
@@ -233,7 +243,7 @@ async fn throttling_and_request_errors_fail_that_post_with_the_reason() {
     let server = FakeServer::start(vec![(200, limited)]).await;
     let (c, _) = client(&server);
     let got = c
-        .offers(&queries(&["waffle linen throw", "velvet apron"]))
+        .offers(&queries(&["waffle linen throw", "velvet apron"]), &unkept())
         .await;
     for q in ["waffle linen throw", "velvet apron"] {
         let OfferLookup::Failed { reason } = &got[q] else {
@@ -248,7 +258,7 @@ async fn throttling_and_request_errors_fail_that_post_with_the_reason() {
     )])
     .await;
     let (c, _) = client(&server);
-    let got = c.offers(&queries(&["waffle linen throw"])).await;
+    let got = c.offers(&queries(&["waffle linen throw"]), &unkept()).await;
     let OfferLookup::Failed { reason } = &got["waffle linen throw"] else {
         panic!("{got:?}")
     };
@@ -261,7 +271,7 @@ async fn throttling_and_request_errors_fail_that_post_with_the_reason() {
     ])
     .await;
     let (c, _) = client(&server);
-    let got = c.offers(&queries(&["waffle linen throw"])).await;
+    let got = c.offers(&queries(&["waffle linen throw"]), &unkept()).await;
     assert!(
         matches!(got["waffle linen throw"], OfferLookup::Found { .. }),
         "{got:?}"
@@ -276,7 +286,7 @@ async fn a_task_not_ready_in_time_fails_alone_saying_so() {
     }
     let server = FakeServer::start(canned).await;
     let (c, waits) = client(&server);
-    let got = c.offers(&queries(&["waffle linen throw"])).await;
+    let got = c.offers(&queries(&["waffle linen throw"]), &unkept()).await;
     let OfferLookup::Failed { reason } = &got["waffle linen throw"] else {
         panic!("{got:?}")
     };
@@ -299,7 +309,10 @@ async fn over_the_cap_or_too_long_is_skipped_before_anything_is_sent() {
     let c = c.with_max_tasks(1);
     let long = "linen ".repeat(120);
     let got = c
-        .offers(&queries(&["waffle linen throw", &long, "velvet apron"]))
+        .offers(
+            &queries(&["waffle linen throw", &long, "velvet apron"]),
+            &unkept(),
+        )
         .await;
     assert!(matches!(
         got["waffle linen throw"],
@@ -329,4 +342,150 @@ fn task_get_parser_reads_only_usable_offers() {
         .unwrap_err()
         .to_string()
         .contains("404"));
+}
+
+/// A stage chunk's ledger in memory: what an earlier delivery kept, what this one keeps, and how
+/// many requests the server had seen at each keep.
+struct MemoryLedger {
+    now: DateTime<Utc>,
+    earlier: Vec<PostedTask>,
+    kept: Mutex<Vec<PostedTask>>,
+    kept_after_requests: Mutex<Vec<usize>>,
+    server: Arc<FakeServer>,
+}
+
+impl MemoryLedger {
+    fn new(server: &Arc<FakeServer>, now: DateTime<Utc>, earlier: Vec<PostedTask>) -> Self {
+        MemoryLedger {
+            now,
+            earlier,
+            kept: Mutex::new(Vec::new()),
+            kept_after_requests: Mutex::new(Vec::new()),
+            server: server.clone(),
+        }
+    }
+    fn kept(&self) -> Vec<PostedTask> {
+        self.kept.lock().unwrap().clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl TaskLedger for MemoryLedger {
+    fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+    fn earlier(&self) -> &[PostedTask] {
+        &self.earlier
+    }
+    async fn keep(&self, tasks: &[PostedTask]) -> Result<(), String> {
+        *self.kept.lock().unwrap() = tasks.to_vec();
+        let seen = self.server.requests().len();
+        self.kept_after_requests.lock().unwrap().push(seen);
+        Ok(())
+    }
+}
+
+fn posted(query: &str, id: &str, at: DateTime<Utc>) -> PostedTask {
+    PostedTask {
+        query: query.into(),
+        task_id: id.into(),
+        posted_at: at,
+    }
+}
+
+#[tokio::test]
+async fn posted_ids_are_kept_before_waiting_and_a_redelivery_collects_them() {
+    // The first delivery posts two tasks, then runs out of time with both still queued (as a
+    // Lambda killed while waiting would).
+    let mut canned = vec![(
+        200,
+        envelope(vec![
+            created(ID0, "waffle linen throw", "0"),
+            created(ID1, "velvet apron", "1"),
+        ]),
+    )];
+    for id in [ID0, ID1].repeat(10) {
+        canned.push((200, task(id, 40602, "Task In Queue.", Value::Null)));
+    }
+    let server = Arc::new(FakeServer::start(canned).await);
+    let (c, _) = client(&server);
+    let first = MemoryLedger::new(&server, now(), Vec::new());
+    let q = queries(&["waffle linen throw", "velvet apron"]);
+    let got = c.offers(&q, &first).await;
+    assert!(matches!(got["velvet apron"], OfferLookup::Failed { .. }));
+    assert_eq!(
+        first.kept(),
+        vec![
+            posted("waffle linen throw", ID0, now()),
+            posted("velvet apron", ID1, now())
+        ]
+    );
+    assert_eq!(
+        *first.kept_after_requests.lock().unwrap(),
+        vec![1],
+        "kept right after the POST, before the first task_get"
+    );
+    // The redelivery, five minutes on, collects those tasks: no POST, nothing billed again.
+    let server = Arc::new(
+        FakeServer::start(vec![
+            (200, ready(ID0)),
+            (200, task(ID1, 40102, "No Search Results.", Value::Null)),
+        ])
+        .await,
+    );
+    let (c, _) = client(&server);
+    let later = now() + chrono::Duration::minutes(5);
+    let again = MemoryLedger::new(&server, later, first.kept());
+    let got = c.offers(&q, &again).await;
+    let OfferLookup::Found { task_id, offers } = &got["waffle linen throw"] else {
+        panic!("{got:?}")
+    };
+    assert_eq!((task_id.as_str(), offers.len()), (ID0, 3));
+    assert_eq!(got["velvet apron"], no_offers(ID1));
+    let reqs = server.requests();
+    assert!(reqs.iter().all(|r| r.method == "GET"), "no task_post");
+    assert_eq!(reqs.len(), 2);
+    assert!(again.kept().is_empty(), "nothing new to keep");
+}
+
+#[tokio::test]
+async fn a_kept_task_past_dataforseo_retention_is_posted_again() {
+    let id2 = "12011102-1535-0139-0000-6a1f0c9d3e21";
+    let server = Arc::new(
+        FakeServer::start(vec![
+            (200, envelope(vec![created(id2, "waffle linen throw", "0")])),
+            (200, task(ID1, 40102, "No Search Results.", Value::Null)),
+            (200, ready(id2)),
+        ])
+        .await,
+    );
+    let (c, _) = client(&server);
+    // Posted 30 days ago: its results are gone (or would be before this wait ends).
+    let stale = posted(
+        "waffle linen throw",
+        ID0,
+        now() - chrono::Duration::days(30),
+    );
+    let fresh = posted("velvet apron", ID1, now() - chrono::Duration::hours(1));
+    let ledger = MemoryLedger::new(&server, now(), vec![stale, fresh.clone()]);
+    let got = c
+        .offers(&queries(&["waffle linen throw", "velvet apron"]), &ledger)
+        .await;
+    let reqs = server.requests();
+    assert_eq!(reqs[0].method, "POST");
+    assert_eq!(
+        reqs[0].json(),
+        json!([{"keyword": "waffle linen throw", "location_code": 2528, "language_code": "nl",
+                "priority": 1, "tag": "0"}]),
+        "only the expired one is posted again"
+    );
+    assert_eq!(
+        ledger.kept(),
+        vec![fresh, posted("waffle linen throw", id2, now())]
+    );
+    let OfferLookup::Found { task_id, .. } = &got["waffle linen throw"] else {
+        panic!("{got:?}")
+    };
+    assert_eq!(task_id, id2);
+    assert!(matches!(&got["velvet apron"], OfferLookup::Found { task_id, .. } if task_id == ID1));
 }

@@ -262,7 +262,10 @@ fn every_research_lane_switches_on_from_the_template() {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        rt.block_on(src.offers.offers(std::slice::from_ref(&probe)))
+        let unkept = otto_connectors::lanes::Unkept {
+            now: chrono::Utc::now(),
+        };
+        rt.block_on(src.offers.offers(std::slice::from_ref(&probe), &unkept))
             .remove(&probe)
             .expect("an outcome")
     };

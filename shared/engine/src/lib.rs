@@ -26,6 +26,7 @@ pub mod local;
 pub mod morning;
 pub mod research;
 pub mod review;
+pub mod supplier_tasks;
 pub mod undo;
 
 use crate::cycles::pending::skip_pending;

@@ -121,8 +121,10 @@ impl StageBody for ScoreStage {
                 BTreeMap::new()
             }
         };
-        // supplier_matcher: one DataForSEO lookup per idea; each ends on its own.
-        let offers = self.0.offers.offers(&titles).await;
+        // supplier_matcher: one DataForSEO lookup per idea; each ends on its own. The tasks an
+        // earlier delivery of this stage posted are collected, not posted again.
+        let ledger = crate::supplier_tasks::StageTasks::load(ctx).await?;
+        let offers = self.0.offers.offers(&titles, &ledger).await;
         let rules = ScoreRules::default();
         let mut scored = Vec::new();
         for (key, group) in &groups {

@@ -2,11 +2,10 @@
 //! forms calling [`otto_engine::undo::revert`] and [`otto_engine::review::apply_cycle`], the
 //! functions behind the API, the CLI and Slack.
 
-use super::html::{badge, esc, Form};
-use super::session::{csrf_ok, Authed};
-use super::{csrf_refused, error_page, load, no_row, parse_ref, render, render_row};
+use super::csrf::CsrfForm;
+use super::html::{badge, esc};
+use super::{error_page, load, no_row, parse_ref, render, render_row};
 use crate::AppState;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -27,13 +26,9 @@ fn actor(who: &str) -> Actor {
 /// `POST /dashboard/revert/{table}/{id}`: undo, then the original row with what happened.
 pub async fn revert(
     State(state): State<Arc<AppState>>,
-    Authed(s): Authed,
     Path((table, id)): Path<(String, String)>,
-    body: Bytes,
+    CsrfForm { session: s, .. }: CsrfForm,
 ) -> Response {
-    if !csrf_ok(&s, &Form::parse(&body)) {
-        return error_page(&state, Some(&s), StatusCode::FORBIDDEN, csrf_refused()).await;
-    }
     let r = match parse_ref(&table, &id) {
         Ok(r) => r,
         Err((status, m)) => return error_page(&state, Some(&s), status, &m).await,
@@ -81,13 +76,9 @@ pub async fn revert(
 /// `POST /dashboard/cycles/{id}/apply`: the dry run applied, and the report.
 pub async fn apply(
     State(state): State<Arc<AppState>>,
-    Authed(s): Authed,
     Path(id): Path<String>,
-    body: Bytes,
+    CsrfForm { session: s, .. }: CsrfForm,
 ) -> Response {
-    if !csrf_ok(&s, &Form::parse(&body)) {
-        return error_page(&state, Some(&s), StatusCode::FORBIDDEN, csrf_refused()).await;
-    }
     let cycle = match CycleId::parse(&id) {
         Ok(c) => c,
         Err(e) => {

@@ -6,13 +6,13 @@
 //! through [`otto_engine::holds::release_many`] — the single release's path — one result line per
 //! row; a row that fails is reported on its line, never as an error of the batch.
 
+use super::csrf::CsrfForm;
 use super::html::{badge, esc, linkify_refs, row_link, Form};
-use super::session::{csrf_ok, Authed, Session};
+use super::session::{Authed, Session};
 use super::svg::{self, HBar};
 use super::views::{csrf_field, held_item, held_what};
-use super::{csrf_refused, error_page, kill_state, render, store_error_page, units};
+use super::{kill_state, render, store_error_page, units};
 use crate::AppState;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -273,13 +273,8 @@ fn refs_of(form: &Form) -> (Vec<RowRef>, Vec<String>) {
 /// `POST /dashboard/holds/release`
 pub async fn release_all(
     State(state): State<Arc<AppState>>,
-    Authed(s): Authed,
-    body: Bytes,
+    CsrfForm { session: s, form }: CsrfForm,
 ) -> Response {
-    let form = Form::parse(&body);
-    if !csrf_ok(&s, &form) {
-        return error_page(&state, Some(&s), StatusCode::FORBIDDEN, csrf_refused()).await;
-    }
     let group: String = form
         .get("group")
         .unwrap_or("held rows")

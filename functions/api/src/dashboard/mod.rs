@@ -27,11 +27,13 @@
 //! Charts are inline SVG drawn here ([`svg`]), every mark a link to its rows.
 //!
 //! Every page is escaped ([`html::esc`]), sent with a strict Content-Security-Policy (no inline
-//! script or style), `no-store`, and never framed. Every POST checks the session's CSRF token.
+//! script or style), `no-store`, and never framed. Every POST takes its form through [`csrf`]'s
+//! extractors, which check the session's CSRF token first.
 
 mod acts;
 mod calibration;
 mod campaigns;
+mod csrf;
 pub mod doctor;
 mod held;
 pub mod html;
@@ -48,6 +50,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use csrf::{CsrfForm, SessionEnd};
 use html::{badge, esc, row_link, urlenc, Form};
 use otto_core::audit::{AuditRow, AuditTable, RowRef};
 use otto_core::cycle::{CycleId, CycleKind};
@@ -55,7 +58,7 @@ use otto_core::policy::KillSwitch;
 use otto_core::{RowStatus, StoreDay};
 use otto_engine::holds::ReleaseError;
 use otto_store::{PageReq, StoreError};
-use session::{csrf_ok, Authed, Session};
+use session::{Authed, Session};
 use std::fmt::Write;
 use std::sync::Arc;
 use views::{Chrome, RowExtras};
@@ -214,10 +217,6 @@ async fn load(state: &AppState, r: RowRef) -> Result<Option<AuditRow>, StoreErro
 
 fn no_row(r: &RowRef) -> String {
     format!("I don't have a row for that: {r} does not exist")
-}
-
-fn csrf_refused() -> &'static str {
-    "This form's security token is missing or stale (CSRF check). Reload the page and try again."
 }
 
 /// What `GET /rows/{table}/{id}` answers a browser (Accept: text/html): the row's page.
@@ -421,23 +420,13 @@ async fn logout(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     uri: Uri,
-    body: Bytes,
+    SessionEnd(live): SessionEnd,
 ) -> Response {
-    if let Some(id) = crate::auth::session_cookie(&headers) {
-        match session::lookup(&state, &id).await {
-            Ok(Some(s)) => {
-                if !csrf_ok(&s, &Form::parse(&body)) {
-                    return error_page(&state, Some(&s), StatusCode::FORBIDDEN, csrf_refused())
-                        .await;
-                }
-                if let Err(e) = session::revoke(&state, &id).await {
-                    return store_error_page(&state, Some(&s), e).await;
-                }
-                tracing::info!(who = %s.who, "dashboard logout");
-            }
-            Ok(None) => {}
-            Err(e) => return store_error_page(&state, None, e).await,
+    if let Some((id, CsrfForm { session: s, .. })) = live {
+        if let Err(e) = session::revoke(&state, &id).await {
+            return store_error_page(&state, Some(&s), e).await;
         }
+        tracing::info!(who = %s.who, "dashboard logout");
     }
     let secure = session::is_https(&state, &headers, &uri);
     let mut res = Redirect::to("/dashboard/login").into_response();
@@ -922,13 +911,9 @@ async fn release_confirm(
 
 async fn release(
     State(state): State<Arc<AppState>>,
-    Authed(s): Authed,
     Path((table, id)): Path<(String, String)>,
-    body: Bytes,
+    CsrfForm { session: s, .. }: CsrfForm,
 ) -> Response {
-    if !csrf_ok(&s, &Form::parse(&body)) {
-        return error_page(&state, Some(&s), StatusCode::FORBIDDEN, csrf_refused()).await;
-    }
     let r = match parse_ref(&table, &id) {
         Ok(r) => r,
         Err((status, m)) => return error_page(&state, Some(&s), status, &m).await,
@@ -1084,14 +1069,9 @@ async fn candidates_page(State(state): State<Arc<AppState>>, Authed(s): Authed) 
 
 async fn review(
     State(state): State<Arc<AppState>>,
-    Authed(s): Authed,
     Path((table, id, decision)): Path<(String, String, String)>,
-    body: Bytes,
+    CsrfForm { session: s, form }: CsrfForm,
 ) -> Response {
-    let form = Form::parse(&body);
-    if !csrf_ok(&s, &form) {
-        return error_page(&state, Some(&s), StatusCode::FORBIDDEN, csrf_refused()).await;
-    }
     let approve = match decision.as_str() {
         "approve" => true,
         "reject" => false,
@@ -1212,13 +1192,8 @@ async fn kill_switch_page(State(state): State<Arc<AppState>>, Authed(s): Authed)
 
 async fn kill_switch_set(
     State(state): State<Arc<AppState>>,
-    Authed(s): Authed,
-    body: Bytes,
+    CsrfForm { session: s, form }: CsrfForm,
 ) -> Response {
-    let form = Form::parse(&body);
-    if !csrf_ok(&s, &form) {
-        return error_page(&state, Some(&s), StatusCode::FORBIDDEN, csrf_refused()).await;
-    }
     let on = match form.get("on") {
         Some("true") => true,
         Some("false") => false,
@@ -1294,5 +1269,7 @@ async fn chat(State(state): State<Arc<AppState>>, Authed(s): Authed, uri: Uri) -
 
 #[cfg(test)]
 mod chart_tests;
+#[cfg(test)]
+mod csrf_tests;
 #[cfg(test)]
 mod tests;

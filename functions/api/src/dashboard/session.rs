@@ -17,11 +17,12 @@
 //! * CSRF: every state-changing form carries `csrf` = hex HMAC-SHA256(k, session id), with
 //!   k = HMAC-SHA256(operator token, `otto-dashboard-csrf-key-v1`) a server-side key: a token per
 //!   session that another site can neither read nor compute, checked in constant time before
-//!   anything happens; SameSite=Strict keeps the cookie off cross-site requests besides.
+//!   anything happens (by [`super::csrf::CsrfForm`], the only way a POST handler gets its form);
+//!   SameSite=Strict keeps the cookie off cross-site requests besides.
 //!   A script calling the dashboard with `Authorization: Bearer` needs no CSRF token (no browser
 //!   attaches that header on its own).
 
-use super::html::{urlenc, Form};
+use super::html::urlenc;
 use crate::auth::{session_cookie, token_matches};
 use crate::AppState;
 use axum::extract::FromRequestParts;
@@ -209,16 +210,6 @@ pub async fn session(
         Some(id) => Ok(lookup(state, &id).await?),
         None => Ok(None),
     }
-}
-
-/// True when the form's `csrf` field is this session's token (constant-time); a bearer-token
-/// script needs none.
-pub fn csrf_ok(s: &Session, form: &Form) -> bool {
-    s.bearer
-        || (!s.csrf.is_empty()
-            && form
-                .get("csrf")
-                .is_some_and(|given| token_matches(given, &s.csrf)))
 }
 
 /// A `next=` target that stays inside the dashboard.

@@ -12,7 +12,7 @@ use otto_store::embedded::{EmbeddedQueue, EmbeddedStore};
 use otto_store::Ports;
 use tower::ServiceExt;
 
-const TOKEN: &str = "op-token-5f0c2a9e4b7d4c1e8a3f6b2d9e0c7a1f";
+pub(super) const TOKEN: &str = "op-token-5f0c2a9e4b7d4c1e8a3f6b2d9e0c7a1f";
 pub(super) const XSS: &str = "<script>alert(1)</script>";
 
 pub(super) struct Ctx {
@@ -165,7 +165,7 @@ thread_local! {
     static SESSION: std::cell::RefCell<Option<(String, String)>> = const { std::cell::RefCell::new(None) };
 }
 
-fn session_id() -> String {
+pub(super) fn session_id() -> String {
     SESSION.with(|s| s.borrow().clone().expect("ctx() logged in").0)
 }
 

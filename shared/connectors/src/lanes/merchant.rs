@@ -26,11 +26,23 @@
 //!   N s"). The waits are counted, not read from a clock.
 //! * At most `max_tasks` queries are sent per call (cost control); the rest are `Skipped` saying
 //!   so. Queries are deduplicated.
+//! * Posted tasks are billed, their results free to collect for [`RESULTS_KEPT_DAYS`] days
+//!   ("Your account will be charged only for posting a task. You can get the results of the task
+//!   within the next 30 days for free"; the id "you will be able to use it within 30 days" —
+//!   <https://docs.dataforseo.com/v3/merchant/google/products/task_get/advanced/>). So the ids are
+//!   kept in the caller's [`TaskLedger`] after each POST, before any wait, and a redelivered stage
+//!   collects the tasks an earlier delivery kept instead of posting them again; a kept task whose
+//!   results would expire before this delivery's wait ends is posted again. Ids are kept by the
+//!   caller rather than found again through `tasks_ready`, which lists only completed tasks "which
+//!   haven't been collected yet"
+//!   (<https://docs.dataforseo.com/v3/merchant/google/products/tasks_ready/>): a task the crashed
+//!   delivery had already collected would not be listed.
 
 use super::dataforseo::{check_status, envelope, first_task, status_of, LaneHttp};
-use super::{FoundOffer, OfferLookup, ShoppingOffers};
+use super::{FoundOffer, OfferLookup, PostedTask, ShoppingOffers, TaskLedger};
 use crate::ports::VendorError;
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use otto_core::{Currency, Money};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -42,6 +54,8 @@ const POST_PATH: &str = "/v3/merchant/google/products/task_post";
 const GET_PATH: &str = "/v3/merchant/google/products/task_get/advanced";
 /// Tasks per POST (DataForSEO: "no more than 100 tasks").
 pub const MAX_TASKS_PER_POST: usize = 100;
+/// How many days DataForSEO keeps a posted task's results for collection.
+pub const RESULTS_KEPT_DAYS: i64 = 30;
 /// `keyword` length limit of the products task.
 pub const MAX_KEYWORD_CHARS: usize = 700;
 const CREATED: u64 = 20_100;
@@ -186,6 +200,68 @@ impl DataForSeoMerchant {
             }
         }
         (send, out)
+    }
+
+    /// The queries to send, split into tasks an earlier delivery posted whose results are still
+    /// there when this delivery's wait ends (collected, not posted), and queries to post.
+    fn resume(&self, send: Vec<String>, ledger: &dyn TaskLedger) -> (Vec<PostedTask>, Vec<String>) {
+        let wait = chrono::Duration::from_std(self.wait).unwrap_or(chrono::Duration::MAX);
+        let needed_until = ledger.now().checked_add_signed(wait);
+        let collectable = |t: &PostedTask| {
+            let kept_until = t
+                .posted_at
+                .checked_add_signed(chrono::Duration::days(RESULTS_KEPT_DAYS));
+            matches!((kept_until, needed_until), (Some(k), Some(n)) if k > n)
+        };
+        let mut kept = Vec::new();
+        let mut post = Vec::new();
+        for q in send {
+            let earlier = ledger
+                .earlier()
+                .iter()
+                .filter(|t| t.query == q)
+                .max_by_key(|t| t.posted_at);
+            match earlier {
+                Some(t) if collectable(t) => kept.push(t.clone()),
+                _ => post.push(q),
+            }
+        }
+        (kept, post)
+    }
+
+    /// Posts `queries` in chunks of at most 100, keeping every created task in `ledger` after
+    /// each POST; a refused task or POST fails its queries in `out`.
+    async fn post_all(
+        &self,
+        queries: &[String],
+        ledger: &dyn TaskLedger,
+        posted: &mut Vec<PostedTask>,
+        out: &mut BTreeMap<String, OfferLookup>,
+    ) {
+        for chunk in queries.chunks(MAX_TASKS_PER_POST) {
+            let created = match self.post(chunk).await {
+                Ok(created) => created,
+                Err(e) => {
+                    tracing::warn!(error = %e, "dataforseo merchant: task_post failed");
+                    for q in chunk {
+                        let reason = format!("task_post: {e}");
+                        out.insert(q.clone(), OfferLookup::Failed { reason });
+                    }
+                    continue;
+                }
+            };
+            for (q, r) in chunk.iter().zip(created) {
+                match r {
+                    Ok(id) => posted.push(posted_task(q, id, ledger.now())),
+                    Err(reason) => {
+                        out.insert(q.clone(), OfferLookup::Failed { reason });
+                    }
+                }
+            }
+            if let Err(e) = ledger.keep(posted).await {
+                tracing::warn!(error = %e, "dataforseo merchant: posted task ids not kept; a redelivery would post them again");
+            }
+        }
     }
 
     async fn post(&self, chunk: &[String]) -> Result<Vec<Result<String, String>>, VendorError> {
@@ -363,32 +439,31 @@ fn offer(item: &Value) -> Option<FoundOffer> {
     })
 }
 
+fn posted_task(query: &str, task_id: String, posted_at: DateTime<Utc>) -> PostedTask {
+    PostedTask {
+        query: query.to_string(),
+        task_id,
+        posted_at,
+    }
+}
+
 #[async_trait]
 impl ShoppingOffers for DataForSeoMerchant {
-    async fn offers(&self, queries: &[String]) -> BTreeMap<String, OfferLookup> {
+    async fn offers(
+        &self,
+        queries: &[String],
+        ledger: &dyn TaskLedger,
+    ) -> BTreeMap<String, OfferLookup> {
         let (send, mut out) = self.triage(queries);
-        let mut pending = Vec::new();
-        for chunk in send.chunks(MAX_TASKS_PER_POST) {
-            match self.post(chunk).await {
-                Ok(created) => {
-                    for (q, r) in chunk.iter().zip(created) {
-                        match r {
-                            Ok(id) => pending.push((q.clone(), id)),
-                            Err(reason) => {
-                                out.insert(q.clone(), OfferLookup::Failed { reason });
-                            }
-                        }
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "dataforseo merchant: task_post failed");
-                    for q in chunk {
-                        let reason = format!("task_post: {e}");
-                        out.insert(q.clone(), OfferLookup::Failed { reason });
-                    }
-                }
-            }
+        let (mut posted, to_post) = self.resume(send, ledger);
+        if !posted.is_empty() {
+            tracing::info!(
+                kept = posted.len(),
+                "dataforseo merchant: collecting the tasks an earlier delivery posted"
+            );
         }
+        self.post_all(&to_post, ledger, &mut posted, &mut out).await;
+        let pending = posted.into_iter().map(|t| (t.query, t.task_id)).collect();
         self.collect(pending, &mut out).await;
         out
     }

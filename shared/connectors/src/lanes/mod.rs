@@ -13,6 +13,7 @@ pub mod keyword_limits;
 pub mod merchant;
 pub mod meta_ads;
 pub mod simulated;
+pub mod task_ledger;
 
 use crate::ports::VendorError;
 use async_trait::async_trait;
@@ -20,7 +21,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub use otto_core::stages::supplier_matcher::{FoundOffer, OfferLookup};
+pub use otto_core::stages::supplier_matcher::{FoundOffer, OfferLookup, PostedTask};
+pub use task_ledger::{TaskLedger, Unkept};
 
 /// A product idea as a lane found it, before scoring (a core type: stage reports carry it).
 pub use otto_core::stages::research::RawCandidate;
@@ -52,9 +54,15 @@ pub struct LaneFindings {
 
 /// supplier_matcher's lookup: offers listed for each query (a candidate's title). Each query
 /// ends on its own ([`OfferLookup`]): one failing never fails the others, nor the task.
+/// A source that posts billed tasks keeps them in `ledger` before waiting for them, and collects
+/// the tasks an earlier delivery kept there instead of posting them again.
 #[async_trait]
 pub trait ShoppingOffers: Send + Sync {
-    async fn offers(&self, queries: &[String]) -> BTreeMap<String, OfferLookup>;
+    async fn offers(
+        &self,
+        queries: &[String],
+        ledger: &dyn TaskLedger,
+    ) -> BTreeMap<String, OfferLookup>;
 }
 
 /// No offer source configured: every query says so (never an empty "match").
@@ -64,7 +72,11 @@ pub struct NoShoppingOffers {
 
 #[async_trait]
 impl ShoppingOffers for NoShoppingOffers {
-    async fn offers(&self, queries: &[String]) -> BTreeMap<String, OfferLookup> {
+    async fn offers(
+        &self,
+        queries: &[String],
+        _ledger: &dyn TaskLedger,
+    ) -> BTreeMap<String, OfferLookup> {
         queries
             .iter()
             .map(|q| {

@@ -168,7 +168,11 @@ pub struct SimulatedOffers {
 
 #[async_trait]
 impl ShoppingOffers for SimulatedOffers {
-    async fn offers(&self, queries: &[String]) -> BTreeMap<String, OfferLookup> {
+    async fn offers(
+        &self,
+        queries: &[String],
+        _ledger: &dyn super::TaskLedger,
+    ) -> BTreeMap<String, OfferLookup> {
         queries
             .iter()
             .map(|q| {

@@ -19,6 +19,7 @@
 
 use super::research::words;
 use crate::money::{Currency, Money};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// An offer as DataForSEO's Google Shopping products answer lists it (already parsed exactly).
@@ -48,6 +49,16 @@ pub enum OfferLookup {
     Skipped { reason: String },
     /// Sent, and it failed for this candidate (task error, not ready in time, HTTP error).
     Failed { reason: String },
+}
+
+/// A DataForSEO task supplier_matcher posted (and paid for): the query it was posted for (the
+/// candidate's title), its id and when. Kept with its stage chunk, so a redelivered stage collects
+/// it instead of posting it again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostedTask {
+    pub query: String,
+    pub task_id: String,
+    pub posted_at: DateTime<Utc>,
 }
 
 /// How supplier_matcher ended for a candidate.
