@@ -1398,7 +1398,25 @@ impl<'a> Engine<'a> {
             d.cite_keys(all);
             return Ok(Found::Answer(d));
         }
-        d.line(format!("{}.", counts_by_action(&moves)));
+        let applied = moves
+            .iter()
+            .any(|k| matches!(k.status, RowStatus::Applied | RowStatus::Reverted));
+        if applied {
+            d.line(format!(
+                "{} ({}).",
+                counts_by_action(&moves),
+                counts_by_status(&moves)
+            ));
+        } else {
+            // Dry runs, held and skipped moves changed nothing in the shop: said first.
+            d.line(format!(
+                "Nothing was applied {}: {} moves were planned, none made — {} ({}).",
+                days_text(days),
+                moves.len(),
+                counts_by_action(&moves),
+                counts_by_status(&moves)
+            ));
+        }
         // One batched read of the rows the answer shows: the windows and the held moves.
         let shown =
             self.read(moves.iter().filter(|k| {
