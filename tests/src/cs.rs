@@ -294,8 +294,11 @@ pub async fn cs_sends_are_held_by_the_kill_switch(h: &Harness) {
                 &store,
                 r.row_ref,
                 "emma",
-                Utc::now(),
-                day,
+                otto_engine::executor::At {
+                    now: Utc::now(),
+                    today: day,
+                    clock: crate::fixtures::clock(),
+                },
             )
             .await
             .expect("release");

@@ -228,7 +228,19 @@ impl<'h> OperatorDesk<'h> {
     /// The undo of `r`, asked of `store` (the desk's own, or another).
     pub async fn revert_in(&self, store: &StoreId, r: RowRef) -> Result<Reverted, RevertError> {
         let exec = self.exec();
-        revert(&self.h.ports, &exec, store, r, &emma(), Utc::now(), day()).await
+        revert(
+            &self.h.ports,
+            &exec,
+            store,
+            r,
+            &emma(),
+            otto_engine::executor::At {
+                now: Utc::now(),
+                today: day(),
+                clock: crate::fixtures::clock(),
+            },
+        )
+        .await
     }
 
     /// Applies dry-run `cycle` after review, as if it were `today`.
@@ -238,6 +250,18 @@ impl<'h> OperatorDesk<'h> {
         today: StoreDay,
     ) -> Result<ApplyReport, ApplyError> {
         let (ports, exec) = (&self.h.ports, self.exec());
-        apply_cycle(ports, &exec, &self.store, cycle, &emma(), Utc::now(), today).await
+        apply_cycle(
+            ports,
+            &exec,
+            &self.store,
+            cycle,
+            &emma(),
+            otto_engine::executor::At {
+                now: Utc::now(),
+                today,
+                clock: crate::fixtures::clock(),
+            },
+        )
+        .await
     }
 }

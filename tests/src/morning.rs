@@ -724,8 +724,11 @@ pub async fn held_rows_expire_at_the_next_morning(h: &Harness) {
         &store,
         held[0].row_ref,
         "emma",
-        Utc::now(),
-        today(),
+        otto_engine::executor::At {
+            now: Utc::now(),
+            today: today(),
+            clock: crate::fixtures::clock(),
+        },
     )
     .await
     .expect("release");
@@ -760,8 +763,11 @@ pub async fn held_rows_expire_at_the_next_morning(h: &Harness) {
         &store,
         held[0].row_ref,
         "emma",
-        Utc::now(),
-        today().plus_days(1),
+        otto_engine::executor::At {
+            now: Utc::now(),
+            today: today().plus_days(1),
+            clock: crate::fixtures::clock(),
+        },
     )
     .await
     .expect_err("expired");

@@ -70,7 +70,12 @@ async fn applied(d: &OperatorDesk<'_>, body: RowBody) -> RowRef {
     let out = otto_engine::executor::execute(&d.h.ports, d.exec().via(), r, &run)
         .await
         .expect("execute");
-    assert_eq!(out.row.status, RowStatus::Applied, "{}", out.describe());
+    assert_eq!(
+        out.row.status,
+        RowStatus::Applied,
+        "{}",
+        out.describe(&crate::fixtures::clock())
+    );
     r
 }
 
@@ -240,8 +245,11 @@ pub async fn a_budget_move_is_undone_through_the_kill_switch(h: &Harness) {
         store,
         out.row.row_ref,
         "emma",
-        Utc::now(),
-        today(),
+        otto_engine::executor::At {
+            now: Utc::now(),
+            today: today(),
+            clock: crate::fixtures::clock(),
+        },
     )
     .await
     .expect("release");

@@ -45,8 +45,7 @@ pub async fn revert(
         &state.store_id,
         r,
         &actor(&s.who),
-        now,
-        state.clock.day_of(now),
+        otto_engine::executor::At::new(now, state.clock),
     )
     .await;
     let notice = match out {
@@ -101,8 +100,7 @@ pub async fn apply(
         &state.store_id,
         &cycle,
         &actor(&s.who),
-        now,
-        state.clock.day_of(now),
+        otto_engine::executor::At::new(now, state.clock),
     )
     .await;
     match out {
