@@ -26,6 +26,9 @@ macro_rules! answers_suite {
             slack_speaks_first,
             ambiguous_campaign_names_list_the_matches
         );
+        $crate::instantiate!(campaign_week, $make;
+            a_campaigns_week_reads_from_its_morning_rows
+        );
         $crate::instantiate!(answers_set, $make;
             question_set_scores,
             same_answers_after_export_import

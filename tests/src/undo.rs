@@ -221,6 +221,7 @@ pub async fn a_budget_move_is_undone_through_the_kill_switch(h: &Harness) {
         budget_after: Some(up),
         r#move: Some(mv),
         rate_limit_position: None,
+        watch: None,
         reversal_op: None,
         hold_reason: None,
         result: None,

@@ -207,6 +207,7 @@ fn undo_body(
             budget_after: a.budget_before,
             r#move: Some(undo),
             rate_limit_position: None,
+            watch: None,
             reversal_op: None,
             hold_reason: None,
             result: None,
