@@ -82,7 +82,7 @@ fn morning_row(
                 amount: eur(330_000_000),
             }),
             rate_limit_position: budget_move.then_some((1, 8)),
-            watch: Some(watch),
+            watch: Some(Box::new(watch)),
             reversal_op: None,
             hold_reason: None,
             result: None,

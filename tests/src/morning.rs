@@ -113,6 +113,7 @@ pub async fn morning_twice_same_date_gives_identical_rows(h: &Harness) {
         };
         let watch = a
             .watch
+            .as_deref()
             .expect("every morning row carries the planner's look");
         assert_eq!(watch.window.to, today().plus_days(-1));
         if r.status == RowStatus::Recorded {

@@ -50,7 +50,7 @@ pub fn period_of(rows: &[AuditRow], period: Option<&Days>) -> Option<Period> {
         let RowBody::AdDecision(a) = &r.body else {
             continue;
         };
-        let Some(day) = a.watch.and_then(|w| w.day) else {
+        let Some(day) = a.watch.as_ref().and_then(|w| w.day) else {
             continue;
         };
         if period.is_some_and(|p| !p.contains(day.day)) {

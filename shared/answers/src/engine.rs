@@ -1550,7 +1550,7 @@ impl<'a> Engine<'a> {
         if let Some((row, mer)) = p.days.iter().rev().find_map(|f| {
             let row = rows.iter().find(|r| r.row_ref == f.row_ref)?;
             match &row.body {
-                RowBody::AdDecision(a) => Some((row, a.watch?.store_mer_bp?)),
+                RowBody::AdDecision(a) => Some((row, a.watch.as_ref()?.store_mer_bp?)),
                 _ => None,
             }
         }) {

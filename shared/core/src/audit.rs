@@ -211,7 +211,7 @@ pub struct AdDecisionRow {
     /// the store's MER. On every campaign_plan row, a move or not (a morning without a proposal
     /// is a KEEP row, RECORDED, verdict NO_MOVE: a chart point, never a move).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub watch: Option<CampaignWatch>,
+    pub watch: Option<Box<CampaignWatch>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reversal_op: Option<ReversalOp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

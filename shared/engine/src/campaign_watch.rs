@@ -45,7 +45,7 @@ pub(crate) fn watch_row(
             budget_after: None,
             r#move: None,
             rate_limit_position: None,
-            watch: Some(watch),
+            watch: Some(Box::new(watch)),
             reversal_op: None,
             hold_reason: None,
             result: None,

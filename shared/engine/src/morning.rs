@@ -1099,7 +1099,7 @@ impl StageBody for CampaignPlan {
                     budget_before: Some(p.budget_before),
                     budget_after: Some(p.budget_after),
                     rate_limit_position: Some(position),
-                    watch: Some(seen),
+                    watch: Some(Box::new(seen)),
                     r#move: matches!(verdict, Verdict::Agree).then(|| Move::CampaignBudget {
                         budget_resource: b.budget_resource.clone(),
                         expected: Some(p.budget_before),
@@ -1114,17 +1114,15 @@ impl StageBody for CampaignPlan {
                 }),
             ));
         }
-        let statuses: Vec<(RowStatus, bool)> = rows
-            .iter()
-            .map(|r| (r.status, r.body.planned_move().is_some()))
-            .collect();
+        let statuses: Vec<RowStatus> = rows.iter().map(|r| r.status).collect();
         let appended = ctx.ports.audit.append(rows, Some(&ctx.msg.fence)).await?;
         let mut ad_moves = 0u32;
         let via = self.0.via();
         let mut held = 0u32;
-        for (a, (s, moves)) in appended.iter().zip(&statuses) {
-            // A KEEP row moves nothing: never the executor's.
-            if *moves && (*s == RowStatus::Pending || !a.inserted) {
+        for (a, s) in appended.iter().zip(&statuses) {
+            // A row already there (a redelivery) is the stored one, whatever this run planned:
+            // the executor settles a move left PENDING and leaves a KEEP row (no move) as it is.
+            if *s == RowStatus::Pending || !a.inserted {
                 let out = execute(ctx.ports, via, a.row_ref, &ctx.run())
                     .await?
                     .settled_for_stage()?;

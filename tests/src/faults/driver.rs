@@ -1082,7 +1082,7 @@ impl World {
             row,
             "operator-again",
             otto_engine::executor::At {
-                now: now,
+                now,
                 today: clock().day_of(now),
                 clock: crate::fixtures::clock(),
             },

@@ -140,7 +140,7 @@ impl AdPoint {
             return None;
         };
         let f = &ad.figures;
-        let w = ad.watch;
+        let w = ad.watch.as_deref().copied();
         Some(AdPoint {
             row_ref: row.row_ref,
             day: row.cycle_id.day,

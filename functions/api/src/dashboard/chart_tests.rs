@@ -91,7 +91,7 @@ fn watched(
         .unwrap();
     let roas = a.figures.get("roas_bp").and_then(serde_json::Value::as_i64);
     let value = |m: Money, bp: i64| Money::from_micros(m.micros() * bp / 10_000, m.currency());
-    a.watch = Some(CampaignWatch {
+    a.watch = Some(Box::new(CampaignWatch {
         day: Some(ObservedDay {
             day: morning.plus_days(-1),
             totals: AdTotals {
@@ -112,7 +112,7 @@ fn watched(
             },
         },
         store_mer_bp: Some(store_mer),
-    });
+    }));
     a.figures.remove("spend");
     a.figures.remove("roas_bp");
     a.figures.remove("mer_after_bp");
