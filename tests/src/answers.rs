@@ -238,14 +238,14 @@ pub async fn plane(h: &Harness) -> Plane {
     Plane { store, refs }
 }
 
-async fn ask(h: &Harness, p: &Plane, q: &str) -> Answer {
+pub(crate) async fn ask(h: &Harness, p: &Plane, q: &str) -> Answer {
     Engine::new(&h.ports, p.store.clone(), clock(), "https://otto.example")
         .ask(q, now())
         .await
         .expect("answer")
 }
 
-fn cited(a: &Answer) -> Vec<String> {
+pub(crate) fn cited(a: &Answer) -> Vec<String> {
     let mut v: Vec<String> = a.citations.iter().map(|c| c.row_ref.clone()).collect();
     v.sort();
     v

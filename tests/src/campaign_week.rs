@@ -3,25 +3,22 @@
 //! ROAS over the days asked about, each day cited — the same after export → import into an empty
 //! store; and the KEEP rows never count as budget changes.
 
+use crate::answers::cited;
 use crate::fixtures::unique_store;
 use crate::Harness;
 use chrono::{DateTime, Utc};
-use otto_answers::{Answer, Engine};
+use otto_answers::Answer;
 use otto_core::audit::{AdDecisionRow, AuditRow, AuditTable, NewRow, RowBody};
 use otto_core::cycle::{CycleId, CycleKind, Stage};
 use otto_core::stages::campaign_watch::{
     AdTotals, CampaignWatch, ObservedDay, ObservedWindow, NO_MOVE,
 };
-use otto_core::{Action, Currency, Money, Move, RowStatus, StoreClock, StoreDay, StoreId};
+use otto_core::{Action, Currency, Money, Move, RowStatus, StoreDay, StoreId};
 use std::collections::BTreeMap;
 
 fn now() -> DateTime<Utc> {
     // Wednesday 25 November 2026, 11:00 in Amsterdam: "last week" is Mon 16 – Sun 22 Nov.
     "2026-11-25T10:00:00Z".parse().expect("time")
-}
-
-fn clock() -> StoreClock {
-    StoreClock::new("Europe/Amsterdam").expect("tz")
 }
 
 fn eur(micros: i64) -> Money {
@@ -91,16 +88,11 @@ fn morning_row(
 }
 
 async fn ask(h: &Harness, store: &StoreId, q: &str) -> Answer {
-    Engine::new(&h.ports, store.clone(), clock(), "https://otto.example")
-        .ask(q, now())
-        .await
-        .expect("answer")
-}
-
-fn cited(a: &Answer) -> Vec<String> {
-    let mut v: Vec<String> = a.citations.iter().map(|c| c.row_ref.clone()).collect();
-    v.sort();
-    v
+    let plane = crate::answers::Plane {
+        store: store.clone(),
+        refs: BTreeMap::new(),
+    };
+    crate::answers::ask(h, &plane, q).await
 }
 
 /// Ad days Mon 16 … Mon 23 Nov recorded by the mornings after them, but for Thu 19 (its

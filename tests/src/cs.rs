@@ -294,11 +294,7 @@ pub async fn cs_sends_are_held_by_the_kill_switch(h: &Harness) {
                 &store,
                 r.row_ref,
                 "emma",
-                otto_engine::executor::At {
-                    now: Utc::now(),
-                    today: day,
-                    clock: crate::fixtures::clock(),
-                },
+                crate::fixtures::at(Utc::now(), day),
             )
             .await
             .expect("release");

@@ -127,6 +127,19 @@ pub fn clock() -> StoreClock {
     StoreClock::new("Europe/Amsterdam").expect("tz")
 }
 
+/// An operator act at `now` on store day `today` (a test may ask for another day than now's)
+/// on the fixtures' clock.
+pub fn at(
+    now: chrono::DateTime<chrono::Utc>,
+    today: otto_core::StoreDay,
+) -> otto_engine::executor::At {
+    otto_engine::executor::At {
+        now,
+        today,
+        clock: clock(),
+    }
+}
+
 /// A seeded simulated shop and ad account (35 days of history up to the day before [`day`]), and
 /// the vendors the stages call.
 pub struct World {
@@ -234,11 +247,7 @@ impl<'h> OperatorDesk<'h> {
             store,
             r,
             &emma(),
-            otto_engine::executor::At {
-                now: Utc::now(),
-                today: day(),
-                clock: crate::fixtures::clock(),
-            },
+            crate::fixtures::at(Utc::now(), day()),
         )
         .await
     }
@@ -256,11 +265,7 @@ impl<'h> OperatorDesk<'h> {
             &self.store,
             cycle,
             &emma(),
-            otto_engine::executor::At {
-                now: Utc::now(),
-                today,
-                clock: crate::fixtures::clock(),
-            },
+            crate::fixtures::at(Utc::now(), today),
         )
         .await
     }

@@ -96,11 +96,7 @@ async fn concurrent_releases(h: &Harness, n: usize) {
                 &store,
                 r,
                 &format!("op-{i}"),
-                otto_engine::executor::At {
-                    now: Utc::now(),
-                    today: today(),
-                    clock: crate::fixtures::clock(),
-                },
+                crate::fixtures::at(Utc::now(), today()),
             )
             .await
         }));
@@ -214,11 +210,7 @@ pub async fn a_bulk_release_raced_by_single_releases_writes_once_per_row(h: &Har
                 &store,
                 &asked,
                 "bulk",
-                otto_engine::executor::At {
-                    now: Utc::now(),
-                    today: today(),
-                    clock: crate::fixtures::clock(),
-                },
+                crate::fixtures::at(Utc::now(), today()),
                 Duration::from_secs(600),
             )
             .await
@@ -234,11 +226,7 @@ pub async fn a_bulk_release_raced_by_single_releases_writes_once_per_row(h: &Har
                 &store,
                 r,
                 "single",
-                otto_engine::executor::At {
-                    now: Utc::now(),
-                    today: today(),
-                    clock: crate::fixtures::clock(),
-                },
+                crate::fixtures::at(Utc::now(), today()),
             )
             .await
         }));
@@ -470,11 +458,7 @@ pub async fn a_release_of_a_move_the_shop_already_shows_is_skipped(h: &Harness) 
         &store,
         r,
         "op",
-        otto_engine::executor::At {
-            now: Utc::now(),
-            today: today(),
-            clock: crate::fixtures::clock(),
-        },
+        crate::fixtures::at(Utc::now(), today()),
     )
     .await
     .expect("release");

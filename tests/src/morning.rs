@@ -747,11 +747,7 @@ pub async fn held_rows_expire_at_the_next_morning(h: &Harness) {
         &store,
         held[0].row_ref,
         "emma",
-        otto_engine::executor::At {
-            now: Utc::now(),
-            today: today(),
-            clock: crate::fixtures::clock(),
-        },
+        crate::fixtures::at(Utc::now(), today()),
     )
     .await
     .expect("release");
@@ -786,11 +782,7 @@ pub async fn held_rows_expire_at_the_next_morning(h: &Harness) {
         &store,
         held[0].row_ref,
         "emma",
-        otto_engine::executor::At {
-            now: Utc::now(),
-            today: today().plus_days(1),
-            clock: crate::fixtures::clock(),
-        },
+        crate::fixtures::at(Utc::now(), today().plus_days(1)),
     )
     .await
     .expect_err("expired");

@@ -246,11 +246,7 @@ pub async fn a_budget_move_is_undone_through_the_kill_switch(h: &Harness) {
         store,
         out.row.row_ref,
         "emma",
-        otto_engine::executor::At {
-            now: Utc::now(),
-            today: today(),
-            clock: crate::fixtures::clock(),
-        },
+        crate::fixtures::at(Utc::now(), today()),
     )
     .await
     .expect("release");

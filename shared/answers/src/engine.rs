@@ -1418,18 +1418,33 @@ impl<'a> Engine<'a> {
         Ok(latest.into_values().collect())
     }
 
+    /// The one campaign `name` means (its newest row) with every campaign seen, for a refusal;
+    /// else the answer: a refusal naming them when none matches, the matches when several do.
+    async fn one_campaign(
+        &self,
+        name: &str,
+        today: StoreDay,
+    ) -> Result<Result<(AuditRow, Vec<AuditRow>), Found>, AnswerError> {
+        let known = self.campaigns_until(name, today).await?;
+        let hit = match match_campaigns(name, &known)[..] {
+            [] => return Ok(Err(Found::Refuse(known))),
+            [one] => one.clone(),
+            ref many => return Ok(Err(Found::Answer(ambiguous_campaign(name, many)))),
+        };
+        Ok(Ok((hit, known)))
+    }
+
     async fn campaign(
         &self,
         name: &str,
         days: Option<&Days>,
         today: StoreDay,
     ) -> Result<Found, AnswerError> {
-        let known = self.campaigns_until(name, today).await?;
-        let hit = match match_campaigns(name, &known)[..] {
-            [] => return Ok(Found::Refuse(known)),
-            [one] => one,
-            ref many => return Ok(Found::Answer(ambiguous_campaign(name, many))),
+        let (hit, known) = match self.one_campaign(name, today).await? {
+            Ok(found) => found,
+            Err(answer) => return Ok(answer),
         };
+        let hit = &hit;
         let mut keys = self
             .subject_keys(AuditTable::AdDecisionLog, &hit.subject())
             .await?;
@@ -1475,11 +1490,9 @@ impl<'a> Engine<'a> {
         days: Option<&Days>,
         today: StoreDay,
     ) -> Result<Found, AnswerError> {
-        let known = self.campaigns_until(name, today).await?;
-        let hit = match match_campaigns(name, &known)[..] {
-            [] => return Ok(Found::Refuse(known)),
-            [one] => one.clone(),
-            ref many => return Ok(Found::Answer(ambiguous_campaign(name, many))),
+        let hit = match self.one_campaign(name, today).await? {
+            Ok((hit, _)) => hit,
+            Err(answer) => return Ok(answer),
         };
         // Ad days up to yesterday: today's is recorded by tomorrow's morning.
         let yesterday = today.plus_days(-1);

@@ -1021,11 +1021,7 @@ impl World {
                         &self.store,
                         row,
                         &by,
-                        otto_engine::executor::At {
-                            now: *now,
-                            today: clock().day_of(*now),
-                            clock: crate::fixtures::clock(),
-                        },
+                        crate::fixtures::at(*now, clock().day_of(*now)),
                     )
                     .await
                 }
@@ -1181,11 +1177,7 @@ impl World {
                             &self.store,
                             row,
                             &actor,
-                            otto_engine::executor::At {
-                                now: *now,
-                                today,
-                                clock: crate::fixtures::clock(),
-                            },
+                            crate::fixtures::at(*now, today),
                         );
                         Racer::Undo(asked.await.map_err(|e| e.to_string()))
                     } else {
@@ -1195,11 +1187,7 @@ impl World {
                             &self.store,
                             row,
                             "operator-release",
-                            otto_engine::executor::At {
-                                now: *now,
-                                today,
-                                clock: crate::fixtures::clock(),
-                            },
+                            crate::fixtures::at(*now, today),
                         );
                         Racer::Release(asked.await.map_err(|e| e.to_string()))
                     }
