@@ -423,8 +423,7 @@ async fn dispatch(cli: Cli, cfg: &Config, ports: &Ports) -> CliResult {
                 &cfg.store_id,
                 r,
                 &by,
-                otto_core::clock::now(),
-                cfg.clock.day_of(otto_core::clock::now()),
+                otto_engine::executor::At::new(otto_core::clock::now(), cfg.clock),
             )
             .await
             .map_err(|e| format!("cannot release {r}: {e}"))?;

@@ -34,8 +34,7 @@ pub async fn revert(
         &cfg.store_id,
         r,
         &actor(by),
-        now,
-        cfg.clock.day_of(now),
+        otto_engine::executor::At::new(now, cfg.clock),
     )
     .await
     .map_err(|e| format!("cannot undo {r}: {e}"))?;
@@ -67,8 +66,7 @@ pub async fn apply(
         &cfg.store_id,
         &cycle,
         &actor(by),
-        now,
-        cfg.clock.day_of(now),
+        otto_engine::executor::At::new(now, cfg.clock),
     )
     .await
     .map_err(|e| format!("cannot apply {cycle}: {e}"))?;

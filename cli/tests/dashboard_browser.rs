@@ -660,7 +660,10 @@ async fn charts(b: &mut Browser, base: &str, saved: &mut Vec<PathBuf>) -> R<Stri
     let campaign_url = b.current_url().await?.trim_start_matches(base).to_string();
     for id in ["spend", "roas", "mer"] {
         let points = b.find_all(&format!("svg#{id} a")).await?;
-        check(!points.is_empty(), || {
+        // The store's MER needs the store's orders: the demo's simulated shop reports none, and
+        // the page says so instead of charting the ad platform's ROAS under MER's name.
+        let said = id == "mer" && page.contains("the store's orders were not read");
+        check(!points.is_empty() || said, || {
             format!("the {id} chart has no linked points:\n{page}")
         })?;
     }

@@ -620,7 +620,7 @@ fn check_intent(q: Option<&str>, intent: &otto_answers::Intent, today: StoreDay)
         Intent::CycleSummary { days, .. }
         | Intent::CatalogMoves { days }
         | Intent::CustomerService { days, .. } => check_days(days, today),
-        Intent::Campaign { name, days } => {
+        Intent::Campaign { name, days } | Intent::CampaignPerformance { name, days } => {
             assert!(!name.is_empty());
             days.iter().for_each(|d| check_days(d, today));
         }

@@ -28,6 +28,9 @@ macro_rules! answers_suite {
             a_count_of_none_cites_what_was_proposed,
             thresholds_come_from_the_calibrate_row
         );
+        $crate::instantiate!(campaign_week, $make;
+            a_campaigns_week_reads_from_its_morning_rows
+        );
         $crate::instantiate!(answers_set, $make;
             question_set_scores,
             same_answers_after_export_import
@@ -237,14 +240,14 @@ pub async fn plane(h: &Harness) -> Plane {
     Plane { store, refs }
 }
 
-async fn ask(h: &Harness, p: &Plane, q: &str) -> Answer {
+pub(crate) async fn ask(h: &Harness, p: &Plane, q: &str) -> Answer {
     Engine::new(&h.ports, p.store.clone(), clock(), "https://otto.example")
         .ask(q, now())
         .await
         .expect("answer")
 }
 
-fn cited(a: &Answer) -> Vec<String> {
+pub(crate) fn cited(a: &Answer) -> Vec<String> {
     let mut v: Vec<String> = a.citations.iter().map(|c| c.row_ref.clone()).collect();
     v.sort();
     v

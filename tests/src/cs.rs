@@ -294,8 +294,7 @@ pub async fn cs_sends_are_held_by_the_kill_switch(h: &Harness) {
                 &store,
                 r.row_ref,
                 "emma",
-                Utc::now(),
-                day,
+                crate::fixtures::at(Utc::now(), day),
             )
             .await
             .expect("release");

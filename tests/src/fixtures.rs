@@ -127,6 +127,19 @@ pub fn clock() -> StoreClock {
     StoreClock::new("Europe/Amsterdam").expect("tz")
 }
 
+/// An operator act at `now` on store day `today` (a test may ask for another day than now's)
+/// on the fixtures' clock.
+pub fn at(
+    now: chrono::DateTime<chrono::Utc>,
+    today: otto_core::StoreDay,
+) -> otto_engine::executor::At {
+    otto_engine::executor::At {
+        now,
+        today,
+        clock: clock(),
+    }
+}
+
 /// A seeded simulated shop and ad account (35 days of history up to the day before [`day`]), and
 /// the vendors the stages call.
 pub struct World {
@@ -228,7 +241,15 @@ impl<'h> OperatorDesk<'h> {
     /// The undo of `r`, asked of `store` (the desk's own, or another).
     pub async fn revert_in(&self, store: &StoreId, r: RowRef) -> Result<Reverted, RevertError> {
         let exec = self.exec();
-        revert(&self.h.ports, &exec, store, r, &emma(), Utc::now(), day()).await
+        revert(
+            &self.h.ports,
+            &exec,
+            store,
+            r,
+            &emma(),
+            crate::fixtures::at(Utc::now(), day()),
+        )
+        .await
     }
 
     /// Applies dry-run `cycle` after review, as if it were `today`.
@@ -238,6 +259,14 @@ impl<'h> OperatorDesk<'h> {
         today: StoreDay,
     ) -> Result<ApplyReport, ApplyError> {
         let (ports, exec) = (&self.h.ports, self.exec());
-        apply_cycle(ports, &exec, &self.store, cycle, &emma(), Utc::now(), today).await
+        apply_cycle(
+            ports,
+            &exec,
+            &self.store,
+            cycle,
+            &emma(),
+            crate::fixtures::at(Utc::now(), today),
+        )
+        .await
     }
 }

@@ -96,8 +96,7 @@ async fn concurrent_releases(h: &Harness, n: usize) {
                 &store,
                 r,
                 &format!("op-{i}"),
-                Utc::now(),
-                today(),
+                crate::fixtures::at(Utc::now(), today()),
             )
             .await
         }));
@@ -211,8 +210,7 @@ pub async fn a_bulk_release_raced_by_single_releases_writes_once_per_row(h: &Har
                 &store,
                 &asked,
                 "bulk",
-                Utc::now(),
-                today(),
+                crate::fixtures::at(Utc::now(), today()),
                 Duration::from_secs(600),
             )
             .await
@@ -222,7 +220,15 @@ pub async fn a_bulk_release_raced_by_single_releases_writes_once_per_row(h: &Har
     for r in refs.iter().rev().copied() {
         let (ports, exec, store) = (h.ports.clone(), exec.clone(), store.clone());
         singles.push(tokio::spawn(async move {
-            release(&ports, &exec, &store, r, "single", Utc::now(), today()).await
+            release(
+                &ports,
+                &exec,
+                &store,
+                r,
+                "single",
+                crate::fixtures::at(Utc::now(), today()),
+            )
+            .await
         }));
     }
     let mut released_now = std::collections::HashMap::<otto_core::RowRef, usize>::new();
@@ -446,9 +452,16 @@ pub async fn a_release_of_a_move_the_shop_already_shows_is_skipped(h: &Harness) 
         ..Executors::default()
     };
     let before = w.sim.writes();
-    let out = release(&h.ports, &exec, &store, r, "op", Utc::now(), today())
-        .await
-        .expect("release");
+    let out = release(
+        &h.ports,
+        &exec,
+        &store,
+        r,
+        "op",
+        crate::fixtures::at(Utc::now(), today()),
+    )
+    .await
+    .expect("release");
     assert_eq!(w.sim.writes(), before, "no vendor write");
     assert_eq!(out.row.status, RowStatus::Skipped, "{}", out.outcome);
     assert!(

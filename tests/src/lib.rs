@@ -3,6 +3,7 @@
 
 pub mod answers;
 pub mod answers_set;
+pub mod campaign_week;
 pub mod contract;
 pub mod contract_keys;
 pub mod cs;

@@ -99,9 +99,31 @@ pub async fn morning_twice_same_date_gives_identical_rows(h: &Harness) {
     assert_eq!(first, second);
     // Re-running a stage message by hand (a redelivery days later) writes nothing either.
     let ads = rows(h, AuditTable::AdDecisionLog, &c).await;
-    assert!(ads
-        .iter()
-        .all(|r| r.status == RowStatus::DryRun || r.status == RowStatus::Refused));
+    assert!(ads.iter().all(|r| matches!(
+        r.status,
+        RowStatus::DryRun | RowStatus::Refused | RowStatus::Recorded
+    )));
+    // One ad row per campaign this morning, each with what the planner saw; a campaign it
+    // proposed nothing for has a KEEP row that moves nothing.
+    let budgets = h.ports.catalog.budgets(&store).await.expect("budgets");
+    assert_eq!(ads.len(), budgets.len(), "one row per campaign per morning");
+    for r in &ads {
+        let RowBody::AdDecision(a) = &r.body else {
+            panic!("an ad row")
+        };
+        let watch = a
+            .watch
+            .as_deref()
+            .expect("every morning row carries the planner's look");
+        assert_eq!(watch.window.to, today().plus_days(-1));
+        if r.status == RowStatus::Recorded {
+            assert_eq!(
+                (a.action, a.verdict.as_str()),
+                (otto_core::Action::Keep, "NO_MOVE")
+            );
+            assert!(a.r#move.is_none() && a.rate_limit_position.is_none());
+        }
+    }
     assert_eq!(w.sim.writes(), 0, "a dry run changes nothing at the vendor");
 }
 
@@ -256,6 +278,7 @@ pub async fn budget_rate_limit_holds_under_concurrent_workers(h: &Harness) {
                 budget_before: Some(b.amount),
                 budget_after: Some(after),
                 rate_limit_position: None,
+                watch: None,
                 r#move: Some(Move::CampaignBudget {
                     budget_resource: b.budget_resource.clone(),
                     expected: None,
@@ -724,8 +747,7 @@ pub async fn held_rows_expire_at_the_next_morning(h: &Harness) {
         &store,
         held[0].row_ref,
         "emma",
-        Utc::now(),
-        today(),
+        crate::fixtures::at(Utc::now(), today()),
     )
     .await
     .expect("release");
@@ -760,8 +782,7 @@ pub async fn held_rows_expire_at_the_next_morning(h: &Harness) {
         &store,
         held[0].row_ref,
         "emma",
-        Utc::now(),
-        today().plus_days(1),
+        crate::fixtures::at(Utc::now(), today().plus_days(1)),
     )
     .await
     .expect_err("expired");

@@ -165,6 +165,7 @@ async fn pending_moves(h: &Harness, cycle: &CycleId) -> Vec<RowRef> {
         budget_after: None,
         r#move: None,
         rate_limit_position: None,
+        watch: None,
         reversal_op: None,
         hold_reason: None,
         result: None,

@@ -70,7 +70,12 @@ async fn applied(d: &OperatorDesk<'_>, body: RowBody) -> RowRef {
     let out = otto_engine::executor::execute(&d.h.ports, d.exec().via(), r, &run)
         .await
         .expect("execute");
-    assert_eq!(out.row.status, RowStatus::Applied, "{}", out.describe());
+    assert_eq!(
+        out.row.status,
+        RowStatus::Applied,
+        "{}",
+        out.describe(&crate::fixtures::clock())
+    );
     r
 }
 
@@ -216,6 +221,7 @@ pub async fn a_budget_move_is_undone_through_the_kill_switch(h: &Harness) {
         budget_after: Some(up),
         r#move: Some(mv),
         rate_limit_position: None,
+        watch: None,
         reversal_op: None,
         hold_reason: None,
         result: None,
@@ -240,8 +246,7 @@ pub async fn a_budget_move_is_undone_through_the_kill_switch(h: &Harness) {
         store,
         out.row.row_ref,
         "emma",
-        Utc::now(),
-        today(),
+        crate::fixtures::at(Utc::now(), today()),
     )
     .await
     .expect("release");

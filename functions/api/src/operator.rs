@@ -148,8 +148,7 @@ pub async fn release_hold(
         &state.store_id,
         row_ref,
         &op.0,
-        otto_core::clock::now(),
-        state.clock.day_of(otto_core::clock::now()),
+        otto_engine::executor::At::new(otto_core::clock::now(), state.clock),
     )
     .await?;
     Ok(Json(serde_json::to_value(out).unwrap_or(Value::Null)))

@@ -11,10 +11,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
-use chrono::{DateTime, Utc};
 use otto_core::audit::Surface;
 use otto_core::cycle::CycleId;
-use otto_core::StoreDay;
+use otto_engine::executor::At;
 use otto_engine::review::ApplyError;
 use otto_engine::undo::{Actor, RevertError};
 use otto_runtime::HandlerError;
@@ -58,7 +57,7 @@ impl From<ApplyError> for ApiError {
 
 /// One operator act behind an `Idempotency-Key` (scope `ops`, keyed on `path` and the body):
 /// `act` gets the state, the acting operator (the authenticated identity, from the API) and the
-/// instant with its store day, and its answer is the response's JSON.
+/// instant on the store's clock, and its answer is the response's JSON.
 async fn keyed_act<T, E, F, Fut>(
     state: Arc<AppState>,
     op: Operator,
@@ -70,7 +69,7 @@ async fn keyed_act<T, E, F, Fut>(
 where
     T: Serialize,
     ApiError: From<E>,
-    F: FnOnce(Arc<AppState>, Actor, DateTime<Utc>, StoreDay) -> Fut,
+    F: FnOnce(Arc<AppState>, Actor, At) -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
     let st = state.clone();
@@ -82,13 +81,12 @@ where
         body,
         StatusCode::OK,
         move || async move {
-            let now = otto_core::clock::now();
-            let today = st.clock.day_of(now);
+            let at = At::new(otto_core::clock::now(), st.clock);
             let actor = Actor {
                 by: op.0,
                 surface: Surface::Api,
             };
-            let out = act(st, actor, now, today).await?;
+            let out = act(st, actor, at).await?;
             Ok(serde_json::to_value(out).unwrap_or(Value::Null))
         },
     )
@@ -111,17 +109,8 @@ pub async fn revert_row(
         &path,
         &headers,
         &body,
-        move |st, actor, now, today| async move {
-            otto_engine::undo::revert(
-                &st.ports,
-                &st.executors,
-                &st.store_id,
-                r,
-                &actor,
-                now,
-                today,
-            )
-            .await
+        move |st, actor, at| async move {
+            otto_engine::undo::revert(&st.ports, &st.executors, &st.store_id, r, &actor, at).await
         },
     )
     .await
@@ -144,9 +133,9 @@ pub async fn apply_cycle(
         &path,
         &headers,
         &body,
-        move |st, actor, now, today| async move {
+        move |st, actor, at| async move {
             let (ports, exec, store) = (&st.ports, &st.executors, &st.store_id);
-            otto_engine::review::apply_cycle(ports, exec, store, &cycle, &actor, now, today).await
+            otto_engine::review::apply_cycle(ports, exec, store, &cycle, &actor, at).await
         },
     )
     .await

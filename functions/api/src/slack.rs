@@ -439,8 +439,7 @@ pub async fn message_for(r: &Responder, job: &SlackJob) -> Result<Value, Handler
                         &r.store_id,
                         rr,
                         &by,
-                        otto_core::clock::now(),
-                        r.clock.day_of(otto_core::clock::now()),
+                        otto_engine::executor::At::new(otto_core::clock::now(), r.clock),
                     )
                     .await
                     {
@@ -511,8 +510,7 @@ async fn revert_message(
                 &r.store_id,
                 rr,
                 &actor,
-                now,
-                r.clock.day_of(now),
+                otto_engine::executor::At::new(now, r.clock),
             )
             .await;
             match out {

@@ -3,6 +3,7 @@
 //! gives the same answer after export → import into an empty store) → an answer written for
 //! people from the returned rows → the citation guard.
 
+use crate::campaign_period;
 use crate::guard::{Support, PAGE};
 use crate::human::{self, pct, ratio};
 use crate::question::{parse, Aggregate, Days, Intent, RowQuery, SwitchAsk, MAX_QUESTION_CHARS};
@@ -197,10 +198,15 @@ fn reversal_stored(row: &AuditRow) -> bool {
 fn figure_text(figures: &BTreeMap<String, Value>) -> Vec<String> {
     let bp = |k: &str| figures.get(k).and_then(Value::as_i64);
     let mut out = Vec::new();
-    if let (Some(a), Some(b)) = (bp("mer_before_bp"), bp("mer_after_bp")) {
-        out.push(format!("MER {} → {}", ratio(a), ratio(b)));
-    } else if let Some(m) = bp("mer_bp") {
-        out.push(format!("MER {}", ratio(m)));
+    // Rows before the account's ROAS was named for what it is stored it as `mer_*`.
+    let account =
+        |k: &str| bp(&format!("account_roas_{k}_bp")).or_else(|| bp(&format!("mer_{k}_bp")));
+    if let (Some(a), Some(b)) = (account("before"), account("after")) {
+        out.push(format!(
+            "ad ROAS {} → {} over the window",
+            ratio(a),
+            ratio(b)
+        ));
     }
     if let (Some(a), Some(t)) = (bp("roas_bp"), bp("target_roas_bp")) {
         out.push(format!(
@@ -639,6 +645,10 @@ impl<'a> Engine<'a> {
             Intent::CycleSummary { kind, days } => self.cycle_summary(*kind, days, today).await?,
             Intent::CatalogMoves { days } => self.catalog_moves(days).await?,
             Intent::Campaign { name, days } => self.campaign(name, days.as_ref(), today).await?,
+            Intent::CampaignPerformance { name, days } => {
+                self.campaign_performance(name, days.as_ref(), today)
+                    .await?
+            }
             Intent::CustomerService { days, thread } => {
                 self.customer_service(days, thread.as_deref()).await?
             }
@@ -1487,18 +1497,33 @@ impl<'a> Engine<'a> {
         Ok(latest.into_values().collect())
     }
 
+    /// The one campaign `name` means (its newest row) with every campaign seen, for a refusal;
+    /// else the answer: a refusal naming them when none matches, the matches when several do.
+    async fn one_campaign(
+        &self,
+        name: &str,
+        today: StoreDay,
+    ) -> Result<Result<(AuditRow, Vec<AuditRow>), Found>, AnswerError> {
+        let known = self.campaigns_until(name, today).await?;
+        let hit = match match_campaigns(name, &known)[..] {
+            [] => return Ok(Err(Found::Refuse(known))),
+            [one] => one.clone(),
+            ref many => return Ok(Err(Found::Answer(ambiguous_campaign(name, many)))),
+        };
+        Ok(Ok((hit, known)))
+    }
+
     async fn campaign(
         &self,
         name: &str,
         days: Option<&Days>,
         today: StoreDay,
     ) -> Result<Found, AnswerError> {
-        let known = self.campaigns_until(name, today).await?;
-        let hit = match match_campaigns(name, &known)[..] {
-            [] => return Ok(Found::Refuse(known)),
-            [one] => one,
-            ref many => return Ok(Found::Answer(ambiguous_campaign(name, many))),
+        let (hit, known) = match self.one_campaign(name, today).await? {
+            Ok(found) => found,
+            Err(answer) => return Ok(answer),
         };
+        let hit = &hit;
         let mut keys = self
             .subject_keys(AuditTable::AdDecisionLog, &hit.subject())
             .await?;
@@ -1511,9 +1536,10 @@ impl<'a> Engine<'a> {
         let Some(story) = budget.or(keys.first()) else {
             return Ok(Found::Refuse(known));
         };
+        // The morning's KEEP rows record what the planner saw; the story's earlier rows are moves.
         let earlier: Vec<&RowKey> = keys
             .iter()
-            .filter(|k| k.row_ref != story.row_ref)
+            .filter(|k| k.row_ref != story.row_ref && k.action != Action::Keep.as_str())
             .take(3)
             .collect();
         let rows = self
@@ -1531,6 +1557,101 @@ impl<'a> Engine<'a> {
                 d.line(format!("— {}", row_line(r)));
                 d.cite(r);
             }
+        }
+        Ok(Found::Answer(d))
+    }
+
+    /// What a campaign spent over ad days (the last 7 by default), with its conversion value and
+    /// ROAS, from the row each morning recorded of the day before it.
+    async fn campaign_performance(
+        &self,
+        name: &str,
+        days: Option<&Days>,
+        today: StoreDay,
+    ) -> Result<Found, AnswerError> {
+        let hit = match self.one_campaign(name, today).await? {
+            Ok((hit, _)) => hit,
+            Err(answer) => return Ok(answer),
+        };
+        // Ad days up to yesterday: today's is recorded by tomorrow's morning.
+        let yesterday = today.plus_days(-1);
+        let period = match days {
+            None => Days::Range(today.plus_days(-7), yesterday),
+            Some(d) if d.first() > yesterday => return Ok(Found::Refuse(vec![hit])),
+            Some(d) => Days::Range(d.first(), d.last().min(yesterday)),
+        };
+        // A morning records the ad day before it.
+        let mut keys = self
+            .subject_keys(AuditTable::AdDecisionLog, &hit.subject())
+            .await?;
+        keys.retain(|k| k.day > period.first() && k.day <= period.last().plus_days(1));
+        let rows = self.read(keys.iter()).await?;
+        let Some(p) = campaign_period::period_of(&rows, Some(&period)) else {
+            return Ok(Found::Refuse(vec![hit]));
+        };
+        let campaign = match &hit.body {
+            RowBody::AdDecision(a) => a.campaign.clone(),
+            _ => hit.subject(),
+        };
+        let mut d = Draft::default();
+        d.allow_days(&period);
+        let span = period.last().days_since(period.first()) + 1;
+        d.allow.push(span.to_string());
+        let roas = p
+            .roas_bp
+            .map(|r| format!("ROAS {}", ratio(r)))
+            .unwrap_or_else(|| "no ROAS (no spend)".into());
+        d.line(format!(
+            "{campaign} spent {} from {} to {}: conversion value {}, {roas} ({} of {} days recorded).",
+            human::money(&p.spend),
+            human::date(period.first()),
+            human::date(period.last()),
+            human::money(&p.conversion_value),
+            p.days.len(),
+            span,
+        ));
+        let missing = p.missing(&period);
+        // Days of the period the question named, with no row to lend them.
+        d.allow.extend(missing.iter().map(|x| x.to_string()));
+        if !missing.is_empty() {
+            let m: Vec<String> = missing.iter().map(|x| human::date(*x)).collect();
+            d.line(format!("No morning recorded: {}.", m.join(", ")));
+        }
+        for f in &p.days {
+            let Some(row) = rows.iter().find(|r| r.row_ref == f.row_ref) else {
+                continue;
+            };
+            d.line(format!(
+                "— {}: {}{}, ROAS {} ({})",
+                human::date(f.day.day),
+                human::money(&f.day.totals.spend),
+                if f.day.provisional {
+                    " (provisional: Google may still restate it)"
+                } else {
+                    ""
+                },
+                f.day
+                    .totals
+                    .roas_bp
+                    .map(ratio)
+                    .unwrap_or_else(|| "—".into()),
+                f.row_ref
+            ));
+            d.cite(row);
+        }
+        if let Some((row, mer)) = p.days.iter().rev().find_map(|f| {
+            let row = rows.iter().find(|r| r.row_ref == f.row_ref)?;
+            match &row.body {
+                RowBody::AdDecision(a) => Some((row, a.watch.as_ref()?.store_mer_bp?)),
+                _ => None,
+            }
+        }) {
+            d.line(format!(
+                "Store MER (store revenue ÷ ad spend) on the morning of {}: {} ({}).",
+                human::date(row.day()),
+                ratio(mer),
+                row.row_ref
+            ));
         }
         Ok(Found::Answer(d))
     }
@@ -1553,6 +1674,10 @@ impl<'a> Engine<'a> {
             _ => None,
         };
         let head = match (row.status, &change) {
+            _ if a.action == Action::Keep => format!(
+                "No budget move for {} on {when}: the planner proposed none.",
+                a.campaign
+            ),
             (RowStatus::Applied, Some((verb, c))) => format!(
                 "We {verb}d {} on {when} — {} {c} via {}.",
                 a.campaign, a.action, a.channel
@@ -1595,6 +1720,9 @@ impl<'a> Engine<'a> {
         if row.status == RowStatus::Held {
             d.release(row);
             d.line(RELEASE_HOW);
+        }
+        if a.action == Action::Keep {
+            return Ok(());
         }
         d.line(if reversal_stored(row) {
             "Reversal op is pre-stored if you want to roll the cap back; one click."

@@ -14,6 +14,8 @@
 //!   (`€300.00 → €345.00` supports `+15%`) and amount; a row's day as its day of the month and
 //!   year (`2026-11-24` supports `24 Nov 2026`);
 //! * the sum of the budget changes (after − before) of the cited ad rows;
+//! * a campaign's spend and conversion value summed over the ad days its cited rows recorded,
+//!   and their ratio (ROAS) — [`crate::campaign_period`];
 //! * a count over the cited rows: how many there are, per action, status, action and status,
 //!   classification, verdict, table, ISO week and day — and that count less a page of
 //!   [`PAGE`] ("and 37 more"). Counts, days and refs come from the cited rows' index entries
@@ -179,6 +181,15 @@ impl Support {
             row_keys.push(r.key());
         }
         s.add_keys(row_keys.iter().chain(keys));
+        // A campaign's spend, conversion value and ROAS over the days its cited rows recorded.
+        if let Some(p) = crate::campaign_period::period_of(&cited, None) {
+            for m in [p.spend, p.conversion_value] {
+                s.numbers.extend(normalise(&m.rounded().amount_string()));
+            }
+            if let Some(r) = p.roas_bp {
+                s.add_bp(i128::from(r));
+            }
+        }
         if let Some(sum) = crate::engine::budget_delta_sum(&cited) {
             let r = sum.rounded();
             s.numbers.extend(normalise(&r.amount_string()));

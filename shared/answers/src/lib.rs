@@ -4,6 +4,7 @@
 //! SKU and ref in its text is in a cited row; otherwise the answer is "I don't have a row for
 //! that." with the nearest rows that do exist.
 
+pub mod campaign_period;
 pub mod digest;
 pub mod engine;
 pub mod guard;

@@ -155,7 +155,7 @@ pub fn parse_wording_reply(content: &str) -> Result<String, LlmError> {
     Ok(out.to_string())
 }
 
-const INTENT_PROMPT: &str = "You map an online-store operator's question to one typed query plan for an audit-log query engine. Reply with one JSON object only: {\"intent\": one of \"cycle_summary\", \"catalog_moves\", \"campaign\", \"customer_service\", \"holds\", \"discount_windows\", \"research\", \"sku_history\", \"show_row\", \"kill_switch\", \"cycle_health\", \"thresholds\", \"rows\", \"unknown\"; optional \"day\" (YYYY-MM-DD), \"cycle\" (morning|research|discount|cs), \"sku\", \"campaign\" (a name or id), \"thread\" (a support thread id), \"ref\" (table#number), \"ask\" (kill_switch: state|on|off|any)}. For counts, sums, largest moves, lists and comparisons of rows use \"rows\" with \"table\" (decision_log|ad_decision_log), \"actions\" (list of DRAFT, PUBLISH, DISCOUNT_TEST, ON_DISCOUNT, PRICE_RESTORE, SCALE_WINNER, REVIVE_SEASONAL, ADJUST_BUDGET, KEEP), \"status\" (APPLIED, HELD, REVERTED, FAILED, REFUSED, DRY_RUN, SKIPPED), \"classification\" (WINNER, MID, LOSER, INSUFFICIENT_DATA), \"from\" and \"to\" (YYYY-MM-DD, at most 31 days), \"aggregate\" (list|count|largest|sum|compare). Never answer the question yourself.";
+const INTENT_PROMPT: &str = "You map an online-store operator's question to one typed query plan for an audit-log query engine. Reply with one JSON object only: {\"intent\": one of \"cycle_summary\", \"catalog_moves\", \"campaign\" (a campaign's budget story), \"campaign_performance\" (what a campaign spent, its ROAS), \"customer_service\", \"holds\", \"discount_windows\", \"research\", \"sku_history\", \"show_row\", \"kill_switch\", \"cycle_health\", \"thresholds\" (the self_calibrator's winner floor and loser ceiling), \"rows\", \"unknown\"; optional \"day\" (YYYY-MM-DD), \"cycle\" (morning|research|discount|cs), \"sku\", \"campaign\" (a name or id), \"thread\" (a support thread id), \"ref\" (table#number), \"ask\" (kill_switch: state|on|off|any)}. For counts, sums, largest moves, lists and comparisons of rows use \"rows\" with \"table\" (decision_log|ad_decision_log), \"actions\" (list of DRAFT, PUBLISH, DISCOUNT_TEST, ON_DISCOUNT, PRICE_RESTORE, SCALE_WINNER, REVIVE_SEASONAL, ADJUST_BUDGET, KEEP), \"status\" (APPLIED, HELD, REVERTED, FAILED, REFUSED, DRY_RUN, SKIPPED), \"classification\" (WINNER, MID, LOSER, INSUFFICIENT_DATA), \"from\" and \"to\" (YYYY-MM-DD, at most 31 days), \"aggregate\" (list|count|largest|sum|compare). Never answer the question yourself.";
 
 const WORDING_PROMPT: &str = "Rephrase the answer for a busy store operator in at most a few sentences. Keep every number, amount, percentage, date, SKU and row ref exactly as written; add no figure, fact or row that is not in the answer. Reply with the rephrased answer only.";
 
@@ -184,6 +184,10 @@ pub fn intent_from_json(v: &Value, today: StoreDay) -> Option<Intent> {
         },
         "catalog_moves" => Intent::CatalogMoves { days },
         "campaign" => Intent::Campaign {
+            name: s("campaign")?.to_string(),
+            days: s("day").map(|_| days),
+        },
+        "campaign_performance" => Intent::CampaignPerformance {
             name: s("campaign")?.to_string(),
             days: s("day").map(|_| days),
         },

@@ -121,6 +121,13 @@ pub enum Intent {
         name: String,
         days: Option<Days>,
     },
+    /// "what did EU/Linen/Throws spend last week?" / "ROAS of Jute over the last 14 days": the
+    /// campaign's spend, conversion value and ROAS over ad days (the last 7 when `days` is
+    /// `None`), from the rows each morning's planner recorded.
+    CampaignPerformance {
+        name: String,
+        days: Option<Days>,
+    },
     /// "what's escalated in CS today?" / "what happened to thread T-9001?"
     CustomerService {
         days: Days,
@@ -172,6 +179,7 @@ impl Intent {
             Intent::CycleSummary { .. } => "cycle_summary",
             Intent::CatalogMoves { .. } => "catalog_moves",
             Intent::Campaign { .. } => "campaign",
+            Intent::CampaignPerformance { .. } => "campaign_performance",
             Intent::CustomerService { .. } => "customer_service",
             Intent::Holds => "holds",
             Intent::DiscountWindows => "discount_windows",
@@ -982,6 +990,9 @@ fn plan(ws: &Words, days: Option<Days>, today: StoreDay) -> Intent {
     let budget_change = actions.contains(&Action::AdjustBudget);
     if ws.any(AD_WORDS) && !budget_change {
         if let Some(name) = campaign_name(ws) {
+            if asks_performance(ws) {
+                return Intent::CampaignPerformance { name, days };
+            }
             return Intent::Campaign { name, days };
         }
         if aggregate != Aggregate::List || days.is_some() {
@@ -1001,6 +1012,15 @@ fn plan(ws: &Words, days: Option<Days>, today: StoreDay) -> Intent {
         (Some(kind), d) => Intent::CycleSummary { kind, days: on(d) },
         _ => Intent::Unknown,
     }
+}
+
+/// "what did X spend", "X's ROAS last week": figures over days, not the budget's story ("why is
+/// spend on X what it is?", "did we raise the X budget?").
+fn asks_performance(ws: &Words) -> bool {
+    ws.any(&["spend", "spent", "spending", "roas", "cost", "costs"])
+        && !ws.any(&[
+            "why", "budget", "budgets", "cap", "raise", "raised", "cut", "lower", "lowered",
+        ])
 }
 
 fn rows_for(
@@ -1042,7 +1062,7 @@ mod tests {
             | Intent::CatalogMoves { days }
             | Intent::CustomerService { days, .. } => Some(days),
             Intent::Rows(q) => q.days,
-            Intent::Campaign { days, .. } => days,
+            Intent::Campaign { days, .. } | Intent::CampaignPerformance { days, .. } => days,
             _ => None,
         }
     }
@@ -1101,6 +1121,26 @@ mod tests {
         ] {
             assert!(matches!(parse(q, t), Intent::Future { .. }), "{q}");
         }
+    }
+
+    #[test]
+    fn a_campaigns_spend_over_days_is_its_performance_not_its_budget_story() {
+        let t = today();
+        assert_eq!(
+            parse("what did EU/Linen/Throws spend last week?", t),
+            Intent::CampaignPerformance {
+                name: "EU/Linen/Throws".into(),
+                days: Some(Days::Range(d("2026-11-16"), d("2026-11-22"))),
+            }
+        );
+        assert!(matches!(
+            parse("ROAS of EU/Linen/Throws?", t),
+            Intent::CampaignPerformance { days: None, .. }
+        ));
+        assert!(matches!(
+            parse("why is spend on EU/Linen/Throws what it is?", t),
+            Intent::Campaign { .. }
+        ));
     }
 
     #[test]

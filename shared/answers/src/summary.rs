@@ -46,8 +46,11 @@ fn morning(s: &MorningSummary) -> String {
             s.ad_proposals
         ));
     }
-    if let (Some(a), Some(b)) = (s.mer_before_bp, s.mer_after_bp) {
-        parts.push(format!("MER {} → {}", ratio(a), ratio(b)));
+    if let (Some(a), Some(b)) = (s.store_mer_before_bp, s.store_mer_after_bp) {
+        parts.push(format!("store MER {} → {}", ratio(a), ratio(b)));
+    }
+    if let (Some(a), Some(b)) = (s.account_roas_before_bp, s.account_roas_after_bp) {
+        parts.push(format!("ad ROAS {} → {}", ratio(a), ratio(b)));
     }
     let mut out = parts.join(", ") + ".";
     if !s.by_action.is_empty() {
@@ -114,12 +117,14 @@ mod tests {
             ad_agreed: 48,
             ad_moves: 47,
             judge_agreement_bp: Some(9_600),
-            mer_before_bp: Some(41_000),
-            mer_after_bp: Some(48_000),
+            store_mer_before_bp: Some(41_000),
+            store_mer_after_bp: Some(48_000),
+            account_roas_before_bp: Some(52_000),
+            account_roas_after_bp: Some(49_000),
             ..MorningSummary::default()
         });
         let t = summary_text(&s);
-        assert!(t.starts_with("142 decision rows, 47 ad moves, judge agreement at 96% (48 of 50 proposals), MER 4.1 → 4.8."), "{t}");
+        assert!(t.starts_with("142 decision rows, 47 ad moves, judge agreement at 96% (48 of 50 proposals), store MER 4.1 → 4.8, ad ROAS 5.2 → 4.9."), "{t}");
         assert!(t.contains("By action: 100 KEEP, 42 DRAFT."), "{t}");
         assert!(t.contains("By status: 42 APPLIED."), "{t}");
         assert!(!t.contains("bp"), "{t}");

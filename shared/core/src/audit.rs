@@ -11,6 +11,7 @@ use crate::ids::{Sku, StoreId};
 use crate::money::Money;
 use crate::moves::{Attempt, Move};
 use crate::report::{CycleSummary, StageReport, StageReportKind};
+use crate::stages::campaign_watch::CampaignWatch;
 use crate::time::StoreDay;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -206,6 +207,11 @@ pub struct AdDecisionRow {
     /// Position in the weekly rate limit when decided: (used, limit), e.g. (3, 8).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit_position: Option<(u32, u32)>,
+    /// What the morning's planner saw of the campaign: the newest day, the window it judged on,
+    /// the store's MER. On every campaign_plan row, a move or not (a morning without a proposal
+    /// is a KEEP row, RECORDED, verdict NO_MOVE: a chart point, never a move).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch: Option<Box<CampaignWatch>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reversal_op: Option<ReversalOp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -208,10 +208,18 @@ pub struct CampaignPlanReport {
     pub agreed: u32,
     #[serde(default)]
     pub judge_agreement_bp: Option<u32>,
-    #[serde(default)]
-    pub mer_before_bp: Option<i64>,
-    #[serde(default)]
-    pub mer_after_bp: Option<i64>,
+    /// The ad account's ROAS (conversion value ÷ cost) in the window's first and second half
+    /// (stored as `mer_*` before it was named for what it is).
+    #[serde(default, alias = "mer_before_bp")]
+    pub account_roas_before_bp: Option<i64>,
+    #[serde(default, alias = "mer_after_bp")]
+    pub account_roas_after_bp: Option<i64>,
+    /// The store's MER (store revenue ÷ all ad spend) in the same halves, when the store's
+    /// orders were read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_mer_before_bp: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_mer_after_bp: Option<i64>,
     pub summary: MorningSummary,
 }
 
@@ -398,9 +406,18 @@ pub struct MorningSummary {
     pub ad_held: u32,
     pub judge_agreement_bp: Option<u32>,
     pub held_rows: Vec<RowRef>,
-    /// Marketing efficiency ratio (store revenue ÷ ad spend) before and after the planned moves.
-    pub mer_before_bp: Option<i64>,
-    pub mer_after_bp: Option<i64>,
+    /// The ad account's ROAS (conversion value ÷ cost) in the first and second half of the
+    /// planner's window (stored as `mer_*` before it was named for what it is).
+    #[serde(alias = "mer_before_bp")]
+    pub account_roas_before_bp: Option<i64>,
+    #[serde(alias = "mer_after_bp")]
+    pub account_roas_after_bp: Option<i64>,
+    /// The store's MER (store revenue ÷ all ad spend) in the same halves, when the store's
+    /// orders were read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_mer_before_bp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_mer_after_bp: Option<i64>,
 }
 
 /// What the research cycle queued.

@@ -113,6 +113,15 @@ impl StoreClock {
         instant.with_timezone(&self.tz).format("%H:%M").to_string()
     }
 
+    /// The local wall-clock time of an instant with the zone's abbreviation, `HH:MM:SS CET`
+    /// (a zone without one shows its offset, `+03`).
+    pub fn local_hms_zone(&self, instant: DateTime<Utc>) -> String {
+        instant
+            .with_timezone(&self.tz)
+            .format("%H:%M:%S %Z")
+            .to_string()
+    }
+
     /// The local minute of the day (0 … 1439) of an instant.
     pub fn minute_of_day(&self, instant: DateTime<Utc>) -> u32 {
         let t = instant.with_timezone(&self.tz).time();

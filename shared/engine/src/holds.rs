@@ -7,7 +7,7 @@
 //! CS reply through the helpdesk. A release of a row already released or applied is not an
 //! error: it answers with the row as it is (and finishes a release interrupted before it applied).
 
-use crate::executor::{execute, Note, Run};
+use crate::executor::{execute, At, Note};
 use chrono::{DateTime, Utc};
 use otto_core::audit::{AuditRow, AuditTable, RowRef};
 use otto_core::cycle::CycleId;
@@ -179,9 +179,9 @@ pub async fn release(
     store: &StoreId,
     row_ref: RowRef,
     by: &str,
-    now: DateTime<Utc>,
-    today: otto_core::StoreDay,
+    at: At,
 ) -> Result<Released, ReleaseError> {
+    let now = at.now;
     if !matches!(
         row_ref.table,
         AuditTable::DecisionLog | AuditTable::AdDecisionLog | AuditTable::CsThreadEvaluations
@@ -223,19 +223,13 @@ pub async fn release(
     // answer with the row as it is (and a repeat finishes a release interrupted before it
     // applied).
     // Releases have no owner: a release never takes over a live attempt, it answers with it.
-    let run = Run {
-        fence: None,
-        now,
-        today,
-        owner: String::new(),
-    };
-    let out = execute(ports, exec.via(), row_ref, &run).await?;
+    let out = execute(ports, exec.via(), row_ref, &at.run()).await?;
     let outcome = match (&out.note, released_now) {
         (Note::AsItWas, false) => format!("already {}", out.row.status),
         (Note::Held(why), _) => {
             format!("nothing was done: re-checked against today's state and held again — {why}")
         }
-        _ => out.describe(),
+        _ => out.describe(&at.clock),
     };
     Ok(Released {
         row: out.row,
@@ -273,8 +267,7 @@ pub async fn release_many(
     store: &StoreId,
     refs: &[RowRef],
     by: &str,
-    now: DateTime<Utc>,
-    today: otto_core::StoreDay,
+    at: At,
     budget: std::time::Duration,
 ) -> Vec<BulkLine> {
     let started = std::time::Instant::now();
@@ -284,7 +277,7 @@ pub async fn release_many(
         let result = if started.elapsed() >= budget {
             BulkResult::NotTried
         } else {
-            match release(ports, exec, store, r, by, now, today).await {
+            match release(ports, exec, store, r, by, at).await {
                 Ok(rel) => BulkResult::Done(Box::new(rel)),
                 Err(e) => BulkResult::Refused(e),
             }

@@ -16,6 +16,7 @@
 //! A permanent failure ends the cycle visibly: the stage_runs row carries the error, the cycle_runs
 //! row becomes FAILED, the lock is released. A retryable failure is left to SQS redelivery.
 
+mod campaign_watch;
 pub mod cs;
 pub mod cycles;
 pub mod discount;

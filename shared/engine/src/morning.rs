@@ -2,6 +2,7 @@
 //! campaign_plan. Each reads what earlier stages stored (catalog, metrics, stage_runs figures) and
 //! writes rows with natural keys, so a re-run never double-logs.
 
+use crate::campaign_watch;
 use crate::executor::{budget_counter, execute, target_status, Via};
 use crate::{earlier, StageBody, StageContext, StageOutput, StageRegistry};
 use async_trait::async_trait;
@@ -15,6 +16,7 @@ use otto_core::report::{
 };
 use otto_core::stages::budget_allocation::{expected_value_micros, merge, rank};
 use otto_core::stages::calibrate::{calibrate, window_totals, CalibrationRules, Thresholds};
+use otto_core::stages::campaign_watch::watch;
 use otto_core::stages::classify::classify;
 use otto_core::stages::decide::Advice;
 use otto_core::stages::decide::{
@@ -23,7 +25,7 @@ use otto_core::stages::decide::{
 };
 use otto_core::stages::plan::{
     judge, performance_figures, propose, propose_for_skus, CampaignSkus, JudgeInputs, JudgedSku,
-    MerTrend, PlanRules, Verdict,
+    PlanRules, RoasTrend, Verdict,
 };
 use otto_core::{Action, Classification, Money, Move, RowStatus, StoreDay};
 use otto_runtime::HandlerError;
@@ -365,6 +367,20 @@ struct CalibrateFacts {
     thresholds: Thresholds,
     bounds: Vec<(String, String)>,
     previous: Option<(CycleId, Option<chrono::DateTime<chrono::Utc>>)>,
+}
+
+/// The catalog's SKU range (first, last), from the chunks calibrate fixed; None without SKUs.
+async fn catalog_skus(
+    ctx: &StageContext<'_>,
+) -> Result<Option<(otto_core::Sku, otto_core::Sku)>, HandlerError> {
+    let facts = calibrate_facts(ctx).await?;
+    let (Some((first, _)), Some((_, last))) = (facts.bounds.first(), facts.bounds.last()) else {
+        return Ok(None);
+    };
+    Ok(Some((
+        otto_core::Sku::new(first.as_str())?,
+        otto_core::Sku::new(last.as_str())?,
+    )))
 }
 
 async fn calibrate_facts(ctx: &StageContext<'_>) -> Result<CalibrateFacts, HandlerError> {
@@ -944,7 +960,7 @@ impl StageBody for CampaignPlan {
             .await?
             .1
             .external_budget_changes;
-        // Store MER over the window's two halves (mature days only).
+        // The account's ROAS over the window's two halves (mature days only).
         let mid = from.plus_days(i64::from(rules.window_days) / 2);
         let (mut before, mut after) = ((0i64, 0i64), (0i64, 0i64));
         for d in days.iter().filter(|d| !d.provisional) {
@@ -952,7 +968,15 @@ impl StageBody for CampaignPlan {
             half.0 += d.conversion_value.micros();
             half.1 += d.cost.micros();
         }
-        let mer = MerTrend::from_totals(before, after);
+        let account = RoasTrend::from_totals(before, after);
+        let currency = budgets.first().map(|b| b.amount.currency());
+        let store_mer = match currency {
+            Some(c) if sales_available(ctx).await? => {
+                let skus = catalog_skus(ctx).await?;
+                campaign_watch::store_mer(ctx, &days, (from, mid, to), skus, c).await?
+            }
+            _ => (None, None),
+        };
         let judged = judged_skus(ctx, self.0.ads.as_ref(), from, to).await?;
         let week = cycle.day.iso_week();
         let mut used = ctx
@@ -970,22 +994,24 @@ impl StageBody for CampaignPlan {
                 .filter(|d| d.campaign_id == b.campaign_id)
                 .cloned()
                 .collect();
+            let seen = watch(&mine, from, to, b.amount.currency(), store_mer.1);
             let skus = judged.get(&b.campaign_id).cloned().unwrap_or_default();
             let Some(mut p) = merge(
-                propose(b, &mine, mer, &rules),
+                propose(b, &mine, account, &rules),
                 propose_for_skus(b, &mine, &skus, &rules),
             ) else {
+                rows.push(campaign_watch::watch_row(ctx, b, seen));
                 continue;
             };
             if !skus.is_empty() {
                 p.figures.insert("skus".into(), json!(skus));
             }
-            for (k, v) in performance_figures(&mine, mer) {
+            for (k, v) in performance_figures(&mine, account) {
                 p.figures.entry(k).or_insert(v);
             }
-            planned.push((b, p));
+            planned.push(((b, seen), p));
         }
-        for (rank_no, (b, mut p)) in rank(planned).into_iter().enumerate() {
+        for (rank_no, ((b, seen), mut p)) in rank(planned).into_iter().enumerate() {
             p.figures.insert("basis".into(), json!(p.basis));
             p.figures.insert("evidence_bp".into(), json!(p.evidence_bp));
             p.figures.insert(
@@ -997,20 +1023,11 @@ impl StageBody for CampaignPlan {
             );
             p.figures.insert("priority_rank".into(), json!(rank_no + 1));
             proposals += 1;
-            let last_change_on = ctx
-                .ports
-                .audit
-                .by_subject(
-                    AuditTable::AdDecisionLog,
-                    store,
-                    &b.campaign_id,
-                    PageReq::first(10),
-                )
-                .await?
-                .items
-                .into_iter()
-                .find(|r| r.status == RowStatus::Applied)
-                .map(|r| r.day());
+            let horizon = cycle
+                .day
+                .plus_days(-i64::from(policy.budget_cooldown_days) - 1);
+            let last_change_on =
+                campaign_watch::last_applied_change(ctx, &b.campaign_id, horizon).await?;
             let inputs = JudgeInputs {
                 max_step_bp: policy.max_budget_step_bp,
                 cooldown_days: policy.budget_cooldown_days,
@@ -1082,6 +1099,7 @@ impl StageBody for CampaignPlan {
                     budget_before: Some(p.budget_before),
                     budget_after: Some(p.budget_after),
                     rate_limit_position: Some(position),
+                    watch: Some(Box::new(seen)),
                     r#move: matches!(verdict, Verdict::Agree).then(|| Move::CampaignBudget {
                         budget_resource: b.budget_resource.clone(),
                         expected: Some(p.budget_before),
@@ -1102,6 +1120,8 @@ impl StageBody for CampaignPlan {
         let via = self.0.via();
         let mut held = 0u32;
         for (a, s) in appended.iter().zip(&statuses) {
+            // A row already there (a redelivery) is the stored one, whatever this run planned:
+            // the executor settles a move left PENDING and leaves a KEEP row (no move) as it is.
             if *s == RowStatus::Pending || !a.inserted {
                 let out = execute(ctx.ports, via, a.row_ref, &ctx.run())
                     .await?
@@ -1120,15 +1140,17 @@ impl StageBody for CampaignPlan {
             agreement_bp,
             moves: ad_moves,
             held,
-            mer_before_bp: mer.before_bp,
-            mer_after_bp: mer.after_bp,
+            account_roas: account,
+            store_mer,
         };
         let report = CampaignPlanReport {
             proposals,
             agreed,
             judge_agreement_bp: agreement_bp,
-            mer_before_bp: mer.before_bp,
-            mer_after_bp: mer.after_bp,
+            account_roas_before_bp: account.before_bp,
+            account_roas_after_bp: account.after_bp,
+            store_mer_before_bp: store_mer.0,
+            store_mer_after_bp: store_mer.1,
             summary: cycle_summary(ctx, &ads).await?,
         };
         Ok(StageOutput::new(report, 1))
@@ -1142,8 +1164,9 @@ struct AdCounts {
     agreement_bp: Option<u32>,
     moves: u32,
     held: u32,
-    mer_before_bp: Option<i64>,
-    mer_after_bp: Option<i64>,
+    account_roas: RoasTrend,
+    /// The store's MER in the window's two halves.
+    store_mer: (Option<i64>, Option<i64>),
 }
 
 /// The cycle summary Otto answers "How did the morning cycle go?" from: counts by action, ad moves,
@@ -1159,8 +1182,10 @@ async fn cycle_summary(
         ad_moves: ads.moves,
         ad_held: ads.held,
         judge_agreement_bp: ads.agreement_bp,
-        mer_before_bp: ads.mer_before_bp,
-        mer_after_bp: ads.mer_after_bp,
+        account_roas_before_bp: ads.account_roas.before_bp,
+        account_roas_after_bp: ads.account_roas.after_bp,
+        store_mer_before_bp: ads.store_mer.0,
+        store_mer_after_bp: ads.store_mer.1,
         ..MorningSummary::default()
     };
     // Decide's chunk rows only, by natural key (two batched reads), not every stage row of the

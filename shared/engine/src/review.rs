@@ -8,9 +8,8 @@
 //! are left as they are, so a second apply changes nothing (and finishes rows an interrupted
 //! apply left PENDING).
 
-use crate::executor::{execute, move_of, Executors, Run};
+use crate::executor::{execute, move_of, At, Executors};
 use crate::undo::Actor;
-use chrono::{DateTime, Utc};
 use otto_core::audit::{AuditRow, AuditTable, RowBody, RowRef};
 use otto_core::cycle::CycleId;
 use otto_core::{RowStatus, StoreDay, StoreId};
@@ -83,26 +82,19 @@ pub async fn apply_cycle(
     store: &StoreId,
     cycle: &CycleId,
     actor: &Actor,
-    now: DateTime<Utc>,
-    today: StoreDay,
+    at: At,
 ) -> Result<ApplyReport, ApplyError> {
-    check_cycle(ports, store, cycle, today).await?;
+    check_cycle(ports, store, cycle, at.today).await?;
     let mut report = ApplyReport {
         cycle: cycle.to_string(),
         ..ApplyReport::default()
-    };
-    let run = Run {
-        fence: None,
-        now,
-        today,
-        owner: String::new(),
     };
     for table in [AuditTable::DecisionLog, AuditTable::AdDecisionLog] {
         let mut page = PageReq::first(500);
         loop {
             let p = ports.audit.by_cycle(table, cycle, page.clone()).await?;
             for row in p.items.iter().filter(|r| matches!(move_of(r), Ok(Some(_)))) {
-                apply_row(ports, exec, row, actor, &run, &mut report).await?;
+                apply_row(ports, exec, row, actor, &at, &mut report).await?;
             }
             match p.next {
                 Some(c) => page.cursor = Some(c),
@@ -149,9 +141,10 @@ async fn apply_row(
     exec: &Executors,
     row: &AuditRow,
     actor: &Actor,
-    run: &Run<'_>,
+    at: &At,
     report: &mut ApplyReport,
 ) -> Result<(), ApplyError> {
+    let run = &at.run();
     match row.status {
         RowStatus::DryRun => {
             let note =
@@ -187,7 +180,7 @@ async fn apply_row(
         action: row.action_key(),
         subject: row.subject(),
         status: out.row.status,
-        outcome: out.describe(),
+        outcome: out.describe(&at.clock),
     };
     match out.row.status {
         RowStatus::Applied => report.applied.push(line),

@@ -9,7 +9,7 @@
 //! second undo of the same row answers with the first undo row (and finishes it if it was
 //! interrupted).
 
-use crate::executor::{execute, move_of, Executors, Note, Run};
+use crate::executor::{execute, move_of, At, Executors, Note};
 use chrono::{DateTime, Utc};
 use otto_core::audit::{
     AdDecisionRow, AuditRow, AuditTable, DecisionRow, NewRow, RowBody, RowRef, Surface,
@@ -81,9 +81,9 @@ pub async fn revert(
     store: &StoreId,
     original: RowRef,
     actor: &Actor,
-    now: DateTime<Utc>,
-    today: StoreDay,
+    at: At,
 ) -> Result<Reverted, RevertError> {
+    let (now, today) = (at.now, at.today);
     if !matches!(
         original.table,
         AuditTable::DecisionLog | AuditTable::AdDecisionLog
@@ -111,19 +111,13 @@ pub async fn revert(
         }
     };
     // Like a release: no owner, so a live attempt is answered with, never taken over.
-    let run = Run {
-        fence: None,
-        now,
-        today,
-        owner: String::new(),
-    };
-    let out = execute(ports, exec.via(), undo_ref, &run).await?;
+    let out = execute(ports, exec.via(), undo_ref, &at.run()).await?;
     let outcome = match (&out.note, reverted_now) {
         (Note::AsItWas, false) => format!(
             "an undo of {original} was asked before ({}): it is {}",
             out.row.row_ref, out.row.status
         ),
-        _ => out.describe(),
+        _ => out.describe(&at.clock),
     };
     Ok(Reverted {
         row: out.row,
@@ -213,6 +207,7 @@ fn undo_body(
             budget_after: a.budget_before,
             r#move: Some(undo),
             rate_limit_position: None,
+            watch: None,
             reversal_op: None,
             hold_reason: None,
             result: None,

@@ -725,6 +725,7 @@ mod tests {
                 budget_before: Some(eur("10")),
                 budget_after: Some(eur("11")),
                 rate_limit_position: None,
+                watch: None,
                 r#move: None,
                 reversal_op: Some(ReversalOp::CampaignBudget {
                     customer_id: "1".into(),

@@ -1021,8 +1021,7 @@ impl World {
                         &self.store,
                         row,
                         &by,
-                        *now,
-                        clock().day_of(*now),
+                        crate::fixtures::at(*now, clock().day_of(*now)),
                     )
                     .await
                 }
@@ -1078,8 +1077,11 @@ impl World {
             &self.store,
             row,
             "operator-again",
-            now,
-            clock().day_of(now),
+            otto_engine::executor::At {
+                now,
+                today: clock().day_of(now),
+                clock: crate::fixtures::clock(),
+            },
         )
         .await
         {
@@ -1169,8 +1171,14 @@ impl World {
                 let actor = operator(n);
                 async move {
                     if n < k {
-                        let asked =
-                            revert(&h.ports, &h.exec, &self.store, row, &actor, *now, today);
+                        let asked = revert(
+                            &h.ports,
+                            &h.exec,
+                            &self.store,
+                            row,
+                            &actor,
+                            crate::fixtures::at(*now, today),
+                        );
                         Racer::Undo(asked.await.map_err(|e| e.to_string()))
                     } else {
                         let asked = release(
@@ -1179,8 +1187,7 @@ impl World {
                             &self.store,
                             row,
                             "operator-release",
-                            *now,
-                            today,
+                            crate::fixtures::at(*now, today),
                         );
                         Racer::Release(asked.await.map_err(|e| e.to_string()))
                     }
@@ -1272,8 +1279,11 @@ impl World {
                 &self.store,
                 row,
                 &operator(99),
-                now,
-                today,
+                otto_engine::executor::At {
+                    now,
+                    today,
+                    clock: crate::fixtures::clock(),
+                },
             )
             .await
             {

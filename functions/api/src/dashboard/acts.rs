@@ -40,8 +40,7 @@ pub async fn revert(
         &state.store_id,
         r,
         &actor(&s.who),
-        now,
-        state.clock.day_of(now),
+        otto_engine::executor::At::new(now, state.clock),
     )
     .await;
     let notice = match out {
@@ -92,8 +91,7 @@ pub async fn apply(
         &state.store_id,
         &cycle,
         &actor(&s.who),
-        now,
-        state.clock.day_of(now),
+        otto_engine::executor::At::new(now, state.clock),
     )
     .await;
     match out {

@@ -1,7 +1,9 @@
-//! Campaigns over a window of days: spend, ROAS and MER per campaign as Otto logged them each
-//! morning (`ad_decision_log` rows: the campaign planner's figures over its window), and the
-//! store's MER from each morning's `campaign_plan` stage row. Only audit rows: the same page after
-//! `otto export` → `otto import` into an empty store.
+//! Campaigns over a window of days: spend, ROAS and the store's MER per campaign as Otto logged
+//! them each morning (`ad_decision_log` rows: the campaign planner writes one per campaign per
+//! morning — a move, a refusal or a KEEP row that records what it saw), and the store's MER from
+//! each morning's `campaign_plan` stage row when a row lacks it. ROAS is the ad platform's
+//! (conversion value ÷ cost); MER is the store's (store revenue ÷ ad spend). Only audit rows: the
+//! same page after `otto export` → `otto import` into an empty store.
 //!
 //! `GET /dashboard/campaigns?days=14&to=2026-11-24` lists the campaigns with rows in the window;
 //! `GET /dashboard/campaigns/{campaign_id}?days=&to=` charts one.
@@ -16,6 +18,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use otto_core::audit::{AdDecisionRow, AuditRow, AuditTable, RowBody, RowRef};
 use otto_core::report::CampaignPlanReport;
+use otto_core::stages::campaign_watch::ObservedDay;
 use otto_core::{Currency, Money, StoreDay};
 use otto_store::{PageReq, StoreError};
 use serde_json::Value;
@@ -109,15 +112,21 @@ impl Window {
     }
 }
 
-/// One ad row's figures, as the charts read them.
+/// One ad row's figures, as the charts read them: the typed watch of the morning, else (a row
+/// written before every morning had one) the planner's figures.
 struct AdPoint {
     row_ref: RowRef,
     day: StoreDay,
     status: otto_core::RowStatus,
     ad: AdDecisionRow,
+    /// The newest ad day's spend (the day before the morning).
+    day_spend: Option<ObservedDay>,
+    /// Spend over the planner's window.
     spend: Option<Money>,
+    /// The campaign's ROAS over the planner's window.
     roas_bp: Option<i64>,
-    mer_bp: Option<i64>,
+    /// The store's MER (second half of the window).
+    store_mer_bp: Option<i64>,
     target_bp: Option<i64>,
 }
 
@@ -131,15 +140,20 @@ impl AdPoint {
             return None;
         };
         let f = &ad.figures;
+        let w = ad.watch.as_deref().copied();
         Some(AdPoint {
             row_ref: row.row_ref,
             day: row.cycle_id.day,
             status: row.status,
-            spend: f
-                .get("spend")
-                .and_then(|v| serde_json::from_value::<Money>(v.clone()).ok()),
-            roas_bp: int(f, "roas_bp"),
-            mer_bp: int(f, "mer_after_bp"),
+            day_spend: w.and_then(|w| w.day),
+            spend: w.map(|w| w.window.totals.spend).or_else(|| {
+                f.get("spend")
+                    .and_then(|v| serde_json::from_value::<Money>(v.clone()).ok())
+            }),
+            roas_bp: w
+                .map(|w| w.window.totals.roas_bp)
+                .unwrap_or_else(|| int(f, "roas_bp")),
+            store_mer_bp: w.and_then(|w| w.store_mer_bp),
             target_bp: int(f, "target_roas_bp"),
             ad,
         })
@@ -190,7 +204,7 @@ async fn store_mer(
             };
             let mer = s
                 .into_report::<CampaignPlanReport>()
-                .and_then(|r| r.mer_after_bp);
+                .and_then(|r| r.store_mer_after_bp);
             if let Some(mer_bp) = mer {
                 out.insert(
                     day,
@@ -273,7 +287,7 @@ fn mer_points(mer: &BTreeMap<StoreDay, MerPoint>) -> Vec<DayPoint> {
         .collect()
 }
 
-const WHERE_FROM: &str = "<p class=\"meta\">From the ad rows Otto logged each morning: the campaign planner writes one when it proposes a budget move, agreed by the judge or refused. Spend and ROAS are the campaign's over the planner's window before that morning; MER is the store's, over the second half of that window. Click a bar or a point for its row.</p>";
+const WHERE_FROM: &str = "<p class=\"meta\">From the ad rows Otto logged each morning: the campaign planner writes one per campaign — a budget move the judge agreed to or refused, or a KEEP row recording what it saw. Spend is the campaign's on the ad day before that morning; ROAS is the campaign's (conversion value ÷ cost, as Google Ads reports it) over the planner's window of mature days; MER is the store's (store revenue ÷ ad spend) over the second half of that window, when the store's orders were read. Click a bar or a point for its row.</p>";
 
 /// `GET /dashboard/campaigns`
 pub async fn index(State(state): State<Arc<AppState>>, Authed(s): Authed, uri: Uri) -> Response {
@@ -314,7 +328,7 @@ pub async fn index(State(state): State<Arc<AppState>>, Authed(s): Authed, uri: U
 fn mer_section(mer: &BTreeMap<StoreDay, MerPoint>, w: Window) -> String {
     let mut out = String::from("<section><h2>Store MER</h2>");
     if mer.is_empty() {
-        out.push_str("<p class=\"muted\">No morning in this window logged a MER (no campaign_plan stage row with one).</p></section>");
+        out.push_str("<p class=\"muted\">No morning in this window logged a store MER (no campaign_plan stage row with one: the store's orders were not read).</p></section>");
         return out;
     }
     let pts = mer_points(mer);
@@ -322,7 +336,7 @@ fn mer_section(mer: &BTreeMap<StoreDay, MerPoint>, w: Window) -> String {
         id: "store-mer",
         title: "Store MER per morning",
         desc: &format!(
-            "MER as each morning's campaign planner logged it, {} mornings from {} to {}",
+            "the store's MER (store revenue ÷ ad spend) as each morning's campaign planner logged it, {} mornings from {} to {}",
             pts.len(),
             units::day(w.from),
             units::day(w.to)
@@ -371,7 +385,7 @@ fn campaign_table(rows: &[AdPoint], w: Window) -> String {
     if by_id.is_empty() {
         let _ = write!(
             out,
-            "<p class=\"muted\">Otto logged no ad rows from {} to {}: the campaign planner proposed no budget move in these days.</p></section>",
+            "<p class=\"muted\">Otto logged no ad rows from {} to {}: no morning cycle ran the campaign planner in these days.</p></section>",
             esc(&units::day(w.from)),
             esc(&units::day(w.to))
         );
@@ -388,7 +402,7 @@ fn campaign_table(rows: &[AdPoint], w: Window) -> String {
 <td data-label=\"Spend\"><div class=\"v\">{spend}</div></td>\
 <td data-label=\"ROAS\"><div class=\"v\">{roas}</div></td>\
 <td data-label=\"Budget\"><div class=\"v\">{budget}</div></td>\
-<td data-label=\"Move\"><div class=\"v\">{action} {status}</div></td></tr>",
+<td data-label=\"Move\"><div class=\"v\">{what} {status}</div></td></tr>",
             href = esc(&campaign_href(id, w)),
             name = esc(c.name),
             id = esc(id),
@@ -400,7 +414,7 @@ fn campaign_table(rows: &[AdPoint], w: Window) -> String {
             spend = esc(&l.spend.map(|m| m.to_string()).unwrap_or_else(|| "—".into())),
             roas = esc(&l.roas_bp.map(units::ratio).unwrap_or_else(|| "—".into())),
             budget = esc(&budget(&l.ad)),
-            action = esc(l.ad.action.as_str()),
+            what = esc(&move_text(&l.ad)),
             status = badge(l.status.as_str()),
         );
     }
@@ -456,7 +470,7 @@ pub async fn page(
     if points.is_empty() {
         let _ = write!(
             body,
-            "<p class=\"notice info\">Otto logged no ad rows for campaign {} from {} to {}: the planner proposed no budget move for it in these days. <a href=\"{}\">All its rows</a> · <a href=\"/dashboard/campaigns\">all campaigns</a></p>",
+            "<p class=\"notice info\">Otto logged no ad rows for campaign {} from {} to {}: no morning cycle ran the campaign planner for it in these days. <a href=\"{}\">All its rows</a> · <a href=\"/dashboard/campaigns\">all campaigns</a></p>",
             esc(&campaign_id),
             esc(&units::day(w.from)),
             esc(&units::day(w.to)),
@@ -483,7 +497,9 @@ fn per_day(points: &[AdPoint]) -> BTreeMap<StoreDay, &AdPoint> {
 
 fn charts(points: &[AdPoint], mer: &BTreeMap<StoreDay, MerPoint>, w: Window) -> String {
     let days = per_day(points);
-    let currency: Option<Currency> = days.values().find_map(|p| p.spend.map(|m| m.currency()));
+    let currency: Option<Currency> = days
+        .values()
+        .find_map(|p| p.day_spend.map(|d| d.totals.spend.currency()));
     let point = |p: &AdPoint, value: i64, what: String| DayPoint {
         day: p.day,
         value,
@@ -493,12 +509,9 @@ fn charts(points: &[AdPoint], mer: &BTreeMap<StoreDay, MerPoint>, w: Window) -> 
     let spend: Vec<DayPoint> = days
         .values()
         .filter_map(|p| {
-            let m = p.spend.filter(|m| Some(m.currency()) == currency)?;
-            Some(point(
-                p,
-                m.micros(),
-                format!("spend {m} over the planner's window"),
-            ))
+            let d = p.day_spend?;
+            let m = Some(d.totals.spend).filter(|m| Some(m.currency()) == currency)?;
+            Some(point(p, m.micros(), spend_of_day(&d)))
         })
         .collect();
     let roas: Vec<DayPoint> = days
@@ -507,20 +520,19 @@ fn charts(points: &[AdPoint], mer: &BTreeMap<StoreDay, MerPoint>, w: Window) -> 
             Some(point(
                 p,
                 p.roas_bp?,
-                format!("ROAS {}", units::ratio(p.roas_bp?)),
+                format!(
+                    "ROAS {} over the planner's window",
+                    units::ratio(p.roas_bp?)
+                ),
             ))
         })
         .collect();
-    // The campaign row's own MER, else that morning's campaign_plan row's.
     let mer_pts: Vec<DayPoint> = (0..w.days)
         .map(|i| w.from.plus_days(i))
-        .filter_map(|d| {
-            match (
-                days.get(&d).and_then(|p| p.mer_bp.map(|m| (p, m))),
-                mer.get(&d),
-            ) {
-                (Some((p, m)), _) => Some(point(p, m, format!("store MER {}", units::ratio(m)))),
-                (None, Some(m)) => Some(DayPoint {
+        .filter_map(
+            |d| match store_mer_of(days.get(&d).copied(), mer.get(&d))? {
+                MerOf::Row(p, m) => Some(point(p, m, format!("store MER {}", units::ratio(m)))),
+                MerOf::Stage(m) => Some(DayPoint {
                     day: d,
                     value: m.mer_bp,
                     label: format!(
@@ -531,9 +543,8 @@ fn charts(points: &[AdPoint], mer: &BTreeMap<StoreDay, MerPoint>, w: Window) -> 
                     ),
                     href: row_href(&m.row_ref),
                 }),
-                (None, None) => None,
-            }
-        })
+            },
+        )
         .collect();
     let target: Vec<Rule> = days
         .values()
@@ -553,11 +564,11 @@ fn charts(points: &[AdPoint], mer: &BTreeMap<StoreDay, MerPoint>, w: Window) -> 
     out.push_str(&chart_section(
         "Spend",
         &spend,
-        "no row in this window logged the campaign's spend",
+        "no row in this window logged the campaign's spend of a day",
         &DayChart {
             id: "spend",
-            title: "Spend per morning",
-            desc: &format!("the campaign's spend over the planner's window, {span}"),
+            title: "Spend per day",
+            desc: &format!("the campaign's spend on the ad day before each morning, {span}"),
             from: w.from,
             to: w.to,
             points: &spend,
@@ -574,7 +585,9 @@ fn charts(points: &[AdPoint], mer: &BTreeMap<StoreDay, MerPoint>, w: Window) -> 
         &DayChart {
             id: "roas",
             title: "ROAS per morning",
-            desc: &format!("the campaign's return on ad spend as a ratio, {span}"),
+            desc: &format!(
+                "the campaign's return on ad spend (conversion value ÷ cost) over the planner's window, as a ratio, {span}"
+            ),
             from: w.from,
             to: w.to,
             points: &roas,
@@ -585,13 +598,15 @@ fn charts(points: &[AdPoint], mer: &BTreeMap<StoreDay, MerPoint>, w: Window) -> 
         },
     ));
     out.push_str(&chart_section(
-        "MER",
+        "Store MER",
         &mer_pts,
-        "no morning in this window logged a MER",
+        "no morning in this window logged the store's MER (the store's orders were not read)",
         &DayChart {
             id: "mer",
             title: "Store MER per morning",
-            desc: &format!("the store's marketing efficiency ratio, {span}"),
+            desc: &format!(
+                "the store's marketing efficiency ratio (store revenue ÷ ad spend), beside the campaign's ROAS, {span}"
+            ),
             from: w.from,
             to: w.to,
             points: &mer_pts,
@@ -602,6 +617,30 @@ fn charts(points: &[AdPoint], mer: &BTreeMap<StoreDay, MerPoint>, w: Window) -> 
         },
     ));
     out
+}
+
+/// "spend €30.00 on Sun 22 Nov (provisional)".
+fn spend_of_day(d: &ObservedDay) -> String {
+    format!(
+        "spend {} on {}{}",
+        d.totals.spend,
+        units::day(d.day),
+        if d.provisional { " (provisional)" } else { "" }
+    )
+}
+
+/// Where a morning's store MER comes from: the campaign's row, else the campaign_plan stage row.
+enum MerOf<'a> {
+    Row(&'a AdPoint, i64),
+    Stage(&'a MerPoint),
+}
+
+fn store_mer_of<'a>(p: Option<&'a AdPoint>, stage: Option<&'a MerPoint>) -> Option<MerOf<'a>> {
+    match (p.and_then(|p| p.store_mer_bp.map(|m| (p, m))), stage) {
+        (Some((p, m)), _) => Some(MerOf::Row(p, m)),
+        (None, Some(m)) => Some(MerOf::Stage(m)),
+        (None, None) => None,
+    }
 }
 
 fn chart_section(h: &str, pts: &[DayPoint], none: &str, c: &DayChart) -> String {
@@ -620,30 +659,35 @@ fn chart_section(h: &str, pts: &[DayPoint], none: &str, c: &DayChart) -> String 
 }
 
 fn points_table(points: &[AdPoint], mer: &BTreeMap<StoreDay, MerPoint>) -> String {
-    let mut out = String::from("<section><h2>The rows</h2><div class=\"scroll\"><table class=\"rows\"><thead><tr><th scope=\"col\">Day</th><th scope=\"col\">Row</th><th scope=\"col\">Move</th><th scope=\"col\">Budget</th><th scope=\"col\">Spend</th><th scope=\"col\">ROAS</th><th scope=\"col\">MER</th><th scope=\"col\">Why</th></tr></thead><tbody>");
+    let mut out = String::from("<section><h2>The rows</h2><div class=\"scroll\"><table class=\"rows\"><thead><tr><th scope=\"col\">Day</th><th scope=\"col\">Row</th><th scope=\"col\">Move</th><th scope=\"col\">Budget</th><th scope=\"col\">Spend</th><th scope=\"col\">ROAS</th><th scope=\"col\">Store MER</th><th scope=\"col\">Why</th></tr></thead><tbody>");
     for p in points.iter().rev() {
-        let mer_cell = match (p.mer_bp, mer.get(&p.day)) {
-            (Some(m), _) => esc(&units::ratio(m)),
-            (None, Some(m)) => format!(
+        let mer_cell = match store_mer_of(Some(p), mer.get(&p.day)) {
+            Some(MerOf::Row(_, m)) => esc(&units::ratio(m)),
+            Some(MerOf::Stage(m)) => format!(
                 "{} <span class=\"muted\">({})</span>",
                 esc(&units::ratio(m.mer_bp)),
                 row_link(&m.row_ref)
             ),
+            None => "—".into(),
+        };
+        let spend = match (&p.day_spend, p.spend) {
+            (Some(d), Some(w)) => format!("{}; {w} over the window", spend_of_day(d)),
+            (Some(d), None) => spend_of_day(d),
+            (None, Some(w)) => format!("{w} over the window"),
             (None, None) => "—".into(),
         };
         let _ = write!(
             out,
             "<tr><td data-label=\"Day\"><div class=\"v\">{day}</div></td><td data-label=\"Row\"><div class=\"v\">{link}</div></td>\
-<td data-label=\"Move\"><div class=\"v\">{action} · judge {verdict} {status}</div></td><td data-label=\"Budget\"><div class=\"v\">{budget}</div></td>\
+<td data-label=\"Move\"><div class=\"v\">{what} {status}</div></td><td data-label=\"Budget\"><div class=\"v\">{budget}</div></td>\
 <td data-label=\"Spend\"><div class=\"v\">{spend}</div></td><td data-label=\"ROAS\"><div class=\"v\">{roas}</div></td>\
-<td data-label=\"MER\"><div class=\"v\">{mer_cell}</div></td><td data-label=\"Why\"><div class=\"v\">{why}</div></td></tr>",
+<td data-label=\"Store MER\"><div class=\"v\">{mer_cell}</div></td><td data-label=\"Why\"><div class=\"v\">{why}</div></td></tr>",
             day = esc(&units::day(p.day)),
             link = row_link(&p.row_ref),
-            action = esc(p.ad.action.as_str()),
-            verdict = esc(&p.ad.verdict),
+            what = esc(&move_text(&p.ad)),
             status = badge(p.status.as_str()),
             budget = esc(&budget(&p.ad)),
-            spend = esc(&p.spend.map(|m| m.to_string()).unwrap_or_else(|| "—".into())),
+            spend = esc(&spend),
             roas = esc(&p.roas_bp.map(units::ratio).unwrap_or_else(|| "—".into())),
             why = linkify_refs(&otto_answers::human::humanise(
                 p.ad.hold_reason.as_deref().unwrap_or(&p.ad.reasoning)
@@ -652,4 +696,12 @@ fn points_table(points: &[AdPoint], mer: &BTreeMap<StoreDay, MerPoint>) -> Strin
     }
     out.push_str("</tbody></table></div></section>");
     out
+}
+
+/// "ADJUST_BUDGET · judge AGREE", or "no move" for a morning's KEEP row.
+fn move_text(ad: &AdDecisionRow) -> String {
+    if ad.r#move.is_none() && ad.action == otto_core::Action::Keep {
+        return "no move".into();
+    }
+    format!("{} · judge {}", ad.action, ad.verdict)
 }

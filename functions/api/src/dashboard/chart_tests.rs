@@ -13,6 +13,7 @@ use otto_core::report::{
     CalibrateReport, CampaignPlanReport, ClassEntry, ClassifyReport, MorningSummary, StageReport,
 };
 use otto_core::stages::calibrate::{CalibrationRules, Thresholds};
+use otto_core::stages::campaign_watch::{AdTotals, CampaignWatch, ObservedDay, ObservedWindow};
 use otto_core::stages::classify::Classified;
 use otto_core::{Action, Classification, Currency, Money, Move, Sku, StoreClock};
 use std::collections::BTreeMap;
@@ -62,10 +63,67 @@ fn ad(id: &str, name: &str, spend: &str, roas: Option<i64>, mer: i64) -> RowBody
         budget_after: Some(eur("354.00")),
         r#move: None,
         rate_limit_position: Some((3, 8)),
+        watch: None,
         reversal_op: None,
         hold_reason: None,
         result: None,
     })
+}
+
+/// The same ad row as a morning's typed watch: the ad day before `morning` (its spend, ROAS
+/// 4.0), the window's spend and ROAS, the store's MER — and none of the legacy figures; a KEEP
+/// row (no move, RECORDED) when `keep`.
+fn watched(
+    body: RowBody,
+    morning: StoreDay,
+    day_spend: &str,
+    store_mer: i64,
+    keep: bool,
+) -> RowBody {
+    let RowBody::AdDecision(mut a) = body else {
+        unreachable!("an ad row")
+    };
+    let window_spend = a
+        .figures
+        .get("spend")
+        .cloned()
+        .map(|v| serde_json::from_value::<Money>(v).unwrap())
+        .unwrap();
+    let roas = a.figures.get("roas_bp").and_then(serde_json::Value::as_i64);
+    let value = |m: Money, bp: i64| Money::from_micros(m.micros() * bp / 10_000, m.currency());
+    a.watch = Some(Box::new(CampaignWatch {
+        day: Some(ObservedDay {
+            day: morning.plus_days(-1),
+            totals: AdTotals {
+                spend: eur(day_spend),
+                conversion_value: value(eur(day_spend), 40_000),
+                roas_bp: Some(40_000),
+            },
+            provisional: true,
+        }),
+        window: ObservedWindow {
+            from: morning.plus_days(-14),
+            to: morning.plus_days(-1),
+            days: 12,
+            totals: AdTotals {
+                spend: window_spend,
+                conversion_value: value(window_spend, roas.unwrap_or(0)),
+                roas_bp: roas,
+            },
+        },
+        store_mer_bp: Some(store_mer),
+    }));
+    a.figures.remove("spend");
+    a.figures.remove("roas_bp");
+    a.figures.remove("mer_after_bp");
+    if keep {
+        a.action = Action::Keep;
+        a.verdict = "NO_MOVE".into();
+        a.budget_after = None;
+        a.rate_limit_position = None;
+        a.reasoning = "no budget move proposed: ROAS 43000bp over 12 mature days".into();
+    }
+    RowBody::AdDecision(a)
 }
 
 fn stage(stage: Stage, report: StageReport) -> RowBody {
@@ -86,8 +144,10 @@ fn plan(mer: i64) -> RowBody {
             proposals: 1,
             agreed: 1,
             judge_agreement_bp: Some(10_000),
-            mer_before_bp: Some(mer - 500),
-            mer_after_bp: Some(mer),
+            account_roas_before_bp: Some(90_000),
+            account_roas_after_bp: Some(91_000),
+            store_mer_before_bp: Some(mer - 500),
+            store_mer_after_bp: Some(mer),
             summary: MorningSummary::default(),
         }),
     )
@@ -211,8 +271,10 @@ async fn append(c: &Ctx, rows: Vec<NewRow>) -> Vec<RowRef> {
         .collect()
 }
 
-/// Campaign 1001 on the five days before today (no ROAS on one), a hostile campaign on one day,
-/// each morning's MER; a calibration with its population two days ago.
+/// Campaign 1001 on the five days before today (no ROAS on one): four mornings with a typed watch
+/// (one a KEEP row), the oldest a row from before watches (its `mer_after_bp` was the account's
+/// ROAS, never charted as MER); a hostile campaign on one day, each morning's store MER on its
+/// campaign_plan row; a calibration with its population two days ago.
 async fn campaign_and_calibration_rows(c: &Ctx) {
     let t = today();
     let mut rows = Vec::new();
@@ -221,12 +283,25 @@ async fn campaign_and_calibration_rows(c: &Ctx) {
         let m = morning(day);
         let roas = (i != 3).then_some(40_000 + 1_000 * i);
         let spend = format!("{}.00", 1_000 + 100 * i);
-        rows.push(new_row(
-            &m,
-            "campaign_plan|1001",
-            RowStatus::Applied,
-            ad("1001", "EU/Linen/Throws", &spend, roas, 41_000 + 500 * i),
-        ));
+        let legacy = ad("1001", "EU/Linen/Throws", &spend, roas, 77_000);
+        let (status, body) = match i {
+            5 => (RowStatus::Applied, legacy),
+            2 => (
+                RowStatus::Recorded,
+                watched(legacy, day, "120.00", 41_000 + 500 * i, true),
+            ),
+            _ => (
+                RowStatus::Applied,
+                watched(
+                    legacy,
+                    day,
+                    &format!("{}.00", 100 + 10 * i),
+                    41_000 + 500 * i,
+                    false,
+                ),
+            ),
+        };
+        rows.push(new_row(&m, "campaign_plan|1001", status, body));
         rows.push(new_row(
             &m,
             "campaign_plan|0",
@@ -238,7 +313,13 @@ async fn campaign_and_calibration_rows(c: &Ctx) {
         &morning(t.plus_days(-4)),
         "campaign_plan|evil",
         RowStatus::DryRun,
-        ad("evil<1>", XSS, "10.00", Some(10_000), 40_000),
+        watched(
+            ad("evil<1>", XSS, "10.00", Some(10_000), 40_000),
+            t.plus_days(-4),
+            "10.00",
+            40_000,
+            false,
+        ),
     ));
     let cal = morning(t.plus_days(-2));
     let pop = population();
@@ -480,10 +561,16 @@ async fn campaigns_chart_spend_roas_and_mer_per_morning_each_point_a_row() {
     assert_eq!(page.status, StatusCode::OK);
     let b = &page.body;
     let spend = svg_of(b, "spend");
-    assert_eq!(spend.matches("class=\"bar\"").count(), 5, "{spend}");
+    // One bar per morning with a watch (the legacy row has no day's spend), the KEEP row's too.
+    assert_eq!(spend.matches("class=\"bar\"").count(), 4, "{spend}");
+    let ad_day = units::day(t.plus_days(-4));
     assert!(
-        spend.contains("spend €1300.00 over the planner&#39;s window"),
+        spend.contains(&format!("spend €130.00 on {ad_day} (provisional)")),
         "{spend}"
+    );
+    assert!(
+        spend.contains("spend €120.00 on "),
+        "the KEEP row is a point: {spend}"
     );
     let roas = svg_of(b, "roas");
     assert_eq!(
@@ -495,13 +582,21 @@ async fn campaigns_chart_spend_roas_and_mer_per_morning_each_point_a_row() {
         roas.contains("ROAS 4.1") && roas.contains("target ROAS 4.0"),
         "{roas}"
     );
-    assert_eq!(svg_of(b, "mer").matches("<circle").count(), 5);
-    assert!(svg_of(b, "mer").contains("store MER 4.2"));
+    // Store MER: the watches' on four mornings, the campaign_plan row's on the legacy one (4.3),
+    // never the legacy row's account ROAS (7.7).
+    let mer = svg_of(b, "mer");
+    assert_eq!(mer.matches("<circle").count(), 5);
+    assert!(
+        mer.contains("store MER 4.2") && mer.contains("store MER 4.3"),
+        "{mer}"
+    );
+    assert!(!mer.contains("7.7"), "{mer}");
+    assert!(b.contains("no move"), "the KEEP row reads as no move: {b}");
     // Ratios and money for people; basis points stay in the rows.
     assert!(!b.contains("bp") && !b.contains("41000"), "{b}");
     assert!(b.contains("€300.00 → €354.00 (+18%)"), "{b}");
     assert!(b.contains("18% of search impressions"), "{b}");
-    assert_eq!(assert_links_resolve(&c, b, "campaign").await, 5 + 4 + 1 + 5);
+    assert_eq!(assert_links_resolve(&c, b, "campaign").await, 4 + 4 + 1 + 5);
 
     // An ad row's page links to its campaign's charts, as of the row's day.
     let row = send(&c.app, get("/dashboard/rows/ad_decision_log/1"))

@@ -291,8 +291,7 @@ pub async fn release_all(
         &state.store_id,
         &refs,
         &s.who,
-        now,
-        state.clock.day_of(now),
+        otto_engine::executor::At::new(now, state.clock),
         BUDGET,
     )
     .await;

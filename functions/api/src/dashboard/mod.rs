@@ -925,8 +925,7 @@ async fn release(
         &state.store_id,
         r,
         &s.who,
-        now,
-        state.clock.day_of(now),
+        otto_engine::executor::At::new(now, state.clock),
     )
     .await
     {

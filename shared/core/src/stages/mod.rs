@@ -3,6 +3,7 @@
 
 pub mod budget_allocation;
 pub mod calibrate;
+pub mod campaign_watch;
 pub mod classify;
 pub mod cs;
 pub mod decide;

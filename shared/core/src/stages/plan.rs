@@ -6,7 +6,8 @@
 //! Planner (per campaign, over the last `window_days` non-provisional days):
 //! * raise by the budget-lost impression share (rounded to 1 %) when the campaign's ROAS meets
 //!   the target, budget-lost IS ≥ `min_budget_lost_is_bp`, search-IS headroom (1 − IS) ≥
-//!   `min_headroom_bp`, and the store's MER did not fall (second half of the window vs first);
+//!   `min_headroom_bp`, and the account's ROAS (every campaign's conversion value ÷ cost) did
+//!   not fall (second half of the window vs first);
 //! * cut by `cut_step_bp` when ROAS is below half the target.
 //!
 //! From the decision engine's SKUs, per campaign — the one that carries each SKU, from the ad
@@ -81,19 +82,21 @@ impl Default for PlanRules {
     }
 }
 
-/// Marketing efficiency ratio (store revenue ÷ ad spend) in the two halves of the window, bp.
+/// The ad account's ROAS (every campaign's conversion value ÷ its cost, as the ad platform
+/// reports it) in the two halves of the window, bp. Not the store's MER (store revenue ÷ ad
+/// spend, [`crate::mer`]): the platform's conversion value is the share it claims.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MerTrend {
+pub struct RoasTrend {
     pub before_bp: Option<i64>,
     pub after_bp: Option<i64>,
 }
 
-impl MerTrend {
+impl RoasTrend {
     pub fn from_totals(before: (i64, i64), after: (i64, i64)) -> Self {
         let ratio = |(value, cost): (i64, i64)| {
             (cost > 0).then(|| (i128::from(value) * 10_000 / i128::from(cost)) as i64)
         };
-        MerTrend {
+        RoasTrend {
             before_bp: ratio(before),
             after_bp: ratio(after),
         }
@@ -110,7 +113,7 @@ impl MerTrend {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Basis {
-    /// The campaign's own ROAS, impression share and the store's MER.
+    /// The campaign's own ROAS, impression share and the account's ROAS trend.
     Campaign,
     /// The decision engine's verdicts on the SKUs the campaign carries.
     Skus,
@@ -143,7 +146,7 @@ fn avg_bp(days: &[&CampaignDay], f: impl Fn(&CampaignDay) -> Option<u32>) -> Opt
 pub fn propose(
     budget: &CampaignBudget,
     days: &[CampaignDay],
-    mer: MerTrend,
+    account: RoasTrend,
     rules: &PlanRules,
 ) -> Option<Proposal> {
     let mature: Vec<&CampaignDay> = days.iter().filter(|d| !d.provisional).collect();
@@ -171,15 +174,18 @@ pub fn propose(
         ("search_impression_share_bp".to_string(), json!(is_bp)),
         ("search_is_headroom_bp".to_string(), json!(headroom_bp)),
         ("budget_lost_is_bp".to_string(), json!(lost_bp)),
-        ("mer_before_bp".to_string(), json!(mer.before_bp)),
-        ("mer_after_bp".to_string(), json!(mer.after_bp)),
+        (
+            "account_roas_before_bp".to_string(),
+            json!(account.before_bp),
+        ),
+        ("account_roas_after_bp".to_string(), json!(account.after_bp)),
         // Auction insights are not in the Google Ads API for these campaigns: not guessed.
         ("competitor_overlap_delta".to_string(), Value::Null),
     ]);
     let step_bp = if roas_bp >= rules.target_roas_bp
         && lost_bp.is_some_and(|l| l >= rules.min_budget_lost_is_bp)
         && headroom_bp.is_some_and(|h| h >= rules.min_headroom_bp)
-        && mer.not_falling()
+        && account.not_falling()
     {
         // Round the budget-lost share to whole percent.
         i64::from(lost_bp.unwrap_or(0) / 100 * 100)
@@ -192,12 +198,12 @@ pub fn propose(
     figures.insert("step_bp".into(), json!(step_bp));
     let reasoning = if step_bp > 0 {
         format!(
-            "ROAS {roas_bp}bp ≥ target {}bp, {}bp of search impressions lost to budget, {}bp IS headroom, MER {} → {}",
+            "ROAS {roas_bp}bp ≥ target {}bp, {}bp of search impressions lost to budget, {}bp IS headroom, account ROAS {} → {}",
             rules.target_roas_bp,
             lost_bp.unwrap_or(0),
             headroom_bp.unwrap_or(0),
-            mer.before_bp.map(|b| format!("{b}bp")).unwrap_or_else(|| "n/a".into()),
-            mer.after_bp.map(|b| format!("{b}bp")).unwrap_or_else(|| "n/a".into())
+            account.before_bp.map(|b| format!("{b}bp")).unwrap_or_else(|| "n/a".into()),
+            account.after_bp.map(|b| format!("{b}bp")).unwrap_or_else(|| "n/a".into())
         )
     } else {
         format!(
@@ -219,9 +225,9 @@ pub fn propose(
     })
 }
 
-/// The campaign's ROAS over its mature days and the store's MER trend, by figure name: every
+/// The campaign's ROAS over its mature days and the account's ROAS trend, by figure name: every
 /// ad row carries them whichever rule proposed it (the dashboard charts them per morning).
-pub fn performance_figures(days: &[CampaignDay], mer: MerTrend) -> [(String, Value); 3] {
+pub fn performance_figures(days: &[CampaignDay], account: RoasTrend) -> [(String, Value); 3] {
     let (cost, value) = days
         .iter()
         .filter(|d| !d.provisional)
@@ -231,8 +237,11 @@ pub fn performance_figures(days: &[CampaignDay], mer: MerTrend) -> [(String, Val
     let roas_bp = (cost > 0).then(|| (i128::from(value) * 10_000 / i128::from(cost)) as i64);
     [
         ("roas_bp".to_string(), json!(roas_bp)),
-        ("mer_before_bp".to_string(), json!(mer.before_bp)),
-        ("mer_after_bp".to_string(), json!(mer.after_bp)),
+        (
+            "account_roas_before_bp".to_string(),
+            json!(account.before_bp),
+        ),
+        ("account_roas_after_bp".to_string(), json!(account.after_bp)),
     ]
 }
 
@@ -458,7 +467,7 @@ mod tests {
         let days: Vec<_> = (0..14)
             .map(|d| day(d, 100_000_000, 480_000_000, 6_200, 1_840, d >= 13))
             .collect();
-        let mer = MerTrend::from_totals((41, 10), (48, 10));
+        let mer = RoasTrend::from_totals((41, 10), (48, 10));
         let p = propose(&budget(false), &days, mer, &PlanRules::default()).expect("proposal");
         assert_eq!(p.step_bp, 1_800, "budget-lost IS 18.4% → +18%");
         assert_eq!(p.budget_after.amount_string(), "755.20");
@@ -466,11 +475,7 @@ mod tests {
         assert_eq!(p.figures["search_is_headroom_bp"], 3_800);
         // Every figure in the words carries its unit, so surfaces can show it as a ratio or a
         // percentage (a bare "MER 41000 → 48000" reached people as is).
-        assert!(
-            p.reasoning.contains("MER 41000bp → 48000bp"),
-            "{}",
-            p.reasoning
-        );
+        assert!(p.reasoning.contains("41000bp → 48000bp"), "{}", p.reasoning);
         assert_eq!(judge(&p, &budget(false), &inputs()), Verdict::Agree);
         let shared = judge(&p, &budget(true), &inputs());
         assert!(matches!(shared, Verdict::Disagree(ref m) if m.contains("shared")));
@@ -517,7 +522,7 @@ mod tests {
             cut: vec![],
         };
         let p = propose_for_skus(&budget(false), &limited, &winners, &r).expect("raise");
-        let perf = performance_figures(&limited, MerTrend::default());
+        let perf = performance_figures(&limited, RoasTrend::default());
         assert!(perf[0].1.as_i64().is_some_and(|roas| roas > 0), "{perf:?}");
         assert_eq!((p.step_bp, p.action), (1_000, Action::AdjustBudget));
         assert_eq!(p.budget_after.amount_string(), "704.00");
@@ -593,7 +598,7 @@ mod tests {
 
     #[test]
     fn no_proposal_without_evidence() {
-        let falling_mer = MerTrend::from_totals((48, 10), (41, 10));
+        let falling_mer = RoasTrend::from_totals((48, 10), (41, 10));
         let days: Vec<_> = (0..14)
             .map(|d| day(d, 100_000_000, 480_000_000, 6_200, 1_840, false))
             .collect();
@@ -602,7 +607,7 @@ mod tests {
         assert!(propose(
             &budget(false),
             &no_spend,
-            MerTrend::default(),
+            RoasTrend::default(),
             &PlanRules::default()
         )
         .is_none());
@@ -612,7 +617,7 @@ mod tests {
         let cut = propose(
             &budget(false),
             &poor,
-            MerTrend::default(),
+            RoasTrend::default(),
             &PlanRules::default(),
         )
         .expect("cut");

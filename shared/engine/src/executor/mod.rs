@@ -40,7 +40,7 @@ use otto_core::audit::{AuditRow, AuditTable, ReversalOp, RowBody, RowRef};
 use otto_core::cycle::CycleId;
 use otto_core::lock::Fence;
 use otto_core::metrics::OpenWindow;
-use otto_core::{Attempt, Move, RowStatus, StoreDay};
+use otto_core::{Attempt, Move, RowStatus, StoreClock, StoreDay};
 use otto_runtime::HandlerError;
 use otto_store::{PageReq, Ports, StoreError};
 use serde_json::json;
@@ -86,6 +86,37 @@ pub struct Run<'a> {
     pub today: StoreDay,
     /// Who runs it (see [`Attempt::owner`]): a stage chunk's key, `release`, … ("" for none).
     pub owner: String,
+}
+
+/// When an operator's act runs: the instant, its store day (rate limits count the day a move is
+/// applied), and the store's clock, for the times in the words people read.
+#[derive(Debug, Clone, Copy)]
+pub struct At {
+    pub now: DateTime<Utc>,
+    pub today: StoreDay,
+    pub clock: StoreClock,
+}
+
+impl At {
+    /// `now` on the store's clock (today is the store day of `now`).
+    pub fn new(now: DateTime<Utc>, clock: StoreClock) -> Self {
+        At {
+            now,
+            today: clock.day_of(now),
+            clock,
+        }
+    }
+
+    /// The executor run of an operator's act: no fence, no owner — a live attempt is answered
+    /// with, never taken over.
+    pub fn run(&self) -> Run<'static> {
+        Run {
+            fence: None,
+            now: self.now,
+            today: self.today,
+            owner: String::new(),
+        }
+    }
 }
 
 /// The row after the executor, and what happened to it.
@@ -138,8 +169,8 @@ impl Outcome {
         }
     }
 
-    /// What happened, in words, for the operator.
-    pub fn describe(&self) -> String {
+    /// What happened, in words, for the operator; times on the store's `clock`.
+    pub fn describe(&self, clock: &StoreClock) -> String {
         match &self.note {
             Note::Applied => "applied: the vendor took the change".into(),
             Note::Confirmed => {
@@ -151,7 +182,7 @@ impl Outcome {
             Note::Failed(why) => format!("not applied, failed: {why}"),
             Note::InProgress(until) => format!(
                 "another attempt is applying it right now (it owns the row until {}); nothing was done twice",
-                until.format("%H:%M:%S UTC")
+                clock.local_hms_zone(*until)
             ),
             Note::NoVendor(v) => format!(
                 "no {v} is configured here, so it is applied when the executor next runs with one"
@@ -694,4 +725,44 @@ pub async fn resolve_stranded(
         }
     }
     Ok(resolved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn applying_row() -> AuditRow {
+        AuditRow::from_json(&json!({
+            "ref": "ad_decision_log#7",
+            "ulid": "01JDQ6Z7B2C3D4E5F6G7H8J9KA",
+            "cycle_id": "brevard:morning:2026-12-02",
+            "natural_key": "k",
+            "status": "APPLYING",
+            "created_at": "2026-12-02T05:00:00Z",
+            "body": {"channel": "google_ads", "campaign": "EU/Linen/Throws", "campaign_id": "1001",
+                     "action": "ADJUST_BUDGET", "verdict": "AGREE", "reasoning": "r"}
+        }))
+        .expect("row")
+    }
+
+    #[test]
+    fn a_live_attempt_is_told_in_store_local_time_with_its_zone() {
+        let until: DateTime<Utc> = "2026-12-02T13:05:30Z".parse().unwrap();
+        let out = Outcome {
+            row: applying_row(),
+            note: Note::InProgress(until),
+        };
+        let amsterdam = StoreClock::new("Europe/Amsterdam").unwrap();
+        let text = out.describe(&amsterdam);
+        assert!(text.contains("until 14:05:30 CET"), "{text}");
+        assert!(!text.contains("UTC") && !text.contains("13:05"), "{text}");
+        // Summer time and another zone: the zone's own abbreviation.
+        let july = Outcome {
+            note: Note::InProgress("2026-07-01T04:00:00Z".parse().unwrap()),
+            ..out.clone()
+        };
+        assert!(july.describe(&amsterdam).contains("until 06:00:00 CEST"));
+        let ny = StoreClock::new("America/New_York").unwrap();
+        assert!(out.describe(&ny).contains("until 08:05:30 EST"));
+    }
 }
