@@ -381,12 +381,39 @@ fn last_weekday(today: StoreDay, wd: Weekday, strictly_before: bool) -> StoreDay
 }
 
 /// Parses the days a question names; `Err(day)` for a date in the future.
+/// Longest range a question may ask about (a month): a longer one is read as its first date.
+const MAX_RANGE_DAYS: i64 = 31;
+
+/// "from 2026-11-20 to 2026-11-23", "between … and …", "since 2026-11-20": a range of dates.
+fn date_range(
+    ws: &Words,
+    dates: &[StoreDay],
+    today: StoreDay,
+) -> Option<Result<Option<Days>, StoreDay>> {
+    let (from, to) = match dates {
+        [a, b, ..] => (*a.min(b), *a.max(b)),
+        [a] if ws.any(&["since", "after"]) => (*a, today),
+        _ => return None,
+    };
+    if to > today {
+        return Some(Err(to));
+    }
+    let span = (to.date() - from.date()).num_days() + 1;
+    (span <= MAX_RANGE_DAYS).then_some(Ok(Some(Days::Range(from, to))))
+}
+
 fn find_days(ws: &Words, today: StoreDay) -> Result<Option<Days>, StoreDay> {
     let one = |d: StoreDay| Ok(Some(Days::One(d)));
-    for w in &ws.low {
-        if let Ok(d) = StoreDay::parse(w) {
-            return if d > today { Err(d) } else { one(d) };
-        }
+    let dates: Vec<StoreDay> = ws
+        .low
+        .iter()
+        .filter_map(|w| StoreDay::parse(w).ok())
+        .collect();
+    if let Some(r) = date_range(ws, &dates, today) {
+        return r;
+    }
+    if let Some(&d) = dates.first() {
+        return if d > today { Err(d) } else { one(d) };
     }
     if ws.any(&["tomorrow", "tonight"]) || ws.any_phrase(&["next week", "next month"]) {
         return Err(today.plus_days(1));
@@ -1146,6 +1173,23 @@ mod tests {
     #[test]
     fn routing_is_by_whole_words() {
         let t = today();
+        assert_eq!(
+            parse("how many budget changes from 2026-11-20 to 2026-11-23?", t),
+            parse(
+                "how many budget changes between 2026-11-23 and 2026-11-20?",
+                t
+            )
+        );
+        assert!(matches!(
+            parse("how many budget changes from 2026-11-20 to 2026-11-23?", t),
+            Intent::Rows(RowQuery { days: Some(Days::Range(a, b)), .. })
+                if a == StoreDay::parse("2026-11-20").unwrap()
+                    && b == StoreDay::parse("2026-11-23").unwrap()
+        ));
+        assert!(matches!(
+            parse("what moved on the catalog since 2026-11-20?", t),
+            Intent::CatalogMoves { days: Days::Range(_, b) } if b == t
+        ));
         assert_eq!(
             parse("what are the thresholds?", t),
             Intent::Thresholds { days: None }
