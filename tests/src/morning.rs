@@ -920,7 +920,7 @@ pub async fn store_sales_are_synced_and_weighed(h: &Harness) {
 
 /// SCALE_WINNER is a real move: the campaign that carries a WINNER (the ad report's
 /// `campaign.id`) gets a budget raise the judge agreed to, applied through the executor with its
-/// expected value and reversal op.
+/// priority weight and reversal op.
 pub async fn a_winners_campaign_gets_a_judged_budget_raise(h: &Harness) {
     use otto_core::audit::ReversalOp;
     use otto_core::Move;

@@ -14,7 +14,7 @@ use otto_core::report::{
     CalibrateReport, CampaignPlanReport, ClassEntry, ClassifyReport, DecideReport, MorningSummary,
     SalesPulled, SyncReport,
 };
-use otto_core::stages::budget_allocation::{expected_value_micros, merge, rank};
+use otto_core::stages::budget_allocation::{merge, priority_weight_micros, rank};
 use otto_core::stages::calibrate::{calibrate, window_totals, CalibrationRules, Thresholds};
 use otto_core::stages::campaign_watch::watch;
 use otto_core::stages::classify::classify;
@@ -986,7 +986,7 @@ impl StageBody for CampaignPlan {
             .await? as u32;
         let mut rows = Vec::new();
         let (mut proposals, mut agreed) = (0u32, 0u32);
-        // One move per campaign from both planners, judged most expected value first.
+        // One move per campaign from both planners, judged highest priority weight first.
         let mut planned = Vec::new();
         for b in &budgets {
             let mine: Vec<_> = days
@@ -1015,9 +1015,9 @@ impl StageBody for CampaignPlan {
             p.figures.insert("basis".into(), json!(p.basis));
             p.figures.insert("evidence_bp".into(), json!(p.evidence_bp));
             p.figures.insert(
-                "expected_value_per_day".into(),
+                "priority_weight_per_day".into(),
                 json!(Money::from_micros(
-                    expected_value_micros(&p),
+                    priority_weight_micros(&p),
                     p.budget_before.currency()
                 )),
             );

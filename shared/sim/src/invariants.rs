@@ -94,7 +94,8 @@ pub struct ShopFacts<'a> {
 }
 
 struct Rows {
-    decisions: Vec<(AuditRow, DecisionRow)>,
+    /// The decision_log rows, each held once (its body is read through [`Rows::decisions`]).
+    decisions: Vec<AuditRow>,
     moves: Vec<AuditRow>,
     held: Vec<AuditRow>,
     cycles: BTreeMap<CycleKind, BTreeSet<StoreDay>>,
@@ -131,9 +132,8 @@ async fn read(audit: &dyn AuditLog, store: &StoreId) -> Result<Rows, StoreError>
             if matches!(r.status, RowStatus::Applied | RowStatus::Reverted) && has_move(&r) {
                 rows.moves.push(r.clone());
             }
-            if let RowBody::Decision(d) = &r.body {
-                let d = d.clone();
-                rows.decisions.push((r, d));
+            if matches!(r.body, RowBody::Decision(_)) {
+                rows.decisions.push(r);
             }
         }
     }
@@ -146,6 +146,16 @@ async fn read(audit: &dyn AuditLog, store: &StoreId) -> Result<Rows, StoreError>
         }
     }
     Ok(rows)
+}
+
+impl Rows {
+    /// Each decision row with its body — borrowed, not a second copy of every row.
+    fn decisions(&self) -> impl Iterator<Item = (&AuditRow, &DecisionRow)> {
+        self.decisions.iter().filter_map(|r| match &r.body {
+            RowBody::Decision(d) => Some((r, d)),
+            _ => None,
+        })
+    }
 }
 
 fn has_move(r: &AuditRow) -> bool {
@@ -196,7 +206,7 @@ struct Test<'a> {
 
 fn tests_by_sku(rows: &Rows) -> HashMap<String, Vec<Test<'_>>> {
     let mut restores: HashMap<String, &AuditRow> = HashMap::new();
-    for (r, d) in &rows.decisions {
+    for (r, d) in rows.decisions() {
         if let Some(Move::VariantPrice {
             restores: Some(of), ..
         }) = &d.r#move
@@ -207,7 +217,7 @@ fn tests_by_sku(rows: &Rows) -> HashMap<String, Vec<Test<'_>>> {
         }
     }
     let mut out: HashMap<String, Vec<Test<'_>>> = HashMap::new();
-    for (r, d) in &rows.decisions {
+    for (r, d) in rows.decisions() {
         if d.action == Action::OnDiscount && is_applied(r.status) {
             out.entry(d.sku.to_string()).or_default().push(Test {
                 opened: r,
@@ -252,7 +262,7 @@ fn drafts_after_tests(rows: &Rows, rules: &InvariantRules, report: &mut Invarian
         .get(&CycleKind::Morning)
         .cloned()
         .unwrap_or_default();
-    for (r, d) in &rows.decisions {
+    for (r, d) in rows.decisions() {
         if !is_unpublish(d) || !decided(r) {
             continue;
         }
@@ -305,7 +315,7 @@ fn drafts_after_tests(rows: &Rows, rules: &InvariantRules, report: &mut Invarian
 
 fn unpublish_with_winner_or_mid(rows: &Rows, facts: &ShopFacts<'_>, report: &mut InvariantReport) {
     let mut class: HashMap<(String, String), (Classification, String)> = HashMap::new();
-    for (r, d) in &rows.decisions {
+    for (r, d) in rows.decisions() {
         if let Some(c) = d.classification {
             class
                 .entry((r.cycle_id.to_string(), d.sku.to_string()))
@@ -316,7 +326,7 @@ fn unpublish_with_winner_or_mid(rows: &Rows, facts: &ShopFacts<'_>, report: &mut
     for (sku, p) in facts.product_of {
         siblings.entry(p.as_str()).or_default().push(sku.as_str());
     }
-    for (r, d) in &rows.decisions {
+    for (r, d) in rows.decisions() {
         if !is_unpublish(d) || !decided(r) {
             continue;
         }

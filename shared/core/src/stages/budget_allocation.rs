@@ -6,9 +6,10 @@
 //!    `campaign_and_skus`, evidence the whole campaign); pointing opposite ways, the campaign's
 //!    own figures decide and the SKUs' ask is kept in its figures as overruled; alone, either
 //!    stands.
-//! 2. **Most money first.** A cycle's proposals are judged in order of their expected value a
-//!    day: the money the move redirects a day (|budget after − budget before|) times the share
-//!    of the campaign's spend its evidence covers (`evidence_bp`). When the weekly limit binds,
+//! 2. **Most money first.** A cycle's proposals are judged in order of their priority weight:
+//!    the money the move redirects a day (|budget after − budget before|) times the share of
+//!    the campaign's spend its evidence covers (`evidence_bp`). The weight ranks moves against
+//!    each other; it is not a forecast of what a move earns. When the weekly limit binds,
 //!    the moves that redirect the most money on the broadest evidence get the changes left, not
 //!    whichever campaign the account lists first. Ties: larger cuts before raises (a cut stops
 //!    spend at once, a raise only buys dearer clicks — diminishing returns), then campaign id.
@@ -35,17 +36,19 @@ pub fn merge(campaign: Option<Proposal>, skus: Option<Proposal>) -> Option<Propo
     }
 }
 
-/// Expected value a day of a move, in micros of the budget's currency (see the module doc).
-pub fn expected_value_micros(p: &Proposal) -> i64 {
+/// A move's priority weight: money redirected a day × the share of the campaign's spend its
+/// evidence covers, in micros of the budget's currency (see the module doc). A ranking weight,
+/// not a forecast of profit.
+pub fn priority_weight_micros(p: &Proposal) -> i64 {
     let moved = (p.budget_after.micros() - p.budget_before.micros()).abs();
     (i128::from(moved) * i128::from(p.evidence_bp.clamp(0, 10_000)) / 10_000) as i64
 }
 
-/// The order in which a cycle's proposals are judged: most expected value first.
+/// The order in which a cycle's proposals are judged: highest priority weight first.
 pub fn rank<T>(mut proposals: Vec<(T, Proposal)>) -> Vec<(T, Proposal)> {
     proposals.sort_by(|(_, a), (_, b)| {
-        expected_value_micros(b)
-            .cmp(&expected_value_micros(a))
+        priority_weight_micros(b)
+            .cmp(&priority_weight_micros(a))
             .then(a.step_bp.cmp(&b.step_bp))
             .then(a.campaign_id.cmp(&b.campaign_id))
     });
@@ -117,6 +120,6 @@ mod tests {
         ]);
         let order: Vec<_> = ranked.iter().map(|(_, p)| p.campaign_id.as_str()).collect();
         assert_eq!(order, ["big", "sku", "cut", "small"]);
-        assert_eq!(expected_value_micros(&ranked[1].1), 80_000_000);
+        assert_eq!(priority_weight_micros(&ranked[1].1), 80_000_000);
     }
 }
